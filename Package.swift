@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Strict settings for every hand-written target.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .unsafeFlags(["-warnings-as-errors"]),
+]
+
+let package = Package(
+    name: "roto",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "roto", targets: ["roto"]),
+        .library(name: "RotoAPI", targets: ["RotoAPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // Wire types shared by server, SDK and CLI.
+        .target(name: "RotoAPI", swiftSettings: strict),
+        // Domain rules, no I/O.
+        .target(name: "RotoCore", dependencies: ["RotoAPI"], swiftSettings: strict),
+        // C shims.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Media: probe, normalise, frame access (owns every FFmpeg pointer).
+        .target(name: "RotoMedia", dependencies: ["CFFmpeg"], swiftSettings: strict),
+        // Vision engine and mask codecs (pure pixel algorithms, no I/O).
+        .target(name: "RotoVision", dependencies: ["CZlib"], swiftSettings: strict),
+        // Persistence: SQLite via GRDB, file store.
+        .target(name: "RotoStore", dependencies: [
+            "RotoCore", "RotoAPI",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: strict),
+        // The HTTP server: routes, auth, services.
+        .target(name: "RotoServer", dependencies: [
+            "RotoAPI", "RotoCore", "RotoStore", "RotoMedia", "RotoVision",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
+        // The command tree as a library.
+        .target(name: "RotoCLI", dependencies: [
+            "RotoServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "roto", dependencies: ["RotoCLI"], swiftSettings: strict),
+
+        .testTarget(name: "RotoCoreTests", dependencies: ["RotoCore", "RotoAPI"], swiftSettings: strict),
+        .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia"], swiftSettings: strict),
+        .testTarget(name: "RotoVisionTests", dependencies: ["RotoVision"], resources: [.copy("Fixtures")],
+                    swiftSettings: strict),
+        .testTarget(name: "RotoServerTests", dependencies: [
+            "RotoServer", "RotoStore", "RotoAPI", "RotoCore", "RotoMedia",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,255 @@
+import CFFmpeg
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Internal RAII wrappers around the FFmpeg objects this module owns. None of them is Sendable:
+// each belongs to one probe / normalisation / FrameReader and is used from one thread at a time.
+
+/// How much FFmpeg itself writes to stderr.
+///
+/// The media layer turns every failure into a ``MediaError``, so by default FFmpeg is silenced
+/// (`.quiet`). Raise the level to diagnose a file.
+public enum FFmpegLogLevel: Sendable {
+    case quiet, error, warning, info, debug
+
+    var raw: Int32 {
+        switch self {
+        case .quiet: AV_LOG_QUIET
+        case .error: AV_LOG_ERROR
+        case .warning: AV_LOG_WARNING
+        case .info: AV_LOG_INFO
+        case .debug: AV_LOG_DEBUG
+        }
+    }
+
+    /// Sets FFmpeg's global log level (process-wide).
+    public static func set(_ level: FFmpegLogLevel) {
+        FFmpegSetup.ensure()
+        av_log_set_level(level.raw)
+    }
+}
+
+enum FFmpegSetup {
+    private static let once: Void = {
+        av_log_set_level(AV_LOG_QUIET)
+    }()
+
+    static func ensure() { once }
+}
+
+/// The text of an FFmpeg error number.
+func ffErrorString(_ code: Int32) -> String {
+    var buffer = [CChar](repeating: 0, count: 128)
+    if av_strerror(code, &buffer, buffer.count) < 0 { return "FFmpeg error \(code)" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func cString(_ pointer: UnsafePointer<CChar>?) -> String? {
+    guard let pointer else { return nil }
+    return String(cString: pointer)
+}
+
+/// Nanoseconds of a monotonic clock.
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// A point in time after which FFmpeg I/O is interrupted and loops give up.
+final class Deadline {
+    let limitNanos: UInt64
+    private let seconds: Double
+
+    init(seconds: Double) {
+        self.seconds = seconds
+        limitNanos = monotonicNanos() &+ UInt64(max(0, seconds) * 1e9)
+    }
+
+    var expired: Bool { monotonicNanos() > limitNanos }
+
+    /// Throws `.timedOut` when the deadline has passed, `.cancelled` when the current task is cancelled.
+    func check(_ what: String) throws(MediaError) {
+        if expired {
+            throw MediaError(code: .timedOut, message: "\(what) took longer than \(seconds) s")
+        }
+        if Task.isCancelled {
+            throw MediaError(code: .cancelled, message: "\(what) was cancelled")
+        }
+    }
+}
+
+/// The interrupt callback FFmpeg polls during blocking I/O: true once the deadline has passed.
+private let interruptCallback: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { opaque in
+    guard let opaque else { return 0 }
+    return Unmanaged<Deadline>.fromOpaque(opaque).takeUnretainedValue().expired ? 1 : 0
+}
+
+/// An opened demuxer (`AVFormatContext`).
+final class InputFile {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    /// Kept alive as long as the context, which holds an unretained pointer to it.
+    private let deadline: Deadline
+
+    /// Opens `path` with the given demuxer (nil: let FFmpeg probe), with probe limits and an
+    /// interrupt deadline. Failures map to `failureCode`, except missing/unreadable files (`.io`).
+    init(path: String, format: String?, deadline: Deadline, failureCode: MediaError.Code) throws(MediaError) {
+        FFmpegSetup.ensure()
+        self.deadline = deadline
+        guard var ctx = avformat_alloc_context() else {
+            throw MediaError(code: .internalError, message: "cannot allocate a demuxer context")
+        }
+        ctx.pointee.interrupt_callback = AVIOInterruptCB(
+            callback: interruptCallback, opaque: Unmanaged.passUnretained(deadline).toOpaque())
+        var options: OpaquePointer? = nil
+        av_dict_set(&options, "probesize", "5000000", 0)
+        av_dict_set(&options, "analyzeduration", "5000000", 0)
+        defer { av_dict_free(&options) }
+        let inputFormat = format.flatMap { av_find_input_format($0) }
+        var maybe: UnsafeMutablePointer<AVFormatContext>? = ctx
+        let rc = avformat_open_input(&maybe, path, inputFormat, &options)
+        guard rc >= 0, let opened = maybe else {
+            // avformat_open_input frees the context on failure.
+            if deadline.expired {
+                throw MediaError(code: .timedOut, message: "opening the file timed out", ffmpegError: rc)
+            }
+            let code: MediaError.Code = (rc == roto_averror(ENOENT) || rc == roto_averror(EACCES)
+                || rc == roto_averror(EISDIR)) ? .io : failureCode
+            throw MediaError(code: code, message: "cannot open: \(ffErrorString(rc))", ffmpegError: rc)
+        }
+        ctx = opened
+        context = ctx
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&ctx)
+    }
+
+    var streamCount: Int { Int(context.pointee.nb_streams) }
+
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+        context.pointee.streams[index]!
+    }
+
+    func metadata(_ key: String) -> String? {
+        guard let entry = av_dict_get(context.pointee.metadata, key, nil, 0) else { return nil }
+        return cString(entry.pointee.value)
+    }
+
+    /// Discards every stream except those listed (the demuxer then skips their samples).
+    func keepOnly(_ indices: Set<Int>) {
+        for i in 0..<streamCount {
+            stream(i).pointee.discard = indices.contains(i) ? AVDISCARD_DEFAULT : AVDISCARD_ALL
+        }
+    }
+}
+
+/// An owned `AVPacket`.
+final class Packet {
+    let pointer: UnsafeMutablePointer<AVPacket>
+
+    init() throws(MediaError) {
+        guard let p = av_packet_alloc() else {
+            throw MediaError(code: .internalError, message: "cannot allocate a packet")
+        }
+        pointer = p
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = pointer
+        av_packet_free(&p)
+    }
+
+    func unref() { av_packet_unref(pointer) }
+}
+
+/// An owned `AVFrame`.
+final class Frame {
+    let pointer: UnsafeMutablePointer<AVFrame>
+
+    init() throws(MediaError) {
+        guard let f = av_frame_alloc() else {
+            throw MediaError(code: .internalError, message: "cannot allocate a frame")
+        }
+        pointer = f
+    }
+
+    deinit {
+        var f: UnsafeMutablePointer<AVFrame>? = pointer
+        av_frame_free(&f)
+    }
+
+    func unref() { av_frame_unref(pointer) }
+
+    /// Allocates fresh buffers of the given geometry (after dropping any previous ones).
+    func allocate(width: Int, height: Int, format: AVPixelFormat) throws(MediaError) {
+        av_frame_unref(pointer)
+        pointer.pointee.width = Int32(width)
+        pointer.pointee.height = Int32(height)
+        pointer.pointee.format = format.rawValue
+        let rc = av_frame_get_buffer(pointer, 0)
+        guard rc >= 0 else {
+            throw MediaError(code: .internalError, message: "cannot allocate a \(width)x\(height) frame: "
+                + ffErrorString(rc), ffmpegError: rc)
+        }
+    }
+
+    /// Makes sure the buffers can be written (nobody else, e.g. an encoder, holds a reference),
+    /// allocating new ones of the same geometry instead of copying the old content.
+    func ensureWritable() throws(MediaError) {
+        if av_frame_is_writable(pointer) != 0 { return }
+        let w = Int(pointer.pointee.width), h = Int(pointer.pointee.height)
+        try allocate(width: w, height: h, format: AVPixelFormat(rawValue: pointer.pointee.format))
+    }
+}
+
+/// An opened decoder (`AVCodecContext`) for one stream.
+final class Decoder {
+    let context: UnsafeMutablePointer<AVCodecContext>
+    let codecName: String
+
+    init(stream: UnsafeMutablePointer<AVStream>, threads: Int) throws(MediaError) {
+        let par = stream.pointee.codecpar!
+        let name = cString(avcodec_get_name(par.pointee.codec_id)) ?? "unknown"
+        codecName = name
+        guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
+            throw MediaError(code: .undecodable, message: "no decoder for video codec \(name)")
+        }
+        guard let ctx = avcodec_alloc_context3(codec) else {
+            throw MediaError(code: .internalError, message: "cannot allocate a decoder context")
+        }
+        context = ctx
+        var rc = avcodec_parameters_to_context(ctx, par)
+        guard rc >= 0 else {
+            throw MediaError(code: .undecodable, message: "bad \(name) parameters: \(ffErrorString(rc))",
+                             ffmpegError: rc)
+        }
+        ctx.pointee.pkt_timebase = stream.pointee.time_base
+        ctx.pointee.thread_count = Int32(min(max(threads, 1), 2))
+        ctx.pointee.thread_type = threads > 1 ? FF_THREAD_FRAME : 0
+        rc = avcodec_open2(ctx, codec, nil)
+        guard rc >= 0 else {
+            throw MediaError(code: .undecodable, message: "cannot open the \(name) decoder: \(ffErrorString(rc))",
+                             ffmpegError: rc)
+        }
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVCodecContext>? = context
+        avcodec_free_context(&ctx)
+    }
+}
+
+extension AVRational {
+    var double: Double { den == 0 ? 0 : Double(num) / Double(den) }
+}
+
+/// The name of a pixel format, e.g. `yuv420p`.
+func pixelFormatName(_ raw: Int32) -> String {
+    cString(av_get_pix_fmt_name(AVPixelFormat(rawValue: raw))) ?? "none"
+}

@@ -1,0 +1,56 @@
+/// Quarter-turn rotation of one 8-bit image plane (tiled, so that 4K planes stay cache-friendly).
+enum PlaneRotation {
+    private static let tile = 32
+
+    /// Rotates the `width`×`height` plane at `src` clockwise by `degrees` (90, 180 or 270) into `dst`,
+    /// whose size is `height`×`width` for 90/270 and `width`×`height` for 180.
+    static func rotate(src: UnsafePointer<UInt8>, srcStride: Int, width: Int, height: Int,
+                       dst: UnsafeMutablePointer<UInt8>, dstStride: Int, degrees: Int) {
+        switch degrees {
+        case 90:
+            // dst(x', y') = src(x: y', y: height - 1 - x'); dst is height wide, width tall.
+            var ty = 0
+            while ty < width {
+                let yEnd = min(ty + tile, width)
+                var tx = 0
+                while tx < height {
+                    let xEnd = min(tx + tile, height)
+                    for y in ty..<yEnd {
+                        let row = dst + y * dstStride
+                        let column = src + y
+                        for x in tx..<xEnd { row[x] = column[(height - 1 - x) * srcStride] }
+                    }
+                    tx = xEnd
+                }
+                ty = yEnd
+            }
+        case 270:
+            // dst(x', y') = src(x: width - 1 - y', y: x').
+            var ty = 0
+            while ty < width {
+                let yEnd = min(ty + tile, width)
+                var tx = 0
+                while tx < height {
+                    let xEnd = min(tx + tile, height)
+                    for y in ty..<yEnd {
+                        let row = dst + y * dstStride
+                        let column = src + (width - 1 - y)
+                        for x in tx..<xEnd { row[x] = column[x * srcStride] }
+                    }
+                    tx = xEnd
+                }
+                ty = yEnd
+            }
+        case 180:
+            for y in 0..<height {
+                let from = src + (height - 1 - y) * srcStride
+                let row = dst + y * dstStride
+                for x in 0..<width { row[x] = from[width - 1 - x] }
+            }
+        default:
+            for y in 0..<height {
+                (dst + y * dstStride).update(from: src + y * srcStride, count: width)
+            }
+        }
+    }
+}

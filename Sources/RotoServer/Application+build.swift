@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import Logging
+import RotoAPI
+import RotoCore
+import RotoStore
+import ServiceLifecycle
+
+/// The one seam that builds Roto's server: the executable and the tests both call it.
+public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    let logger: Logger = {
+        var l = logger ?? Logger(label: "roto")
+        l.logLevel = configuration.logLevel
+        return l
+    }()
+    let dataDir = configuration.dataDirectory
+    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true,
+                                            attributes: [.posixPermissions: 0o700])
+    let database = configuration.inMemoryDatabase
+        ? try AppDatabase.inMemory()
+        : try AppDatabase.open(path: (dataDir as NSString).appendingPathComponent("roto.sqlite"))
+    let media = try MediaStore(dataDirectory: dataDir)
+    try await Bootstrap.credentials(configuration, database: database, logger: logger)
+
+    let pool = BlockingPool(threads: configuration.workerThreads)
+    let ids = IDGenerator()
+    let urls = PublicURLs(base: configuration.resolvedPublicURL(boundPort: configuration.port))
+    let readiness = Readiness()
+    let limits = configuration.limits
+    let downloader = Downloader(allowPrivateNetworks: configuration.allowPrivateNetworks,
+                                connectTimeout: .seconds(configuration.downloadConnectTimeout),
+                                readTimeout: .seconds(configuration.downloadReadTimeout), pool: pool)
+    let ingestor = Ingestor(database: database, media: media, downloader: downloader, pool: pool, ids: ids,
+                            urls: urls, configuration: configuration, logger: logger)
+    let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
+                           fileIO: FileIO(threadPool: pool.threads))
+    let api = APIRoutes(database: database, ingestor: ingestor, files: files, urls: urls, limits: limits).all
+
+    var table = RouteTable()
+    for prefix in ["v1", "kling/v1"] {
+        for route in api { table.add("/\(prefix)/\(route.path)") }
+        table.add("/\(prefix)/files/:token")
+    }
+    for path in ["/healthz", "/readyz"] { table.add(path) }
+
+    let router = Router(context: RotoRequestContext.self)
+    router.add(middleware: EnvelopeMiddleware(routes: table, readiness: readiness))
+    router.get("healthz") { _, context in
+        try EnvelopeResponse.success(HealthData(status: "ok"), context: context)
+    }
+    router.get("readyz") { _, context in
+        var checks: [String: String] = [:]
+        do { try await database.ping(); checks["database"] = "ok" } catch { checks["database"] = "unreachable" }
+        checks["storage"] = media.isWritable() ? "ok" : "not writable"
+        guard checks.values.allSatisfy({ $0 == "ok" }), !readiness.isShuttingDown else {
+            throw RotoError(.unavailable, "not ready: " + checks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        return try EnvelopeResponse.success(HealthData(status: "ready", checks: checks), context: context)
+    }
+    let auth = AuthMiddleware(database: database, rateLimiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.requestBurst),
+                              readiness: readiness)
+    for prefix in ["v1", "kling/v1"] {
+        router.get("\(prefix)/files/:token", use: files.serve)
+        router.head("\(prefix)/files/:token", use: files.serve)
+        let group = router.group(RouterPath(prefix)).add(middleware: auth)
+        for route in api {
+            // The router matches a trailing slash too (Kling clients sometimes add one).
+            group.on(RouterPath(route.path), method: route.method, use: route.handler)
+        }
+    }
+
+    let bound = configuration.publicURL == nil
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "roto"),
+        services: [
+            BlockingPoolService(pool: pool),
+            Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
+            ShutdownWatcher(readiness: readiness),
+        ],
+        onServerRunning: { channel in
+            if bound, let port = channel.localAddress?.port {
+                urls.setBase(configuration.resolvedPublicURL(boundPort: port))
+            }
+            logger.notice("roto is serving", metadata: ["url": "\(urls.baseURL)"])
+        },
+        logger: logger
+    )
+}
+
+/// Credentials at start-up: every key on the command line is its own account; with none at all, the
+/// first start creates one account and key, prints it once and writes it to `<data-dir>/initial-api-key`.
+enum Bootstrap {
+    static func credentials(_ c: ServerConfiguration, database: AppDatabase, logger: Logger) async throws {
+        let now = UnixTime.nowMillis()
+        let ids = IDGenerator()
+        for key in c.apiKeys {
+            try await database.ensureAPIKeyAccount(keyHash: AuthMiddleware.hash(key), accountID: ids.next(),
+                                                   name: "api key", webhookSecret: c.webhookSecret, now: now)
+        }
+        for pair in c.accessKeys {
+            try await database.ensureAccessKeyAccount(accessKey: pair.accessKey, secretKey: pair.secretKey,
+                                                      accountID: ids.next(), webhookSecret: c.webhookSecret, now: now)
+        }
+        guard c.apiKeys.isEmpty, c.accessKeys.isEmpty, try await !database.hasCredentials() else { return }
+        let key = "roto_" + CapabilityToken.make()
+        let path = (c.dataDirectory as NSString).appendingPathComponent("initial-api-key")
+        guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw RotoError(.internalError, "cannot write \(path)")
+        }
+        try await database.ensureAPIKeyAccount(keyHash: AuthMiddleware.hash(key), accountID: ids.next(),
+                                               name: "initial", webhookSecret: c.webhookSecret, now: now)
+        print("roto: created the first account. Its API key (shown once, also in \(path)):\n\(key)")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import RotoAPI
+import RotoCore
+import RotoStore
+
+/// One API route: served under both `/v1` and `/kling/v1` (spec §1), behind authentication.
+struct APIRoute: Sendable {
+    var method: HTTPRequest.Method
+    var path: String
+    var handler: @Sendable (Request, RotoRequestContext) async throws -> Response
+}
+
+/// The API's routes, as data: the router registers them and the route table learns their paths.
+struct APIRoutes: Sendable {
+    let database: AppDatabase
+    let ingestor: Ingestor
+    let files: FileRoutes
+    let urls: PublicURLs
+    let limits: Limits
+
+    var all: [APIRoute] {
+        [
+            APIRoute(method: .post, path: "videos/multi-elements/init-selection") { request, context in
+                let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
+                let command = try Ingestor.Command(reader)
+                let data = try await ingestor.createSession(command, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .get, path: "videos/multi-elements/sessions/:session_id") { request, context in
+                let id = context.parameters.get("session_id") ?? ""
+                let account = try context.requireAccount()
+                guard let s = try await database.session(id: id, accountID: account.id, now: UnixTime.nowMillis()) else {
+                    throw RotoError.notFound("session \(id) does not exist or has expired")
+                }
+                return try EnvelopeResponse.success(Self.state(s, urls: urls), context: context)
+            },
+            APIRoute(method: .post, path: "files") { request, context in
+                let data = try await files.upload(request, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+        ]
+    }
+
+    /// Reads a JSON object body of at most `limit` bytes (1200 otherwise).
+    static func readJSON(_ request: Request, limit: Int) async throws -> FieldReader {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw RotoError(.invalidBody, "request body must be at most \(limit) bytes")
+        }
+        return try FieldReader(body: Array(buffer.readableBytesView))
+    }
+
+    static func state(_ s: SessionRecord, urls: PublicURLs) -> SessionStateData {
+        let frames = s.selection.markedFrames.map { f in
+            FramePoints(frameIndex: f, objects: s.selection.objects(onFrame: f).map { o in
+                ObjectPoints(objectID: o.objectID, points: o.points.map { WirePoint(x: $0.x, y: $0.y, label: $0.include ? 1 : 0) })
+            })
+        }
+        return SessionStateData(sessionID: s.id, fps: Double(s.fps), originalDuration: s.originalDurationMs,
+                                width: s.width, height: s.height, totalFrame: s.totalFrames,
+                                normalizedVideo: urls.file(s.videoToken), createdAt: s.createdAt,
+                                expiresAt: s.expiresAt, frames: frames)
+    }
+}
+
+extension RotoRequestContext {
+    /// The authenticated account (API routes always have one).
+    func requireAccount() throws -> AccountRecord {
+        guard let account else { throw RotoError(.authorizationMissing, "Authorization header is missing") }
+        return account
+    }
+}

@@ -1,0 +1,58 @@
+import GRDB
+import RotoAPI
+import RotoCore
+
+extension AppDatabase {
+    /// Inserts a new session and its normalised-video file together.
+    public func insertSession(_ session: SessionRecord, video: FileRecord) async throws {
+        try await writer.write { db in
+            try session.insert(db)
+            try video.insert(db)
+        }
+    }
+
+    /// A live session of the account; nil when unknown, another account's, or expired.
+    public func session(id: String, accountID: String, now: Int64) async throws -> SessionRecord? {
+        try await writer.read { db in
+            try SessionRecord
+                .filter(Column("id") == id && Column("accountId") == accountID && Column("expiresAt") > now)
+                .fetchOne(db)
+        }
+    }
+
+    /// Replaces a live session's selection, bumping its version when it changed. Returns the stored record,
+    /// or nil when the session is gone.
+    public func storeSelection(_ selection: Selection, sessionID: String, accountID: String,
+                               now: Int64) async throws -> SessionRecord? {
+        try await writer.write { db in
+            guard var s = try SessionRecord
+                .filter(Column("id") == sessionID && Column("accountId") == accountID && Column("expiresAt") > now)
+                .fetchOne(db) else { return nil }
+            if s.selection != selection {
+                s.selection = selection
+                s.selectionVersion += 1
+                try s.update(db)
+            }
+            return s
+        }
+    }
+
+    /// Sessions whose lifetime has ended, with every file they own. Deleting them is the janitor's job.
+    public func expiredSessions(now: Int64, limit: Int = 100) async throws -> [(session: String, files: [FileRecord])] {
+        try await writer.read { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM session WHERE expiresAt <= ? LIMIT ?",
+                                          arguments: [now, limit])
+            return try ids.map { id in
+                (id, try FileRecord.filter(Column("ownerId") == id).fetchAll(db))
+            }
+        }
+    }
+
+    /// Deletes a session row and its file rows (after the janitor removed the files).
+    public func deleteSession(id: String) async throws {
+        try await writer.write { db in
+            try FileRecord.filter(Column("ownerId") == id).deleteAll(db)
+            _ = try SessionRecord.deleteOne(db, key: id)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+
+/// Roto's database: one `DatabaseWriter` (a WAL pool on disk, an in-memory queue in tests) and the
+/// schema's append-only migrations. Every read and write of the server goes through its methods.
+public struct AppDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public static func open(path: String) throws -> AppDatabase {
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        let pool = try DatabasePool(path: path, configuration: config)
+        return try AppDatabase(pool)
+    }
+
+    /// A fresh in-memory database (tests).
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue())
+    }
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Named, append-only migrations. Never edit one that has shipped: add a new one.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-accounts-sessions-files") { db in
+            try db.create(table: "account") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("webhookSecret", .text)
+                t.column("disabled", .boolean).notNull().defaults(to: false)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "apiKey") { t in
+                t.primaryKey("keyHash", .text)
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("disabled", .boolean).notNull().defaults(to: false)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "accessKey") { t in
+                t.primaryKey("accessKey", .text)
+                t.column("secretKey", .text).notNull()
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("disabled", .boolean).notNull().defaults(to: false)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "session") { t in
+                t.primaryKey("id", .text)
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull().indexed()
+                t.column("fps", .integer).notNull().check { [24, 30, 60].contains($0) }
+                t.column("originalDurationMs", .integer).notNull()
+                t.column("width", .integer).notNull()
+                t.column("height", .integer).notNull()
+                t.column("totalFrames", .integer).notNull().check { $0 > 0 }
+                t.column("videoToken", .text).notNull()
+                t.column("sourceVideoId", .text)
+                t.column("selection", .jsonText).notNull()
+                t.column("selectionVersion", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "file") { t in
+                t.primaryKey("token", .text)
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("kind", .text).notNull()
+                    .check { ["session", "upload", "preview", "result"].contains($0) }
+                t.column("ownerId", .text).indexed()
+                t.column("path", .text).notNull()
+                t.column("contentType", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull().indexed()
+            }
+            // Result videos of edit tasks, usable as init-selection `video_id` for 30 days.
+            try db.create(table: "video") { t in
+                t.primaryKey("id", .text)
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("taskId", .text).notNull().indexed()
+                t.column("sessionId", .text).notNull()
+                t.column("fileToken", .text).notNull()
+                t.column("watermarkFileToken", .text)
+                t.column("durationSeconds", .double).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull()
+            }
+        }
+        return m
+    }
+
+    /// A trivial query, for readiness checks.
+    public func ping() async throws {
+        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+}

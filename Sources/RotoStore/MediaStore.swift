@@ -1,0 +1,60 @@
+import Foundation
+
+/// The files under the data directory: `media/` holds everything served, `tmp/` work in progress.
+/// Paths stored in the database are relative to `media/` so that the data directory can move.
+public struct MediaStore: Sendable {
+    public let root: String
+
+    public init(dataDirectory: String) throws {
+        root = (dataDirectory as NSString).appendingPathComponent("media")
+        for dir in [root, tmpDirectory] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    public var tmpDirectory: String { (root as NSString).appendingPathComponent("tmp") }
+
+    /// The absolute path of a stored relative path.
+    public func absolute(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
+
+    /// A fresh, unique path under `tmp/` (not created).
+    public func temporaryPath(extension ext: String) -> String {
+        (tmpDirectory as NSString).appendingPathComponent("\(UUID().uuidString).\(ext)")
+    }
+
+    /// Creates (if needed) the directory of a relative path's parent.
+    public func prepare(_ relative: String) throws {
+        let dir = (absolute(relative) as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    /// Moves a finished temporary file into place at a relative path (atomic rename on one filesystem).
+    public func commit(temporary: String, to relative: String) throws {
+        try prepare(relative)
+        let target = absolute(relative)
+        if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: target)
+    }
+
+    /// Removes a relative path (file or directory); missing is fine.
+    public func remove(_ relative: String) {
+        try? FileManager.default.removeItem(atPath: absolute(relative))
+    }
+
+    /// Removes temporary files older than `seconds` (left by a crash).
+    public func sweepTemporary(olderThan seconds: TimeInterval) {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: tmpDirectory) else { return }
+        let cutoff = Date().addingTimeInterval(-seconds)
+        for name in names {
+            let path = (tmpDirectory as NSString).appendingPathComponent(name)
+            if let date = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, date < cutoff {
+                try? fm.removeItem(atPath: path)
+            }
+        }
+    }
+
+    /// Whether the media root is writable (readiness).
+    public func isWritable() -> Bool { FileManager.default.isWritableFile(atPath: root) }
+}

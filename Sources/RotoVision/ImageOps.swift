@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension RGBImage {
+    /// The size that fits `longSide` on the longer side, keeping the aspect ratio (never upscales).
+    public static func workingSize(width: Int, height: Int, longSide: Int) -> (width: Int, height: Int) {
+        let long = max(width, height)
+        if long <= longSide || long == 0 { return (width, height) }
+        let s = Double(longSide) / Double(long)
+        return (max(1, Int((Double(width) * s).rounded())), max(1, Int((Double(height) * s).rounded())))
+    }
+
+    /// Area-averaging downscale to `newWidth` × `newHeight` (each output pixel averages the input pixels
+    /// whose centres fall inside its footprint). Returns `self` when the size is unchanged; upscaling
+    /// falls back to nearest neighbour.
+    public func downscaled(width newW: Int, height newH: Int) -> RGBImage {
+        if newW == width && newH == height { return self }
+        precondition(newW > 0 && newH > 0)
+        var out = [UInt8](repeating: 0, count: newW * newH * 3)
+        // Column spans (integer bounds of the footprint in input pixels).
+        var x0 = [Int](repeating: 0, count: newW), x1 = [Int](repeating: 0, count: newW)
+        for x in 0..<newW {
+            let a = x * width / newW
+            x0[x] = a
+            x1[x] = max(a + 1, (x + 1) * width / newW)
+        }
+        let srcW = width
+        pixels.withUnsafeBufferPointer { sb in
+            out.withUnsafeMutableBufferPointer { ob in
+                let s = sb.baseAddress!, o = ob.baseAddress!
+                // Per output row: sum the input rows into a row accumulator, then reduce columns.
+                var acc = [UInt32](repeating: 0, count: srcW * 3)
+                acc.withUnsafeMutableBufferPointer { ab in
+                    let a = ab.baseAddress!
+                    for y in 0..<newH {
+                        let ya = y * height / newH
+                        let yb = max(ya + 1, (y + 1) * height / newH)
+                        a.update(repeating: 0, count: srcW * 3)
+                        for yy in ya..<yb {
+                            let row = s + yy * srcW * 3
+                            for i in 0..<(srcW * 3) { a[i] &+= UInt32(row[i]) }
+                        }
+                        let rows = UInt32(yb - ya)
+                        for x in 0..<newW {
+                            let xa = x0[x], xb = x1[x]
+                            var r: UInt32 = 0, g: UInt32 = 0, b: UInt32 = 0
+                            for xx in xa..<xb {
+                                r &+= a[xx * 3]; g &+= a[xx * 3 + 1]; b &+= a[xx * 3 + 2]
+                            }
+                            let n = rows * UInt32(xb - xa)
+                            let half = n / 2
+                            let op = o + (y * newW + x) * 3
+                            op[0] = UInt8((r + half) / n)
+                            op[1] = UInt8((g + half) / n)
+                            op[2] = UInt8((b + half) / n)
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: newW, height: newH, pixels: out)
+    }
+
+    /// Bilinear resize (used by benchmarks to make 4K frames; not on the hot path).
+    public func resizedBilinear(width newW: Int, height newH: Int) -> RGBImage {
+        var out = [UInt8](repeating: 0, count: newW * newH * 3)
+        let sx = Double(width) / Double(newW), sy = Double(height) / Double(newH)
+        pixels.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { o in
+                for y in 0..<newH {
+                    let fy = max(0, min(Double(height - 1), (Double(y) + 0.5) * sy - 0.5))
+                    let y0 = Int(fy), y1 = min(y0 + 1, height - 1)
+                    let wy = fy - Double(y0)
+                    for x in 0..<newW {
+                        let fx = max(0, min(Double(width - 1), (Double(x) + 0.5) * sx - 0.5))
+                        let x0 = Int(fx), x1 = min(x0 + 1, width - 1)
+                        let wx = fx - Double(x0)
+                        for c in 0..<3 {
+                            let a = Double(s[(y0 * width + x0) * 3 + c]), b = Double(s[(y0 * width + x1) * 3 + c])
+                            let d = Double(s[(y1 * width + x0) * 3 + c]), e = Double(s[(y1 * width + x1) * 3 + c])
+                            let v = (a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy
+                            o[(y * newW + x) * 3 + c] = UInt8(max(0, min(255, v.rounded())))
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: newW, height: newH, pixels: out)
+    }
+}
+
+/// Planar CIE L*a*b* (D65) image in Float.
+struct LabImage {
+    let width: Int
+    let height: Int
+    var l: [Float]
+    var a: [Float]
+    var b: [Float]
+
+    private static let linear: [Float] = (0..<256).map { i in
+        let c = Float(i) / 255
+        return c <= 0.04045 ? c / 12.92 : powf((c + 0.055) / 1.055, 2.4)
+    }
+
+    private static let fTableSize = 4096
+    /// f(t) on [0, 1.1] sampled for linear interpolation.
+    private static let fTable: [Float] = (0...fTableSize + 1).map { i in
+        let t = Float(i) / Float(fTableSize) * 1.1
+        return t > 0.008856 ? cbrtf(t) : 7.787 * t + 16.0 / 116.0
+    }
+
+    init(_ img: RGBImage) {
+        width = img.width
+        height = img.height
+        let n = width * height
+        var l = [Float](repeating: 0, count: n)
+        var a = [Float](repeating: 0, count: n)
+        var b = [Float](repeating: 0, count: n)
+        let scale = Float(LabImage.fTableSize) / 1.1
+        LabImage.linear.withUnsafeBufferPointer { lin in
+            LabImage.fTable.withUnsafeBufferPointer { ft in
+                img.pixels.withUnsafeBufferPointer { px in
+                    l.withUnsafeMutableBufferPointer { lp in
+                        a.withUnsafeMutableBufferPointer { ap in
+                            b.withUnsafeMutableBufferPointer { bp in
+                                @inline(__always) func f(_ t: Float) -> Float {
+                                    let u = min(max(t, 0), 1.09) * scale
+                                    let i = Int(u)
+                                    let w = u - Float(i)
+                                    return ft[i] + (ft[i + 1] - ft[i]) * w
+                                }
+                                for i in 0..<n {
+                                    let r = lin[Int(px[3 * i])], g = lin[Int(px[3 * i + 1])], bl = lin[Int(px[3 * i + 2])]
+                                    let x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * bl) / 0.95047
+                                    let y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * bl
+                                    let z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * bl) / 1.08883
+                                    let fx = f(x), fy = f(y), fz = f(z)
+                                    lp[i] = 116 * fy - 16
+                                    ap[i] = 500 * (fx - fy)
+                                    bp[i] = 200 * (fy - fz)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.l = l
+        self.a = a
+        self.b = b
+    }
+}

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Edge-aware upsampling of label maps.
+enum Upsampler {
+    /// Upsamples `src` to `W` × `H`. Pixels whose 4×4 working neighbourhood holds one label copy it;
+    /// the rest (a band around boundaries) take the label with the highest joint-bilateral score:
+    /// Σ tent(spatial distance) · exp(−|guide colour − working colour|² / 2σ²) over the neighbourhood.
+    static func upsample(_ src: SelectionLabels, to W: Int, _ H: Int, guide: RGBImage?, working: RGBImage?,
+                         sigma: Float) -> SelectionLabels {
+        let w = src.width, h = src.height
+        if w == W && h == H { return src }
+        var out = [UInt8](repeating: 0, count: W * H)
+        if w == 0 || h == 0 || W == 0 || H == 0 {
+            return SelectionLabels(width: W, height: H, labels: out, objectIDs: src.objectIDs)
+        }
+        if let guide { precondition(guide.width == W && guide.height == H, "upsample: guide size mismatch") }
+        // Working-resolution colours: the given working image, or the guide sampled at working centres.
+        var wc = [UInt8](repeating: 0, count: w * h * 3)
+        if let working, working.width == w, working.height == h {
+            wc = working.pixels
+        } else if let guide {
+            guide.pixels.withUnsafeBufferPointer { g in
+                for y in 0..<h {
+                    let gy = min(H - 1, (2 * y + 1) * H / (2 * h))
+                    for x in 0..<w {
+                        let gx = min(W - 1, (2 * x + 1) * W / (2 * w))
+                        for c in 0..<3 { wc[(y * w + x) * 3 + c] = g[(gy * W + gx) * 3 + c] }
+                    }
+                }
+            }
+        }
+        // uniform[cell] = the 4×4 block of working pixels (cx-1 … cx+2, cy-1 … cy+2) has one label.
+        var uniform = [Bool](repeating: false, count: w * h)
+        src.labels.withUnsafeBufferPointer { L in
+            // Row-wise then column-wise "all equal" over windows [x-1, x+2].
+            var rowEq = [Bool](repeating: false, count: w * h)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let v = L[y * w + x]
+                    var ok = true
+                    for dx in -1...2 {
+                        let xx = min(w - 1, max(0, x + dx))
+                        if L[y * w + xx] != v { ok = false; break }
+                    }
+                    rowEq[y * w + x] = ok
+                }
+            }
+            for y in 0..<h {
+                for x in 0..<w {
+                    let v = L[y * w + x]
+                    var ok = true
+                    for dy in -1...2 {
+                        let yy = min(h - 1, max(0, y + dy))
+                        if !rowEq[yy * w + x] || L[yy * w + x] != v { ok = false; break }
+                    }
+                    uniform[y * w + x] = ok
+                }
+            }
+        }
+        // Column mapping: working coordinate u = (X + 0.5) * w / W − 0.5, cell = floor(u).
+        let sxf = Float(w) / Float(W), syf = Float(h) / Float(H)
+        var cellX = [Int32](repeating: 0, count: W)
+        var fracX = [Float](repeating: 0, count: W)
+        for X in 0..<W {
+            let u = (Float(X) + 0.5) * sxf - 0.5
+            let c = min(w - 1, max(0, Int(floorf(u))))
+            cellX[X] = Int32(c)
+            fracX[X] = u - Float(c)
+        }
+        // Spans of X that share a cell, so uniform cells are filled with memset.
+        var spanStart = [Int](repeating: W, count: w + 1)
+        for X in stride(from: W - 1, through: 0, by: -1) { spanStart[Int(cellX[X])] = X }
+        var spanEnd = [Int](repeating: 0, count: w)
+        for c in 0..<w {
+            if spanStart[c] == W { spanStart[c] = c > 0 ? spanEnd[c - 1] : 0; spanEnd[c] = spanStart[c]; continue }
+            var e = spanStart[c]
+            while e < W && Int(cellX[e]) == c { e += 1 }
+            spanEnd[c] = e
+        }
+        let nLabels = src.objectIDs.count + 1
+        // Range kernel lookup on squared RGB distance / 16.
+        let lutCount: Int = 3 * 255 * 255 / 16 + 2
+        let inv2s2: Float = 1 / (2 * sigma * sigma)
+        var rangeLUT = [Float](repeating: 0, count: lutCount)
+        for i in 0..<lutCount {
+            let d2 = Float(i * 16)
+            rangeLUT[i] = expf(-d2 * inv2s2)
+        }
+        src.labels.withUnsafeBufferPointer { L in
+            out.withUnsafeMutableBufferPointer { O in
+                uniform.withUnsafeBufferPointer { U in
+                    wc.withUnsafeBufferPointer { C in
+                        rangeLUT.withUnsafeBufferPointer { R in
+                            let G = guide?.pixels
+                            G.withUnsafeOptionalBuffer { gp in
+                                var score = [Float](repeating: 0, count: nLabels)
+                                for Y in 0..<H {
+                                    let v = (Float(Y) + 0.5) * syf - 0.5
+                                    let cyRaw = Int(floorf(v))
+                                    let cy = min(h - 1, max(0, cyRaw))
+                                    let fy = v - Float(cyRaw)
+                                    let orow = O.baseAddress! + Y * W
+                                    for cx in 0..<w {
+                                        let x0 = spanStart[cx], x1 = spanEnd[cx]
+                                        if x0 >= x1 { continue }
+                                        if U[cy * w + cx] {
+                                            (orow + x0).update(repeating: L[cy * w + cx], count: x1 - x0)
+                                            continue
+                                        }
+                                        for X in x0..<x1 {
+                                            let fx = fracX[X]
+                                            for i in 0..<nLabels { score[i] = 0 }
+                                            var gr: Int = 0, gg: Int = 0, gb: Int = 0
+                                            if let gp {
+                                                let q = (Y * W + X) * 3
+                                                gr = Int(gp[q]); gg = Int(gp[q + 1]); gb = Int(gp[q + 2])
+                                            }
+                                            for dy in -1...2 {
+                                                let yy = cyRaw + dy
+                                                if yy < 0 || yy >= h { continue }
+                                                let wy = max(0, 2 - abs(Float(dy) - fy))
+                                                for dx in -1...2 {
+                                                    let xx = Int(cellX[X]) + dx
+                                                    if xx < 0 || xx >= w { continue }
+                                                    let wx = max(0, 2 - abs(Float(dx) - fx))
+                                                    let q = yy * w + xx
+                                                    var wgt = wx * wy
+                                                    if gp != nil {
+                                                        let dr = gr - Int(C[q * 3]), dg = gg - Int(C[q * 3 + 1]), db = gb - Int(C[q * 3 + 2])
+                                                        wgt *= R[(dr * dr + dg * dg + db * db) >> 4]
+                                                    }
+                                                    score[Int(L[q])] += wgt
+                                                }
+                                            }
+                                            var bestL = 0
+                                            var bestS: Float = -1
+                                            for i in 0..<nLabels where score[i] > bestS { bestS = score[i]; bestL = i }
+                                            orow[X] = UInt8(bestL)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return SelectionLabels(width: W, height: H, labels: out, objectIDs: src.objectIDs)
+    }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    /// Calls `body` with the array's buffer, or nil.
+    func withUnsafeOptionalBuffer<R>(_ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+        switch self {
+        case .some(let a): return try a.withUnsafeBufferPointer { try body($0) }
+        case .none: return try body(nil)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import RotoCLI
+
+await RotoMain.run()

@@ -1,0 +1,193 @@
+import Foundation
+@testable import RotoMedia
+import Testing
+
+@Suite("Normalizer")
+struct NormalizeTests {
+    static let fast = NormalizeOptions(preset: "ultrafast")
+
+    /// Checks the output is a normalised MP4 and returns its facts.
+    func checkNormalized(_ result: NormalizedVideo, fps: Int, width: Int, height: Int,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> VideoFacts {
+        let facts = try MediaProbe.probe(path: result.path)
+        #expect(facts.container == .mp4, sourceLocation: sourceLocation)
+        #expect(facts.videoCodec == "h264", sourceLocation: sourceLocation)
+        #expect(facts.pixelFormat == "yuv420p", sourceLocation: sourceLocation)
+        #expect(facts.isConstantFrameRate, sourceLocation: sourceLocation)
+        #expect(facts.nominalFrameRate == fps && !facts.isNTSC, sourceLocation: sourceLocation)
+        #expect(facts.rotation == 0, sourceLocation: sourceLocation)
+        #expect(facts.codedWidth == width && facts.codedHeight == height, sourceLocation: sourceLocation)
+        #expect(result.width == width && result.height == height, sourceLocation: sourceLocation)
+        #expect(facts.frameCount == result.frameCount, sourceLocation: sourceLocation)
+        #expect(abs(facts.durationMs - result.durationMs) <= 2, sourceLocation: sourceLocation)
+        #expect(facts.canRemux(toFrameRate: fps), sourceLocation: sourceLocation)
+        let boxes = try Clips.topLevelBoxes(result.path)
+        let moov = boxes.firstIndex(of: "moov"), mdat = boxes.firstIndex(of: "mdat")
+        #expect(moov != nil && mdat != nil && moov! < mdat!, "faststart: \(boxes)", sourceLocation: sourceLocation)
+        return facts
+    }
+
+    @Test("a compliant MP4 is remuxed, audio kept")
+    func remuxCompliant() throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mp4"), output = dir.file("out.mp4")
+        try Clips.make(source, size: "1280x720", rate: "30", seconds: 2, audio: true,
+                       codec: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+        let facts = try MediaProbe.probe(path: source)
+        let (result, elapsed) = try seconds {
+            try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        }
+        print("remux 1280x720 2 s: \(String(format: "%.1f", elapsed * 1000)) ms")
+        #expect(result.mode == .remux)
+        #expect(result.frameCount == 60 && result.fps == 30 && result.hasAudio)
+        #expect(result.path == output)
+        let out = try checkNormalized(result, fps: 30, width: 1280, height: 720)
+        #expect(out.hasAudio && out.audioCodec == "aac")
+        #expect(out.hasBFrames == facts.hasBFrames)
+        // Stream copy: the pictures are bit-identical.
+        #expect(try Clips.referenceFrame(output, 37) == Clips.referenceFrame(source, 37))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["in.mp4", "out.mp4"])
+    }
+
+    @Test("a compliant MOV is remuxed into MP4")
+    func remuxMov() throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mov"), output = dir.file("out.mp4")
+        try Clips.make(source, size: "720x720", rate: "24", seconds: 2)
+        let facts = try MediaProbe.probe(path: source)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 24, output: output,
+                                              options: Self.fast)
+        #expect(result.mode == .remux && result.frameCount == 48)
+        _ = try checkNormalized(result, fps: 24, width: 720, height: 720)
+    }
+
+    @Test("re-encoded inputs: frame count = round(duration × fps)", arguments: [
+        ("30000/1001", 30, 2.0), ("60", 30, 2.0), ("25", 30, 2.0), ("24", 60, 1.5), ("30", 24, 2.0),
+    ])
+    func reencodeRates(rate: String, fps: Int, duration: Double) throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mp4"), output = dir.file("out.mp4")
+        try Clips.make(source, size: "720x720", rate: rate, seconds: duration, audio: true)
+        let facts = try MediaProbe.probe(path: source)
+        let (result, elapsed) = try seconds {
+            try Normalizer.normalize(input: source, facts: facts, frameRate: fps, output: output, options: Self.fast)
+        }
+        print("re-encode 720x720 \(rate) → \(fps) fps, \(duration) s: \(String(format: "%.0f", elapsed * 1000)) ms")
+        #expect(result.mode == .reencode)
+        let expected = Int((facts.durationSeconds * Double(fps)).rounded())
+        #expect(abs(result.frameCount - expected) <= 1, "\(result.frameCount) vs \(expected)")
+        let out = try checkNormalized(result, fps: fps, width: 720, height: 720)
+        #expect(abs(out.durationMs - facts.durationMs) <= 1000 / fps + 1)
+        #expect(out.hasAudio)
+    }
+
+    @Test("variable frame rate is resampled to constant")
+    func vfr() throws {
+        let dir = try Scratch()
+        let source = dir.file("vfr.mp4"), output = dir.file("out.mp4")
+        try Clips.make(source, size: "720x720", rate: "30", seconds: 2,
+                       filter: ["-vf", "select='not(eq(mod(n\\,5)\\,3))'", "-fps_mode", "vfr"])
+        let facts = try MediaProbe.probe(path: source)
+        #expect(!facts.isConstantFrameRate)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output,
+                                              options: Self.fast)
+        #expect(result.mode == .reencode)
+        let expected = Int((facts.durationSeconds * 30).rounded())
+        #expect(abs(result.frameCount - expected) <= 1)
+        _ = try checkNormalized(result, fps: 30, width: 720, height: 720)
+        // Slot 3 had no source frame: it repeats source frame 2 (nearest earlier in time wins ties).
+        let reader = try FrameReader(path: output)
+        #expect(meanAbsDiff(try reader.frame(at: 3).pixels, try reader.frame(at: 2).pixels) < 0.5)
+        #expect(meanAbsDiff(try reader.frame(at: 4).pixels, try reader.frame(at: 2).pixels) > 1)
+    }
+
+    @Test("rotation is applied to the pixels", arguments: [(90, 720, 1280), (270, 720, 1280), (180, 1280, 720)])
+    func rotation(tag: Int, width: Int, height: Int) throws {
+        let dir = try Scratch()
+        let plain = dir.file("plain.mp4"), source = dir.file("rot.mp4"), output = dir.file("out.mp4")
+        try Clips.make(plain, size: "1280x720", rate: "30", seconds: 1)
+        try Clips.rotated(plain, source, tag: tag)
+        let facts = try MediaProbe.probe(path: source)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output,
+                                              options: Self.fast)
+        #expect(result.mode == .reencode)
+        #expect(abs(result.frameCount - 30) <= 1)
+        _ = try checkNormalized(result, fps: 30, width: width, height: height)
+        // Our upright frame matches what the ffmpeg CLI shows (it autorotates by the display matrix) …
+        let mine = try FrameReader(path: output).frame(at: 12).pixels
+        let shown = try Clips.referenceFrame(source, 12)
+        let diff = meanAbsDiff(mine, shown)
+        #expect(diff < 4, "mean abs diff \(diff)")
+        // … and not the stored orientation (same size only for 180°).
+        if tag == 180 {
+            #expect(meanAbsDiff(mine, try Clips.referenceFrame(plain, 12)) > 20)
+        }
+    }
+
+    @Test("HEVC, 4:4:4 and odd sizes are re-encoded to even yuv420p")
+    func otherFormats() throws {
+        let dir = try Scratch()
+        let odd = dir.file("odd.mp4"), output = dir.file("out.mp4")
+        try Clips.make(odd, size: "721x405", seconds: 1,
+                       codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"])
+        let facts = try MediaProbe.probe(path: odd)
+        let result = try Normalizer.normalize(input: odd, facts: facts, frameRate: 30, output: output,
+                                              options: Self.fast)
+        #expect(result.mode == .reencode)
+        _ = try checkNormalized(result, fps: 30, width: 720, height: 404)
+
+        guard Clips.hasEncoder("libx265") else { return }
+        let hevc = dir.file("hevc.mp4"), hevcOut = dir.file("hevc-out.mp4")
+        try Clips.make(hevc, size: "720x720", seconds: 1,
+                       codec: ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+                               "-x265-params", "log-level=error:pools=2"])
+        let hevcFacts = try MediaProbe.probe(path: hevc)
+        #expect(hevcFacts.videoCodec == "hevc" && hevcFacts.pixelFormat == "yuv420p10le")
+        let converted = try Normalizer.normalize(input: hevc, facts: hevcFacts, frameRate: 30, output: hevcOut,
+                                                 options: Self.fast)
+        _ = try checkNormalized(converted, fps: 30, width: 720, height: 720)
+        let diff = meanAbsDiff(try FrameReader(path: hevcOut).frame(at: 10).pixels, try Clips.referenceFrame(hevc, 10))
+        #expect(diff < 4, "mean abs diff \(diff)")
+    }
+
+    @Test("forced re-encode of a compliant input keeps the frame count")
+    func forced() throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mp4"), output = dir.file("out.mp4")
+        try Clips.make(source, size: "1280x720", rate: "30", seconds: 2)
+        let facts = try MediaProbe.probe(path: source)
+        var options = Self.fast
+        options.forceReencode = true
+        options.keyframeIntervalSeconds = 0.5
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: options)
+        #expect(result.mode == .reencode && result.frameCount == 60)
+        _ = try checkNormalized(result, fps: 30, width: 1280, height: 720)
+        #expect(try FrameReader(path: output).keyframeIndices == [0, 15, 30, 45])
+        let diff = meanAbsDiff(try FrameReader(path: output).frame(at: 59).pixels, try Clips.referenceFrame(source, 59))
+        #expect(diff < 4, "mean abs diff \(diff)")
+    }
+
+    @Test("failures leave nothing behind")
+    func failures() throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mp4")
+        try Clips.make(source, size: "720x720", seconds: 1)
+        let facts = try MediaProbe.probe(path: source)
+        expectMediaError(.invalidArgument) { () throws(MediaError) in
+            _ = try Normalizer.normalize(input: source, facts: facts, frameRate: 0, output: dir.file("a.mp4"),
+                                         options: Self.fast)
+        }
+        expectMediaError(.io) { () throws(MediaError) in
+            _ = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: dir.file("no/such/b.mp4"),
+                                         options: Self.fast)
+        }
+        var bad = Self.fast
+        bad.preset = "no-such-preset"
+        bad.forceReencode = true
+        expectMediaError(.encodeFailed) { () throws(MediaError) in
+            _ = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: dir.file("c.mp4"),
+                                         options: bad)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["in.mp4"])
+    }
+}

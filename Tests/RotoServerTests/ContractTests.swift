@@ -1,0 +1,172 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import RotoAPI
+import RotoCore
+import RotoStore
+import Testing
+@testable import RotoServer
+
+/// Spec §1: envelope, request ids, authentication, error codes, routing.
+@Suite struct ContractTests {
+    @Test func healthAndEnvelope() async throws {
+        try await withApp { client in
+            let r = try await client.call(.get, "/healthz", key: nil)
+            #expect(r.status == 200)
+            #expect(r.code == 0)
+            #expect(r.message == "SUCCEED")
+            guard case .string(let id)? = r.json["request_id"] else { Issue.record("no request_id"); return }
+            #expect(UUID(uuidString: id) != nil)
+            #expect(r.headers[.requestID] == id)
+            let ready = try await client.call(.get, "/readyz", key: nil)
+            #expect(ready.code == 0)
+        }
+    }
+
+    @Test func errorEnvelopeCarriesNullDataAndRequestID() async throws {
+        try await withApp { client in
+            let r = try await client.call(.get, "/v1/videos/multi-elements/sessions/123456789012345678")
+            #expect(r.status == 404)
+            #expect(r.code == 1203)
+            #expect(r.json["data"] == .null)
+            guard case .string(let id)? = r.json["request_id"] else { Issue.record("no request_id"); return }
+            #expect(r.headers[.requestID] == id)
+        }
+    }
+
+    @Test(arguments: [
+        (nil as String?, 1001),
+        ("", 1001),
+        ("Basic abc", 1002),
+        ("Bearer", 1002),
+        ("Bearer unknown-key", 1000),
+        ("Bearer a.b.c", 1002),
+    ])
+    func authenticationErrors(header: String?, code: Int) async throws {
+        try await withApp { client in
+            var headers = HTTPFields()
+            if let header { headers[.authorization] = header }
+            let r = try await client.call(.get, "/v1/videos/multi-elements/sessions/1", key: nil, headers: headers)
+            #expect(r.status == 401)
+            #expect(r.code == code, "\(header ?? "nil") → \(r.message)")
+        }
+    }
+
+    @Test func klingJWT() async throws {
+        let now = Int(Date().timeIntervalSince1970)
+        try await withApp { client in
+            func status(_ token: String) async throws -> Int? {
+                try await client.call(.get, "/v1/videos/multi-elements/sessions/123456789012345678", key: token).code
+            }
+            // A good token passes authentication (and the unknown session is then 1203).
+            #expect(try await status(jwt(iss: Keys.accessKey, exp: now + 1800, nbf: now - 5)) == 1203)
+            #expect(try await status(jwt(iss: Keys.accessKey, exp: now + 1800, nbf: now - 5, secret: "wrong")) == 1000)
+            #expect(try await status(jwt(iss: "AK_unknown", exp: now + 1800, nbf: now - 5)) == 1000)
+            #expect(try await status(jwt(iss: Keys.accessKey, exp: now + 1800, nbf: now + 60)) == 1003)
+            #expect(try await status(jwt(iss: Keys.accessKey, exp: now + 1800, nbf: now + 3)) == 1203)  // 5 s leeway
+            #expect(try await status(jwt(iss: Keys.accessKey, exp: now - 10, nbf: now - 100)) == 1004)
+            #expect(try await status(jwt(iss: Keys.accessKey, exp: now + 1800, nbf: now - 5, alg: "none")) == 1002)
+        }
+    }
+
+    @Test func disabledKeyIs1103() async throws {
+        let config = testConfiguration()
+        try await withApp(config) { client in
+            let db = try AppDatabase.open(path: config.dataDirectory + "/roto.sqlite")
+            try await db.setAPIKey(hash: AuthMiddleware.hash(Keys.b), disabled: true)
+            let r = try await client.call(.get, "/v1/videos/multi-elements/sessions/1", key: Keys.b)
+            #expect(r.status == 403)
+            #expect(r.code == 1103)
+        }
+    }
+
+    @Test func badBodies() async throws {
+        try await withApp { client in
+            let path = "/v1/videos/multi-elements/init-selection"
+            let notJSON = try await client.call(.post, path, json: "{nope")
+            #expect(notJSON.status == 400)
+            #expect(notJSON.code == 1200)
+            let array = try await client.call(.post, path, json: "[1,2]")
+            #expect(array.code == 1200)
+            let big = try await client.call(.post, path, json: #"{"video_url":""# + String(repeating: "a", count: 1 << 20) + #""}"#)
+            #expect(big.code == 1200)
+            #expect(big.message.contains("1048576"))
+            let neither = try await client.call(.post, path, json: #"{"video_url":"","video_id":""}"#)
+            #expect(neither.status == 400)
+            #expect(neither.code == 1201)
+            #expect(neither.message.contains("video_id/video_url"))
+            let both = try await client.call(.post, path, json: #"{"video_url":"http://x.test/a.mp4","video_id":"1"}"#)
+            #expect(both.code == 1201)
+            let wrongType = try await client.call(.post, path, json: #"{"video_url":42}"#)
+            #expect(wrongType.code == 1201)
+            #expect(wrongType.message.contains("video_url") && wrongType.message.contains("42"))
+            let scheme = try await client.call(.post, path, json: #"{"video_url":"ftp://example.com/a.mp4"}"#)
+            #expect(scheme.code == 1201)
+            #expect(scheme.message.contains("http"))
+            let unknownVideo = try await client.call(.post, path, json: #"{"video_id":"123456789012345678"}"#)
+            #expect(unknownVideo.code == 1203)
+        }
+    }
+
+    @Test func routing() async throws {
+        try await withApp { client in
+            let wrongMethod = try await client.call(.get, "/v1/videos/multi-elements/init-selection")
+            #expect(wrongMethod.status == 404)
+            #expect(wrongMethod.code == 1202)
+            let unknown = try await client.call(.get, "/v1/nothing/here")
+            #expect(unknown.status == 404)
+            #expect(unknown.code == 1203)
+            // Both prefixes and a trailing slash reach the same route.
+            for path in ["/kling/v1/videos/multi-elements/init-selection", "/v1/videos/multi-elements/init-selection/"] {
+                let r = try await client.call(.post, path, json: "{}")
+                #expect(r.code == 1201, "\(path)")
+            }
+        }
+    }
+
+    @Test func fileTokensAreUnknownWithoutAuth() async throws {
+        try await withApp { client in
+            let r = try await client.call(.get, "/v1/files/nope", key: nil)
+            #expect(r.status == 404)
+            #expect(r.code == 1203)
+        }
+    }
+
+    @Test func rangeParsing() {
+        #expect(FileRoutes.parseRange("bytes=0-9", size: 100) == .range(0...9))
+        #expect(FileRoutes.parseRange("bytes=90-", size: 100) == .range(90...99))
+        #expect(FileRoutes.parseRange("bytes=-10", size: 100) == .range(90...99))
+        #expect(FileRoutes.parseRange("bytes=50-500", size: 100) == .range(50...99))
+        #expect(FileRoutes.parseRange("bytes=100-", size: 100) == .unsatisfiable)
+        #expect(FileRoutes.parseRange("bytes=0-1,5-6", size: 100) == .none)
+        #expect(FileRoutes.parseRange("items=0-1", size: 100) == .none)
+        #expect(FileRoutes.parseRange("bytes=9-1", size: 100) == .none)
+    }
+
+    @Test func rateLimiter() {
+        let limiter = RateLimiter(rate: 1, burst: 3)
+        #expect((0..<3).allSatisfy { _ in limiter.allow("a", now: 100) })
+        #expect(!limiter.allow("a", now: 100))
+        #expect(limiter.allow("b", now: 100))
+        #expect(limiter.allow("a", now: 101.5))
+    }
+
+    @Test func rateLimitOverHTTP() async throws {
+        var config = testConfiguration()
+        config.limits.requestsPerSecond = 0.001
+        config.limits.requestBurst = 2
+        try await withApp(config) { client in
+            var codes: [Int?] = []
+            for _ in 0..<3 { codes.append(try await client.call(.get, "/v1/videos/multi-elements/sessions/1").code) }
+            #expect(codes == [1203, 1203, 1302])
+        }
+    }
+}
+
+/// Signs a Kling-style HS256 JWT.
+func jwt(iss: String, exp: Int, nbf: Int, secret: String = Keys.secretKey, alg: String = "HS256") -> String {
+    let header = Base64URL.encode(Array(#"{"alg":"\#(alg)","typ":"JWT"}"#.utf8))
+    let payload = Base64URL.encode(Array(#"{"iss":"\#(iss)","exp":\#(exp),"nbf":\#(nbf)}"#.utf8))
+    let mac = HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+    return "\(header).\(payload).\(Base64URL.encode(Array(mac)))"
+}

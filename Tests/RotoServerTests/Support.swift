@@ -1,0 +1,81 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RotoAPI
+@testable import RotoServer
+
+/// Keys every test server knows: two API-key accounts and one Kling access-key account.
+enum Keys {
+    static let a = "test-key-a"
+    static let b = "test-key-b"
+    static let accessKey = "AK_test"
+    static let secretKey = "SK_test_secret"
+}
+
+/// A configuration on a fresh temporary data directory.
+func testConfiguration(dataDir: String? = nil, allowPrivate: Bool = true) -> ServerConfiguration {
+    var c = ServerConfiguration()
+    c.port = 0
+    c.dataDirectory = dataDir ?? temporaryDirectory()
+    c.apiKeys = [Keys.a, Keys.b]
+    c.accessKeys = [.init(accessKey: Keys.accessKey, secretKey: Keys.secretKey)]
+    c.allowPrivateNetworks = allowPrivate
+    c.logLevel = .warning
+    c.janitorInterval = 3600
+    return c
+}
+
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "roto-test-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Runs `body` against the real application, in process.
+func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(),
+                _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    let app = try await buildApplication(configuration)
+    return try await app.test(.router, body)
+}
+
+/// A decoded response envelope with its raw JSON.
+struct Reply {
+    var status: Int
+    var headers: HTTPFields
+    var json: [String: JSONValue]
+    var body: ByteBuffer
+
+    var code: Int? { if case .number(let n)? = json["code"] { Int(n) } else { nil } }
+    var message: String { if case .string(let s)? = json["message"] { s } else { "" } }
+    var data: [String: JSONValue] { if case .object(let o)? = json["data"] { o } else { [:] } }
+    func string(_ key: String) -> String? { if case .string(let s)? = data[key] { s } else { nil } }
+    func number(_ key: String) -> Double? { if case .number(let n)? = data[key] { n } else { nil } }
+}
+
+extension TestClientProtocol {
+    /// Sends a request (JSON body when `json` is given) with `Authorization: Bearer key` unless `key` is nil.
+    func call(_ method: HTTPRequest.Method, _ uri: String, key: String? = Keys.a, json: String? = nil,
+              body: [UInt8]? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
+        var headers = extra
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        var buffer: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            buffer = ByteBuffer(string: json)
+        } else if let body {
+            buffer = ByteBuffer(bytes: body)
+        }
+        let response = try await executeRequest(uri: uri, method: method, headers: headers, body: buffer)
+        var object: [String: JSONValue] = [:]
+        if case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView)) {
+            object = o
+        }
+        return Reply(status: Int(response.status.code), headers: response.headers, json: object, body: response.body)
+    }
+
+    func initSelection(url: String, key: String = Keys.a) async throws -> Reply {
+        try await call(.post, "/v1/videos/multi-elements/init-selection", key: key, json: #"{"video_url":"\#(url)"}"#)
+    }
+}

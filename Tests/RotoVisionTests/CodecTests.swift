@@ -1,0 +1,173 @@
+import Foundation
+import RotoVision
+import Testing
+
+struct GoldenCase: Decodable {
+    let name: String
+    let height: Int
+    let width: Int
+    let area: Int
+    let row_runs: [Int]
+    let size: [Int]
+    let counts: String
+
+    var mask: Mask {
+        var data = [UInt8](repeating: 0, count: width * height)
+        var p = 0
+        var v: UInt8 = 0
+        for r in row_runs {
+            for i in p..<(p + r) { data[i] = v }
+            p += r
+            v ^= 1
+        }
+        return Mask(width: width, height: height, data: data)
+    }
+}
+
+struct GoldenFile: Decodable {
+    let cases: [GoldenCase]
+}
+
+func loadGolden() throws -> [GoldenCase] {
+    let url = try #require(Bundle.module.url(forResource: "rle-golden", withExtension: "json",
+                                             subdirectory: "Fixtures"))
+    return try JSONDecoder().decode(GoldenFile.self, from: Data(contentsOf: url)).cases
+}
+
+/// A deterministic pseudo-random generator for tests.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func randomMask(width: Int, height: Int, density: Double, seed: UInt64) -> Mask {
+    var g = SplitMix(state: seed)
+    let data = (0..<(width * height)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < density ? 1 : 0) }
+    return Mask(width: width, height: height, data: data)
+}
+
+@Suite struct RLECodecTests {
+    @Test func goldenFileHasCases() throws {
+        #expect(try loadGolden().count >= 25)
+    }
+
+    @Test func encodeMatchesPycocotools() throws {
+        for c in try loadGolden() {
+            let m = c.mask
+            #expect(m.area == c.area, "\(c.name)")
+            let rle = COCORLE.encode(m)
+            #expect(rle.size == c.size, "\(c.name)")
+            #expect(rle.counts == c.counts, "\(c.name)")
+        }
+    }
+
+    @Test func decodeMatchesPycocotools() throws {
+        for c in try loadGolden() {
+            let m = try COCORLE.decode(size: c.size, counts: c.counts)
+            #expect(m == c.mask, "\(c.name)")
+        }
+    }
+
+    @Test func roundTripRandom() throws {
+        for (i, (w, h)) in [(1, 1), (3, 5), (8, 8), (9, 7), (17, 31), (64, 3), (200, 150)].enumerated() {
+            for density in [0.0, 0.02, 0.5, 0.98, 1.0] {
+                let m = randomMask(width: w, height: h, density: density, seed: UInt64(i * 10) + UInt64(density * 100))
+                let rle = COCORLE.encode(m)
+                let back = try COCORLE.decode(size: rle.size, counts: rle.counts)
+                #expect(back == m)
+            }
+        }
+    }
+
+    @Test func zeroSizedMask() throws {
+        let m = Mask(width: 0, height: 0)
+        let rle = COCORLE.encode(m)
+        #expect(rle.counts == "0")
+        #expect(try COCORLE.decode(size: [0, 0], counts: "0") == m)
+    }
+
+    @Test func malformedInputThrows() {
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "") }
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "5") }  // 5 > 4
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "1") }  // 1 < 4
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "0 ") }
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "0~") }
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "P") }  // truncated
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2], counts: "4") }
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [-1, 2], counts: "0") }
+        #expect(throws: MaskCodecError.self) { try COCORLE.decode(size: [2, 2], counts: "O") }  // negative run
+    }
+
+    @Test func zeroLengthRunsInTheMiddleDecodeLikePycocotools() throws {
+        // Runs 1,1,0,2 → 0 | 1 | (no zeros) | 1,1: pycocotools writes runs in sequence, flipping each time.
+        let s = COCORLE.countsString([1, 1, 0, 2])
+        let m = try COCORLE.decode(size: [4, 1], counts: s)
+        #expect(m.data == [0, 1, 1, 1])
+    }
+}
+
+@Suite struct PNGCodecTests {
+    @Test func roundTripGolden() throws {
+        for c in try loadGolden() where c.width > 0 && c.height > 0 {
+            let m = c.mask
+            let png = encodePNG(m)
+            #expect(try decodePNG(png) == m, "\(c.name)")
+        }
+    }
+
+    @Test func pngAgreesWithRLE() throws {
+        for c in try loadGolden() {
+            let fromRLE = try COCORLE.decode(size: c.size, counts: c.counts)
+            let fromPNG = try decodePNG(encodePNG(fromRLE))
+            #expect(COCORLE.encode(fromPNG).counts == c.counts, "\(c.name)")
+        }
+    }
+
+    @Test func headerIsOneBitGrayscale() {
+        let png = encodePNG(Mask(width: 13, height: 3, data: [UInt8](repeating: 1, count: 39)))
+        #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        #expect(String(decoding: png[12..<16], as: UTF8.self) == "IHDR")
+        #expect(Array(png[16..<24]) == [0, 0, 0, 13, 0, 0, 0, 3])
+        #expect(png[24] == 1 && png[25] == 0)
+    }
+
+    @Test func corruptedCRCIsRejected() {
+        var png = encodePNG(randomMask(width: 20, height: 20, density: 0.3, seed: 7))
+        png[20] ^= 0xFF  // inside IHDR data
+        #expect(throws: MaskCodecError.self) { try decodePNG(png) }
+        #expect(throws: MaskCodecError.self) { try decodePNG([1, 2, 3]) }
+    }
+
+    @Test func decodesEightBitDavisMaskIfPresent() throws {
+        let path = "/work/shared/bench/davis2016-dev/blackswan/masks/00000.png"
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        let m = try decodePNG([UInt8](data))
+        #expect(m.width == 1280 && m.height == 720)
+        #expect(m.area > 1000)
+        #expect(try decodePNG(encodePNG(m)) == m)
+    }
+}
+
+@Suite struct MaskHelperTests {
+    @Test func areaIoUBox() {
+        var a = Mask(width: 10, height: 10)
+        var b = Mask(width: 10, height: 10)
+        for y in 2..<6 { for x in 3..<7 { a[x, y] = 1 } }
+        for y in 4..<8 { for x in 3..<7 { b[x, y] = 1 } }
+        #expect(a.area == 16)
+        #expect(abs(a.iou(b) - 8.0 / 24.0) < 1e-12)
+        #expect(Mask(width: 4, height: 4).iou(Mask(width: 4, height: 4)) == 1)
+        let box = a.boundingBox!
+        #expect(box.x == 3 && box.y == 2 && box.width == 4 && box.height == 4)
+        #expect(Mask(width: 3, height: 3).boundingBox == nil)
+        let big = a.resizedNearest(width: 20, height: 20)
+        #expect(big.area == 64)
+        #expect(big.resizedNearest(width: 10, height: 10) == a)
+    }
+}
