@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import Logging
+import NIOCore
 import RotoAPI
 import RotoCore
 import RotoMedia
@@ -25,7 +27,7 @@ import Testing
         .init(name: "mp4 60 fps", make: { try Clips.pattern("c60.mp4", size: "720x1280", rate: "60", seconds: 2.5) },
               fps: 60, width: 720, height: 1280, frames: 150...150),
         .init(name: "29.97 fps → 30", make: { try Clips.pattern("c2997.mp4", rate: "30000/1001") }, fps: 30, width: 1280, height: 720, frames: 89...91),
-        .init(name: "rotated 90°", make: { try Clips.pattern("rot.mp4", input: ["-display_rotation", "90"]) },
+        .init(name: "rotated 90°", make: { try Clips.make("rot.mp4", ["-i", try Clips.pattern("c30.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90"]) },
               fps: 30, width: 720, height: 1280, frames: 90...90),
         .init(name: "HEVC → H.264", make: { try Clips.pattern("hevc.mp4", codec: ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error", "-tag:v", "hvc1"]) },
               fps: 30, width: 1280, height: 720, frames: 90...90),
@@ -123,8 +125,11 @@ import Testing
                 #expect(missing.code == 1201)
                 #expect(missing.message.contains("404"), "\(missing.message)")
             }
-            var small = testConfiguration()
-            small.limits.maxVideoBytes = 1000
+            let small = {
+                var c = testConfiguration()
+                c.limits.maxVideoBytes = 1000
+                return c
+            }()
             try await withApp(small) { client in
                 let r = try await client.initSelection(url: "\(base)/clips/\(file)")
                 #expect(r.code == 1201)
@@ -174,8 +179,11 @@ import Testing
 
     @Test func expiredSessionsAreGoneAndSwept() async throws {
         let file = (try Clips.pattern("c30.mp4") as NSString).lastPathComponent
-        var config = testConfiguration()
-        config.limits.sessionLifetimeMillis = 1500
+        let config = {
+            var c = testConfiguration()
+            c.limits.sessionLifetimeMillis = 1500
+            return c
+        }()
         let (id, videoPath) = try await withClipServer { base in
             try await withApp(config) { client in
                 let r = try await client.initSelection(url: "\(base)/clips/\(file)")
@@ -184,15 +192,19 @@ import Testing
             }
         }
         try await Task.sleep(for: .seconds(2))
-        try await withApp(config) { client in
-            #expect(try await client.call(.get, "/v1/videos/multi-elements/sessions/\(id)").code == 1203)
-            #expect(try await client.call(.get, videoPath, key: nil).code == 1203)
-        }
+        // The janitor reclaims the files of the expired session.
         let db = try AppDatabase.open(path: config.dataDirectory + "/roto.sqlite")
         let media = try MediaStore(dataDirectory: config.dataDirectory)
         #expect(FileManager.default.fileExists(atPath: media.absolute("sessions/\(id)/video.mp4")))
         await Janitor(database: db, media: media, interval: .seconds(60), logger: .init(label: "test")).sweep(now: UnixTime.nowMillis())
         #expect(!FileManager.default.fileExists(atPath: media.absolute("sessions/\(id)")))
+        // Every call on it is 1203, and so is its file URL.
+        try await withApp(config) { client in
+            let session = try await client.call(.get, "/v1/videos/multi-elements/sessions/\(id)")
+            #expect(session.code == 1203)
+            let video = try await client.call(.get, videoPath, key: nil)
+            #expect(video.code == 1203)
+        }
         #expect(try await db.expiredSessions(now: UnixTime.nowMillis()).isEmpty)
     }
 }
