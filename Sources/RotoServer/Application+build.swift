@@ -4,6 +4,7 @@ import Logging
 import RotoAPI
 import RotoCore
 import RotoStore
+import RotoVision
 import ServiceLifecycle
 
 /// The one seam that builds Roto's server: the executable and the tests both call it.
@@ -34,7 +35,11 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
                             urls: urls, configuration: configuration, logger: logger)
     let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
                            fileIO: FileIO(threadPool: pool.threads))
-    let api = APIRoutes(database: database, ingestor: ingestor, files: files, urls: urls, limits: limits).all
+    let selections = Selections(database: database,
+                                frames: FrameSource(media: media, engine: ClassicalSegmentationEngine()),
+                                pool: pool, locks: KeyedLock(), limits: limits)
+    let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, files: files, urls: urls,
+                        limits: limits).all
 
     var table = RouteTable()
     for prefix in ["v1", "kling/v1"] {

@@ -104,7 +104,7 @@ struct Ingestor: Sendable {
 
         // 3. Normalise into the session's folder.
         let sessionID = ids.next()
-        let relative = "sessions/\(sessionID)/video.mp4"
+        let relative = FrameSource.videoPath(sessionID)
         let tmp = media.temporaryPath(extension: "mp4")
         let preset = configuration.normalizePreset
         let normalized: NormalizedVideo

@@ -17,6 +17,7 @@ struct APIRoute: Sendable {
 struct APIRoutes: Sendable {
     let database: AppDatabase
     let ingestor: Ingestor
+    let selections: Selections
     let files: FileRoutes
     let urls: PublicURLs
     let limits: Limits
@@ -27,6 +28,22 @@ struct APIRoutes: Sendable {
                 let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
                 let command = try Ingestor.Command(reader)
                 let data = try await ingestor.createSession(command, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .post, path: "videos/multi-elements/add-selection") { request, context in
+                let command = try PointsCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
+                let data = try await selections.edit(.add, command, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .post, path: "videos/multi-elements/delete-selection") { request, context in
+                let command = try PointsCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
+                let data = try await selections.edit(.delete, command, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .post, path: "videos/multi-elements/clear-selection") { request, context in
+                let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
+                let id = try reader.requiredString("session_id")
+                let data = try await selections.clear(sessionID: id, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
             },
             APIRoute(method: .get, path: "videos/multi-elements/sessions/:session_id") { request, context in

@@ -15,9 +15,10 @@ enum Clips {
     static func make(_ name: String, _ arguments: [String]) throws -> String {
         let path = (directory as NSString).appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: path) { return path }
-        let tmp = path + ".part." + (name as NSString).pathExtension
+        // Parallel tests may make the same clip: each writes its own part file, rename(2) replaces atomically.
+        let tmp = path + ".part-\(UUID().uuidString)." + (name as NSString).pathExtension
         try run("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-y"] + arguments + [tmp])
-        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        guard rename(tmp, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
         return path
     }
 
@@ -43,7 +44,7 @@ enum Clips {
         let path = (directory as NSString).appendingPathComponent("truncated.mp4")
         if !FileManager.default.fileExists(atPath: path) {
             let data = try Data(contentsOf: URL(fileURLWithPath: source))
-            try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
+            try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path), options: .atomic)
         }
         return path
     }

@@ -1,0 +1,117 @@
+import Foundation
+import RotoAPI
+import RotoCore
+import RotoMedia
+import RotoStore
+import RotoVision
+
+/// add-, delete- and clear-selection (spec §3–4). Each call on a session runs under that session's lock:
+/// validate, compute the new selection, segment the frame, then store — a refused or failed call
+/// changes nothing.
+struct Selections: Sendable {
+    let database: AppDatabase
+    let frames: FrameSource
+    let pool: BlockingPool
+    let locks: KeyedLock
+    let limits: Limits
+
+    enum Edit: Sendable { case add, delete }
+
+    func edit(_ kind: Edit, _ command: PointsCommand, account: AccountRecord) async throws -> SelectionData {
+        try await locks.withLock(command.sessionID) {
+            let session = try await live(command.sessionID, account: account)
+            try command.checkFrame(totalFrames: session.totalFrames)
+            let next: Selection = switch kind {
+            case .add: try session.selection.adding(command.points, frame: command.frameIndex,
+                                                    object: command.objectID, limits: limits)
+            case .delete: try session.selection.deleting(command.points, frame: command.frameIndex,
+                                                         object: command.objectID)
+            }
+            let objects = next.objects(onFrame: command.frameIndex)
+            var masks: [ObjectMask] = []
+            var status = 0
+            if !objects.isEmpty {
+                let frames = frames
+                let segmented = try await pool.run { try frames.segment(session: session, frame: command.frameIndex, objects: objects) }
+                masks = segmented.masks
+                // status 1: the object the call is about could not be segmented at its points.
+                if kind == .add, segmented.empty.contains(command.objectID) { status = 1 }
+            }
+            guard try await database.storeSelection(next, sessionID: session.id, accountID: account.id,
+                                                    now: UnixTime.nowMillis()) != nil else {
+                throw RotoError.notFound("session \(session.id) has expired")
+            }
+            return SelectionData(status: status, sessionID: session.id,
+                                 res: FrameMasks(frameIndex: command.frameIndex, rleMaskList: masks))
+        }
+    }
+
+    func clear(sessionID: String, account: AccountRecord) async throws -> SessionStatusData {
+        try await locks.withLock(sessionID) {
+            let session = try await live(sessionID, account: account)
+            guard try await database.storeSelection(.empty, sessionID: session.id, accountID: account.id,
+                                                    now: UnixTime.nowMillis()) != nil else {
+                throw RotoError.notFound("session \(session.id) has expired")
+            }
+            return SessionStatusData(sessionID: session.id)
+        }
+    }
+
+    private func live(_ id: String, account: AccountRecord) async throws -> SessionRecord {
+        guard let s = try await database.session(id: id, accountID: account.id, now: UnixTime.nowMillis()) else {
+            throw RotoError.notFound("session \(id) does not exist or has expired")
+        }
+        return s
+    }
+}
+
+/// Frames of a session at the engine's working resolution, and the engine run on them. Blocking:
+/// call from the blocking pool.
+struct FrameSource: Sendable {
+    let media: MediaStore
+    let engine: ClassicalSegmentationEngine
+
+    struct Segmented: Sendable {
+        var masks: [ObjectMask]
+        /// Objects whose mask came out empty.
+        var empty: Set<Int>
+    }
+
+    /// The working-resolution frame: from the session's proxy when it exists, else decoded and scaled
+    /// from the normalised video.
+    func workingFrame(session: SessionRecord, index: Int) throws -> RGBImage {
+        let size = engine.workingSize(width: session.width, height: session.height)
+        let proxy = media.absolute(Self.proxyPath(session.id))
+        let path = FileManager.default.fileExists(atPath: proxy) ? proxy : media.absolute(Self.videoPath(session.id))
+        let reader = try FrameReader(path: path)
+        let frame = try reader.frame(at: index, scaledTo: size)
+        return RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
+    }
+
+    /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
+    func segment(session: SessionRecord, frame index: Int, objects: [(objectID: Int, points: [Point])]) throws -> Segmented {
+        let working = try workingFrame(session: session, index: index)
+        let prompts = objects.map { o in
+            ObjectPrompt(objectID: o.objectID, points: o.points.map { PointPrompt(x: $0.x, y: $0.y, positive: $0.include) })
+        }
+        let masks = engine.segment(working: working, fullWidth: session.width, fullHeight: session.height,
+                                   guide: nil, objects: prompts)
+        var out = Segmented(masks: [], empty: [])
+        for o in objects {
+            let mask = masks[o.objectID] ?? Mask(width: session.width, height: session.height)
+            if mask.isEmpty { out.empty.insert(o.objectID) }
+            out.masks.append(Self.encode(mask, objectID: o.objectID))
+        }
+        return out
+    }
+
+    static func encode(_ mask: Mask, objectID: Int) -> ObjectMask {
+        let rle = COCORLE.encode(mask)
+        let png = MaskPNG.encode(mask)
+        return ObjectMask(objectID: objectID, rleMask: RLEMask(size: rle.size, counts: rle.counts),
+                          pngMask: PNGMask(size: rle.size, base64: Data(png).base64EncodedString()))
+    }
+
+    static func videoPath(_ session: String) -> String { "sessions/\(session)/video.mp4" }
+    static func proxyPath(_ session: String) -> String { "sessions/\(session)/proxy.mp4" }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import RotoAPI
+import RotoVision
+import Testing
+@testable import RotoServer
+
+/// add/delete/clear-selection over HTTP (spec §3–4) on a clip with objects of known shape.
+@Suite struct SelectionRouteTests {
+    /// 1280×720, 30 fps, 3 s: a red box (500…799 × 250…449) and a blue box (100…299 × 100…249) on a
+    /// green-grey noisy background.
+    static func boxesClip() throws -> String {
+        try Clips.make("boxes.mp4", [
+            "-f", "lavfi", "-i", "color=c=0x3a5a40:s=1280x720:r=30:d=3,noise=alls=12:allf=t,"
+                + "drawbox=x=500:y=250:w=300:h=200:color=0xD02020:t=fill,drawbox=x=100:y=100:w=200:h=150:color=0x2040D0:t=fill",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        ])
+    }
+
+    static func truth(x: Int, y: Int, w: Int, h: Int) -> Mask {
+        var m = Mask(width: 1280, height: 720)
+        for yy in y..<(y + h) { for xx in x..<(x + w) { m.data[yy * 1280 + xx] = 1 } }
+        return m
+    }
+
+    /// Uploads the clip and opens a session; returns its id.
+    static func session(_ client: any TestClientProtocol, key: String = Keys.a) async throws -> String {
+        let clip = try Data(contentsOf: URL(fileURLWithPath: try boxesClip()))
+        let up = try await client.call(.post, "/v1/files", key: key, body: Array(clip), headers: [.contentType: "video/mp4"])
+        let r = try await client.initSelection(url: try #require(up.string("url")), key: key)
+        return try #require(r.string("session_id"), "\(r.message)")
+    }
+
+    func points(_ session: String, frame: Int, _ pts: [(Double, Double)], object: Int? = nil, label: Int? = nil) -> String {
+        let list = pts.map { p in
+            label.map { #"{"x":\#(p.0),"y":\#(p.1),"label":\#($0)}"# } ?? #"{"x":\#(p.0),"y":\#(p.1)}"#
+        }.joined(separator: ",")
+        let obj = object.map { #","object_id":\#($0)"# } ?? ""
+        return #"{"session_id":"\#(session)","frame_index":\#(frame),"points":[\#(list)]\#(obj)}"#
+    }
+
+    static func masks(_ r: Reply) throws -> [(id: Int, rle: Mask, png: Mask)] {
+        guard case .object(let res)? = r.data["res"], case .array(let list)? = res["rle_mask_list"] else { return [] }
+        return try list.map { item in
+            guard case .object(let o) = item, case .number(let id)? = o["object_id"],
+                  case .object(let rle)? = o["rle_mask"], case .string(let counts)? = rle["counts"],
+                  case .array(let size)? = rle["size"], case .object(let png)? = o["png_mask"],
+                  case .string(let b64)? = png["base64"] else { throw CocoaError(.coderInvalidValue) }
+            let dims = size.compactMap { if case .number(let n) = $0 { Int(n) } else { nil } }
+            let mask = try COCORLE.decode(size: dims, counts: counts)
+            let pngMask = try MaskPNG.decode(Array(try #require(Data(base64Encoded: b64))))
+            return (Int(id), mask, pngMask)
+        }
+    }
+
+    @Test func clickReturnsTheObjectsMask() async throws {
+        try await withApp { client in
+            let id = try await Self.session(client)
+            let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection", json: points(id, frame: 12, [(650.0 / 1280, 350.0 / 720)]))
+            #expect(r.code == 0, "\(r.message)")
+            #expect(r.number("status") == 0)
+            let masks = try Self.masks(r)
+            #expect(masks.count == 1)
+            let m = try #require(masks.first)
+            #expect(m.id == 0)
+            #expect(m.rle.width == 1280 && m.rle.height == 720)
+            #expect(m.rle == m.png, "RLE and PNG disagree")
+            let iou = m.rle.iou(Self.truth(x: 500, y: 250, w: 300, h: 200))
+            #expect(iou >= 0.9, "IoU \(iou)")
+            guard case .object(let res)? = r.data["res"] else { Issue.record("no res"); return }
+            #expect(res["frame_index"] == .number(12))
+        }
+    }
+
+    @Test func twoObjectsDoNotOverlap() async throws {
+        try await withApp { client in
+            let id = try await Self.session(client)
+            let path = "/v1/videos/multi-elements/add-selection"
+            _ = try await client.call(.post, path, json: points(id, frame: 0, [(650.0 / 1280, 350.0 / 720)]))
+            let r = try await client.call(.post, path, json: points(id, frame: 0, [(200.0 / 1280, 175.0 / 720)], object: 1))
+            #expect(r.code == 0, "\(r.message)")
+            let masks = try Self.masks(r)
+            #expect(masks.map(\.id) == [0, 1])
+            guard masks.count == 2 else { return }
+            let overlap = zip(masks[0].rle.data, masks[1].rle.data).filter { $0 == 1 && $1 == 1 }.count
+            #expect(overlap == 0)
+            #expect(masks[1].rle.iou(Self.truth(x: 100, y: 100, w: 200, h: 150)) >= 0.85)
+            #expect(masks[0].rle.iou(Self.truth(x: 500, y: 250, w: 300, h: 200)) >= 0.85)
+        }
+    }
+
+    @Test func rulesAndAtomicRefusals() async throws {
+        try await withApp { client in
+            let id = try await Self.session(client)
+            let add = "/v1/videos/multi-elements/add-selection"
+            let del = "/v1/videos/multi-elements/delete-selection"
+            let state = "/v1/videos/multi-elements/sessions/\(id)"
+            func pointCount() async throws -> Int {
+                let s = try await client.call(.get, state)
+                guard case .array(let frames)? = s.data["frames"] else { return 0 }
+                return frames.reduce(0) { total, f in
+                    guard case .object(let o) = f, case .array(let objs)? = o["objects"] else { return total }
+                    return total + objs.reduce(0) { t, obj in
+                        guard case .object(let oo) = obj, case .array(let p)? = oo["points"] else { return t }
+                        return t + p.count
+                    }
+                }
+            }
+            let first = try await client.call(.post, add, json: points(id, frame: 5, [(0.5, 0.5), (0.55, 0.5)]))
+            #expect(first.code == 0, "\(first.message)")
+            // Re-adding the same point is a no-op.
+            _ = try await client.call(.post, add, json: points(id, frame: 5, [(0.5, 0.5)]))
+            #expect(try await pointCount() == 2)
+            // Frame out of range, unknown session, another account: refused, nothing stored.
+            let far = try await client.call(.post, add, json: points(id, frame: 90, [(0.5, 0.5)]))
+            #expect(far.code == 1201)
+            #expect(far.message.contains("total_frame"))
+            let unknown = try await client.call(.post, add, json: points("123456789012345678", frame: 0, [(0.5, 0.5)]))
+            #expect(unknown.code == 1203)
+            let other = try await client.call(.post, add, key: Keys.b, json: points(id, frame: 0, [(0.5, 0.5)]))
+            #expect(other.code == 1203)
+            // The 11th point of one frame and object is refused whole.
+            let nine = (0..<9).map { (0.1 + Double($0) * 0.05, 0.9) }
+            let tooMany = try await client.call(.post, add, json: points(id, frame: 5, nine))
+            #expect(tooMany.code == 1201)
+            #expect(tooMany.message.contains("at most 10 points"))
+            #expect(try await pointCount() == 2)
+            // Deleting with one unmatched point deletes nothing and names it.
+            let partial = try await client.call(.post, del, json: points(id, frame: 5, [(0.5, 0.5), (0.7, 0.7)]))
+            #expect(partial.code == 1201)
+            #expect(partial.message.contains("(0.7, 0.7)"))
+            #expect(try await pointCount() == 2)
+            // Deleting the last points of a frame leaves rle_mask_list empty.
+            let gone = try await client.call(.post, del, json: points(id, frame: 5, [(0.5, 0.5), (0.55, 0.5)]))
+            #expect(gone.code == 0, "\(gone.message)")
+            #expect(try Self.masks(gone).isEmpty)
+            guard case .object(let res)? = gone.data["res"] else { Issue.record("no res"); return }
+            #expect(res["rle_mask_list"] == .array([]))
+            #expect(try await pointCount() == 0)
+            // Ten marked frames at most.
+            for f in 0..<10 { _ = try await client.call(.post, add, json: points(id, frame: f * 3, [(0.5, 0.5)])) }
+            let eleventh = try await client.call(.post, add, json: points(id, frame: 31, [(0.5, 0.5)]))
+            #expect(eleventh.code == 1201)
+            #expect(eleventh.message.contains("marked frames"))
+            // clear-selection removes everything.
+            let cleared = try await client.call(.post, "/v1/videos/multi-elements/clear-selection", json: #"{"session_id":"\#(id)"}"#)
+            #expect(cleared.code == 0)
+            #expect(cleared.string("session_id") == id)
+            #expect(try await pointCount() == 0)
+        }
+    }
+
+    @Test func concurrentAddsLoseNothing() async throws {
+        try await withApp { client in
+            let id = try await Self.session(client)
+            try await withThrowingTaskGroup(of: Int?.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                              json: points(id, frame: 7, [(0.4 + Double(i) * 0.01, 0.45)])).code
+                    }
+                }
+                for try await code in group { #expect(code == 0) }
+            }
+            let s = try await client.call(.get, "/v1/videos/multi-elements/sessions/\(id)")
+            guard case .array(let frames)? = s.data["frames"], case .object(let f)? = frames.first,
+                  case .array(let objs)? = f["objects"], case .object(let o)? = objs.first,
+                  case .array(let pts)? = o["points"] else { Issue.record("no points"); return }
+            #expect(pts.count == 8)
+        }
+    }
+
+    @Test func pointsSurviveARestart() async throws {
+        let config = testConfiguration()
+        let id = try await withApp(config) { client in
+            let id = try await Self.session(client)
+            let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                          json: points(id, frame: 2, [(0.1, 0.9)], object: 3, label: 0))
+            #expect(r.code == 0, "\(r.message)")
+            return id
+        }
+        try await withApp(config) { client in
+            let s = try await client.call(.get, "/v1/videos/multi-elements/sessions/\(id)")
+            let expected: JSONValue = .array([.object(["frame_index": .number(2), "objects": .array([.object([
+                "object_id": .number(3), "points": .array([.object(["x": .number(0.1), "y": .number(0.9), "label": .number(0)])]),
+            ])])])])
+            #expect(s.data["frames"] == expected)
+        }
+    }
+}
