@@ -25,5 +25,11 @@ test: deps
 bench-ingest: build
 	bash Benchmarks/ingest/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
+## Click-to-mask quality on ../shared/bench/davis2016-dev (IoU with 1/3/5 clicks) and add-selection latency.
+bench-select: build
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product select-bench
+	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench"
+	bash Benchmarks/select/latency.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
+
 clean:
 	rm -rf .build

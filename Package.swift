@@ -60,6 +60,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .executableTarget(name: "roto", dependencies: ["RotoCLI"], swiftSettings: strict),
+        // Benchmarks (release builds; they print figures, they never assert times).
+        .executableTarget(name: "select-bench", dependencies: ["RotoVision"], path: "Benchmarks/select",
+                          exclude: ["run.sh", "latency.sh"], swiftSettings: strict),
 
         .testTarget(name: "RotoCoreTests", dependencies: ["RotoCore", "RotoAPI"], swiftSettings: strict),
         .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia"], swiftSettings: strict),

@@ -17,6 +17,7 @@ struct Args {
     var config = ClassicalSegmentationEngine.Configuration()
     var verbose = false
     var dump = ""
+    var oracle = false
 }
 
 func parseArgs() -> Args {
@@ -31,6 +32,7 @@ func parseArgs() -> Args {
         case "--frame0-only": a.frame0Only = true
         case "--no-timing": a.timing = false
         case "--verbose": a.verbose = true
+        case "--oracle": a.oracle = true
         case "--dump": a.dump = it.next() ?? ""
         case "--config":
             for kv in (it.next() ?? "").split(separator: ",") {
@@ -45,6 +47,22 @@ func parseArgs() -> Args {
                 case "dist": a.config.distanceWeight = Double(p[1])!
                 case "rounds": a.config.rounds = Int(p[1])!
                 case "holes": a.config.holeFill = Double(p[1])!
+                case "radius": a.config.radius = Double(p[1])!
+                case "bw": a.config.borderWeight = Float(p[1])!
+                case "star": a.config.starConvexity = p[1] == "1"
+                case "cores": a.config.coreDistances = p[1].split(separator: "/").map { Float($0)! }
+                case "clampbg": a.config.llrClampBackground = Float(p[1])!
+                case "size": a.config.sizeBias = Float(p[1])!
+                case "clamp": a.config.llrClamp = Float(p[1])!
+                case "floor": a.config.histFloor = Float(p[1])!
+                case "spread": a.config.spreadWeight = Double(p[1])!
+                case "radii": a.config.radii = p[1].split(separator: "/").map { Double($0)! }
+                case "core": a.config.coreDistance = Float(p[1])!
+                case "gcol": a.config.geoColour = Float(p[1])!
+                case "gcon": a.config.geoContrast = Float(p[1])!
+                case "gtex": a.config.geoTexture = Float(p[1])!
+                case "gstep": a.config.geoStep = Float(p[1])!
+                case "border": a.config.borderOffset = Float(p[1])!
                 case "sigma": a.config.upsampleSigma = Float(p[1])!
                 default: print("unknown config key \(p[0])")
                 }
@@ -155,6 +173,16 @@ for seq in seqs {
             times720.append(ms(t0, t1))
             let m = masks[0] ?? Mask(width: fw, height: fh)
             ious.append(m.iou(truth))
+            if args.oracle {
+                let ws = engine.workingSize(width: fw, height: fh)
+                let frame = engine.prepare(img.downscaled(width: ws.width, height: ws.height))
+                let t = truth.resizedNearest(width: ws.width, height: ws.height)
+                let c = engine.candidates(frame, object: ObjectPrompt(objectID: 0, points: pts))
+                let orc = engine.upsample(engine.regionOracle(frame, truth: t), to: fw, fh, guide: img, frame: frame).masks()[0]!
+                let orcNN = engine.regionOracle(frame, truth: t).masks()[0]!.resizedNearest(width: fw, height: fh)
+                print("  \(seq) region oracle \(f3(orc.iou(truth))) (nearest \(f3(orcNN.iou(truth))))")
+                print("  \(seq) \(n)c: " + c.map { "\(f3($0.score))→\(f3($0.mask.iou(t)))" }.joined(separator: " "))
+            }
             if !args.dump.isEmpty { dumpOverlay(img, m, truth, pts, "\(args.dump)/\(seq)-\(frameNo)-\(n).ppm") }
             if sample720 == nil && n == 3 { sample720 = (img, pts, truth) }
         }

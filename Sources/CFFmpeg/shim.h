@@ -31,11 +31,6 @@ static inline double roto_stream_rotation(AVStream *st) {
 #endif
 }
 
-/* More macros Swift cannot import (function-like or casts). */
-static inline int roto_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
-static inline int roto_averror_exit(void) { return AVERROR_EXIT; }
-static inline int roto_averror_enomem(void) { return AVERROR(ENOMEM); }
-
 /* A probe of an in-memory header: which demuxer (if any) recognises it, and with what score. */
 static inline const AVInputFormat *roto_probe_buffer(const uint8_t *buf, int size, int *score) {
     AVProbeData pd = { .filename = "", .buf = (unsigned char *)buf, .buf_size = size, .mime_type = NULL };

@@ -14,7 +14,16 @@ import Darwin
 /// The media layer turns every failure into a ``MediaError``, so by default FFmpeg is silenced
 /// (`.quiet`). Raise the level to diagnose a file.
 public enum FFmpegLogLevel: Sendable {
-    case quiet, error, warning, info, debug
+    /// Nothing (the default).
+    case quiet
+    /// Errors only.
+    case error
+    /// Errors and warnings.
+    case warning
+    /// FFmpeg's usual console output.
+    case info
+    /// Everything FFmpeg logs at debug level.
+    case debug
 
     var raw: Int32 {
         switch self {
@@ -139,6 +148,16 @@ final class InputFile {
     func metadata(_ key: String) -> String? {
         guard let entry = av_dict_get(context.pointee.metadata, key, nil, 0) else { return nil }
         return cString(entry.pointee.value)
+    }
+
+    /// Seeks back to the first sample of `streamIndex`.
+    func rewind(_ streamIndex: Int) throws(MediaError) {
+        let st = stream(streamIndex)
+        let first = avformat_index_get_entry(st, 0)?.pointee.timestamp ?? 0
+        let rc = av_seek_frame(context, Int32(streamIndex), first, AVSEEK_FLAG_BACKWARD)
+        guard rc >= 0 else {
+            throw MediaError(code: .corrupt, message: "cannot seek to the start: \(ffErrorString(rc))", ffmpegError: rc)
+        }
     }
 
     /// Discards every stream except those listed (the demuxer then skips their samples).

@@ -52,8 +52,8 @@ public final class FrameReader {
     private let presentation: [Int64]
     /// For each frame, the position in `keyframeIndices` of its GOP start.
     private let gopOf: [Int]
-    /// Decode timestamp of each keyframe (what the demuxer seeks by).
-    private let keyframeDts: [Int64]
+    /// Presentation timestamp of each keyframe (what the demuxer seeks by).
+    private let keyframeSeekTimes: [Int64]
 
     private let packet: Packet
     private let frame: Frame
@@ -62,10 +62,15 @@ public final class FrameReader {
     private var position = -1
     private var holding = false
     private var inputDrained = false
+    /// While catching up to a target, packets presented before this time are decoded only if other
+    /// pictures reference them (non-reference pictures are skipped).
+    private var skipBefore: Int64? = nil
     private var sws: OpaquePointer? = nil
     private var swsColor: (context: OpaquePointer, space: Int32, range: Int32)? = nil
     /// Seeks done so far (tests check that sequential access does not seek).
     private(set) var seekCount = 0
+    /// Frames decoded so far (tests check how much work an access costs).
+    private(set) var decodedCount = 0
 
     /// Opens `path` and indexes its video packets (a read of the file without decoding).
     ///
@@ -85,9 +90,9 @@ public final class FrameReader {
         packet = scratch
         frame = try Frame()
 
-        // Index: every presented packet's pts, and the keyframes' pts/dts.
+        // Index: every presented packet's pts, and the keyframes' pts.
         var pts: [Int64] = []
-        var keys: [(pts: Int64, dts: Int64)] = []
+        var keys: [Int64] = []
         while true {
             let rc = av_read_frame(input.context, scratch.pointer)
             if rc == roto_averror_eof() { break }
@@ -100,26 +105,28 @@ public final class FrameReader {
             let ts = p.pts != roto_nopts_value() ? p.pts : p.dts
             guard ts != roto_nopts_value() else { continue }
             pts.append(ts)
-            if p.flags & AV_PKT_FLAG_KEY != 0 { keys.append((ts, p.dts != roto_nopts_value() ? p.dts : ts)) }
+            if p.flags & AV_PKT_FLAG_KEY != 0 { keys.append(ts) }
         }
         pts.sort()
         guard !pts.isEmpty else { throw MediaError(code: .corrupt, message: "the video has no frames") }
         presentation = pts
-        keys.sort { $0.pts < $1.pts }
-        if keys.first.map({ $0.pts > pts[0] }) ?? true {
-            keys.insert((pts[0], pts[0]), at: 0)  // decode from the very start
+        keys.sort()
+        if keys.first.map({ $0 > pts[0] }) ?? true {
+            keys.insert(pts[0], at: 0)  // decode from the very start
         }
         var keyIndices: [Int] = []
-        var keyDts: [Int64] = []
+        var keySeek: [Int64] = []
         for key in keys {
-            let i = Self.lowerBound(pts, key.pts)
-            if i < pts.count, pts[i] == key.pts, keyIndices.last != i {
+            let i = Self.lowerBound(pts, key)
+            if i < pts.count, pts[i] == key, keyIndices.last != i {
                 keyIndices.append(i)
-                keyDts.append(key.dts)
+                keySeek.append(key)
             }
         }
         keyframeIndices = keyIndices
-        keyframeDts = keyDts
+        // The MP4 demuxer treats a seek timestamp as a presentation time (it subtracts its own
+        // pts→dts offset), so keyframes are sought by their pts; a dts would land one GOP early.
+        keyframeSeekTimes = keySeek
         var gop = [Int](repeating: 0, count: pts.count)
         var k = 0
         for i in 0..<pts.count {
@@ -167,6 +174,8 @@ public final class FrameReader {
 
     /// Leaves frame `index` decoded in `frame`.
     private func advance(to index: Int) throws(MediaError) {
+        skipBefore = presentation[index]
+        defer { skipBefore = nil }
         var gop = gopOf[index]
         // Continue forward when the target is ahead and no keyframe lies beyond the next frame.
         if !(index > position && keyframeIndices[gop] <= position + 1) {
@@ -191,7 +200,7 @@ public final class FrameReader {
     }
 
     private func seek(toKeyframe gop: Int) throws(MediaError) {
-        let rc = av_seek_frame(input.context, Int32(videoIndex), keyframeDts[gop], AVSEEK_FLAG_BACKWARD)
+        let rc = av_seek_frame(input.context, Int32(videoIndex), keyframeSeekTimes[gop], AVSEEK_FLAG_BACKWARD)
         guard rc >= 0 else {
             throw MediaError(code: .corrupt, message: "cannot seek to frame \(keyframeIndices[gop]): \(ffErrorString(rc))",
                              ffmpegError: rc)
@@ -215,6 +224,7 @@ public final class FrameReader {
                 var ts = frame.pointer.pointee.best_effort_timestamp
                 if ts == roto_nopts_value() { ts = frame.pointer.pointee.pts }
                 let index = ts == roto_nopts_value() ? position + 1 : nearestIndex(ts)
+                decodedCount += 1
                 position = index
                 holding = true
                 return index
@@ -240,6 +250,9 @@ public final class FrameReader {
             }
             defer { packet.unref() }
             guard Int(packet.pointer.pointee.stream_index) == videoIndex else { continue }
+            let pts = packet.pointer.pointee.pts
+            let skippable = skipBefore.map { pts != roto_nopts_value() && pts < $0 } ?? false
+            decoder.context.pointee.skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
             let sent = avcodec_send_packet(decoder.context, packet.pointer)
             if sent < 0 && sent != roto_eagain() {
                 errors += 1

@@ -14,23 +14,43 @@ public struct NormalizeOptions: Sendable, Equatable {
     public var crf: Int
     /// Decoder and encoder threads, clamped to 1…2 (the server has two cores). Default 2.
     public var threads: Int
-    /// Keyframe (IDR) interval of re-encoded output, in seconds; short GOPs keep
-    /// ``FrameReader`` random access cheap. Default 1 s.
-    public var keyframeIntervalSeconds: Double
+    /// Keyframe (IDR) interval of re-encoded output, in frames. ``FrameReader`` random access decodes
+    /// up to this many frames, so it is counted in frames, not seconds. Default 30 (1 s at 30 fps,
+    /// 0.5 s at 60 fps).
+    public var keyframeInterval: Int
     /// Re-encode even when a remux would do.
     public var forceReencode: Bool
     /// Deadline for the whole normalisation (`.timedOut` after it). Default 15 minutes.
     public var timeoutSeconds: Double
+    /// Extra libx264 settings (`key=value:key=value`). Nil (the default) picks them by frame size so
+    /// that peak memory stays under 300 MB (measured, 2 threads, veryfast):
+    /// up to ~1.1 MP (720p) the preset's own (~150 MB); up to ~2.2 MP (1080p) sliced threads and a
+    /// 5-frame lookahead (~190 MB); up to ~5 MP (2160×2160, the API's largest) sliced threads, no
+    /// lookahead / MB-tree / B-frames (~200 MB); above that (3840×2160) also full-pel motion search
+    /// (~255 MB). The lean settings cost file size, not quality (CRF is kept).
+    public var x264Params: String?
 
     /// Creates options; every argument has the documented default.
-    public init(preset: String = "veryfast", crf: Int = 20, threads: Int = 2, keyframeIntervalSeconds: Double = 1,
-                forceReencode: Bool = false, timeoutSeconds: Double = 900) {
+    public init(preset: String = "veryfast", crf: Int = 20, threads: Int = 2, keyframeInterval: Int = 30,
+                forceReencode: Bool = false, timeoutSeconds: Double = 900, x264Params: String? = nil) {
         self.preset = preset
         self.crf = crf
         self.threads = threads
-        self.keyframeIntervalSeconds = keyframeIntervalSeconds
+        self.keyframeInterval = keyframeInterval
         self.forceReencode = forceReencode
         self.timeoutSeconds = timeoutSeconds
+        self.x264Params = x264Params
+    }
+
+    /// The libx264 settings used for a `width`×`height` output (see ``x264Params``).
+    public func effectiveX264Params(width: Int, height: Int) -> String {
+        if let x264Params { return x264Params }
+        let pixels = width * height
+        let lean = "sliced-threads=1:rc-lookahead=0:mbtree=0:bframes=0:sync-lookahead=0"
+        if pixels <= 1_100_000 { return "" }
+        if pixels <= 2_200_000 { return "sliced-threads=1:rc-lookahead=5" }
+        if pixels <= 5_000_000 { return lean }
+        return lean + ":subme=0"
     }
 }
 
@@ -174,7 +194,8 @@ public enum Normalizer {
         let (videoIndex, audioIndex) = try streams(of: input, facts: facts)
         input.keepOnly(Set([videoIndex] + (audioIndex.map { [$0] } ?? [])))
         let inVideo = input.stream(videoIndex)
-        let decoder = try Decoder(stream: inVideo, threads: options.threads)
+        // One decoder thread: the encoder is the bottleneck and gets the cores; fewer frames in flight.
+        let decoder = try Decoder(stream: inVideo, threads: 1)
 
         let rotation = facts.rotation
         let cropWidth = facts.codedWidth & ~1, cropHeight = facts.codedHeight & ~1
@@ -185,7 +206,8 @@ public enum Normalizer {
         }
 
         let output = try OutputFile(path: temporary)
-        let encoder = try Encoder(width: outWidth, height: outHeight, fps: fps, options: options,
+        let settings = EncoderSettings(normalize: options, width: outWidth, height: outHeight, fps: fps)
+        let encoder = try Encoder(width: outWidth, height: outHeight, settings: settings,
                                   globalHeader: output.needsGlobalHeader, colorFrom: inVideo.pointee.codecpar!)
         let outVideo = try output.addStream(encoder: encoder)
         let outAudio = try audioIndex.map { i throws(MediaError) in try output.addStream(copying: input.stream(i)) }
@@ -400,13 +422,53 @@ final class OutputFile {
     }
 }
 
-/// A libx264 encoder.
+/// How an ``Encoder`` encodes: libx264 settings and the timing of the frames it is sent.
+struct EncoderSettings {
+    var preset: String
+    var crf: Int
+    /// Clamped to 1…2.
+    var threads: Int
+    /// Frames per IDR interval (1: all-intra).
+    var keyframeInterval: Int
+    /// `x264-params` (empty: none).
+    var x264Params: String
+    /// Time base of the pts of the frames sent, and of the encoder.
+    var timeBase: AVRational
+    /// Nominal frame rate (rate control, stream metadata).
+    var frameRate: AVRational
+    /// Duration of one frame in `timeBase` units (written on every packet).
+    var frameDuration: Int64
+
+    /// Normalizer's settings: time base 1/fps, frames numbered 0, 1, 2, …
+    init(normalize options: NormalizeOptions, width: Int, height: Int, fps: Int) {
+        self.init(preset: options.preset, crf: options.crf, threads: options.threads,
+                  keyframeInterval: options.keyframeInterval,
+                  x264Params: options.effectiveX264Params(width: width, height: height),
+                  timeBase: AVRational(num: 1, den: Int32(fps)), frameRate: AVRational(num: Int32(fps), den: 1),
+                  frameDuration: 1)
+    }
+
+    init(preset: String, crf: Int, threads: Int, keyframeInterval: Int, x264Params: String, timeBase: AVRational,
+         frameRate: AVRational, frameDuration: Int64) {
+        self.preset = preset
+        self.crf = crf
+        self.threads = threads
+        self.keyframeInterval = keyframeInterval
+        self.x264Params = x264Params
+        self.timeBase = timeBase
+        self.frameRate = frameRate
+        self.frameDuration = frameDuration
+    }
+}
+
+/// A libx264 encoder (yuv420p input).
 final class Encoder {
     let context: UnsafeMutablePointer<AVCodecContext>
     private let packet: Packet
+    private let frameDuration: Int64
     private(set) var packetsWritten = 0
 
-    init(width: Int, height: Int, fps: Int, options: NormalizeOptions, globalHeader: Bool,
+    init(width: Int, height: Int, settings: EncoderSettings, globalHeader: Bool,
          colorFrom source: UnsafeMutablePointer<AVCodecParameters>) throws(MediaError) {
         guard let codec = avcodec_find_encoder_by_name("libx264") else {
             throw MediaError(code: .encodeFailed, message: "the libx264 encoder is not available")
@@ -419,23 +481,25 @@ final class Encoder {
         ctx.pointee.width = Int32(width)
         ctx.pointee.height = Int32(height)
         ctx.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        ctx.pointee.time_base = AVRational(num: 1, den: Int32(fps))
-        ctx.pointee.framerate = AVRational(num: Int32(fps), den: 1)
+        ctx.pointee.time_base = settings.timeBase
+        ctx.pointee.framerate = settings.frameRate
         ctx.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
-        ctx.pointee.gop_size = Int32(max(1, (Double(fps) * options.keyframeIntervalSeconds).rounded()))
-        ctx.pointee.thread_count = Int32(min(max(options.threads, 1), 2))
+        ctx.pointee.gop_size = Int32(max(1, settings.keyframeInterval))
+        ctx.pointee.thread_count = Int32(min(max(settings.threads, 1), 2))
+        frameDuration = max(1, settings.frameDuration)
         ctx.pointee.color_range = AVCOL_RANGE_MPEG
         ctx.pointee.color_primaries = source.pointee.color_primaries
         ctx.pointee.color_trc = source.pointee.color_trc
         ctx.pointee.colorspace = source.pointee.color_space
         if globalHeader { ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         var dict: OpaquePointer? = nil
-        av_dict_set(&dict, "preset", options.preset, 0)
-        av_dict_set(&dict, "crf", String(options.crf), 0)
+        av_dict_set(&dict, "preset", settings.preset, 0)
+        av_dict_set(&dict, "crf", String(settings.crf), 0)
+        if !settings.x264Params.isEmpty { av_dict_set(&dict, "x264-params", settings.x264Params, 0) }
         defer { av_dict_free(&dict) }
         let rc = avcodec_open2(ctx, codec, &dict)
         guard rc >= 0 else {
-            throw MediaError(code: .encodeFailed, message: "cannot open libx264 (preset \(options.preset)): "
+            throw MediaError(code: .encodeFailed, message: "cannot open libx264 (preset \(settings.preset)): "
                 + ffErrorString(rc), ffmpegError: rc)
         }
     }
@@ -457,7 +521,7 @@ final class Encoder {
             guard got >= 0 else {
                 throw MediaError(code: .encodeFailed, message: "libx264 failed: \(ffErrorString(got))", ffmpegError: got)
             }
-            packet.pointer.pointee.duration = 1
+            packet.pointer.pointee.duration = frameDuration
             av_packet_rescale_ts(packet.pointer, context.pointee.time_base, stream.pointee.time_base)
             packet.pointer.pointee.stream_index = stream.pointee.index
             packetsWritten += 1
@@ -470,17 +534,27 @@ final class Encoder {
     }
 }
 
-/// Turns decoded frames into encoder-ready yuv420p frames in display orientation.
+/// Turns decoded frames into encoder-ready yuv420p frames in display orientation: crops odd sizes
+/// to `cropWidth`×`cropHeight`, scales to `scaledWidth`×`scaledHeight` (by default the crop size:
+/// no scaling), then rotates.
 final class FrameConverter {
     let cropWidth: Int, cropHeight: Int, rotation: Int
+    /// Size before rotation (even).
+    let scaledWidth: Int, scaledHeight: Int
+    /// swscale algorithm (`SWS_BICUBIC`, `SWS_AREA`, …).
+    let scaleFlags: Int32
     private var sws: OpaquePointer? = nil
     private var scaled: Frame? = nil
     private var rotated: Frame? = nil
 
-    init(cropWidth: Int, cropHeight: Int, rotation: Int) {
+    init(cropWidth: Int, cropHeight: Int, rotation: Int, scaledTo size: (width: Int, height: Int)? = nil,
+         scaleFlags: Int32 = SWS_BICUBIC) {
         self.cropWidth = cropWidth
         self.cropHeight = cropHeight
         self.rotation = rotation
+        scaledWidth = size?.width ?? cropWidth
+        scaledHeight = size?.height ?? cropHeight
+        self.scaleFlags = scaleFlags
     }
 
     deinit { sws_freeContext(sws) }
@@ -489,19 +563,21 @@ final class FrameConverter {
     func convert(_ source: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
         var stage = source
         let s = source.pointee
-        if s.format != AV_PIX_FMT_YUV420P.rawValue || Int(s.width) != cropWidth || Int(s.height) != cropHeight {
+        if s.format != AV_PIX_FMT_YUV420P.rawValue || Int(s.width) != scaledWidth || Int(s.height) != scaledHeight
+            || scaledWidth != cropWidth || scaledHeight != cropHeight {
             // Odd sizes: tell swscale the source is one pixel smaller (a crop, not a scale).
             let srcW = Int(s.width) == cropWidth + 1 ? cropWidth : Int(s.width)
             let srcH = Int(s.height) == cropHeight + 1 ? cropHeight : Int(s.height)
             sws = sws_getCachedContext(sws, Int32(srcW), Int32(srcH), AVPixelFormat(rawValue: s.format),
-                                       Int32(cropWidth), Int32(cropHeight), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
+                                       Int32(scaledWidth), Int32(scaledHeight), AV_PIX_FMT_YUV420P, scaleFlags,
+                                       nil, nil, nil)
             guard let sws else {
                 throw MediaError(code: .encodeFailed, message: "cannot convert \(pixelFormatName(s.format)) to yuv420p")
             }
             let target: Frame
             if let scaled { target = scaled } else {
                 target = try Frame()
-                try target.allocate(width: cropWidth, height: cropHeight, format: AV_PIX_FMT_YUV420P)
+                try target.allocate(width: scaledWidth, height: scaledHeight, format: AV_PIX_FMT_YUV420P)
                 scaled = target
             }
             try target.ensureWritable()
@@ -518,13 +594,14 @@ final class FrameConverter {
         let target: Frame
         if let rotated { target = rotated } else {
             target = try Frame()
-            try target.allocate(width: swap ? cropHeight : cropWidth, height: swap ? cropWidth : cropHeight,
+            try target.allocate(width: swap ? scaledHeight : scaledWidth, height: swap ? scaledWidth : scaledHeight,
                                 format: AV_PIX_FMT_YUV420P)
             rotated = target
         }
         try target.ensureWritable()
         let src = stage.pointee, dst = target.pointer.pointee
-        let planes = [(0, cropWidth, cropHeight), (1, cropWidth / 2, cropHeight / 2), (2, cropWidth / 2, cropHeight / 2)]
+        let planes = [(0, scaledWidth, scaledHeight), (1, scaledWidth / 2, scaledHeight / 2),
+                      (2, scaledWidth / 2, scaledHeight / 2)]
         for (plane, w, h) in planes {
             let srcPtr = planePointer(src, plane), dstPtr = planePointer(dst, plane)
             guard let srcPtr, let dstPtr else { throw MediaError(code: .internalError, message: "missing plane \(plane)") }

@@ -54,13 +54,17 @@ public struct VideoFacts: Sendable, Equatable {
     public var nominalFrameRate: Int?
     /// True when the rate is the NTSC variant (24000/1001, 30000/1001, 60000/1001) of ``nominalFrameRate``.
     public var isNTSC: Bool
-    /// True when every presentation-time step equals the median step within one tick
-    /// (with at most 1 % tolerance for coarse time bases).
+    /// True when every frame-to-frame timestamp step (the MP4 sample durations) equals the median
+    /// step within max(1 tick, 1 %).
     public var isConstantFrameRate: Bool
     /// True when packets arrive out of presentation order (B-frames / reordering).
     public var hasBFrames: Bool
     /// True when the container holds packets that an edit list hides (decoded but not shown).
     public var hasHiddenPackets: Bool
+    /// The longest run of frames from one keyframe to the next (or to the end): the worst case of
+    /// frames ``FrameReader`` decodes for a random access. A remuxed file keeps the source's GOPs;
+    /// pass `forceReencode` to get short ones.
+    public var maxKeyframeInterval: Int
 
     /// Whether the file has an audio stream.
     public var hasAudio: Bool
@@ -75,7 +79,7 @@ public struct VideoFacts: Sendable, Equatable {
                 codedHeight: Int, rotation: Int, displayWidth: Int, displayHeight: Int, isInterlaced: Bool,
                 durationMs: Int, frameCount: Int, averageFrameRate: Double, frameRate: Double,
                 containerFrameRate: Double, nominalFrameRate: Int?, isNTSC: Bool, isConstantFrameRate: Bool,
-                hasBFrames: Bool, hasHiddenPackets: Bool, hasAudio: Bool, audioCodec: String?,
+                hasBFrames: Bool, hasHiddenPackets: Bool, maxKeyframeInterval: Int, hasAudio: Bool, audioCodec: String?,
                 audioStreamIndex: Int?) {
         self.container = container
         self.majorBrand = majorBrand
@@ -100,6 +104,7 @@ public struct VideoFacts: Sendable, Equatable {
         self.isConstantFrameRate = isConstantFrameRate
         self.hasBFrames = hasBFrames
         self.hasHiddenPackets = hasHiddenPackets
+        self.maxKeyframeInterval = maxKeyframeInterval
         self.hasAudio = hasAudio
         self.audioCodec = audioCodec
         self.audioStreamIndex = audioStreamIndex

@@ -4,6 +4,7 @@ import RotoCore
 import RotoMedia
 import RotoStore
 import RotoVision
+import Synchronization
 
 /// add-, delete- and clear-selection (spec §3–4). Each call on a session runs under that session's lock:
 /// validate, compute the new selection, segment the frame, then store — a refused or failed call
@@ -70,6 +71,9 @@ struct Selections: Sendable {
 struct FrameSource: Sendable {
     let media: MediaStore
     let engine: ClassicalSegmentationEngine
+    /// Analysed frames (superpixels and statistics) of recent clicks: further clicks on a frame skip
+    /// decoding and analysis.
+    let prepared = PreparedFrameCache(capacity: 16)
 
     struct Segmented: Sendable {
         var masks: [ObjectMask]
@@ -90,12 +94,20 @@ struct FrameSource: Sendable {
 
     /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
     func segment(session: SessionRecord, frame index: Int, objects: [(objectID: Int, points: [Point])]) throws -> Segmented {
-        let working = try workingFrame(session: session, index: index)
+        let key = "\(session.id)#\(index)"
+        let frame: PreparedFrame
+        if let cached = prepared[key] {
+            frame = cached
+        } else {
+            frame = engine.prepare(try workingFrame(session: session, index: index))
+            prepared[key] = frame
+        }
         let prompts = objects.map { o in
             ObjectPrompt(objectID: o.objectID, points: o.points.map { PointPrompt(x: $0.x, y: $0.y, positive: $0.include) })
         }
-        let masks = engine.segment(working: working, fullWidth: session.width, fullHeight: session.height,
-                                   guide: nil, objects: prompts)
+        let labels = engine.segment(frame, objects: prompts)
+        let masks = engine.upsample(labels, to: session.width, session.height, guide: nil, frame: frame)
+            .masks(including: prompts.map(\.objectID))
         var out = Segmented(masks: [], empty: [])
         for o in objects {
             let mask = masks[o.objectID] ?? Mask(width: session.width, height: session.height)
@@ -114,4 +126,37 @@ struct FrameSource: Sendable {
 
     static func videoPath(_ session: String) -> String { "sessions/\(session)/video.mp4" }
     static func proxyPath(_ session: String) -> String { "sessions/\(session)/proxy.mp4" }
+}
+
+/// A small least-recently-used cache of analysed frames, shared by the blocking pool's threads.
+final class PreparedFrameCache: Sendable {
+    private struct State {
+        var entries: [String: PreparedFrame] = [:]
+        var order: [String] = []
+    }
+
+    private let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(key: String) -> PreparedFrame? {
+        get {
+            state.withLock { s in
+                guard let hit = s.entries[key] else { return nil }
+                s.order.removeAll { $0 == key }
+                s.order.append(key)
+                return hit
+            }
+        }
+        set {
+            state.withLock { s in
+                s.order.removeAll { $0 == key }
+                s.entries[key] = newValue
+                guard newValue != nil else { return }
+                s.order.append(key)
+                while s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }
+            }
+        }
+    }
 }

@@ -26,7 +26,7 @@ public struct SelectionLabels: Sendable, Equatable {
 
     /// Creates a label map; `labels.count` must be `width * height`.
     public init(width: Int, height: Int, labels: [UInt8], objectIDs: [Int]) {
-        precondition(labels.count == width * height && objectIDs.count < 256)
+        precondition(labels.count == width * height && objectIDs.count <= 255)
         self.width = width
         self.height = height
         self.labels = labels
@@ -34,7 +34,10 @@ public struct SelectionLabels: Sendable, Equatable {
     }
 
     /// One mask per object ID (an object without pixels gets an empty mask).
-    public func masks() -> [Int: Mask] {
+    public func masks() -> [Int: Mask] { masks(including: []) }
+
+    /// One mask per object ID, plus empty masks for `extraIDs` not in the label map.
+    public func masks(including extraIDs: [Int]) -> [Int: Mask] {
         var out: [Int: Mask] = [:]
         for (i, id) in objectIDs.enumerated() {
             let tag = UInt8(i + 1)
@@ -46,6 +49,7 @@ public struct SelectionLabels: Sendable, Equatable {
             }
             out[id] = Mask(trusted: width, height, d)
         }
+        for id in extraIDs where out[id] == nil { out[id] = Mask(width: width, height: height) }
         return out
     }
 }
@@ -58,9 +62,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// Tuning knobs. The defaults were tuned on DAVIS 2016 frames.
     public struct Configuration: Sendable, Equatable {
         /// Long side of the working image.
-        public var workingLongSide: Int = 480
+        public var workingLongSide: Int = 640
         /// Target number of superpixels.
-        public var regions: Int = 1200
+        public var regions: Int = 3000
         /// SLIC compactness.
         public var compactness: Float = 10
         /// SLIC iterations.
@@ -70,9 +74,42 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// Weight of the geodesic prior per pixel.
         public var geodesicWeight: Double = 1.0
         /// Extra cost per pixel for foreground far from every include click, in units of object radius.
-        public var distanceWeight: Double = 0.0
+        public var distanceWeight: Double = 1.0
+        /// Object radius assumed around the include clicks, as a fraction of the image diagonal.
+        public var radius: Double = 0.12
+        /// Geodesic step cost: weight of the mean-colour difference of adjacent regions.
+        public var geoColour: Float = 1
+        /// Geodesic step cost: weight of the pixel contrast across their shared boundary.
+        public var geoContrast: Float = 0
+        /// Geodesic step cost: weight of the texture difference.
+        public var geoTexture: Float = 0
+        /// Geodesic step cost: constant per step.
+        public var geoStep: Float = 1.5
+        /// Geodesic head start of the image border as a background seed.
+        public var borderOffset: Float = 8
+        /// How much the spread of the include clicks widens the radius.
+        public var spreadWeight: Double = 0
+        /// Exponent of the segment's area fraction in the hypothesis score (favours larger segments).
+        public var sizeBias: Float = 0.1
+        /// Radii tried (fractions of the image diagonal); the segment with the strongest boundary wins.
+        /// Empty: use `radius` only.
+        public var radii: [Double] = [0.05, 0.08, 0.13, 0.2]
+        /// Geodesic radius of the confident core around include clicks that seeds the first colour model.
+        public var coreDistance: Float = 12
+        /// Clamp of each pixel's colour log-likelihood ratio.
+        public var llrClamp: Float = 4
+        /// Clamp of each pixel's colour log-likelihood ratio towards background.
+        public var llrClampBackground: Float = 2
+        /// Relative floor of the colour histograms (unseen colours).
+        public var histFloor: Float = 1e-4
+        /// Core distances tried (each with every radius); empty: `coreDistance` only.
+        public var coreDistances: [Float] = [12, 40]
+        /// Geodesic star convexity: a region can only be selected with its geodesic path to a click.
+        public var starConvexity: Bool = true
+        /// Weight of image-border regions in the background colour model (1 = like any other region).
+        public var borderWeight: Float = 1
         /// GrabCut-style re-estimation rounds.
-        public var rounds: Int = 3
+        public var rounds: Int = 2
         /// Fill background holes smaller than this fraction of the object.
         public var holeFill: Double = 0.05
         /// Range sigma (RGB units) of the edge-aware upsampling.
@@ -106,7 +143,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         let ws = workingSize(width: image.width, height: image.height)
         let frame = prepare(image.downscaled(width: ws.width, height: ws.height))
         let labels = segment(frame, objects: objects)
-        return upsample(labels, to: image.width, image.height, guide: image, frame: frame).masks()
+        return upsample(labels, to: image.width, image.height, guide: image, frame: frame).masks(including: objects.map(\.objectID))
     }
 
     /// Segments on a working-resolution frame and returns full-size masks; `guide` (the full-size frame,
@@ -115,11 +152,13 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                         objects: [ObjectPrompt]) -> [Int: Mask] {
         let frame = prepare(working)
         let labels = segment(frame, objects: objects)
-        return upsample(labels, to: fullWidth, fullHeight, guide: guide, frame: frame).masks()
+        return upsample(labels, to: fullWidth, fullHeight, guide: guide, frame: frame).masks(including: objects.map(\.objectID))
     }
 
-    /// Segments all objects on a prepared frame, at working resolution.
-    public func segment(_ frame: PreparedFrame, objects: [ObjectPrompt]) -> SelectionLabels {
+    /// Segments all objects on a prepared frame, at working resolution. At most 255 objects are
+    /// segmented (the label map is one byte per pixel); further objects get no pixels.
+    public func segment(_ frame: PreparedFrame, objects allObjects: [ObjectPrompt]) -> SelectionLabels {
+        let objects = Array(allObjects.prefix(255))
         let k = frame.spCount
         let ids = objects.map(\.objectID)
         var labels = [UInt8](repeating: 0, count: frame.width * frame.height)
@@ -147,7 +186,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             var neg = negatives[i]
             for (j, other) in positives.enumerated() where j != i { neg += other }
             let result = BinarySegmentation(frame: frame, config: configuration, positives: positives[i],
-                                            negatives: neg).run()
+                                            negatives: neg).best()
             for s in 0..<k where result.fg[s] {
                 let score = result.margin[s]
                 if score > best[s] { best[s] = score; owner[s] = Int32(i) }
@@ -162,6 +201,32 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             }
         }
         return SelectionLabels(width: frame.width, height: frame.height, labels: labels, objectIDs: ids)
+    }
+
+    /// Diagnostic: every hypothesis the engine considers for `object` (one per radius), best score first,
+    /// as working-resolution masks with their boundary scores.
+    public func candidates(_ frame: PreparedFrame, object: ObjectPrompt) -> [(score: Double, mask: Mask)] {
+        var pos = [Int](), neg = [Int]()
+        for p in object.points {
+            let px = p.pixel(width: frame.width, height: frame.height)
+            if p.positive { pos.append(frame.region(x: px.x, y: px.y)) } else { neg.append(frame.region(x: px.x, y: px.y)) }
+        }
+        pos.removeAll { neg.contains($0) }
+        if pos.isEmpty { return [] }
+        return BinarySegmentation(frame: frame, config: configuration, positives: pos, negatives: neg).candidates().map { r in
+            var d = [UInt8](repeating: 0, count: frame.width * frame.height)
+            for p in 0..<d.count where r.fg[Int(frame.labels[p])] { d[p] = 1 }
+            return (Double(r.score), Mask(trusted: frame.width, frame.height, d))
+        }
+    }
+
+    /// Diagnostic: the best labelling the superpixels allow (each region takes the majority of `truth`,
+    /// a working-resolution mask).
+    public func regionOracle(_ frame: PreparedFrame, truth: Mask) -> SelectionLabels {
+        var votes = [Int](repeating: 0, count: frame.spCount)
+        for p in 0..<truth.data.count { votes[Int(frame.labels[p])] += truth.data[p] != 0 ? 1 : -1 }
+        let l = frame.labels.map { votes[Int($0)] > 0 ? UInt8(1) : 0 }
+        return SelectionLabels(width: frame.width, height: frame.height, labels: l, objectIDs: [0])
     }
 
     /// Upsamples working-resolution labels to `width` × `height`. With a `guide` (the full-size frame)
@@ -191,6 +256,8 @@ struct BinarySegmentation {
 
     struct Result {
         var fg: [Bool]
+        /// Mean pixel contrast across the segment's boundary (higher = follows stronger edges).
+        var score: Float = 0
         /// Per-pixel preference for foreground (bg cost − fg cost, per pixel) of each superpixel.
         var margin: [Float]
     }
@@ -211,7 +278,8 @@ struct BinarySegmentation {
             for e in Int(frame.adjStart[u])..<Int(frame.adjStart[u + 1]) {
                 let v = Int(frame.adjNode[e])
                 if let blocked, blocked[v] { continue }
-                let len = frame.colourDistance(u, v) + 1.5
+                let len = config.geoColour * frame.colourDistance(u, v) + config.geoContrast * frame.adjContrast[e]
+                    + config.geoTexture * abs(frame.spTexture[u] - frame.spTexture[v]) + config.geoStep
                 let nd = d + len
                 if nd < dist[v] {
                     dist[v] = nd
@@ -223,7 +291,60 @@ struct BinarySegmentation {
         return (dist, parent)
     }
 
-    func run() -> Result {
+    /// All hypotheses (one per radius in `config.radii`), best score first.
+    func candidates() -> [Result] {
+        let radii = config.radii.isEmpty ? [config.radius] : config.radii
+        // Wider colour cores only help a lone click (it may sit on a small part of the object).
+        let cores = config.coreDistances.isEmpty || positives.count > 1 ? [config.coreDistance] : config.coreDistances
+        var base = shared()
+        var out: [Result] = []
+        for c in cores {
+            base.setCore(distance: c, segmentation: self)
+            for r in radii { out.append(run(radiusFraction: r, shared: base)) }
+        }
+        return out.sorted { $0.score > $1.score }
+    }
+
+    /// The hypothesis with the best boundary score.
+    func best() -> Result { candidates()[0] }
+
+    /// Mean contrast across the boundary of `fg` (pixel pairs straddling it).
+    func boundaryScore(_ fg: [Bool]) -> Float {
+        var c: Float = 0, l: Float = 0
+        for s in 0..<frame.spCount where fg[s] {
+            for e in Int(frame.adjStart[s])..<Int(frame.adjStart[s + 1]) where !fg[Int(frame.adjNode[e])] {
+                c += frame.adjContrast[e] * frame.adjLength[e]
+                l += frame.adjLength[e]
+            }
+        }
+        guard l > 0 else { return 0 }
+        var area: Float = 0
+        for s in 0..<frame.spCount where fg[s] { area += frame.spSize[s] }
+        let frac = area / Float(max(1, frame.width * frame.height))
+        return c / l * powf(max(frac, 1e-6), config.sizeBias)
+    }
+
+    /// What every hypothesis of one object shares.
+    struct Shared {
+        var isPos: [Bool]
+        var isNeg: [Bool]
+        var parent: [Int32]
+        var pgeo: [Float]
+        var clickDistance: [Float]
+        var diag: Float
+        var spread: Float
+        var core: [Bool]
+        var coreLL: [Float]
+        var fgDistance: [Float]
+
+        /// Re-seeds the first colour model with the regions within `distance` of an include click.
+        mutating func setCore(distance: Float, segmentation: BinarySegmentation) {
+            for s in 0..<core.count { core[s] = isPos[s] || (!isNeg[s] && fgDistance[s] < distance) }
+            coreLL = segmentation.colourLogLikelihoods(fg: core)
+        }
+    }
+
+    func shared() -> Shared {
         let k = frame.spCount
         var isPos = [Bool](repeating: false, count: k)
         var isNeg = [Bool](repeating: false, count: k)
@@ -234,7 +355,7 @@ struct BinarySegmentation {
         // clicks plus the image border.
         let fgGeo = geodesic(from: positives.map { ($0, 0) }, blocked: isNeg)
         var bgSeeds = negatives.map { ($0, Float(0)) }
-        for s in 0..<k where frame.spBorder[s] > 0 && !isPos[s] { bgSeeds.append((s, 8)) }
+        for s in 0..<k where frame.spBorder[s] > 0 && !isPos[s] { bgSeeds.append((s, config.borderOffset)) }
         let bgGeo = geodesic(from: bgSeeds, blocked: isPos)
         var pgeo = [Float](repeating: 0.5, count: k)
         for s in 0..<k {
@@ -243,41 +364,75 @@ struct BinarySegmentation {
                 pgeo[s] = min(0.98, max(0.02, b / (a + b + 1e-3)))
             }
         }
+        let diag = Float((Double(frame.width * frame.width + frame.height * frame.height)).squareRoot())
+        let clickXY = positives.map { (frame.spX[$0], frame.spY[$0]) }
+        var spread: Float = 0
+        if !clickXY.isEmpty {
+            let mx = clickXY.map(\.0).reduce(0, +) / Float(clickXY.count)
+            let my = clickXY.map(\.1).reduce(0, +) / Float(clickXY.count)
+            for (x, y) in clickXY { spread = max(spread, ((x - mx) * (x - mx) + (y - my) * (y - my)).squareRoot()) }
+        }
+        var clickDistance = [Float](repeating: 0, count: k)
+        for s in 0..<k {
+            var d2 = Float.infinity
+            for (x, y) in clickXY { d2 = min(d2, (frame.spX[s] - x) * (frame.spX[s] - x) + (frame.spY[s] - y) * (frame.spY[s] - y)) }
+            clickDistance[s] = d2.squareRoot()
+        }
+        // Exclude clicks carve out their own core: regions geodesically closer to an exclude click than
+        // to any include click, within the core distance, are held in the background.
+        if !negatives.isEmpty {
+            let negGeo = geodesic(from: negatives.map { ($0, 0) }, blocked: isPos)
+            for s in 0..<k where negGeo.dist[s] < config.coreDistance && negGeo.dist[s] < fgGeo.dist[s] {
+                isNeg[s] = true
+            }
+        }
+        // The confident core (geodesically close to an include click) seeds the first colour model.
+        var core = [Bool](repeating: false, count: k)
+        for s in 0..<k { core[s] = isPos[s] || (!isNeg[s] && fgGeo.dist[s] < config.coreDistance) }
+        return Shared(isPos: isPos, isNeg: isNeg, parent: fgGeo.parent, pgeo: pgeo, clickDistance: clickDistance,
+                      diag: diag, spread: spread, core: core, coreLL: colourLogLikelihoods(fg: core),
+                      fgDistance: fgGeo.dist)
+    }
 
-        // Initial labelling: geodesic Voronoi split.
-        var fg = [Bool](repeating: false, count: k)
-        for s in 0..<k { fg[s] = isPos[s] || (!isNeg[s] && pgeo[s] > 0.5) }
+    func run(radiusFraction: Double) -> Result { run(radiusFraction: radiusFraction, shared: shared()) }
 
+    func run(radiusFraction: Double, shared sh: Shared) -> Result {
+        let k = frame.spCount
+        // Spatial prior: foreground far from every include click costs extra.
+        let radius = max(1, Float(radiusFraction) * sh.diag + Float(config.spreadWeight) * sh.spread)
+        var spatial = [Float](repeating: 0, count: k)
+        for s in 0..<k {
+            let r = sh.clickDistance[s] / radius
+            spatial[s] = r > 1 ? Float(config.distanceWeight) * (r - 1) * (r - 1) : 0
+        }
+        var fg = sh.core
         var margin = [Float](repeating: 0, count: k)
-        for s in 0..<k { margin[s] = pgeo[s] - 0.5 }
-        let rounds = config.rounds
-        for _ in 0..<rounds {
-            let (fgLL, bgLL) = colourLogLikelihoods(fg: fg)
-            let graph = MaxFlow(nodes: k)
-            let big = 1e9
-            let eta = Float(config.geodesicWeight)
+        let big = 1e9
+        let eta = Float(config.geodesicWeight)
+        let lambda = config.smoothness
+        for round in 0..<max(1, config.rounds) {
+            let fgLL = round == 0 ? sh.coreLL : colourLogLikelihoods(fg: fg)
+            var graph = MaxFlow(nodes: k)
             for s in 0..<k {
                 let n = frame.spSize[s]
-                var cf = -fgLL[s] - eta * n * logf(pgeo[s])
-                var cb = -bgLL[s] - eta * n * logf(1 - pgeo[s])
+                var cf = -fgLL[s] - eta * n * logf(sh.pgeo[s]) + n * spatial[s]
+                var cb = -eta * n * logf(1 - sh.pgeo[s])
                 margin[s] = (cb - cf) / max(n, 1)
-                if isPos[s] { cf = 0; cb = Float(big) }
-                if isNeg[s] { cf = Float(big); cb = 0 }
+                if sh.isPos[s] { cf = 0; cb = Float(big) }
+                if sh.isNeg[s] { cf = Float(big); cb = 0 }
                 graph.addTerminal(s, costFG: Double(cf), costBG: Double(cb))
             }
-            let lambda = config.smoothness
             for s in 0..<k {
                 for e in Int(frame.adjStart[s])..<Int(frame.adjStart[s + 1]) {
                     let t = Int(frame.adjNode[e])
                     if t > s {
-                        // adjWeight accumulated both directions of each pixel pair once per side.
                         let wgt = lambda * Double(frame.adjWeight[e])
                         graph.addEdge(s, t, wgt, wgt)
                     }
                 }
                 // Star convexity: s in foreground forces its geodesic parent into foreground.
-                let par = Int(fgGeo.parent[s])
-                if par >= 0 { graph.addEdge(s, par, big, 0) }
+                let par = Int(sh.parent[s])
+                if par >= 0 && config.starConvexity { graph.addEdge(s, par, big, 0) }
             }
             graph.run()
             var changed = false
@@ -287,24 +442,28 @@ struct BinarySegmentation {
             }
             if !changed { break }
         }
-        fillHoles(&fg, isNeg: isNeg)
-        return Result(fg: fg, margin: margin)
+        fillHoles(&fg, isNeg: sh.isNeg)
+        return Result(fg: fg, score: boundaryScore(fg), margin: margin)
     }
 
-    /// Sum over each superpixel's pixels of log P(colour | fg) and log P(colour | bg).
-    func colourLogLikelihoods(fg: [Bool]) -> ([Float], [Float]) {
+    /// Sum over each superpixel's pixels of the clamped log-likelihood ratio log P(colour | fg) / P(colour | bg),
+    /// with the models learned from the `fg` regions and from the rest.
+    func colourLogLikelihoods(fg: [Bool]) -> [Float] {
         let k = frame.spCount
         var hf = [Float](repeating: 0, count: colourBinCount)
         var hb = [Float](repeating: 0, count: colourBinCount)
         var nf: Float = 0, nbk: Float = 0
+        let borderBoost = config.borderWeight
         for s in 0..<k {
             let lo = Int(frame.histStart[s]), hi = Int(frame.histStart[s + 1])
             if fg[s] {
                 for i in lo..<hi { hf[Int(frame.histBin[i])] += frame.histCount[i] }
                 nf += frame.spSize[s]
             } else {
-                for i in lo..<hi { hb[Int(frame.histBin[i])] += frame.histCount[i] }
-                nbk += frame.spSize[s]
+                // Regions on the image border weigh more: background usually reaches the frame edge.
+                let wgt: Float = frame.spBorder[s] > 0 ? borderBoost : 1
+                for i in lo..<hi { hb[Int(frame.histBin[i])] += wgt * frame.histCount[i] }
+                nbk += wgt * frame.spSize[s]
             }
         }
         hf = blur3(hf)
@@ -312,28 +471,27 @@ struct BinarySegmentation {
         // Log probabilities with a floor that makes unseen colours mildly unlikely.
         var lf = [Float](repeating: 0, count: colourBinCount)
         var lbk = [Float](repeating: 0, count: colourBinCount)
-        let ef = max(nf, 1) * 1e-4, eb = max(nbk, 1) * 1e-4
+        let ef = max(nf, 1) * config.histFloor, eb = max(nbk, 1) * config.histFloor
         let zf = logf(max(nf, 1) + ef * Float(colourBinCount)), zb = logf(max(nbk, 1) + eb * Float(colourBinCount))
         for b in 0..<colourBinCount {
             lf[b] = logf(hf[b] + ef) - zf
             lbk[b] = logf(hb[b] + eb) - zb
         }
         var outF = [Float](repeating: 0, count: k)
-        var outB = [Float](repeating: 0, count: k)
+        let clamp = config.llrClamp
+        let clampNeg = config.llrClampBackground
         for s in 0..<k {
-            var a: Float = 0, c: Float = 0
+            var a: Float = 0
             for i in Int(frame.histStart[s])..<Int(frame.histStart[s + 1]) {
                 let b = Int(frame.histBin[i])
                 let n = frame.histCount[i]
                 // Clamp each pixel's log-likelihood ratio so single colours cannot dominate.
-                let lr = min(4, max(-4, lf[b] - lbk[b]))
+                let lr = min(clamp, max(-clampNeg, lf[b] - lbk[b]))
                 a += n * lr
-                c += 0
             }
             outF[s] = a
-            outB[s] = c
         }
-        return (outF, outB)
+        return outF
     }
 
     /// Separable [1 2 1] blur of a 3-D histogram.

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Number of colour bins per Lab axis for the colour models.
-let colourBinsPerAxis = 16
+let colourBinsPerAxis = 32
 let colourBinCount = colourBinsPerAxis * colourBinsPerAxis * colourBinsPerAxis
 
 /// A frame analysed once for click segmentation: the working-resolution image, its superpixels and
@@ -37,6 +37,7 @@ public struct PreparedFrame: Sendable {
     let adjNode: [Int32]
     let adjWeight: [Float]
     let adjLength: [Float]
+    let adjContrast: [Float]  // mean |ΔLab| over the pixel pairs straddling the shared boundary
 
     /// Analyses `image` (already at working resolution) into about `regions` superpixels.
     public init(image: RGBImage, regions: Int = 1200, compactness: Float = 10, iterations: Int = 5) {
@@ -59,6 +60,7 @@ public struct PreparedFrame: Sendable {
         var nbNode = [Int32](repeating: -1, count: k * slots)
         var nbW = [Float](repeating: 0, count: k * slots)
         var nbLen = [Float](repeating: 0, count: k * slots)
+        var nbC = [Float](repeating: 0, count: k * slots)
 
         // beta = 1 / (2 * mean squared Lab difference between 4-neighbours).
         var sumSq: Double = 0
@@ -98,14 +100,17 @@ public struct PreparedFrame: Sendable {
                                 nbNode.withUnsafeMutableBufferPointer { nNode in
                                     nbW.withUnsafeMutableBufferPointer { nW in
                                         nbLen.withUnsafeMutableBufferPointer { nLen in
-                                            @inline(__always) func link(_ i: Int, _ j: Int, _ wgt: Float) {
+                                        nbC.withUnsafeMutableBufferPointer { nC in
+                                            @inline(__always) func link(_ i: Int, _ j: Int, _ wgt: Float, _ d2: Float) {
                                                 let base = i * slots
                                                 let cnt = Int(nN[i])
+                                                let c = d2.squareRoot()
                                                 for s in 0..<cnt where nNode[base + s] == Int32(j) {
-                                                    nW[base + s] += wgt; nLen[base + s] += 1; return
+                                                    nW[base + s] += wgt; nLen[base + s] += 1; nC[base + s] += c; return
                                                 }
                                                 if cnt < slots {
                                                     nNode[base + cnt] = Int32(j); nW[base + cnt] = wgt; nLen[base + cnt] = 1
+                                                    nC[base + cnt] = c
                                                     nN[i] = Int32(cnt + 1)
                                                 }
                                             }
@@ -130,7 +135,7 @@ public struct PreparedFrame: Sendable {
                                                         let c2 = Int(lb[p + 1])
                                                         if c2 != c {
                                                             let wgt = expf(-beta * d2)
-                                                            link(c, c2, wgt); link(c2, c, wgt)
+                                                            link(c, c2, wgt, d2); link(c2, c, wgt, d2)
                                                         }
                                                     }
                                                     if y + 1 < h {
@@ -140,12 +145,14 @@ public struct PreparedFrame: Sendable {
                                                         let c2 = Int(lb[p + w])
                                                         if c2 != c {
                                                             let wgt = expf(-beta * d2)
-                                                            link(c, c2, wgt); link(c2, c, wgt)
+                                                            link(c, c2, wgt, d2); link(c2, c, wgt, d2)
                                                         }
                                                     }
-                                                    tex[c] += g.squareRoot()
+                                                    let gm = g.squareRoot()
+                                                    tex[c] += gm
                                                 }
                                             }
+                                        }
                                         }
                                     }
                                 }
@@ -169,15 +176,17 @@ public struct PreparedFrame: Sendable {
         var aNode = [Int32](repeating: 0, count: Int(aStart[k]))
         var aW = [Float](repeating: 0, count: Int(aStart[k]))
         var aLen = [Float](repeating: 0, count: Int(aStart[k]))
+        var aC = [Float](repeating: 0, count: Int(aStart[k]))
         for c in 0..<k {
             let base = Int(aStart[c])
             for s in 0..<Int(nbN[c]) {
                 aNode[base + s] = nbNode[c * slots + s]
                 aW[base + s] = nbW[c * slots + s]
                 aLen[base + s] = nbLen[c * slots + s]
+                aC[base + s] = nbC[c * slots + s] / max(1, nbLen[c * slots + s])
             }
         }
-        adjStart = aStart; adjNode = aNode; adjWeight = aW; adjLength = aLen
+        adjStart = aStart; adjNode = aNode; adjWeight = aW; adjLength = aLen; adjContrast = aC
 
         // CSR colour histograms: counting sort of pixels by superpixel, then run-length of bins.
         var order = [Int32](repeating: 0, count: n)

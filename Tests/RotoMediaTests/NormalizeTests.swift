@@ -31,8 +31,8 @@ struct NormalizeTests {
     func remuxCompliant() throws {
         let dir = try Scratch()
         let source = dir.file("in.mp4"), output = dir.file("out.mp4")
-        try Clips.make(source, size: "1280x720", rate: "30", seconds: 2, audio: true,
-                       codec: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+        try Clips.make(source, size: "1280x720", rate: "30", seconds: 2,
+                       codec: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"], audio: true)
         let facts = try MediaProbe.probe(path: source)
         let (result, elapsed) = try seconds {
             try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
@@ -158,13 +158,38 @@ struct NormalizeTests {
         let facts = try MediaProbe.probe(path: source)
         var options = Self.fast
         options.forceReencode = true
-        options.keyframeIntervalSeconds = 0.5
+        options.keyframeInterval = 15
         let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: options)
         #expect(result.mode == .reencode && result.frameCount == 60)
         _ = try checkNormalized(result, fps: 30, width: 1280, height: 720)
         #expect(try FrameReader(path: output).keyframeIndices == [0, 15, 30, 45])
+        #expect(try MediaProbe.probe(path: output).maxKeyframeInterval == 15)
         let diff = meanAbsDiff(try FrameReader(path: output).frame(at: 59).pixels, try Clips.referenceFrame(source, 59))
         #expect(diff < 4, "mean abs diff \(diff)")
+    }
+
+    @Test("non-AAC audio is dropped")
+    func nonAACAudio() throws {
+        let dir = try Scratch()
+        let source = dir.file("mp3.mp4"), output = dir.file("out.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x720:rate=30", "-f", "lavfi", "-i", "sine", "-t", "1",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "libmp3lame", source])
+        let facts = try MediaProbe.probe(path: source)
+        #expect(facts.hasAudio && facts.audioCodec == "mp3")
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output)
+        #expect(result.mode == .remux && !result.hasAudio)
+        #expect(try !MediaProbe.probe(path: output).hasAudio)
+    }
+
+    @Test("x264 settings by frame size")
+    func x264Tiers() {
+        let options = NormalizeOptions()
+        #expect(options.effectiveX264Params(width: 1280, height: 720) == "")
+        #expect(options.effectiveX264Params(width: 1920, height: 1080).contains("rc-lookahead=5"))
+        #expect(options.effectiveX264Params(width: 2160, height: 2160).contains("bframes=0"))
+        #expect(!options.effectiveX264Params(width: 2160, height: 2160).contains("subme"))
+        #expect(options.effectiveX264Params(width: 3840, height: 2160).hasSuffix("subme=0"))
+        #expect(NormalizeOptions(x264Params: "ref=2").effectiveX264Params(width: 3840, height: 2160) == "ref=2")
     }
 
     @Test("failures leave nothing behind")

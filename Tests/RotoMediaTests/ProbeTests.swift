@@ -28,6 +28,7 @@ struct ProbeTests {
         #expect(facts.hasAudio && facts.audioCodec == "aac")
         #expect(facts.canRemux(toFrameRate: 30))
         #expect(!facts.canRemux(toFrameRate: 60))
+        #expect(facts.maxKeyframeInterval == 60)  // ultrafast's default GOP (250) is longer than the clip
     }
 
     @Test("QuickTime MOV at 24 fps", arguments: [("a.mov", [String]()), ("named-as.mp4", ["-f", "mov"])])
@@ -164,7 +165,7 @@ struct ProbeTests {
     func notVideos() throws {
         let dir = try Scratch()
         let empty = dir.file("empty.mp4")
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        try Data().write(to: URL(fileURLWithPath: empty))
         expectMediaError(.notAVideo) { () throws(MediaError) in _ = try MediaProbe.probe(path: empty) }
 
         let text = dir.file("text.mp4")
@@ -198,6 +199,33 @@ struct ProbeTests {
         expectMediaError(.noVideoStream) { () throws(MediaError) in _ = try MediaProbe.probe(path: m4a) }
     }
 
+    @Test("fragmented MP4 is counted by reading its packets")
+    func fragmented() throws {
+        let dir = try Scratch()
+        let path = dir.file("frag.mp4")
+        try Clips.make(path, size: "720x720", rate: "30", seconds: 2,
+                       extra: ["-g", "10", "-movflags", "frag_keyframe+empty_moov+default_base_moof"])
+        #expect(MediaProbe.isFragmented(path: path))
+        // Without the trailing `mfra` index, only the first fragment is known up front.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        if Array(bytes.suffix(12).prefix(4)) == Array("mfro".utf8) {
+            let mfraSize = bytes.suffix(4).reduce(0) { $0 << 8 | Int($1) }
+            bytes = bytes.prefix(bytes.count - mfraSize)
+            try bytes.write(to: URL(fileURLWithPath: path))
+        }
+        #expect(try Clips.topLevelBoxes(path).last == "mdat")
+        let facts = try MediaProbe.probe(path: path)
+        #expect(facts.container == .mp4)
+        #expect(facts.frameCount == 60)
+        #expect(facts.isConstantFrameRate && facts.nominalFrameRate == 30)
+        #expect(facts.maxKeyframeInterval == 10)
+        #expect(abs(facts.durationMs - 2000) <= 40)
+        let output = dir.file("out.mp4")
+        let result = try Normalizer.normalize(input: path, facts: facts, frameRate: 30, output: output)
+        #expect(result.mode == .remux && result.frameCount == 60)
+        #expect(try MediaProbe.probe(path: output).frameCount == 60)
+    }
+
     @Test("rate and rotation rules")
     func rules() {
         #expect(MediaProbe.nominalRate(30) == (30, false))
@@ -205,6 +233,9 @@ struct ProbeTests {
         #expect(MediaProbe.nominalRate(23.976) == (24, true))
         #expect(MediaProbe.nominalRate(59.94) == (60, true))
         #expect(MediaProbe.nominalRate(29.6) == (30, false))
+        #expect(MediaProbe.nominalRate(30000.0 / 1001 + 0.01) == (30, true))
+        #expect(MediaProbe.nominalRate(30.4) == (30, false))
+        #expect(MediaProbe.nominalRate(31) == (nil, false))
         #expect(MediaProbe.nominalRate(25) == (nil, false))
         #expect(MediaProbe.nominalRate(50) == (nil, false))
         #expect(MediaProbe.nominalRate(.nan) == (nil, false))

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# add-selection latency end to end over HTTP (curl on loopback), p50 and p95, for the first click on a
+# frame and for further clicks on it, at 1280×720 and at 2160×2160 (the spec caps each side at 2160 px,
+# so that is the largest frame the API accepts). Includes frame access, the engine,
+# RLE and PNG encoding and the JSON envelope. Usage: latency.sh /path/to/roto
+set -euo pipefail
+ROTO=${1:?path to the roto binary}
+FRAMES=${FRAMES:-12}
+OUT=${BENCH_OUT:-$(pwd)/bench-out}
+SRC=${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}
+mkdir -p "$OUT"
+
+c720="$SRC/car-roundabout/video.mp4"
+c2160="$OUT/car-roundabout-2160x2160.mp4"
+if [ ! -s "$c2160" ]; then
+  ffmpeg -hide_banner -loglevel error -y -i "$c720" -vf scale=2160:2160:flags=bicubic -c:v libx264 -preset ultrafast \
+    -pix_fmt yuv420p -threads 2 "$c2160.part.mp4" && mv "$c2160.part.mp4" "$c2160"
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+data=$(mktemp -d); key=bench-key
+"$ROTO" serve --port "$port" --data-dir "$data" --api-key "$key" --log-level warning >"$data/log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+python3 - "$port" "$key" "$FRAMES" "$c720" "$c2160" <<'PY'
+import json, random, statistics, sys, time, urllib.request
+port, key, frames, *clips = sys.argv[1:]
+base = f"http://127.0.0.1:{port}"
+def call(path, body, ctype="application/json"):
+    req = urllib.request.Request(base + path, data=body, headers={"Authorization": f"Bearer {key}", "Content-Type": ctype})
+    t = time.perf_counter()
+    with urllib.request.urlopen(req) as r:
+        out = json.load(r)
+    return out, time.perf_counter() - t
+def pct(xs, p):
+    xs = sorted(xs); k = (len(xs) - 1) * p; f = int(k); c = min(f + 1, len(xs) - 1)
+    return xs[f] + (xs[c] - xs[f]) * (k - f)
+random.seed(7)
+print(f"add-selection latency over HTTP, {frames} frames per size")
+for clip in clips:
+    up, _ = call("/v1/files", open(clip, "rb").read(), "video/mp4")
+    init, _ = call("/v1/videos/multi-elements/init-selection", json.dumps({"video_url": up["data"]["url"]}).encode())
+    d = init["data"]; sid = d["session_id"]
+    first, further = [], []
+    for i, f in enumerate(random.sample(range(d["total_frame"]), min(int(frames), 10))):
+        for k in range(3):
+            pt = {"x": 0.5 + 0.02 * k, "y": 0.55}
+            r, t = call("/v1/videos/multi-elements/add-selection",
+                        json.dumps({"session_id": sid, "frame_index": f, "points": [pt]}).encode())
+            assert r["code"] == 0, r
+            (first if k == 0 else further).append(t)
+    print(f"  {d['width']}x{d['height']}: first click p50 {pct(first,.5)*1000:6.0f} ms p95 {pct(first,.95)*1000:6.0f} ms"
+          f" | further clicks p50 {pct(further,.5)*1000:6.0f} ms p95 {pct(further,.95)*1000:6.0f} ms"
+          f"  (n={len(first)}/{len(further)})")
+PY

@@ -1,0 +1,40 @@
+import Foundation
+@testable import RotoMedia
+import Testing
+
+/// Timings on large clips. Off by default (clip generation takes a minute or two on 2 cores):
+/// `ROTO_MEDIA_BENCH=1 swift test --filter Benchmark` (use a release build for real numbers:
+/// `swift test -c release -Xswiftc -enable-testing`).
+@Suite("Benchmark", .enabled(if: ProcessInfo.processInfo.environment["ROTO_MEDIA_BENCH"] != nil), .serialized)
+struct BenchmarkTests {
+    func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
+
+    @Test("1080p30 and 2160p60, 10 s: probe, remux, random frames",
+          arguments: [("1920x1080", "30", 30), ("3840x2160", "60", 60)])
+    func largeClip(size: String, rate: String, fps: Int) throws {
+        let dir = try Scratch()
+        let source = dir.file("src.mp4"), output = dir.file("out.mp4")
+        try Clips.make(source, size: size, rate: rate, seconds: 10,
+                       codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", String(fps)],
+                       audio: true)
+        _ = try MediaProbe.probe(path: source)  // warm the page cache
+        let (facts, probeTime) = try seconds { try MediaProbe.probe(path: source) }
+        let (result, remuxTime) = try seconds {
+            try Normalizer.normalize(input: source, facts: facts, frameRate: fps, output: output)
+        }
+        #expect(result.mode == .remux && result.frameCount == 10 * fps)
+        print("\(size)@\(fps) 10 s: probe \(ms(probeTime)), remux \(ms(remuxTime))")
+
+        let reader = try FrameReader(path: output)
+        var generator = SystemRandomNumberGenerator()
+        for (w, h) in [(1280, 720), (reader.width, reader.height)] {
+            var times: [Double] = []
+            for _ in 0..<15 {
+                let index = Int.random(in: 0..<reader.frameCount, using: &generator)
+                times.append(try seconds { try reader.frame(at: index, scaledTo: (width: w, height: h)) }.1)
+            }
+            times.sort()
+            print("\(size) random frame → \(w)x\(h): median \(ms(times[7])), max \(ms(times[14]))")
+        }
+    }
+}

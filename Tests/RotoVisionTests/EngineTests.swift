@@ -1,0 +1,249 @@
+import RotoVision
+import Testing
+
+/// Synthetic scenes: a gradient background with deterministic noise and flat-ish coloured shapes.
+struct Scene {
+    var width: Int
+    var height: Int
+    var pixels: [UInt8]
+
+    init(width: Int, height: Int, seed: UInt64 = 1) {
+        self.width = width
+        self.height = height
+        pixels = [UInt8](repeating: 0, count: width * height * 3)
+        var g = SplitMix(state: seed)
+        for y in 0..<height {
+            for x in 0..<width {
+                let n = Int(g.next() % 21) - 10
+                let p = (y * width + x) * 3
+                pixels[p] = UInt8(clamping: 40 + x * 60 / max(1, width) + n)
+                pixels[p + 1] = UInt8(clamping: 110 + y * 70 / max(1, height) + n)
+                pixels[p + 2] = UInt8(clamping: 150 - x * 40 / max(1, width) + n)
+            }
+        }
+    }
+
+    /// Paints pixels where `inside(x, y)` with `rgb` (plus mild noise) and returns the truth mask.
+    @discardableResult
+    mutating func paint(_ rgb: (Int, Int, Int), seed: UInt64 = 9, _ inside: (Int, Int) -> Bool) -> Mask {
+        var m = Mask(width: width, height: height)
+        var g = SplitMix(state: seed)
+        for y in 0..<height {
+            for x in 0..<width where inside(x, y) {
+                let n = Int(g.next() % 11) - 5
+                let p = (y * width + x) * 3
+                pixels[p] = UInt8(clamping: rgb.0 + n)
+                pixels[p + 1] = UInt8(clamping: rgb.1 + n)
+                pixels[p + 2] = UInt8(clamping: rgb.2 + n)
+                m[x, y] = 1
+            }
+        }
+        return m
+    }
+
+    var image: RGBImage { RGBImage(width: width, height: height, pixels: pixels) }
+}
+
+func disc(_ cx: Double, _ cy: Double, _ r: Double) -> (Int, Int) -> Bool {
+    { x, y in
+        let dx = Double(x) + 0.5 - cx, dy = Double(y) + 0.5 - cy
+        return dx * dx + dy * dy <= r * r
+    }
+}
+
+func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> PointPrompt {
+    PointPrompt(x: x / Double(w), y: y / Double(h), positive: positive)
+}
+
+@Suite struct EngineTests {
+    let engine = ClassicalSegmentationEngine()
+
+    @Test func discOnTexturedGradient() {
+        var s = Scene(width: 320, height: 240)
+        let truth = s.paint((200, 40, 40), disc(150, 110, 45))
+        let masks = engine.segment(s.image, objects: [ObjectPrompt(objectID: 7, points: [pt(150, 110, 320, 240)])])
+        let m = try! #require(masks[7])
+        #expect(m.width == 320 && m.height == 240)
+        #expect(m.iou(truth) >= 0.9, "IoU \(m.iou(truth))")
+    }
+
+    @Test func rectangleAtFullHDIsUpsampledWithCleanEdges() {
+        var s = Scene(width: 960, height: 540, seed: 3)
+        let truth = s.paint((240, 220, 60)) { x, y in x >= 300 && x < 620 && y >= 150 && y < 400 }
+        let masks = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(460, 275, 960, 540)])])
+        let m = masks[0]!
+        #expect(m.iou(truth) >= 0.95, "IoU \(m.iou(truth))")
+    }
+
+    @Test func twoObjectsDoNotOverlap() {
+        var s = Scene(width: 320, height: 240, seed: 5)
+        let a = s.paint((210, 40, 40), disc(90, 120, 40))
+        let b = s.paint((40, 40, 200)) { x, y in x >= 190 && x < 280 && y >= 60 && y < 180 }
+        let masks = engine.segment(s.image, objects: [
+            ObjectPrompt(objectID: 1, points: [pt(90, 120, 320, 240)]),
+            ObjectPrompt(objectID: 2, points: [pt(235, 120, 320, 240)]),
+        ])
+        let ma = masks[1]!, mb = masks[2]!
+        #expect(ma.iou(a) >= 0.85, "IoU a \(ma.iou(a))")
+        #expect(mb.iou(b) >= 0.85, "IoU b \(mb.iou(b))")
+        #expect(zip(ma.data, mb.data).allSatisfy { $0 & $1 == 0 })
+    }
+
+    @Test func sameColourObjectsCompetingClicksSplitThem() {
+        // Two touching discs of one colour; each object's click must keep the other's region out.
+        var s = Scene(width: 320, height: 240, seed: 6)
+        s.paint((220, 200, 30), disc(110, 120, 50))
+        s.paint((220, 200, 30), disc(200, 120, 50))
+        let masks = engine.segment(s.image, objects: [
+            ObjectPrompt(objectID: 0, points: [pt(90, 120, 320, 240)]),
+            ObjectPrompt(objectID: 1, points: [pt(225, 120, 320, 240)]),
+        ])
+        let m0 = masks[0]!, m1 = masks[1]!
+        #expect(m0[90, 120] == 1 && m1[225, 120] == 1)
+        #expect(m0[225, 120] == 0 && m1[90, 120] == 0)
+        #expect(zip(m0.data, m1.data).allSatisfy { $0 & $1 == 0 })
+    }
+
+    @Test func negativeClickCarvesARegionOut() {
+        // A red disc with a red square attached: one include click selects both; an exclude click on
+        // the square removes it and keeps the disc.
+        var s = Scene(width: 320, height: 240, seed: 8)
+        let d = s.paint((200, 30, 30), disc(110, 120, 45))
+        s.paint((200, 30, 30)) { x, y in x >= 150 && x < 240 && y >= 95 && y < 145 }
+        let include = pt(110, 120, 320, 240)
+        let both = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [include])])[0]!
+        #expect(both[200, 120] == 1, "the attached square should be selected with the disc")
+        let carved = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [
+            include, pt(210, 120, 320, 240, positive: false),
+        ])])[0]!
+        #expect(carved[210, 120] == 0)
+        #expect(carved[110, 120] == 1)
+        #expect(carved.area < both.area)
+        #expect(carved.iou(d) >= 0.8, "IoU \(carved.iou(d))")
+    }
+
+    @Test func clickOnFlatBackgroundFarFromAnythingIsSensible() {
+        var s = Scene(width: 320, height: 240, seed: 11)
+        let obj = s.paint((220, 30, 30), disc(250, 60, 30))
+        let m = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(60, 190, 320, 240)])])[0]!
+        #expect(m[60, 190] == 1)
+        #expect(!m.isEmpty && m.area < m.width * m.height)
+        // The unrelated object is not swallowed.
+        var inter = 0
+        for i in 0..<m.data.count where m.data[i] == 1 && obj.data[i] == 1 { inter += 1 }
+        #expect(Double(inter) < 0.1 * Double(obj.area))
+    }
+
+    @Test func emptyAndOnlyNegativePromptsGiveEmptyMasks() {
+        let s = Scene(width: 64, height: 48)
+        #expect(engine.segment(s.image, objects: []).isEmpty)
+        let masks = engine.segment(s.image, objects: [
+            ObjectPrompt(objectID: 3, points: [PointPrompt(x: 0.5, y: 0.5, positive: false)]),
+            ObjectPrompt(objectID: 4, points: []),
+        ])
+        #expect(masks[3]!.isEmpty && masks[3]!.width == 64 && masks[3]!.height == 48)
+        #expect(masks[4]!.isEmpty)
+    }
+
+    @Test func pointsOnTheBorderAndCorners() {
+        var s = Scene(width: 200, height: 150, seed: 12)
+        let corner = s.paint((30, 200, 40)) { x, y in x >= 150 && y >= 110 }
+        for p in [PointPrompt(x: 1.0, y: 1.0), PointPrompt(x: 0.999, y: 1.0), PointPrompt(x: 1.0, y: 0.9)] {
+            let m = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [p])])[0]!
+            #expect(m[199, 149] == 1)
+            #expect(m.iou(corner) >= 0.8, "IoU \(m.iou(corner))")
+        }
+        let m0 = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [PointPrompt(x: 0, y: 0)])])[0]!
+        #expect(m0[0, 0] == 1)
+        #expect(m0[199, 149] == 0)
+    }
+
+    @Test func tinyImages() {
+        for (w, h) in [(1, 1), (2, 1), (1, 3), (3, 2), (5, 5), (16, 9)] {
+            let img = Scene(width: w, height: h).image
+            let masks = engine.segment(img, objects: [
+                ObjectPrompt(objectID: 0, points: [PointPrompt(x: 0.5, y: 0.5), PointPrompt(x: 1, y: 1, positive: false)]),
+            ])
+            let m = masks[0]!
+            #expect(m.width == w && m.height == h)
+            if w * h > 1 { #expect(m[min(w - 1, w / 2), min(h - 1, h / 2)] == 1 || m.isEmpty) }
+        }
+    }
+
+    @Test func manyObjectsDoNotTrap() {
+        let img = Scene(width: 16, height: 12).image
+        // Only a few objects carry include clicks (keeps the debug-build test fast); the rest only exclude.
+        let objects = (0..<260).map { i in
+            ObjectPrompt(objectID: i, points: [PointPrompt(x: Double(i % 16) / 16, y: 0.5, positive: i < 3 || i == 259)])
+        }
+        let masks = engine.segment(img, objects: objects)
+        #expect(masks.count == 260)
+        #expect(masks[259]!.isEmpty)
+        var union = [UInt8](repeating: 0, count: 16 * 12)
+        var overlaps = 0
+        for (_, m) in masks {
+            for i in 0..<union.count {
+                if union[i] & m.data[i] != 0 { overlaps += 1 }
+                union[i] |= m.data[i]
+            }
+        }
+        #expect(overlaps == 0)
+    }
+
+    @Test func nonFinitePointsAreClamped() {
+        let p = PointPrompt(x: .nan, y: .infinity)
+        let c = p.pixel(width: 10, height: 10)
+        #expect((0..<10).contains(c.x) && (0..<10).contains(c.y))
+        #expect(PointPrompt(x: 1, y: 1).pixel(width: 10, height: 8) == (9, 7))
+        #expect(PointPrompt(x: 0, y: 0).pixel(width: 10, height: 8) == (0, 0))
+    }
+
+    @Test func preparedFrameCanBeReusedAcrossClicks() {
+        var s = Scene(width: 320, height: 240, seed: 13)
+        let truth = s.paint((230, 120, 20), disc(160, 120, 50))
+        let frame = engine.prepare(s.image)
+        #expect(frame.regionCount > 100)
+        let labels = engine.segment(frame, objects: [ObjectPrompt(objectID: 5, points: [pt(160, 120, 320, 240)])])
+        #expect(labels.objectIDs == [5])
+        let up = engine.upsample(labels, to: 640, 480, guide: s.image.resizedBilinear(width: 640, height: 480), frame: frame)
+        let m = up.masks()[5]!
+        #expect(m.iou(truth.resizedNearest(width: 640, height: 480)) >= 0.9)
+    }
+}
+
+@Suite struct UpsampleAndClickTests {
+    @Test func guidedUpsampleFollowsEdges() {
+        var s = Scene(width: 640, height: 480, seed: 21)
+        let truth = s.paint((250, 250, 250), disc(300, 250, 120))
+        // A coarse mask at 80×60 (blocky edges) upsampled with the full-size guide.
+        let coarse = truth.resizedNearest(width: 80, height: 60)
+        let plain = coarse.resizedNearest(width: 640, height: 480)
+        let guided = upsample(mask: coarse, to: (640, 480), guide: s.image)
+        #expect(guided.iou(truth) >= 0.97, "guided IoU \(guided.iou(truth))")
+        #expect(guided.iou(truth) >= plain.iou(truth))
+        let unguided = upsample(mask: coarse, to: (640, 480), guide: nil)
+        #expect(unguided.iou(truth) >= 0.95)
+    }
+
+    @Test func interiorClicksOfARectangle() {
+        var m = Mask(width: 100, height: 60)
+        for y in 10..<50 { for x in 20..<80 { m[x, y] = 1 } }
+        let c = m.interiorClicks(count: 3)
+        #expect(c.count == 3)
+        let p0 = c[0].pixel(width: 100, height: 60)
+        #expect(abs(p0.x - 50) <= 12 && abs(p0.y - 30) <= 1)
+        for p in c { #expect(m[p.pixel(width: 100, height: 60).x, p.pixel(width: 100, height: 60).y] == 1) }
+        #expect(Mask(width: 5, height: 5).interiorClicks(count: 2).isEmpty)
+    }
+
+    @Test func downscaleAverages() {
+        let img = RGBImage(width: 4, height: 2, pixels: [
+            0, 0, 0, 100, 100, 100, 10, 20, 30, 10, 20, 30,
+            100, 100, 100, 200, 200, 200, 10, 20, 30, 10, 20, 30,
+        ])
+        let d = img.downscaled(width: 2, height: 1)
+        #expect(d.pixels == [100, 100, 100, 10, 20, 30])
+        #expect(RGBImage.workingSize(width: 3840, height: 2160, longSide: 480) == (480, 270))
+        #expect(RGBImage.workingSize(width: 100, height: 50, longSide: 480) == (100, 50))
+    }
+}
