@@ -6,6 +6,9 @@
 
 import Foundation
 import RotoVision
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Args {
     var frames = ""
@@ -48,6 +51,7 @@ func parseArgs() -> Args {
                 case "rounds": a.config.rounds = Int(p[1])!
                 case "holes": a.config.holeFill = Double(p[1])!
                 case "radius": a.config.radius = Double(p[1])!
+                case "coreradius": a.config.coreRadius = Float(p[1])!
                 case "bw": a.config.borderWeight = Float(p[1])!
                 case "star": a.config.starConvexity = p[1] == "1"
                 case "cores": a.config.coreDistances = p[1].split(separator: "/").map { Float($0)! }
@@ -85,6 +89,12 @@ struct ClickFile: Decodable {
 struct Meta: Decodable { let frames: Int; let width: Int; let height: Int }
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+/// CPU time of the calling thread (immune to waiting for a core on a busy machine).
+func cpuNow() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
 func ms(_ a: UInt64, _ b: UInt64) -> Double { Double(b - a) / 1e6 }
 func pct(_ v: [Double], _ q: Double) -> Double {
     if v.isEmpty { return .nan }
@@ -167,9 +177,9 @@ for seq in seqs {
         var ious: [Double] = []
         for n in clickCounts {
             let pts = Array(clicks.prefix(n))
-            let t0 = now()
+            let t0 = cpuNow()
             let masks = engine.segment(img, objects: [ObjectPrompt(objectID: 0, points: pts)])
-            let t1 = now()
+            let t1 = cpuNow()
             times720.append(ms(t0, t1))
             let m = masks[0] ?? Mask(width: fw, height: fh)
             ious.append(m.iou(truth))
@@ -214,21 +224,26 @@ if !rows.isEmpty {
 if !clickDrift.isEmpty {
     print("derived vs clicks.json on frame 0: median \(f1(pct(clickDrift, 0.5))) px, p95 \(f1(pct(clickDrift, 0.95))) px, max \(f1(pct(clickDrift, 1)))")
 }
-print("full pipeline per call at 1280×720 (downscale+analyse+segment+upsample): median \(f1(pct(times720, 0.5))) ms, p95 \(f1(pct(times720, 0.95))) ms (n=\(times720.count))")
+print("full pipeline per call at 1280×720 (downscale+analyse+segment+upsample), thread CPU time: median \(f1(pct(times720, 0.5))) ms, p95 \(f1(pct(times720, 0.95))) ms (n=\(times720.count))")
 
 if args.timing, let (img, pts, truth) = sample720 {
     let objs = [ObjectPrompt(objectID: 0, points: pts)]
-    func timeIt(_ n: Int, _ body: () -> Void) -> [Double] {
+    func timeIt(_ n: Int, _ body: () -> Void) -> ([Double], [Double]) {
         body()
-        var t: [Double] = []
-        for _ in 0..<n { let a = now(); body(); t.append(ms(a, now())) }
-        return t
+        var t: [Double] = [], c: [Double] = []
+        for _ in 0..<n {
+            let a = now(), ca = cpuNow()
+            body()
+            c.append(ms(ca, cpuNow())); t.append(ms(a, now()))
+        }
+        return (c, t)
     }
-    func report(_ name: String, _ t: [Double]) {
-        print(pad(name, 58) + "median \(f1(pct(t, 0.5))) ms  p95 \(f1(pct(t, 0.95))) ms")
+    func report(_ name: String, _ tc: ([Double], [Double])) {
+        let (c, t) = tc
+        print(pad(name, 60) + "cpu median \(f1(pct(c, 0.5))) ms  p95 \(f1(pct(c, 0.95))) ms   (wall median \(f1(pct(t, 0.5))) ms)")
     }
     print("")
-    print("Timings (one core, release):")
+    print("Timings (release, one thread; cpu = thread CPU time, wall = elapsed):")
     for (label, full) in [("1280×720", img), ("3840×2160", img.resizedBilinear(width: 3840, height: 2160))] {
         let ws = engine.workingSize(width: full.width, height: full.height)
         var working = full.downscaled(width: ws.width, height: ws.height)

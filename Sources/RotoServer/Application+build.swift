@@ -31,12 +31,14 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let downloader = Downloader(allowPrivateNetworks: configuration.allowPrivateNetworks,
                                 connectTimeout: .seconds(configuration.downloadConnectTimeout),
                                 readTimeout: .seconds(configuration.downloadReadTimeout), pool: pool)
+    let engine = ClassicalSegmentationEngine()
+    let proxies = ProxyQueue()
     let ingestor = Ingestor(database: database, media: media, downloader: downloader, pool: pool, ids: ids,
-                            urls: urls, configuration: configuration, logger: logger)
+                            urls: urls, proxies: proxies, configuration: configuration, logger: logger)
     let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
                            fileIO: FileIO(threadPool: pool.threads))
     let selections = Selections(database: database,
-                                frames: FrameSource(media: media, engine: ClassicalSegmentationEngine()),
+                                frames: FrameSource(media: media, engine: engine),
                                 pool: pool, locks: KeyedLock(), limits: limits)
     let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, files: files, urls: urls,
                         limits: limits).all
@@ -81,6 +83,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
         services: [
             BlockingPoolService(pool: pool),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
+            ProxyBuilder(database: database, media: media, pool: pool, engine: engine, queue: proxies, logger: logger),
             ShutdownWatcher(readiness: readiness),
         ],
         onServerRunning: { channel in

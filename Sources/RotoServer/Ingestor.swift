@@ -15,6 +15,7 @@ struct Ingestor: Sendable {
     let pool: BlockingPool
     let ids: IDGenerator
     let urls: PublicURLs
+    let proxies: ProxyQueue
     let configuration: ServerConfiguration
     let logger: Logger
 
@@ -138,6 +139,7 @@ struct Ingestor: Sendable {
             media.remove("sessions/\(sessionID)")
             throw error
         }
+        proxies.enqueue(sessionID)
         return InitSelectionData(sessionID: sessionID, fps: Double(fps), originalDuration: facts.durationMs,
                                  width: normalized.width, height: normalized.height,
                                  totalFrame: normalized.frameCount, normalizedVideo: urls.file(token))

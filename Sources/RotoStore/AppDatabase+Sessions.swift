@@ -56,3 +56,19 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// Ids of every live session (any account), for background work resumed at start-up.
+    public func liveSessionIDs(now: Int64) async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM session WHERE expiresAt > ? ORDER BY id", arguments: [now])
+        }
+    }
+
+    /// A live session of any account (background work only; API calls use the account-scoped lookup).
+    public func session(id: String, now: Int64) async throws -> SessionRecord? {
+        try await writer.read { db in
+            try SessionRecord.filter(Column("id") == id && Column("expiresAt") > now).fetchOne(db)
+        }
+    }
+}

@@ -102,7 +102,11 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var llrClampBackground: Float = 2
         /// Relative floor of the colour histograms (unseen colours).
         public var histFloor: Float = 1e-4
-        /// Core distances tried (each with every radius); empty: `coreDistance` only.
+        /// The core never reaches farther than this from its click (fraction of the image diagonal;
+        /// default: no limit).
+        public var coreRadius: Float = .infinity
+        /// Core distances tried (each with every radius) when an object has a single include click
+        /// (it may sit on a small part of the object); empty, or several clicks: `coreDistance` only.
         public var coreDistances: [Float] = [12, 40]
         /// Geodesic star convexity: a region can only be selected with its geodesic path to a click.
         public var starConvexity: Bool = true
@@ -336,10 +340,14 @@ struct BinarySegmentation {
         var core: [Bool]
         var coreLL: [Float]
         var fgDistance: [Float]
+        var coreRadius: Float
 
         /// Re-seeds the first colour model with the regions within `distance` of an include click.
         mutating func setCore(distance: Float, segmentation: BinarySegmentation) {
-            for s in 0..<core.count { core[s] = isPos[s] || (!isNeg[s] && fgDistance[s] < distance) }
+            let maxReach = coreRadius * diag
+            for s in 0..<core.count {
+                core[s] = isPos[s] || (!isNeg[s] && fgDistance[s] < distance && clickDistance[s] < maxReach)
+            }
             coreLL = segmentation.colourLogLikelihoods(fg: core)
         }
     }
@@ -388,10 +396,13 @@ struct BinarySegmentation {
         }
         // The confident core (geodesically close to an include click) seeds the first colour model.
         var core = [Bool](repeating: false, count: k)
-        for s in 0..<k { core[s] = isPos[s] || (!isNeg[s] && fgGeo.dist[s] < config.coreDistance) }
+        let maxReach = config.coreRadius * diag
+        for s in 0..<k {
+            core[s] = isPos[s] || (!isNeg[s] && fgGeo.dist[s] < config.coreDistance && clickDistance[s] < maxReach)
+        }
         return Shared(isPos: isPos, isNeg: isNeg, parent: fgGeo.parent, pgeo: pgeo, clickDistance: clickDistance,
                       diag: diag, spread: spread, core: core, coreLL: colourLogLikelihoods(fg: core),
-                      fgDistance: fgGeo.dist)
+                      fgDistance: fgGeo.dist, coreRadius: config.coreRadius)
     }
 
     func run(radiusFraction: Double) -> Result { run(radiusFraction: radiusFraction, shared: shared()) }

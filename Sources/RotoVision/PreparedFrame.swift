@@ -40,7 +40,7 @@ public struct PreparedFrame: Sendable {
     let adjContrast: [Float]  // mean |ΔLab| over the pixel pairs straddling the shared boundary
 
     /// Analyses `image` (already at working resolution) into about `regions` superpixels.
-    public init(image: RGBImage, regions: Int = 1200, compactness: Float = 10, iterations: Int = 5) {
+    public init(image: RGBImage, regions: Int = 3000, compactness: Float = 10, iterations: Int = 5) {
         self.image = image
         let w = image.width, h = image.height, n = w * h
         let lab = LabImage(image)

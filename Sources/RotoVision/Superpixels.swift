@@ -26,49 +26,52 @@ struct Superpixels {
         var labels = [Int32](repeating: 0, count: n)
         var dist = [Float](repeating: .infinity, count: n)
         let spatial = (m * m) / Float(s * s)
-        var sums = [Float](repeating: 0, count: k * 6)
-        lab.l.withUnsafeBufferPointer { L in
-            lab.a.withUnsafeBufferPointer { A in
-                lab.b.withUnsafeBufferPointer { B in
-                    labels.withUnsafeMutableBufferPointer { lb in
-                        dist.withUnsafeMutableBufferPointer { db in
-                            sums.withUnsafeMutableBufferPointer { sm in
-                                for _ in 0..<iterations {
-                                    db.update(repeating: .infinity)
-                                    for c in 0..<k {
-                                        let x0 = max(0, Int(cx[c]) - s), x1 = min(w, Int(cx[c]) + s + 1)
-                                        let y0 = max(0, Int(cy[c]) - s), y1 = min(h, Int(cy[c]) + s + 1)
-                                        let l0 = cl[c], a0 = ca[c], b0 = cb[c], fx = cx[c], fy = cy[c]
-                                        let c32 = Int32(c)
-                                        for y in y0..<y1 {
-                                            let dy = Float(y) - fy
-                                            let dy2 = dy * dy
-                                            let row = y * w
-                                            for x in x0..<x1 {
-                                                let p = row + x
-                                                let dl = L[p] - l0, da = A[p] - a0, dbb = B[p] - b0
-                                                let dx = Float(x) - fx
-                                                let d = dl * dl + da * da + dbb * dbb + (dx * dx + dy2) * spatial
-                                                if d < db[p] { db[p] = d; lb[p] = c32 }
-                                            }
-                                        }
-                                    }
-                                    sm.update(repeating: 0)
-                                    for y in 0..<h {
-                                        for x in 0..<w {
-                                            let p = y * w + x
-                                            let c = Int(lb[p]) * 6
-                                            sm[c] += L[p]; sm[c + 1] += A[p]; sm[c + 2] += B[p]
-                                            sm[c + 3] += Float(x); sm[c + 4] += Float(y); sm[c + 5] += 1
-                                        }
-                                    }
-                                    for c in 0..<k where sm[c * 6 + 5] > 0 {
-                                        let inv = 1 / sm[c * 6 + 5]
-                                        cl[c] = sm[c * 6] * inv; ca[c] = sm[c * 6 + 1] * inv; cb[c] = sm[c * 6 + 2] * inv
-                                        cx[c] = sm[c * 6 + 3] * inv; cy[c] = sm[c * 6 + 4] * inv
-                                    }
+        // Interleaved (L, a, b, 0) for SIMD distance evaluation.
+        var lab4 = [SIMD4<Float>](repeating: .zero, count: n)
+        for p in 0..<n { lab4[p] = SIMD4(lab.l[p], lab.a[p], lab.b[p], 0) }
+        var centre = (0..<k).map { SIMD4<Float>(cl[$0], ca[$0], cb[$0], 0) }
+        var sums = [SIMD4<Float>](repeating: .zero, count: k)
+        var sumXY = [SIMD2<Float>](repeating: .zero, count: k)
+        var counts = [Float](repeating: 0, count: k)
+        lab4.withUnsafeBufferPointer { P in
+            labels.withUnsafeMutableBufferPointer { lb in
+                dist.withUnsafeMutableBufferPointer { db in
+                    for _ in 0..<iterations {
+                        db.update(repeating: .infinity)
+                        for c in 0..<k {
+                            let x0 = max(0, Int(cx[c]) - s), x1 = min(w, Int(cx[c]) + s + 1)
+                            let y0 = max(0, Int(cy[c]) - s), y1 = min(h, Int(cy[c]) + s + 1)
+                            let c4 = centre[c], fx = cx[c], fy = cy[c]
+                            let c32 = Int32(c)
+                            for y in y0..<y1 {
+                                let dy = Float(y) - fy
+                                let dy2 = dy * dy * spatial
+                                let row = y * w
+                                var dx = Float(x0) - fx
+                                for x in x0..<x1 {
+                                    let p = row + x
+                                    let d4 = P[p] - c4
+                                    let d = (d4 * d4).sum() + dx * dx * spatial + dy2
+                                    if d < db[p] { db[p] = d; lb[p] = c32 }
+                                    dx += 1
                                 }
                             }
+                        }
+                        for c in 0..<k { sums[c] = .zero; sumXY[c] = .zero; counts[c] = 0 }
+                        for y in 0..<h {
+                            for x in 0..<w {
+                                let p = y * w + x
+                                let c = Int(lb[p])
+                                sums[c] += P[p]
+                                sumXY[c] += SIMD2(Float(x), Float(y))
+                                counts[c] += 1
+                            }
+                        }
+                        for c in 0..<k where counts[c] > 0 {
+                            let inv = 1 / counts[c]
+                            centre[c] = sums[c] * inv
+                            cx[c] = sumXY[c].x * inv
+                            cy[c] = sumXY[c].y * inv
                         }
                     }
                 }

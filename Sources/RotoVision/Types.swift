@@ -35,7 +35,7 @@ public struct Mask: Sendable, Equatable {
     /// Height in pixels.
     public let height: Int
     /// `width * height` bytes, each 0 or 1, rows top to bottom.
-    public var data: [UInt8]
+    public private(set) var data: [UInt8]
 
     /// Wraps row-major 0/1 bytes. Any non-zero byte is normalised to 1.
     public init(width: Int, height: Int, data: [UInt8]) {

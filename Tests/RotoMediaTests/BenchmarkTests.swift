@@ -36,5 +36,22 @@ struct BenchmarkTests {
             times.sort()
             print("\(size) random frame → \(w)x\(h): median \(ms(times[7])), max \(ms(times[14]))")
         }
+
+        // The working-size all-intra proxy: build time, size, random frames from it.
+        let proxyPath = dir.file("proxy.mp4")
+        let (proxy, proxyTime) = try seconds {
+            try ProxyEncoder.makeProxy(input: output, output: proxyPath, width: 480, height: 270)
+        }
+        #expect(proxy.frameCount == result.frameCount)
+        print("\(size) proxy 480x270: \(ms(proxyTime)), \(proxy.byteSize) bytes")
+        let proxyReader = try FrameReader(path: proxyPath)
+        #expect(proxyReader.keyframeIndices.count == proxyReader.frameCount)
+        var times: [Double] = []
+        for _ in 0..<200 {
+            let index = Int.random(in: 0..<proxyReader.frameCount, using: &generator)
+            times.append(try seconds { try proxyReader.frame(at: index) }.1)
+        }
+        times.sort()
+        print("\(size) proxy random frame: median \(ms(times[100])), p95 \(ms(times[190]))")
     }
 }

@@ -20,9 +20,9 @@ import Testing
     }
 
     static func truth(x: Int, y: Int, w: Int, h: Int) -> Mask {
-        var m = Mask(width: 1280, height: 720)
-        for yy in y..<(y + h) { for xx in x..<(x + w) { m.data[yy * 1280 + xx] = 1 } }
-        return m
+        var data = [UInt8](repeating: 0, count: 1280 * 720)
+        for yy in y..<(y + h) { for xx in x..<(x + w) { data[yy * 1280 + xx] = 1 } }
+        return Mask(width: 1280, height: 720, data: data)
     }
 
     /// Uploads the clip and opens a session; returns its id.
@@ -187,6 +187,23 @@ import Testing
                 "object_id": .number(3), "points": .array([.object(["x": .number(0.1), "y": .number(0.9), "label": .number(0)])]),
             ])])])])
             #expect(s.data["frames"] == expected)
+        }
+    }
+
+    @Test func clicksUseTheBackgroundProxy() async throws {
+        let config = testConfiguration()
+        try await withApp(config) { client in
+            let id = try await Self.session(client)
+            let proxy = config.dataDirectory + "/media/sessions/\(id)/proxy.mp4"
+            for _ in 0..<300 where !FileManager.default.fileExists(atPath: proxy) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(FileManager.default.fileExists(atPath: proxy))
+            let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                          json: points(id, frame: 45, [(650.0 / 1280, 350.0 / 720)]))
+            #expect(r.code == 0, "\(r.message)")
+            let m = try #require(try Self.masks(r).first)
+            #expect(m.rle.iou(Self.truth(x: 500, y: 250, w: 300, h: 200)) >= 0.9)
         }
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import RotoCore
+import RotoMedia
+import RotoStore
+import RotoVision
+import ServiceLifecycle
+
+/// Builds each session's proxy after init-selection has answered: the normalised video at the engine's
+/// working size, all-intra, so that a click on any frame decodes one small picture. Until a proxy
+/// exists, frames are decoded from the normalised video. On start it also queues every live session
+/// that lacks one (a restart loses no work).
+struct ProxyBuilder: Service {
+    let database: AppDatabase
+    let media: MediaStore
+    let pool: BlockingPool
+    let engine: ClassicalSegmentationEngine
+    let queue: ProxyQueue
+    let logger: Logger
+
+    func run() async throws {
+        for id in try await database.liveSessionIDs(now: UnixTime.nowMillis())
+        where !FileManager.default.fileExists(atPath: media.absolute(FrameSource.proxyPath(id))) {
+            queue.enqueue(id)
+        }
+        for await id in queue.stream.cancelOnGracefulShutdown() {
+            await build(id)
+        }
+    }
+
+    func build(_ id: String) async {
+        guard let session = try? await database.session(id: id, now: UnixTime.nowMillis()) else { return }
+        let target = FrameSource.proxyPath(id)
+        guard !FileManager.default.fileExists(atPath: media.absolute(target)) else { return }
+        // x264 wants even sides; FrameSource scales proxy frames to the exact working size.
+        let working = engine.workingSize(width: session.width, height: session.height)
+        let size = (width: (working.width + 1) & ~1, height: (working.height + 1) & ~1)
+        let input = media.absolute(FrameSource.videoPath(id))
+        let tmp = media.temporaryPath(extension: "mp4")
+        let started = ContinuousClock.now
+        do {
+            _ = try await pool.run { () throws(MediaError) -> ProxyVideo in
+                try ProxyEncoder.makeProxy(input: input, output: tmp, width: size.width, height: size.height)
+            }
+            try media.commit(temporary: tmp, to: target)
+            logger.info("proxy built", metadata: ["session": "\(id)", "size": "\(size.width)x\(size.height)",
+                                                 "seconds": "\(ContinuousClock.now - started)"])
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            logger.warning("proxy failed; clicks decode the normalised video", metadata: ["session": "\(id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// The queue between init-selection and the proxy builder.
+struct ProxyQueue: Sendable {
+    let stream: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: String.self)
+    }
+
+    func enqueue(_ sessionID: String) { continuation.yield(sessionID) }
+}
