@@ -8,7 +8,7 @@
 # DAVIS data location: $DAVIS (default /work/shared/bench/davis2016-dev). Frames are extracted with the
 # ffmpeg CLI into a temp dir that is removed on exit.
 set -euo pipefail
-DAVIS="${DAVIS:-/work/shared/bench/davis2016-dev}"
+DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}"
 STEP=20
 BIN=""
 EXTRA=()
