@@ -279,3 +279,85 @@ public struct HealthData: Codable, Sendable, Equatable {
         self.checks = checks
     }
 }
+
+/// `res` of preview-selection: URLs of the overlay video, its cover and the tracking masks.
+public struct PreviewResult: Codable, Sendable, Equatable {
+    public var video: String
+    public var videoCover: String
+    public var trackingOutput: String
+
+    public init(video: String, videoCover: String, trackingOutput: String) {
+        self.video = video
+        self.videoCover = videoCover
+        self.trackingOutput = trackingOutput
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case video
+        case videoCover = "video_cover", trackingOutput = "tracking_output"
+    }
+}
+
+/// `data` of preview-selection.
+public struct PreviewData: Codable, Sendable, Equatable {
+    public var status: Int
+    public var sessionID: String
+    public var finalUnitDeduction: String
+    public var res: PreviewResult
+
+    public init(status: Int = 0, sessionID: String, finalUnitDeduction: String = "0", res: PreviewResult) {
+        self.status = status
+        self.sessionID = sessionID
+        self.finalUnitDeduction = finalUnitDeduction
+        self.res = res
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, res
+        case sessionID = "session_id", finalUnitDeduction = "final_unit_deduction"
+    }
+}
+
+/// The `tracking_output` JSON file of a preview: one entry per frame, in order.
+public struct TrackingOutput: Codable, Sendable, Equatable {
+    public struct Object: Codable, Sendable, Equatable {
+        public var objectID: Int
+        public init(objectID: Int) { self.objectID = objectID }
+        enum CodingKeys: String, CodingKey { case objectID = "object_id" }
+    }
+
+    public struct Frame: Codable, Sendable, Equatable {
+        public var frameIndex: Int
+        public var rleMaskList: [ObjectMask]
+        public init(frameIndex: Int, rleMaskList: [ObjectMask]) {
+            self.frameIndex = frameIndex
+            self.rleMaskList = rleMaskList
+        }
+        enum CodingKeys: String, CodingKey {
+            case frameIndex = "frame_index", rleMaskList = "rle_mask_list"
+        }
+    }
+
+    public var sessionID: String
+    public var width: Int
+    public var height: Int
+    public var fps: Double
+    public var totalFrame: Int
+    public var objects: [Object]
+    public var frames: [Frame]
+
+    public init(sessionID: String, width: Int, height: Int, fps: Double, totalFrame: Int, objects: [Object], frames: [Frame]) {
+        self.sessionID = sessionID
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.totalFrame = totalFrame
+        self.objects = objects
+        self.frames = frames
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case width, height, fps, objects, frames
+        case sessionID = "session_id", totalFrame = "total_frame"
+    }
+}

@@ -52,6 +52,7 @@ extension AppDatabase {
     public func deleteSession(id: String) async throws {
         try await writer.write { db in
             try FileRecord.filter(Column("ownerId") == id).deleteAll(db)
+            try PreviewRecord.filter(Column("sessionId") == id).deleteAll(db)
             _ = try SessionRecord.deleteOne(db, key: id)
         }
     }

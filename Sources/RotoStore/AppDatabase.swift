@@ -91,6 +91,17 @@ public struct AppDatabase: Sendable {
                 t.column("expiresAt", .integer).notNull()
             }
         }
+        m.registerMigration("v2-previews") { db in
+            // The cached preview of a session's selection (one per session; replaced when it changes).
+            try db.create(table: "preview") { t in
+                t.primaryKey("sessionId", .text).references("session", onDelete: .cascade)
+                t.column("selectionVersion", .integer).notNull()
+                t.column("videoToken", .text).notNull()
+                t.column("coverToken", .text).notNull()
+                t.column("trackingToken", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
+        }
         return m
     }
 
