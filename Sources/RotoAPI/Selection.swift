@@ -326,27 +326,17 @@ public struct TrackingOutput: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case objectID = "object_id" }
     }
 
-    public struct Frame: Codable, Sendable, Equatable {
-        public var frameIndex: Int
-        public var rleMaskList: [ObjectMask]
-        public init(frameIndex: Int, rleMaskList: [ObjectMask]) {
-            self.frameIndex = frameIndex
-            self.rleMaskList = rleMaskList
-        }
-        enum CodingKeys: String, CodingKey {
-            case frameIndex = "frame_index", rleMaskList = "rle_mask_list"
-        }
-    }
-
     public var sessionID: String
     public var width: Int
     public var height: Int
     public var fps: Double
     public var totalFrame: Int
     public var objects: [Object]
-    public var frames: [Frame]
+    /// One entry per frame, in order (the same shape as add-selection's `res`, without PNGs).
+    public var frames: [FrameMasks]
 
-    public init(sessionID: String, width: Int, height: Int, fps: Double, totalFrame: Int, objects: [Object], frames: [Frame]) {
+    public init(sessionID: String, width: Int, height: Int, fps: Double, totalFrame: Int, objects: [Object],
+                frames: [FrameMasks]) {
         self.sessionID = sessionID
         self.width = width
         self.height = height
