@@ -70,6 +70,11 @@ func parseArgs() -> Args {
                 case "sigma": a.config.upsampleSigma = Float(p[1])!
                 case "hardcore": a.config.hardCore = Float(p[1])!
                 case "mdist": a.config.multiClickDistanceWeight = Double(p[1])!
+                case "hull": a.config.hullPrior = p[1] == "1"
+                case "local": a.config.localColour = Float(p[1])!
+                case "mradii": a.config.multiClickRadii = p[1].split(separator: "/").map { Double($0)! }
+                case "msmooth": a.config.multiClickSmoothness = Double(p[1])!
+                case "mborder": a.config.multiClickBorderOffset = Float(p[1])!
                 default: print("unknown config key \(p[0])")
                 }
             }

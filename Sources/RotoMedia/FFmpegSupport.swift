@@ -272,3 +272,119 @@ extension AVRational {
 func pixelFormatName(_ raw: Int32) -> String {
     cString(av_get_pix_fmt_name(AVPixelFormat(rawValue: raw))) ?? "none"
 }
+
+// MARK: - Shared pipeline steps
+
+/// What ``decodeVideo(input:videoIndex:decoder:frameDuration:deadline:activity:otherPacket:frame:)`` saw.
+struct DecodeTally {
+    /// Video packets sent to the decoder.
+    var packets = 0
+    /// Packets or frames the decoder rejected.
+    var decodeErrors = 0
+    /// Frames handed to the frame callback.
+    var frames = 0
+
+    /// Throws unless every video packet of the input became exactly one frame and `encoded` frames
+    /// came out: a dropped frame would shift every later index against the input's.
+    func verify(encoded: Int, decoder: Decoder, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
+        guard encoded > 0 else {
+            throw MediaError(code: .undecodable, message: "no frame of the \(decoder.codecName) stream decodes "
+                + "(\(decodeErrors) errors)")
+        }
+        guard decodeErrors == 0, encoded == packets else {
+            throw MediaError(code: .corrupt, message: "\(encoded) of \(packets) frames decode (\(decodeErrors) errors)")
+        }
+        let indexed = Int(stream.pointee.nb_frames)
+        guard indexed <= 0 || packets == indexed else {
+            throw MediaError(code: .corrupt, message: "the input ends after \(packets) of \(indexed) frames")
+        }
+    }
+}
+
+/// Reads `input` to its end and decodes its video stream `videoIndex` in order: `frame` gets each
+/// decoded frame (valid only during the call) with its presentation timestamp (strictly increasing;
+/// missing ones are extrapolated by `frameDuration`), `otherPacket` every packet of another stream the
+/// input keeps. Checks `deadline` (and task cancellation) as it goes. Decoding errors are counted, not
+/// thrown; callers decide with ``DecodeTally/verify(encoded:decoder:stream:)``.
+func decodeVideo(input: InputFile, videoIndex: Int, decoder: Decoder, frameDuration: Int64, deadline: Deadline,
+                 activity: String, otherPacket: (Packet) throws(MediaError) -> Void = { _ in },
+                 frame body: (UnsafeMutablePointer<AVFrame>, Int64) throws(MediaError) -> Void)
+    throws(MediaError) -> DecodeTally {
+    var tally = DecodeTally()
+    let frame = try Frame()
+    var lastPts: Int64? = nil
+    func drainDecoder() throws(MediaError) {
+        while true {
+            let rc = avcodec_receive_frame(decoder.context, frame.pointer)
+            if rc == roto_eagain() || rc == roto_averror_eof() { return }
+            guard rc >= 0 else { tally.decodeErrors += 1; return }
+            defer { frame.unref() }
+            var pts = frame.pointer.pointee.best_effort_timestamp
+            if pts == roto_nopts_value() { pts = frame.pointer.pointee.pts }
+            if pts == roto_nopts_value() { pts = lastPts.map { $0 + frameDuration } ?? 0 }
+            // libx264 needs increasing timestamps; a normalised input has them.
+            if let lastPts, pts <= lastPts {
+                throw MediaError(code: .corrupt, message: "non-increasing frame timestamp \(pts) after \(lastPts)")
+            }
+            lastPts = pts
+            tally.frames += 1
+            try body(frame.pointer, pts)
+        }
+    }
+
+    let packet = try Packet()
+    var read = 0
+    while true {
+        if read & 7 == 7 { try deadline.check(activity) }
+        read += 1
+        let rc = av_read_frame(input.context, packet.pointer)
+        if rc == roto_averror_eof() { break }
+        guard rc >= 0 else {
+            throw MediaError(code: .corrupt, message: "unreadable input after \(tally.packets) packets: \(ffErrorString(rc))",
+                             ffmpegError: rc)
+        }
+        defer { packet.unref() }
+        let p = packet.pointer.pointee
+        guard p.flags & AV_PKT_FLAG_DISCARD == 0 else { continue }
+        guard Int(p.stream_index) == videoIndex else {
+            try otherPacket(packet)
+            continue
+        }
+        tally.packets += 1
+        let sent = avcodec_send_packet(decoder.context, packet.pointer)
+        if sent < 0 && sent != roto_eagain() { tally.decodeErrors += 1 }
+        try drainDecoder()
+    }
+    _ = avcodec_send_packet(decoder.context, nil)
+    try drainDecoder()
+    return tally
+}
+
+/// Runs `write` on a temporary path next to `output`, then renames the result into place; returns
+/// its size in bytes. Nothing is left behind when `write` or the rename fails.
+func writeAtomically(to output: String, _ write: (String) throws(MediaError) -> Void) throws(MediaError) -> Int {
+    let temporary = output + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    do throws(MediaError) {
+        try write(temporary)
+        var info = stat()
+        guard stat(temporary, &info) == 0, rename(temporary, output) == 0 else {
+            throw MediaError(code: .io, message: "cannot move \(output) into place: " + String(cString: strerror(errno)))
+        }
+        return Int(info.st_size)
+    } catch {
+        unlink(temporary)
+        throw error
+    }
+}
+
+/// Time base, frame rate and one frame's duration (in time-base units) of a video stream.
+func streamTiming(_ stream: UnsafeMutablePointer<AVStream>) throws(MediaError)
+    -> (timeBase: AVRational, rate: AVRational, frameDuration: Int64) {
+    let timeBase = stream.pointee.time_base
+    var rate = stream.pointee.avg_frame_rate
+    if rate.num <= 0 || rate.den <= 0 { rate = stream.pointee.r_frame_rate }
+    guard timeBase.num > 0, timeBase.den > 0, rate.num > 0, rate.den > 0 else {
+        throw MediaError(code: .corrupt, message: "the video has no usable frame rate or time base")
+    }
+    return (timeBase, rate, max(1, Int64((1 / rate.double / timeBase.double).rounded())))
+}

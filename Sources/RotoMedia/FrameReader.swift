@@ -152,10 +152,19 @@ public final class FrameReader {
         guard index >= 0 && index < frameCount else {
             throw MediaError(code: .invalidArgument, message: "frame \(index) is outside 0..<\(frameCount)")
         }
+        _ = try decodedFrame(at: index)
+        return try rgb(index: index, size: size)
+    }
+
+    /// Frame `index` as decoded (the decoder's pixel format); valid until the next access.
+    func decodedFrame(at index: Int) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
+        guard index >= 0 && index < frameCount else {
+            throw MediaError(code: .invalidArgument, message: "frame \(index) is outside 0..<\(frameCount)")
+        }
         if !(holding && position == index) {
             try advance(to: index)
         }
-        return try rgb(index: index, size: size)
+        return frame.pointer
     }
 
     /// Decodes the whole clip in order and calls `body` with each frame, scaled to `size`.

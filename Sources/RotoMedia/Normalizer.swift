@@ -547,8 +547,12 @@ final class FrameConverter {
     private var scaled: Frame? = nil
     private var rotated: Frame? = nil
 
+    /// Pixel format of the converted frames: yuv420p (the default), or yuvj420p (full range, for JPEG).
+    let format: AVPixelFormat
+
     init(cropWidth: Int, cropHeight: Int, rotation: Int, scaledTo size: (width: Int, height: Int)? = nil,
-         scaleFlags: Int32 = SWS_BICUBIC) {
+         scaleFlags: Int32 = SWS_BICUBIC, format: AVPixelFormat = AV_PIX_FMT_YUV420P) {
+        self.format = format
         self.cropWidth = cropWidth
         self.cropHeight = cropHeight
         self.rotation = rotation
@@ -563,21 +567,22 @@ final class FrameConverter {
     func convert(_ source: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
         var stage = source
         let s = source.pointee
-        if s.format != AV_PIX_FMT_YUV420P.rawValue || Int(s.width) != scaledWidth || Int(s.height) != scaledHeight
+        if s.format != format.rawValue || Int(s.width) != scaledWidth || Int(s.height) != scaledHeight
             || scaledWidth != cropWidth || scaledHeight != cropHeight {
             // Odd sizes: tell swscale the source is one pixel smaller (a crop, not a scale).
             let srcW = Int(s.width) == cropWidth + 1 ? cropWidth : Int(s.width)
             let srcH = Int(s.height) == cropHeight + 1 ? cropHeight : Int(s.height)
             sws = sws_getCachedContext(sws, Int32(srcW), Int32(srcH), AVPixelFormat(rawValue: s.format),
-                                       Int32(scaledWidth), Int32(scaledHeight), AV_PIX_FMT_YUV420P, scaleFlags,
+                                       Int32(scaledWidth), Int32(scaledHeight), format, scaleFlags,
                                        nil, nil, nil)
             guard let sws else {
-                throw MediaError(code: .encodeFailed, message: "cannot convert \(pixelFormatName(s.format)) to yuv420p")
+                throw MediaError(code: .encodeFailed, message: "cannot convert \(pixelFormatName(s.format)) to "
+                    + pixelFormatName(format.rawValue))
             }
             let target: Frame
             if let scaled { target = scaled } else {
                 target = try Frame()
-                try target.allocate(width: scaledWidth, height: scaledHeight, format: AV_PIX_FMT_YUV420P)
+                try target.allocate(width: scaledWidth, height: scaledHeight, format: format)
                 scaled = target
             }
             try target.ensureWritable()
@@ -595,7 +600,7 @@ final class FrameConverter {
         if let rotated { target = rotated } else {
             target = try Frame()
             try target.allocate(width: swap ? scaledHeight : scaledWidth, height: swap ? scaledWidth : scaledHeight,
-                                format: AV_PIX_FMT_YUV420P)
+                                format: format)
             rotated = target
         }
         try target.ensureWritable()

@@ -95,20 +95,12 @@ public enum ProxyEncoder {
         guard (2...16384).contains(width), (2...16384).contains(height), width % 2 == 0, height % 2 == 0 else {
             throw MediaError(code: .invalidArgument, message: "proxy size \(width)x\(height) must be even, 2…16384")
         }
-        let temporary = output + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do throws(MediaError) {
-            let deadline = Deadline(seconds: options.timeoutSeconds)
-            let frames = try encode(input: input, temporary: temporary, width: width, height: height,
-                                    options: options, deadline: deadline)
-            var info = stat()
-            guard stat(temporary, &info) == 0, rename(temporary, output) == 0 else {
-                throw MediaError(code: .io, message: "cannot move the proxy into place: " + String(cString: strerror(errno)))
-            }
-            return ProxyVideo(path: output, frameCount: frames, width: width, height: height, byteSize: Int(info.st_size))
-        } catch {
-            unlink(temporary)
-            throw error
+        var frames = 0
+        let byteSize = try writeAtomically(to: output) { temporary throws(MediaError) in
+            frames = try encode(input: input, temporary: temporary, width: width, height: height, options: options,
+                                deadline: Deadline(seconds: options.timeoutSeconds))
         }
+        return ProxyVideo(path: output, frameCount: frames, width: width, height: height, byteSize: byteSize)
     }
 
     /// Writes the proxy to `temporary`; returns its frame count. Every FFmpeg object is released on return.
@@ -126,13 +118,7 @@ public enum ProxyEncoder {
         }
 
         // Keep the input's time base and timestamps; every packet lasts one frame.
-        let timeBase = inVideo.pointee.time_base
-        var rate = inVideo.pointee.avg_frame_rate
-        if rate.num <= 0 || rate.den <= 0 { rate = inVideo.pointee.r_frame_rate }
-        guard timeBase.num > 0, timeBase.den > 0, rate.num > 0, rate.den > 0 else {
-            throw MediaError(code: .corrupt, message: "the video has no usable frame rate or time base")
-        }
-        let frameDuration = max(1, Int64((1 / rate.double / timeBase.double).rounded()))
+        let (timeBase, rate, frameDuration) = try streamTiming(inVideo)
 
         let output = try OutputFile(path: temporary)
         let settings = EncoderSettings(preset: options.preset, crf: options.crf, threads: options.threads,
@@ -145,64 +131,16 @@ public enum ProxyEncoder {
         let converter = FrameConverter(cropWidth: sourceWidth, cropHeight: sourceHeight, rotation: 0,
                                        scaledTo: (width, height), scaleFlags: options.scaler.flags)
 
-        let frame = try Frame()
-        var lastPts: Int64? = nil
-        var decodeErrors = 0
-        func drainDecoder() throws(MediaError) {
-            while true {
-                let rc = avcodec_receive_frame(decoder.context, frame.pointer)
-                if rc == roto_eagain() || rc == roto_averror_eof() { return }
-                guard rc >= 0 else { decodeErrors += 1; return }
-                defer { frame.unref() }
-                var pts = frame.pointer.pointee.best_effort_timestamp
-                if pts == roto_nopts_value() { pts = frame.pointer.pointee.pts }
-                if pts == roto_nopts_value() { pts = lastPts.map { $0 + frameDuration } ?? 0 }
-                // libx264 needs increasing timestamps; a normalised input has them.
-                if let lastPts, pts <= lastPts {
-                    throw MediaError(code: .corrupt, message: "non-increasing frame timestamp \(pts) after \(lastPts)")
-                }
-                lastPts = pts
-                let ready = try converter.convert(frame.pointer)
-                ready.pointee.pts = pts
-                ready.pointee.pict_type = AV_PICTURE_TYPE_NONE
-                try encoder.send(ready, output: output, stream: outVideo)
-            }
+        let tally = try decodeVideo(input: input, videoIndex: videoIndex, decoder: decoder,
+                                    frameDuration: frameDuration, deadline: deadline,
+                                    activity: "building the proxy") { frame, pts throws(MediaError) in
+            let ready = try converter.convert(frame)
+            ready.pointee.pts = pts
+            ready.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            try encoder.send(ready, output: output, stream: outVideo)
         }
-
-        let packet = try Packet()
-        var packets = 0
-        while true {
-            if packets & 7 == 7 { try deadline.check("building the proxy") }
-            let rc = av_read_frame(input.context, packet.pointer)
-            if rc == roto_averror_eof() { break }
-            guard rc >= 0 else {
-                throw MediaError(code: .corrupt, message: "unreadable input after \(packets) packets: \(ffErrorString(rc))",
-                                 ffmpegError: rc)
-            }
-            defer { packet.unref() }
-            let p = packet.pointer.pointee
-            guard Int(p.stream_index) == videoIndex, p.flags & AV_PKT_FLAG_DISCARD == 0 else { continue }
-            packets += 1
-            let sent = avcodec_send_packet(decoder.context, packet.pointer)
-            if sent < 0 && sent != roto_eagain() { decodeErrors += 1 }
-            try drainDecoder()
-        }
-        _ = avcodec_send_packet(decoder.context, nil)
-        try drainDecoder()
         try encoder.flush(output: output, stream: outVideo)
-        guard encoder.packetsWritten > 0 else {
-            throw MediaError(code: .undecodable, message: "no frame of the \(decoder.codecName) stream decodes "
-                + "(\(decodeErrors) errors)")
-        }
-        guard decodeErrors == 0, encoder.packetsWritten == packets else {
-            // A dropped frame would shift every later index against the input's.
-            throw MediaError(code: .corrupt, message: "\(encoder.packetsWritten) of \(packets) frames decode "
-                + "(\(decodeErrors) errors)")
-        }
-        let indexed = Int(inVideo.pointee.nb_frames)
-        guard indexed <= 0 || packets == indexed else {
-            throw MediaError(code: .corrupt, message: "the input ends after \(packets) of \(indexed) frames")
-        }
+        try tally.verify(encoded: encoder.packetsWritten, decoder: decoder, stream: inVideo)
         try output.finish()
         return encoder.packetsWritten
     }

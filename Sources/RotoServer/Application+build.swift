@@ -37,11 +37,13 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
                             urls: urls, proxies: proxies, configuration: configuration, logger: logger)
     let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
                            fileIO: FileIO(threadPool: pool.threads))
-    let selections = Selections(database: database,
-                                frames: FrameSource(media: media, engine: engine),
-                                pool: pool, locks: KeyedLock(), limits: limits)
-    let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, files: files, urls: urls,
-                        limits: limits).all
+    let frames = FrameSource(media: media, engine: engine)
+    let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
+    let selections = Selections(database: database, frames: frames, pool: pool, locks: locks, limits: limits)
+    let previews = Previews(database: database, media: media, frames: frames, tracker: MaskTracker(), pool: pool,
+                            locks: locks, urls: urls)
+    let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, previews: previews,
+                        files: files, urls: urls, limits: limits).all
 
     var table = RouteTable()
     for prefix in ["v1", "kling/v1"] {

@@ -124,7 +124,6 @@ struct Ingestor: Sendable {
                                                   "frames": "\(normalized.frameCount)"])
 
         // 4. Persist session and file together.
-        let size = (try? FileManager.default.attributesOfItem(atPath: media.absolute(relative))[.size] as? Int64) ?? 0
         let expires = now + configuration.limits.sessionLifetimeMillis
         let token = CapabilityToken.make()
         let session = SessionRecord(id: sessionID, accountId: account.id, createdAt: now, expiresAt: expires,
@@ -132,7 +131,7 @@ struct Ingestor: Sendable {
                                     height: normalized.height, totalFrames: normalized.frameCount,
                                     videoToken: token, sourceVideoId: sourceVideoID)
         let file = FileRecord(token: token, accountId: account.id, kind: .session, ownerId: sessionID, path: relative,
-                              contentType: "video/mp4", size: size, createdAt: now, expiresAt: expires)
+                              contentType: "video/mp4", size: media.size(of: relative), createdAt: now, expiresAt: expires)
         do {
             try await database.insertSession(session, video: file)
         } catch {

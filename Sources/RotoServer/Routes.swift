@@ -18,6 +18,7 @@ struct APIRoutes: Sendable {
     let database: AppDatabase
     let ingestor: Ingestor
     let selections: Selections
+    let previews: Previews
     let files: FileRoutes
     let urls: PublicURLs
     let limits: Limits
@@ -44,6 +45,12 @@ struct APIRoutes: Sendable {
                 let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
                 let id = try reader.requiredString("session_id")
                 let data = try await selections.clear(sessionID: id, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .post, path: "videos/multi-elements/preview-selection") { request, context in
+                let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
+                let id = try reader.requiredString("session_id")
+                let data = try await previews.preview(sessionID: id, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
             },
             APIRoute(method: .get, path: "videos/multi-elements/sessions/:session_id") { request, context in

@@ -92,19 +92,44 @@ struct FrameSource: Sendable {
         return RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
     }
 
-    /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
-    func segment(session: SessionRecord, frame index: Int, objects: [(objectID: Int, points: [Point])]) throws -> Segmented {
-        let key = "\(session.id)#\(index)"
-        let frame: PreparedFrame
-        if let cached = prepared[key] {
-            frame = cached
-        } else {
-            frame = engine.prepare(try workingFrame(session: session, index: index))
-            prepared[key] = frame
+    /// Every frame of the clip at working size, in order (for tracking).
+    func allWorkingFrames(session: SessionRecord) throws -> [RGBImage] {
+        let size = engine.workingSize(width: session.width, height: session.height)
+        let proxy = media.absolute(Self.proxyPath(session.id))
+        let path = FileManager.default.fileExists(atPath: proxy) ? proxy : media.absolute(Self.videoPath(session.id))
+        var out: [RGBImage] = []
+        out.reserveCapacity(session.totalFrames)
+        try FrameReader(path: path).forEachFrame(scaledTo: size) { frame in
+            out.append(RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels))
         }
-        let prompts = objects.map { o in
+        return out
+    }
+
+    /// The working-size labels of one marked frame (the anchor add-selection answered with).
+    func labels(session: SessionRecord, frame index: Int, working: RGBImage,
+                objects: [(objectID: Int, points: [Point])]) -> SelectionLabels {
+        engine.segment(analysed(session: session, index: index, working: working), objects: Self.prompts(objects))
+    }
+
+    /// The analysed frame from the cache, or analysed now.
+    func analysed(session: SessionRecord, index: Int, working: @autoclosure () throws -> RGBImage) rethrows -> PreparedFrame {
+        let key = "\(session.id)#\(index)"
+        if let cached = prepared[key] { return cached }
+        let frame = engine.prepare(try working())
+        prepared[key] = frame
+        return frame
+    }
+
+    static func prompts(_ objects: [(objectID: Int, points: [Point])]) -> [ObjectPrompt] {
+        objects.map { o in
             ObjectPrompt(objectID: o.objectID, points: o.points.map { PointPrompt(x: $0.x, y: $0.y, positive: $0.include) })
         }
+    }
+
+    /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
+    func segment(session: SessionRecord, frame index: Int, objects: [(objectID: Int, points: [Point])]) throws -> Segmented {
+        let frame = try analysed(session: session, index: index, working: try workingFrame(session: session, index: index))
+        let prompts = Self.prompts(objects)
         let labels = engine.segment(frame, objects: prompts)
         let masks = engine.upsample(labels, to: session.width, session.height, guide: nil, frame: frame)
             .masks(including: prompts.map(\.objectID))

@@ -37,6 +37,11 @@ public struct MediaStore: Sendable {
         try FileManager.default.moveItem(atPath: temporary, toPath: target)
     }
 
+    /// The size in bytes of a stored relative path (0 when missing).
+    public func size(of relative: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: absolute(relative)))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
     /// Removes a relative path (file or directory); missing is fine.
     public func remove(_ relative: String) {
         try? FileManager.default.removeItem(atPath: absolute(relative))

@@ -118,6 +118,23 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var holeFill: Double = 0.05
         /// Range sigma (RGB units) of the edge-aware upsampling.
         public var upsampleSigma: Float = 18
+        /// Regions geodesically closer than this to an include click are held in the foreground (0: only
+        /// the clicked regions).
+        public var hardCore: Float = 0
+        /// With several include clicks, measure the far-from-clicks cost from the convex hull of the
+        /// clicks (the object spans its clicks) rather than from the nearest click.
+        public var hullPrior: Bool = true
+        /// With several include clicks, weight of each region's nearest click's own colour model against
+        /// the pooled model (0: pooled only).
+        public var localColour: Float = 0.5
+        /// With several include clicks: radii tried (nil: `radii`).
+        public var multiClickRadii: [Double]? = nil
+        /// With several include clicks: smoothness (nil: `smoothness`).
+        public var multiClickSmoothness: Double? = nil
+        /// With several include clicks: geodesic head start of the image border (nil: `borderOffset`).
+        public var multiClickBorderOffset: Float? = nil
+        /// With several include clicks: weight of the far-from-clicks cost (nil: `distanceWeight`).
+        public var multiClickDistanceWeight: Double? = nil
 
         /// The defaults.
         public init() {}
@@ -267,13 +284,15 @@ struct BinarySegmentation {
     }
 
     /// Multi-source Dijkstra on the superpixel graph. `blocked` regions are never entered.
-    func geodesic(from seeds: [(Int, Float)], blocked: [Bool]?) -> (dist: [Float], parent: [Int32]) {
+    func geodesic(from seeds: [(Int, Float)], blocked: [Bool]?) -> (dist: [Float], parent: [Int32], root: [Int32]) {
         let k = frame.spCount
         var dist = [Float](repeating: .infinity, count: k)
         var parent = [Int32](repeating: -1, count: k)
+        var root = [Int32](repeating: -1, count: k)
         var heap = Heap()
-        for (s, d0) in seeds where d0 < dist[s] {
+        for (i, (s, d0)) in seeds.enumerated() where d0 < dist[s] {
             dist[s] = d0
+            root[s] = Int32(i)
             heap.push(d0, Int32(s))
         }
         while let (d, u32) = heap.pop() {
@@ -288,23 +307,30 @@ struct BinarySegmentation {
                 if nd < dist[v] {
                     dist[v] = nd
                     parent[v] = Int32(u)
+                    root[v] = root[u]
                     heap.push(nd, Int32(v))
                 }
             }
         }
-        return (dist, parent)
+        return (dist, parent, root)
     }
 
     /// All hypotheses (one per radius in `config.radii`), best score first.
     func candidates() -> [Result] {
-        let radii = config.radii.isEmpty ? [config.radius] : config.radii
+        let r0 = positives.count > 1 ? config.multiClickRadii ?? config.radii : config.radii
+        let radii = r0.isEmpty ? [config.radius] : r0
         // Wider colour cores only help a lone click (it may sit on a small part of the object).
         let cores = config.coreDistances.isEmpty || positives.count > 1 ? [config.coreDistance] : config.coreDistances
         var base = shared()
+        // With several clicks, hypotheses with pooled and with local (per-click) colour models compete.
+        let mixes: [Float] = positives.count > 1 && config.localColour > 0 ? [0, config.localColour] : [0]
         var out: [Result] = []
-        for c in cores {
-            base.setCore(distance: c, segmentation: self)
-            for r in radii { out.append(run(radiusFraction: r, shared: base)) }
+        for m in mixes {
+            base.mix = m
+            for c in cores {
+                base.setCore(distance: c, segmentation: self)
+                for r in radii { out.append(run(radiusFraction: r, shared: base)) }
+            }
         }
         return out.sorted { $0.score > $1.score }
     }
@@ -341,6 +367,11 @@ struct BinarySegmentation {
         var coreLL: [Float]
         var fgDistance: [Float]
         var coreRadius: Float
+        /// Index of the include click geodesically nearest to each region (-1: unreachable).
+        var group: [Int32]
+        var groups: Int
+        /// Weight of the local (per-click) colour models in this hypothesis.
+        var mix: Float = 0
 
         /// Re-seeds the first colour model with the regions within `distance` of an include click.
         mutating func setCore(distance: Float, segmentation: BinarySegmentation) {
@@ -348,7 +379,7 @@ struct BinarySegmentation {
             for s in 0..<core.count {
                 core[s] = isPos[s] || (!isNeg[s] && fgDistance[s] < distance && clickDistance[s] < maxReach)
             }
-            coreLL = segmentation.colourLogLikelihoods(fg: core)
+            coreLL = segmentation.colourLogLikelihoods(fg: core, group: group, groups: groups, mix: mix)
         }
     }
 
@@ -363,7 +394,8 @@ struct BinarySegmentation {
         // clicks plus the image border.
         let fgGeo = geodesic(from: positives.map { ($0, 0) }, blocked: isNeg)
         var bgSeeds = negatives.map { ($0, Float(0)) }
-        for s in 0..<k where frame.spBorder[s] > 0 && !isPos[s] { bgSeeds.append((s, config.borderOffset)) }
+        let borderOffset = positives.count > 1 ? config.multiClickBorderOffset ?? config.borderOffset : config.borderOffset
+        for s in 0..<k where frame.spBorder[s] > 0 && !isPos[s] { bgSeeds.append((s, borderOffset)) }
         let bgGeo = geodesic(from: bgSeeds, blocked: isPos)
         var pgeo = [Float](repeating: 0.5, count: k)
         for s in 0..<k {
@@ -381,7 +413,12 @@ struct BinarySegmentation {
             for (x, y) in clickXY { spread = max(spread, ((x - mx) * (x - mx) + (y - my) * (y - my)).squareRoot()) }
         }
         var clickDistance = [Float](repeating: 0, count: k)
+        let hull = config.hullPrior && clickXY.count > 1 ? convexHull(clickXY) : []
         for s in 0..<k {
+            if hull.count > 1 {
+                clickDistance[s] = distanceToPolygon(frame.spX[s], frame.spY[s], hull)
+                continue
+            }
             var d2 = Float.infinity
             for (x, y) in clickXY { d2 = min(d2, (frame.spX[s] - x) * (frame.spX[s] - x) + (frame.spY[s] - y) * (frame.spY[s] - y)) }
             clickDistance[s] = d2.squareRoot()
@@ -394,6 +431,9 @@ struct BinarySegmentation {
                 isNeg[s] = true
             }
         }
+        // Local colour models: each region is scored with the model of its geodesically nearest click.
+        let groupCount = config.localColour > 0 ? positives.count : 1
+        let groupOf = groupCount > 1 ? fgGeo.root : [Int32](repeating: 0, count: k)
         // The confident core (geodesically close to an include click) seeds the first colour model.
         var core = [Bool](repeating: false, count: k)
         let maxReach = config.coreRadius * diag
@@ -401,8 +441,9 @@ struct BinarySegmentation {
             core[s] = isPos[s] || (!isNeg[s] && fgGeo.dist[s] < config.coreDistance && clickDistance[s] < maxReach)
         }
         return Shared(isPos: isPos, isNeg: isNeg, parent: fgGeo.parent, pgeo: pgeo, clickDistance: clickDistance,
-                      diag: diag, spread: spread, core: core, coreLL: colourLogLikelihoods(fg: core),
-                      fgDistance: fgGeo.dist, coreRadius: config.coreRadius)
+                      diag: diag, spread: spread, core: core,
+                      coreLL: colourLogLikelihoods(fg: core, group: groupOf, groups: groupCount, mix: 0),
+                      fgDistance: fgGeo.dist, coreRadius: config.coreRadius, group: groupOf, groups: groupCount)
     }
 
     func run(radiusFraction: Double) -> Result { run(radiusFraction: radiusFraction, shared: shared()) }
@@ -412,24 +453,26 @@ struct BinarySegmentation {
         // Spatial prior: foreground far from every include click costs extra.
         let radius = max(1, Float(radiusFraction) * sh.diag + Float(config.spreadWeight) * sh.spread)
         var spatial = [Float](repeating: 0, count: k)
+        let distW = Float(positives.count > 1 ? config.multiClickDistanceWeight ?? config.distanceWeight : config.distanceWeight)
+        let hardCore = positives.count > 1 ? config.hardCore : 0
         for s in 0..<k {
             let r = sh.clickDistance[s] / radius
-            spatial[s] = r > 1 ? Float(config.distanceWeight) * (r - 1) * (r - 1) : 0
+            spatial[s] = r > 1 ? distW * (r - 1) * (r - 1) : 0
         }
         var fg = sh.core
         var margin = [Float](repeating: 0, count: k)
         let big = 1e9
         let eta = Float(config.geodesicWeight)
-        let lambda = config.smoothness
+        let lambda = positives.count > 1 ? config.multiClickSmoothness ?? config.smoothness : config.smoothness
         for round in 0..<max(1, config.rounds) {
-            let fgLL = round == 0 ? sh.coreLL : colourLogLikelihoods(fg: fg)
+            let fgLL = round == 0 ? sh.coreLL : colourLogLikelihoods(fg: fg, group: sh.group, groups: sh.groups, mix: sh.mix)
             var graph = MaxFlow(nodes: k)
             for s in 0..<k {
                 let n = frame.spSize[s]
                 var cf = -fgLL[s] - eta * n * logf(sh.pgeo[s]) + n * spatial[s]
                 var cb = -eta * n * logf(1 - sh.pgeo[s])
                 margin[s] = (cb - cf) / max(n, 1)
-                if sh.isPos[s] { cf = 0; cb = Float(big) }
+                if sh.isPos[s] || (sh.fgDistance[s] < hardCore && !sh.isNeg[s]) { cf = 0; cb = Float(big) }
                 if sh.isNeg[s] { cf = Float(big); cb = 0 }
                 graph.addTerminal(s, costFG: Double(cf), costBG: Double(cb))
             }
@@ -459,17 +502,25 @@ struct BinarySegmentation {
 
     /// Sum over each superpixel's pixels of the clamped log-likelihood ratio log P(colour | fg) / P(colour | bg),
     /// with the models learned from the `fg` regions and from the rest.
-    func colourLogLikelihoods(fg: [Bool]) -> [Float] {
+    func colourLogLikelihoods(fg: [Bool], group: [Int32], groups: Int, mix: Float) -> [Float] {
         let k = frame.spCount
-        var hf = [Float](repeating: 0, count: colourBinCount)
+        let g = mix > 0 ? max(1, groups) : 1
+        // Group 0 … g-1: the fg regions nearest each click; slot g: all fg regions (the pooled model).
+        var hfs = [[Float]](repeating: [Float](repeating: 0, count: colourBinCount), count: g == 1 ? 1 : g + 1)
         var hb = [Float](repeating: 0, count: colourBinCount)
-        var nf: Float = 0, nbk: Float = 0
+        var nfs = [Float](repeating: 0, count: hfs.count)
+        var nbk: Float = 0
         let borderBoost = config.borderWeight
         for s in 0..<k {
             let lo = Int(frame.histStart[s]), hi = Int(frame.histStart[s + 1])
             if fg[s] {
-                for i in lo..<hi { hf[Int(frame.histBin[i])] += frame.histCount[i] }
-                nf += frame.spSize[s]
+                let gi = g == 1 ? 0 : min(g - 1, max(0, Int(group[s])))
+                for i in lo..<hi { hfs[gi][Int(frame.histBin[i])] += frame.histCount[i] }
+                nfs[gi] += frame.spSize[s]
+                if g > 1 {
+                    for i in lo..<hi { hfs[g][Int(frame.histBin[i])] += frame.histCount[i] }
+                    nfs[g] += frame.spSize[s]
+                }
             } else {
                 // Regions on the image border weigh more: background usually reaches the frame edge.
                 let wgt: Float = frame.spBorder[s] > 0 ? borderBoost : 1
@@ -477,28 +528,42 @@ struct BinarySegmentation {
                 nbk += wgt * frame.spSize[s]
             }
         }
-        hf = blur3(hf)
         hb = blur3(hb)
-        // Log probabilities with a floor that makes unseen colours mildly unlikely.
-        var lf = [Float](repeating: 0, count: colourBinCount)
         var lbk = [Float](repeating: 0, count: colourBinCount)
-        let ef = max(nf, 1) * config.histFloor, eb = max(nbk, 1) * config.histFloor
-        let zf = logf(max(nf, 1) + ef * Float(colourBinCount)), zb = logf(max(nbk, 1) + eb * Float(colourBinCount))
-        for b in 0..<colourBinCount {
-            lf[b] = logf(hf[b] + ef) - zf
-            lbk[b] = logf(hb[b] + eb) - zb
+        let eb = max(nbk, 1) * config.histFloor
+        let zb = logf(max(nbk, 1) + eb * Float(colourBinCount))
+        for b in 0..<colourBinCount { lbk[b] = logf(hb[b] + eb) - zb }
+        // Log probabilities with a floor that makes unseen colours mildly unlikely. With several clicks
+        // a region's colours are judged by a blend of its nearest click's model and the pooled one.
+        var lfs: [[Float]] = []
+        let pooled = hfs.count - 1
+        let hp = blur3(hfs[pooled])
+        for gi in 0..<(g == 1 ? 1 : g) {
+            let hf = g == 1 ? hp : blur3(hfs[gi])
+            let nf = nfs[gi], np = nfs[pooled]
+            var lf = [Float](repeating: 0, count: colourBinCount)
+            let ef = max(nf, 1) * config.histFloor, ep = max(np, 1) * config.histFloor
+            let zf = max(nf, 1) + ef * Float(colourBinCount), zp = max(np, 1) + ep * Float(colourBinCount)
+            for b in 0..<colourBinCount {
+                let pl = (hf[b] + ef) / zf, pp = (hp[b] + ep) / zp
+                lf[b] = logf(g == 1 ? pp : mix * pl + (1 - mix) * pp)
+            }
+            lfs.append(lf)
         }
         var outF = [Float](repeating: 0, count: k)
         let clamp = config.llrClamp
         let clampNeg = config.llrClampBackground
         for s in 0..<k {
+            let gi = lfs.count == 1 ? 0 : min(lfs.count - 1, max(0, Int(group[s])))
             var a: Float = 0
-            for i in Int(frame.histStart[s])..<Int(frame.histStart[s + 1]) {
-                let b = Int(frame.histBin[i])
-                let n = frame.histCount[i]
-                // Clamp each pixel's log-likelihood ratio so single colours cannot dominate.
-                let lr = min(clamp, max(-clampNeg, lf[b] - lbk[b]))
-                a += n * lr
+            lfs[gi].withUnsafeBufferPointer { lf in
+                for i in Int(frame.histStart[s])..<Int(frame.histStart[s + 1]) {
+                    let b = Int(frame.histBin[i])
+                    let n = frame.histCount[i]
+                    // Clamp each pixel's log-likelihood ratio so single colours cannot dominate.
+                    let lr = min(clamp, max(-clampNeg, lf[b] - lbk[b]))
+                    a += n * lr
+                }
             }
             outF[s] = a
         }
@@ -551,6 +616,42 @@ struct BinarySegmentation {
             if !open && size <= limit { for u in comp { fg[u] = true } }
         }
     }
+}
+
+/// Convex hull (counter-clockwise, monotone chain) of `points`; collinear and duplicate points dropped.
+func convexHull(_ points: [(Float, Float)]) -> [(Float, Float)] {
+    let p = points.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    if p.count < 3 { return p }
+    func cross(_ o: (Float, Float), _ a: (Float, Float), _ b: (Float, Float)) -> Float {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    }
+    var lower: [(Float, Float)] = [], upper: [(Float, Float)] = []
+    for q in p {
+        while lower.count >= 2 && cross(lower[lower.count - 2], lower[lower.count - 1], q) <= 0 { lower.removeLast() }
+        lower.append(q)
+    }
+    for q in p.reversed() {
+        while upper.count >= 2 && cross(upper[upper.count - 2], upper[upper.count - 1], q) <= 0 { upper.removeLast() }
+        upper.append(q)
+    }
+    return Array(lower.dropLast() + upper.dropLast())
+}
+
+/// Distance from (`x`, `y`) to a convex polygon given counter-clockwise (0 inside); two points: a segment.
+func distanceToPolygon(_ x: Float, _ y: Float, _ poly: [(Float, Float)]) -> Float {
+    let n = poly.count
+    var inside = n >= 3
+    var best = Float.infinity
+    for i in 0..<n {
+        let a = poly[i], b = poly[(i + 1) % n]
+        let ex = b.0 - a.0, ey = b.1 - a.1
+        if ex * (y - a.1) - ey * (x - a.0) < 0 { inside = false }
+        let l2 = ex * ex + ey * ey
+        let t = l2 > 0 ? min(1, max(0, ((x - a.0) * ex + (y - a.1) * ey) / l2)) : 0
+        let dx = x - (a.0 + t * ex), dy = y - (a.1 + t * ey)
+        best = min(best, dx * dx + dy * dy)
+    }
+    return inside ? 0 : best.squareRoot()
 }
 
 /// A binary min-heap of (key, value).

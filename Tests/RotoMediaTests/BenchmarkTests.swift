@@ -54,4 +54,37 @@ struct BenchmarkTests {
         times.sort()
         print("\(size) proxy random frame: median \(ms(times[100])), p95 \(ms(times[190]))")
     }
+
+    @Test("overlay preview of a 1080p30 10 s clip, a 480x270 label plane on every frame")
+    func overlay() throws {
+        let dir = try Scratch()
+        let source = dir.file("src.mp4")
+        try Clips.make(source, size: "1920x1080", rate: "30", seconds: 10,
+                       codec: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "30", "-bf", "2"],
+                       audio: true)
+        // Three moving ellipses per frame.
+        let planes = (0..<300).map { i -> LabelPlane in
+            var labels = [UInt8](repeating: 0, count: 480 * 270)
+            for k in 0..<3 {
+                let cx = 60 + (k * 97 + i * 2) % 360, cy = 60 + (k * 53 + i) % 150, rx = 40 + k * 5, ry = 30 + k * 3
+                for y in (cy - ry)..<(cy + ry) {
+                    for x in (cx - rx)..<(cx + rx) {
+                        let dx = Double(x - cx) / Double(rx), dy = Double(y - cy) / Double(ry)
+                        if dx * dx + dy * dy <= 1 { labels[y * 480 + x] = UInt8(k + 1) }
+                    }
+                }
+            }
+            return LabelPlane(width: 480, height: 270, labels: labels)
+        }
+        let (video, elapsed) = try seconds {
+            try OverlayRenderer.render(input: source, output: dir.file("preview.mp4")) { planes[$0] }
+        }
+        #expect(video.frameCount == 300 && video.overlaidFrames == 300)
+        let (_, plain) = try seconds {
+            try OverlayRenderer.render(input: source, output: dir.file("plain.mp4")) { _ in nil }
+        }
+        print("overlay 1080p30 10 s: \(ms(elapsed)) (\(String(format: "%.1f", 300 / elapsed)) fps), "
+            + "without labels \(ms(plain)), \(video.byteSize) bytes")
+        try OverlayRenderer.cover(input: source, frameIndex: 0, labels: planes[0], output: dir.file("cover.jpg"))
+    }
 }

@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A single-channel float image (grey levels 0…255), row-major.
+struct GreyImage: Sendable {
+    let width: Int
+    let height: Int
+    var data: [Float]
+
+    init(width: Int, height: Int, data: [Float]) {
+        self.width = width
+        self.height = height
+        self.data = data
+    }
+
+    /// Luma (BT.601 weights) of an RGB image.
+    init(_ img: RGBImage) {
+        width = img.width
+        height = img.height
+        let n = img.width * img.height
+        var d = [Float](repeating: 0, count: n)
+        img.pixels.withUnsafeBufferPointer { src in
+            d.withUnsafeMutableBufferPointer { dst in
+                for p in 0..<n {
+                    let r = Float(src[3 * p]), g = Float(src[3 * p + 1]), b = Float(src[3 * p + 2])
+                    dst[p] = 0.299 * r + 0.587 * g + 0.114 * b
+                }
+            }
+        }
+        data = d
+    }
+
+    /// Half-size image (2×2 averages; odd last row/column folded in by clamping).
+    func halved() -> GreyImage {
+        let nw = max(1, (width + 1) / 2), nh = max(1, (height + 1) / 2)
+        var out = [Float](repeating: 0, count: nw * nh)
+        data.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { o in
+                for y in 0..<nh {
+                    let y0 = min(2 * y, height - 1), y1 = min(2 * y + 1, height - 1)
+                    for x in 0..<nw {
+                        let x0 = min(2 * x, width - 1), x1 = min(2 * x + 1, width - 1)
+                        o[y * nw + x] = 0.25 * (s[y0 * width + x0] + s[y0 * width + x1] + s[y1 * width + x0] + s[y1 * width + x1])
+                    }
+                }
+            }
+        }
+        return GreyImage(width: nw, height: nh, data: out)
+    }
+
+    /// 3-tap binomial blur (1 2 1) in both directions, to stabilise gradients.
+    func smoothed() -> GreyImage {
+        let w = width, h = height
+        var tmp = [Float](repeating: 0, count: w * h)
+        var out = tmp
+        data.withUnsafeBufferPointer { s in
+            tmp.withUnsafeMutableBufferPointer { t in
+                for y in 0..<h {
+                    let r = y * w
+                    for x in 0..<w {
+                        let a = s[r + max(0, x - 1)], b = s[r + x], c = s[r + min(w - 1, x + 1)]
+                        t[r + x] = 0.25 * (a + 2 * b + c)
+                    }
+                }
+            }
+            tmp.withUnsafeBufferPointer { t in
+                out.withUnsafeMutableBufferPointer { o in
+                    for y in 0..<h {
+                        let up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w, r = y * w
+                        for x in 0..<w { o[r + x] = 0.25 * (t[up + x] + 2 * t[r + x] + t[dn + x]) }
+                    }
+                }
+            }
+        }
+        return GreyImage(width: w, height: h, data: out)
+    }
+}
+
+/// Box sums over a (2r+1)² window (clamped at the image border: the window shrinks), separable running sums.
+func boxSum(_ src: UnsafeBufferPointer<Float>, _ dst: UnsafeMutableBufferPointer<Float>,
+            _ tmp: UnsafeMutableBufferPointer<Float>, width w: Int, height h: Int, radius r: Int) {
+    // Horizontal.
+    for y in 0..<h {
+        let row = y * w
+        var acc: Float = 0
+        for x in 0..<min(r, w) { acc += src[row + x] }
+        for x in 0..<w {
+            let add = x + r, sub = x - r - 1
+            if add < w { acc += src[row + add] }
+            if sub >= 0 { acc -= src[row + sub] }
+            tmp[row + x] = acc
+        }
+    }
+    // Vertical, row-wise accumulation for cache friendliness.
+    for x in 0..<w { dst[x] = 0 }
+    for y in 0..<min(r, h) { for x in 0..<w { dst[x] += tmp[y * w + x] } }
+    for x in 0..<w { dst[x] += (r < h ? tmp[r * w + x] : 0) }
+    for y in 1..<max(h, 1) {
+        let row = y * w, prev = (y - 1) * w
+        let add = y + r, sub = y - r - 1
+        for x in 0..<w {
+            var v = dst[prev + x]
+            if add < h { v += tmp[add * w + x] }
+            if sub >= 0 { v -= tmp[sub * w + x] }
+            dst[row + x] = v
+        }
+    }
+}
+
+/// A dense displacement field: for each pixel of the reference image, where it is found in the other image.
+struct FlowField: Sendable {
+    let width: Int
+    let height: Int
+    var u: [Float]
+    var v: [Float]
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        u = [Float](repeating: 0, count: width * height)
+        v = u
+    }
+
+    /// Doubles the resolution (bilinear-ish: nearest parent, values ×2) to `width` × `height`.
+    func upscaled(width nw: Int, height nh: Int) -> FlowField {
+        var out = FlowField(width: nw, height: nh)
+        let sx = Float(width) / Float(nw), sy = Float(height) / Float(nh)
+        let fx = Float(nw) / Float(width), fy = Float(nh) / Float(height)
+        u.withUnsafeBufferPointer { U in
+            v.withUnsafeBufferPointer { V in
+                out.u.withUnsafeMutableBufferPointer { OU in
+                    out.v.withUnsafeMutableBufferPointer { OV in
+                        for y in 0..<nh {
+                            let py = max(0, min(Float(height - 1), (Float(y) + 0.5) * sy - 0.5))
+                            let y0 = Int(py), y1 = min(height - 1, y0 + 1), wy = py - Float(y0)
+                            for x in 0..<nw {
+                                let px = max(0, min(Float(width - 1), (Float(x) + 0.5) * sx - 0.5))
+                                let x0 = Int(px), x1 = min(width - 1, x0 + 1), wx = px - Float(x0)
+                                let a = y0 * width, b = y1 * width
+                                let uu = (U[a + x0] * (1 - wx) + U[a + x1] * wx) * (1 - wy) + (U[b + x0] * (1 - wx) + U[b + x1] * wx) * wy
+                                let vv = (V[a + x0] * (1 - wx) + V[a + x1] * wx) * (1 - wy) + (V[b + x0] * (1 - wx) + V[b + x1] * wx) * wy
+                                OU[y * nw + x] = uu * fx
+                                OV[y * nw + x] = vv * fy
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A grey pyramid, finest level first.
+struct FlowPyramid: Sendable {
+    let levels: [GreyImage]
+
+    init(_ img: RGBImage, minSide: Int = 24, maxLevels: Int = 5) {
+        var lv = [GreyImage(img).smoothed()]
+        while lv.count < maxLevels, let last = lv.last, min(last.width, last.height) / 2 >= minSide {
+            lv.append(last.halved())
+        }
+        levels = lv
+    }
+}
+
+/// Dense pyramidal Lucas–Kanade flow (coarse to fine, structure tensor of the reference image summed over
+/// a box window, Tikhonov-regularised so flat areas keep the coarser estimate, light smoothing of the
+/// field between iterations).
+struct DenseFlow: Sendable {
+    var radius: Int = 3
+    var iterations: Int = 3
+    var regularisation: Float = 200
+    var smoothRadius: Int = 2
+    /// Finest pyramid level refined (0 = full resolution); finer levels get the upscaled field.
+    var finestLevel: Int = 1
+
+    /// Flow from `reference` to `target`: `reference(x) ≈ target(x + flow(x))`.
+    func compute(from reference: FlowPyramid, to target: FlowPyramid) -> FlowField {
+        let nl = min(reference.levels.count, target.levels.count)
+        var flow: FlowField? = nil
+        let finest = min(max(0, finestLevel), nl - 1)
+        for l in stride(from: nl - 1, through: finest, by: -1) {
+            let i0 = reference.levels[l], i1 = target.levels[l]
+            var f = flow.map { $0.upscaled(width: i0.width, height: i0.height) } ?? FlowField(width: i0.width, height: i0.height)
+            refine(&f, i0, i1, iterations: l == nl - 1 ? iterations + 2 : iterations)
+            flow = f
+        }
+        guard let flow else { return FlowField(width: 0, height: 0) }
+        let full = reference.levels[0]
+        return finest == 0 ? flow : flow.upscaled(width: full.width, height: full.height)
+    }
+
+    private func refine(_ f: inout FlowField, _ i0: GreyImage, _ i1: GreyImage, iterations: Int) {
+        let w = i0.width, h = i0.height, n = w * h
+        if n == 0 { return }
+        var ix = [Float](repeating: 0, count: n), iy = ix
+        var sxx = ix, sxy = ix, syy = ix, bx = ix, by = ix, tmp = ix, buf = ix, buf2 = ix
+        let lam = regularisation * Float((2 * radius + 1) * (2 * radius + 1)) / 49
+        i0.data.withUnsafeBufferPointer { I0 in
+        i1.data.withUnsafeBufferPointer { I1 in
+        ix.withUnsafeMutableBufferPointer { IX in
+        iy.withUnsafeMutableBufferPointer { IY in
+        sxx.withUnsafeMutableBufferPointer { SXX in
+        sxy.withUnsafeMutableBufferPointer { SXY in
+        syy.withUnsafeMutableBufferPointer { SYY in
+        bx.withUnsafeMutableBufferPointer { BX in
+        by.withUnsafeMutableBufferPointer { BY in
+        tmp.withUnsafeMutableBufferPointer { T in
+        buf.withUnsafeMutableBufferPointer { B in
+        buf2.withUnsafeMutableBufferPointer { B2 in
+        f.u.withUnsafeMutableBufferPointer { U in
+        f.v.withUnsafeMutableBufferPointer { V in
+            // Gradients of the reference (central differences).
+            for y in 0..<h {
+                let r = y * w, up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w
+                for x in 0..<w {
+                    IX[r + x] = 0.5 * (I0[r + min(w - 1, x + 1)] - I0[r + max(0, x - 1)])
+                    IY[r + x] = 0.5 * (I0[dn + x] - I0[up + x])
+                }
+            }
+            for p in 0..<n { B[p] = IX[p] * IX[p] }
+            boxSum(UnsafeBufferPointer(B), SXX, T, width: w, height: h, radius: radius)
+            for p in 0..<n { B[p] = IX[p] * IY[p] }
+            boxSum(UnsafeBufferPointer(B), SXY, T, width: w, height: h, radius: radius)
+            for p in 0..<n { B[p] = IY[p] * IY[p] }
+            boxSum(UnsafeBufferPointer(B), SYY, T, width: w, height: h, radius: radius)
+            let maxX = Float(w - 1), maxY = Float(h - 1)
+            for _ in 0..<iterations {
+                // Temporal difference against the target warped by the current flow.
+                for y in 0..<h {
+                    let r = y * w
+                    for x in 0..<w {
+                        let p = r + x
+                        let sx = min(max(Float(x) + U[p], 0), maxX), sy = min(max(Float(y) + V[p], 0), maxY)
+                        let x0 = Int(sx), y0 = Int(sy)
+                        let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                        let ax = sx - Float(x0), ay = sy - Float(y0)
+                        let a = y0 * w, b = y1 * w
+                        let val = (I1[a + x0] * (1 - ax) + I1[a + x1] * ax) * (1 - ay) + (I1[b + x0] * (1 - ax) + I1[b + x1] * ax) * ay
+                        let it = val - I0[p]
+                        B[p] = IX[p] * it
+                        B2[p] = IY[p] * it
+                    }
+                }
+                boxSum(UnsafeBufferPointer(B), BX, T, width: w, height: h, radius: radius)
+                boxSum(UnsafeBufferPointer(B2), BY, T, width: w, height: h, radius: radius)
+                for p in 0..<n {
+                    let a = SXX[p] + lam, c = SYY[p] + lam, b = SXY[p]
+                    let det = a * c - b * b
+                    let du = -(c * BX[p] - b * BY[p]) / det
+                    let dv = -(a * BY[p] - b * BX[p]) / det
+                    U[p] += max(-2, min(2, du))
+                    V[p] += max(-2, min(2, dv))
+                }
+                // Light smoothing of the field (box mean).
+                if smoothRadius > 0 {
+                    for p in 0..<n { B[p] = 1 }
+                    boxSum(UnsafeBufferPointer(B), B2, T, width: w, height: h, radius: smoothRadius)
+                    for p in 0..<n { B[p] = U[p] }
+                    boxSum(UnsafeBufferPointer(B), BX, T, width: w, height: h, radius: smoothRadius)
+                    for p in 0..<n { U[p] = BX[p] / B2[p] }
+                    for p in 0..<n { B[p] = V[p] }
+                    boxSum(UnsafeBufferPointer(B), BX, T, width: w, height: h, radius: smoothRadius)
+                    for p in 0..<n { V[p] = BX[p] / B2[p] }
+                }
+            }
+        }}}}}}}}}}}}}}
+    }
+}

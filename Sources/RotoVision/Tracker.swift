@@ -1,0 +1,456 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Propagates label maps (see `SelectionLabels`) through a clip at working resolution: dense pyramidal
+/// Lucas–Kanade flow between consecutive frames warps the previous labels, then a pixel graph cut in a
+/// band around each object's warped boundary (colour models re-estimated from the previous frame, the
+/// warped mask as a soft prior, contrast-sensitive smoothness) snaps the mask to the new frame so it does
+/// not drift. `track` runs forwards and backwards from every anchor frame and blends the passes that
+/// bracket a frame by temporal distance.
+public struct MaskTracker: Sendable {
+    /// Tuning knobs.
+    public struct Configuration: Sendable, Equatable {
+        /// Half-width of the band around the warped boundary that the graph cut may relabel, as a
+        /// fraction of the long side (at least 4 px).
+        public var bandFraction: Double = 0.025
+        /// Weight of the colour log-likelihood ratio (clamped to ±`colourClamp`).
+        public var colourWeight: Float = 1
+        /// Clamp of the colour log-likelihood ratio.
+        public var colourClamp: Float = 4
+        /// Weight of the warped-mask prior.
+        public var priorWeight: Float = 1
+        /// Weight of the contrast-sensitive smoothness term.
+        public var smoothness: Float = 6
+        /// Weight of the anchor frame's colour model against the previous frame's (0…1) in `track`.
+        public var anchorColourWeight: Float = 0.5
+        /// Lucas–Kanade window radius (pixels, at every pyramid level).
+        public var flowRadius: Int = 3
+        /// Lucas–Kanade iterations per pyramid level.
+        public var flowIterations: Int = 3
+        /// Finest pyramid level the flow is estimated at (0 = working resolution, 1 = half of it); the
+        /// band graph cut restores full-resolution boundaries.
+        public var flowFinestLevel: Int = 1
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The configuration in use.
+    public let configuration: Configuration
+
+    /// A tracker with `configuration`.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    var flowEngine: DenseFlow {
+        DenseFlow(radius: configuration.flowRadius, iterations: configuration.flowIterations,
+                  finestLevel: configuration.flowFinestLevel)
+    }
+
+    /// Propagates `mask` (the labels of `previous`) to `next`. Both frames must have the mask's size.
+    public func propagate(from previous: RGBImage, mask: SelectionLabels, to next: RGBImage) -> SelectionLabels {
+        propagate(previous, FlowPyramid(previous), mask: mask, next, FlowPyramid(next))
+    }
+
+    func propagate(_ previous: RGBImage, _ prevPyr: FlowPyramid, mask: SelectionLabels,
+                   _ next: RGBImage, _ nextPyr: FlowPyramid, anchorModels: [Int: ColourModel] = [:]) -> SelectionLabels {
+        precondition(previous.width == mask.width && previous.height == mask.height
+                     && next.width == mask.width && next.height == mask.height, "MaskTracker: size mismatch")
+        let w = mask.width, h = mask.height, n = w * h
+        var out = [UInt8](repeating: 0, count: n)
+        var present = [Bool](repeating: false, count: 256)
+        mask.labels.withUnsafeBufferPointer { l in for v in l { present[Int(v)] = true } }
+        if n == 0 || !present[1...].contains(true) {
+            return SelectionLabels(width: w, height: h, labels: out, objectIDs: mask.objectIDs)
+        }
+        // Flow from the next frame back to the previous: next(x) ≈ previous(x + f(x)).
+        let flow = flowEngine.compute(from: nextPyr, to: prevPyr)
+        var best = [Float](repeating: 0, count: n)
+        for k in 0..<mask.objectIDs.count where present[k + 1] {
+            let tag = UInt8(k + 1)
+            let r = refineObject(tag: tag, previous: previous, labels: mask.labels, next: next, flow: flow,
+                                 anchorModel: anchorModels[k])
+            for ly in 0..<r.roi.height {
+                for lx in 0..<r.roi.width {
+                    let lp = ly * r.roi.width + lx
+                    let p = (r.roi.y + ly) * w + r.roi.x + lx
+                    if r.fg[lp] && r.prior[lp] > best[p] {
+                        best[p] = r.prior[lp]
+                        out[p] = tag
+                    }
+                }
+            }
+        }
+        return SelectionLabels(width: w, height: h, labels: out, objectIDs: mask.objectIDs)
+    }
+
+    /// The band half-width for frames of `width` × `height`.
+    func bandWidth(_ width: Int, _ height: Int) -> Int {
+        max(4, Int((Double(max(width, height)) * configuration.bandFraction).rounded()))
+    }
+
+    /// Warps object `tag` to the next frame and refines it, within a region of interest around the object
+    /// (its previous bounding box grown by the largest displacement and the colour-model margin). Returns
+    /// the region and, inside it, the mask and the smoothed warped prior.
+    func refineObject(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage, flow: FlowField,
+                      anchorModel: ColourModel? = nil) -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
+        let w = next.width, h = next.height
+        var minX = w, minY = h, maxX = -1, maxY = -1
+        labels.withUnsafeBufferPointer { l in
+            for y in 0..<h {
+                let row = y * w
+                for x in 0..<w where l[row + x] == tag {
+                    if x < minX { minX = x }
+                    if x > maxX { maxX = x }
+                    if y < minY { minY = y }
+                    maxY = y
+                }
+            }
+        }
+        if maxX < 0 { return ((0, 0, 0, 0), [], []) }
+        var maxMotion: Float = 0
+        for p in 0..<flow.u.count { maxMotion = max(maxMotion, abs(flow.u[p]), abs(flow.v[p])) }
+        let margin = Int(maxMotion.rounded(.up)) + 3 * bandWidth(w, h) + 2
+        let x0 = max(0, minX - margin), y0 = max(0, minY - margin)
+        let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
+        let rw = x1 - x0, rh = y1 - y0
+        if rw == w && rh == h {
+            let r = refineCrop(tag: tag, previous: previous, labels: labels, next: next, flow: flow, band: bandWidth(w, h), anchorModel: anchorModel)
+            return ((0, 0, w, h), r.fg, r.prior)
+        }
+        func crop<T>(_ a: [T], _ channels: Int, _ zero: T) -> [T] {
+            var out = [T](repeating: zero, count: rw * rh * channels)
+            for y in 0..<rh {
+                let s = ((y0 + y) * w + x0) * channels
+                out.replaceSubrange(y * rw * channels..<(y + 1) * rw * channels, with: a[s..<s + rw * channels])
+            }
+            return out
+        }
+        var f = FlowField(width: rw, height: rh)
+        f.u = crop(flow.u, 1, 0)
+        f.v = crop(flow.v, 1, 0)
+        let r = refineCrop(tag: tag, previous: RGBImage(width: rw, height: rh, pixels: crop(previous.pixels, 3, 0)),
+                           labels: crop(labels, 1, 0), next: RGBImage(width: rw, height: rh, pixels: crop(next.pixels, 3, 0)),
+                           flow: f, band: bandWidth(w, h), anchorModel: anchorModel)
+        return ((x0, y0, rw, rh), r.fg, r.prior)
+    }
+
+    /// `refineObject` on frames already cropped to the region of interest.
+    func refineCrop(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage,
+                    flow: FlowField, band: Int, anchorModel: ColourModel?) -> (fg: [Bool], prior: [Float]) {
+        let w = next.width, h = next.height, n = w * h
+        // Warped soft mask (bilinear sampling of the one-hot previous mask).
+        var warped = [Float](repeating: 0, count: n)
+        var prevMask = [Float](repeating: 0, count: n)
+        for p in 0..<n where labels[p] == tag { prevMask[p] = 1 }
+        let maxX = Float(w - 1), maxY = Float(h - 1)
+        prevMask.withUnsafeBufferPointer { M in
+            flow.u.withUnsafeBufferPointer { U in
+                flow.v.withUnsafeBufferPointer { V in
+                    warped.withUnsafeMutableBufferPointer { O in
+                        for y in 0..<h {
+                            for x in 0..<w {
+                                let p = y * w + x
+                                let sx = Float(x) + U[p], sy = Float(y) + V[p]
+                                if sx < -0.5 || sy < -0.5 || sx > maxX + 0.5 || sy > maxY + 0.5 { continue }
+                                let cx = min(max(sx, 0), maxX), cy = min(max(sy, 0), maxY)
+                                let x0 = Int(cx), y0 = Int(cy)
+                                let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                                let ax = cx - Float(x0), ay = cy - Float(y0)
+                                let a = y0 * w, b = y1 * w
+                                O[p] = (M[a + x0] * (1 - ax) + M[a + x1] * ax) * (1 - ay) + (M[b + x0] * (1 - ax) + M[b + x1] * ax) * ay
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var hard = [Float](repeating: 0, count: n)
+        for p in 0..<n where warped[p] >= 0.5 { hard[p] = 1 }
+        // Band: pixels whose (2·band+1)² window holds both labels; soft prior: box mean of the hard mask.
+        var count = [Float](repeating: 0, count: n), tmp = count, prior = count
+        let pr = max(2, band / 2)
+        hard.withUnsafeBufferPointer { H in
+            tmp.withUnsafeMutableBufferPointer { T in
+                count.withUnsafeMutableBufferPointer { C in
+                    boxSum(H, C, T, width: w, height: h, radius: band)
+                }
+                prior.withUnsafeMutableBufferPointer { P in
+                    boxSum(H, P, T, width: w, height: h, radius: pr)
+                }
+            }
+        }
+        // Box sums shrink at the border; normalise by the window population.
+        let ones = [Float](repeating: 1, count: n)
+        var pop = tmp, popB = tmp
+        ones.withUnsafeBufferPointer { O in
+            tmp.withUnsafeMutableBufferPointer { T in
+                pop.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: pr) }
+                popB.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: band) }
+            }
+        }
+        for p in 0..<n { prior[p] /= pop[p] }
+        // Colour models from the previous frame, mixed with the anchor's (when tracking from one) so the
+        // appearance cannot drift far from what the person marked.
+        let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
+        let model = anchorModel.map { recent.mixed(with: $0, weight: configuration.anchorColourWeight) } ?? recent
+        let llr = model.logRatio()
+        @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
+        // Graph over band pixels.
+        var node = [Int32](repeating: -1, count: n)
+        var nodes = 0
+        for p in 0..<n {
+            let c = count[p]
+            if c > 0.5 && c < popB[p] - 0.5 { node[p] = Int32(nodes); nodes += 1 }
+        }
+        var fg = [Bool](repeating: false, count: n)
+        for p in 0..<n { fg[p] = hard[p] > 0 }
+        if nodes == 0 { return (fg, prior) }
+        let cfg = configuration
+        var graph = MaxFlow(nodes: nodes)
+        next.pixels.withUnsafeBufferPointer { px in
+        node.withUnsafeBufferPointer { node in
+        hard.withUnsafeBufferPointer { hard in
+        prior.withUnsafeBufferPointer { prior in
+        llr.withUnsafeBufferPointer { llr in
+            @inline(__always) func d2(_ a: Int, _ b: Int) -> Float {
+                let dr = Float(px[3 * a]) - Float(px[3 * b]), dg = Float(px[3 * a + 1]) - Float(px[3 * b + 1])
+                let db = Float(px[3 * a + 2]) - Float(px[3 * b + 2])
+                return dr * dr + dg * dg + db * db
+            }
+            // Contrast parameter from the band.
+            var sum: Float = 0, pairs: Float = 0
+            for y in 0..<h {
+                for x in 0..<w where node[y * w + x] >= 0 {
+                    let p = y * w + x
+                    if x + 1 < w { sum += d2(p, p + 1); pairs += 1 }
+                    if y + 1 < h { sum += d2(p, p + w); pairs += 1 }
+                }
+            }
+            let beta = 1 / (2 * max(sum / max(pairs, 1), 1))
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = y * w + x
+                    let i = Int(node[p])
+                    if i < 0 { continue }
+                    let c = max(-cfg.colourClamp, min(cfg.colourClamp, llr[bin(px, p)]))
+                    let q = min(0.95, max(0.05, prior[p]))
+                    var costFG = -cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(q)
+                    var costBG = cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(1 - q)
+                    // Neighbours: inside the band become edges, outside add their fixed label's cost.
+                    @inline(__always) func visit(_ qn: Int, _ forward: Bool) {
+                        let wgt = cfg.smoothness * expf(-beta * d2(p, qn))
+                        let j = Int(node[qn])
+                        if j >= 0 {
+                            if forward { graph.addEdge(i, j, Double(wgt), Double(wgt)) }
+                        } else if hard[qn] > 0 {
+                            costBG += wgt
+                        } else {
+                            costFG += wgt
+                        }
+                    }
+                    if x + 1 < w { visit(p + 1, true) }
+                    if x > 0 { visit(p - 1, false) }
+                    if y + 1 < h { visit(p + w, true) }
+                    if y > 0 { visit(p - w, false) }
+                    graph.addTerminal(i, costFG: Double(costFG), costBG: Double(costBG))
+                }
+            }
+        }}}}}
+        graph.run()
+        for p in 0..<n where node[p] >= 0 { fg[p] = graph.sourceSide(Int(node[p])) }
+        return (fg, prior)
+    }
+
+}
+
+/// Object vs. nearby background colour histograms (RGB, 16 levels per channel), as probabilities.
+struct ColourModel: Sendable {
+    var fg: [Float]
+    var bg: [Float]
+
+    @inline(__always) static func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int {
+        (Int(px[3 * p]) >> 4) << 8 | (Int(px[3 * p + 1]) >> 4) << 4 | Int(px[3 * p + 2]) >> 4
+    }
+
+    /// Object `tag` of `labels` on `image`; the background model uses pixels within `3 × band` of it.
+    init(image: RGBImage, labels: [UInt8], tag: UInt8, band: Int) {
+        let w = image.width, h = image.height, n = w * h
+        var mask = [Float](repeating: 0, count: n), near = mask, tmp = mask
+        for p in 0..<n where labels[p] == tag { mask[p] = 1 }
+        mask.withUnsafeBufferPointer { M in
+            tmp.withUnsafeMutableBufferPointer { T in
+                near.withUnsafeMutableBufferPointer { P in boxSum(M, P, T, width: w, height: h, radius: 3 * band) }
+            }
+        }
+        var hf = [Float](repeating: 0, count: 4096), hb = hf
+        var nf: Float = 0, nb: Float = 0
+        image.pixels.withUnsafeBufferPointer { px in
+            for p in 0..<n {
+                if mask[p] > 0 { hf[Self.bin(px, p)] += 1; nf += 1 } else if near[p] > 0.5 { hb[Self.bin(px, p)] += 1; nb += 1 }
+            }
+        }
+        hf = Self.blur(hf)
+        hb = Self.blur(hb)
+        let ff = max(nf, 1) * 1e-4 + 1e-3, fb = max(nb, 1) * 1e-4 + 1e-3
+        fg = hf.map { ($0 + ff) / max(nf, 1) }
+        bg = hb.map { ($0 + fb) / max(nb, 1) }
+    }
+
+    init(fg: [Float], bg: [Float]) {
+        self.fg = fg
+        self.bg = bg
+    }
+
+    /// `(1 − weight) · self + weight · other`.
+    func mixed(with other: ColourModel, weight: Float) -> ColourModel {
+        ColourModel(fg: zip(fg, other.fg).map { (1 - weight) * $0 + weight * $1 },
+                    bg: zip(bg, other.bg).map { (1 - weight) * $0 + weight * $1 })
+    }
+
+    /// log P(colour | object) − log P(colour | background) per bin.
+    func logRatio() -> [Float] { zip(fg, bg).map { logf($0) - logf($1) } }
+
+    /// Separable (1 2 1) blur over the 16³ colour cube.
+    static func blur(_ hist: [Float]) -> [Float] {
+        var a = hist, b = hist
+        for axis in 0..<3 {
+            let stride = [256, 16, 1][axis]
+            for i in 0..<4096 {
+                let c = (i / stride) % 16
+                var s = 2 * a[i]
+                s += c > 0 ? a[i - stride] : a[i]
+                s += c < 15 ? a[i + stride] : a[i]
+                b[i] = 0.25 * s
+            }
+            swap(&a, &b)
+        }
+        return a
+    }
+
+}
+
+extension MaskTracker {
+    /// Tracks through `frames` (all at the same working size) from every anchor (frame index → labels of
+    /// all objects, label `i + 1` = `objectIDs[i]`, 0 = none). Returns one label map per frame. Anchor
+    /// frames return their anchor labels; a frame between two anchors blends the forward pass from the
+    /// earlier one and the backward pass from the later one by temporal distance. Without anchors every
+    /// frame is empty.
+    public func track(frames: some RandomAccessCollection<RGBImage>, anchors: [Int: SelectionLabels],
+                      objectIDs: [Int]) -> [SelectionLabels] {
+        let images = Array(frames)
+        let count = images.count
+        guard let first = images.first else { return [] }
+        let w = first.width, h = first.height
+        let empty = SelectionLabels(width: w, height: h, labels: [UInt8](repeating: 0, count: w * h), objectIDs: objectIDs)
+        let keys = anchors.keys.filter { $0 >= 0 && $0 < count }.sorted()
+        if keys.isEmpty { return [SelectionLabels](repeating: empty, count: count) }
+        // Anchor labels remapped onto `objectIDs` order.
+        func remap(_ l: SelectionLabels) -> SelectionLabels {
+            if l.objectIDs == objectIDs { return l }
+            var table = [UInt8](repeating: 0, count: 256)
+            for (i, id) in l.objectIDs.enumerated() {
+                if let j = objectIDs.firstIndex(of: id), j < 255 { table[i + 1] = UInt8(j + 1) }
+            }
+            return SelectionLabels(width: l.width, height: l.height, labels: l.labels.map { table[Int($0)] }, objectIDs: objectIDs)
+        }
+        var pyramids = [FlowPyramid?](repeating: nil, count: count)
+        func pyramid(_ i: Int) -> FlowPyramid {
+            if let p = pyramids[i] { return p }
+            let p = FlowPyramid(images[i])
+            pyramids[i] = p
+            return p
+        }
+        var forward = [SelectionLabels?](repeating: nil, count: count)
+        var backward = [SelectionLabels?](repeating: nil, count: count)
+        var result = [SelectionLabels](repeating: empty, count: count)
+        for (ai, a) in keys.enumerated() {
+            let anchor = remap(anchors[a]!)
+            result[a] = anchor
+            var models: [Int: ColourModel] = [:]
+            if configuration.anchorColourWeight > 0 {
+                var present = [Bool](repeating: false, count: 256)
+                for v in anchor.labels { present[Int(v)] = true }
+                for k in 0..<objectIDs.count where k < 255 && present[k + 1] {
+                    models[k] = ColourModel(image: images[a], labels: anchor.labels, tag: UInt8(k + 1), band: bandWidth(w, h))
+                }
+            }
+            // Forward until the next anchor.
+            let stop = ai + 1 < keys.count ? keys[ai + 1] : count
+            var cur = anchor
+            var t = a + 1
+            while t < stop {
+                cur = propagate(images[t - 1], pyramid(t - 1), mask: cur, images[t], pyramid(t), anchorModels: models)
+                forward[t] = cur
+                t += 1
+            }
+            // Backward until the previous anchor.
+            let lower = ai > 0 ? keys[ai - 1] : -1
+            cur = anchor
+            t = a - 1
+            while t > lower {
+                cur = propagate(images[t + 1], pyramid(t + 1), mask: cur, images[t], pyramid(t), anchorModels: models)
+                backward[t] = cur
+                t -= 1
+            }
+            if ai > 0 { for i in lower + 1..<a { pyramids[i] = nil } }
+        }
+        for t in 0..<count where anchors[t] == nil || !keys.contains(t) {
+            let prevA = keys.last { $0 < t }, nextA = keys.first { $0 > t }
+            switch (forward[t], backward[t]) {
+            case let (f?, b?):
+                let wf = Float(nextA! - t) / Float(nextA! - prevA!)
+                result[t] = blend(f, weight: wf, b)
+            case let (f?, nil): result[t] = f
+            case let (nil, b?): result[t] = b
+            default: break
+            }
+        }
+        return result
+    }
+
+    /// Blends two label maps of the same frame: per object, `weight ×` the smoothed indicator of `a` plus
+    /// `(1 − weight) ×` that of `b`; a pixel takes the object with the highest blended score when it is at
+    /// least 0.5, else no object. Where the passes disagree the boundary moves between them smoothly.
+    func blend(_ a: SelectionLabels, weight: Float, _ b: SelectionLabels) -> SelectionLabels {
+        let w = a.width, h = a.height, n = w * h
+        var out = [UInt8](repeating: 0, count: n)
+        var best = [Float](repeating: 0.5, count: n)
+        var present = [Bool](repeating: false, count: 256)
+        for v in a.labels { present[Int(v)] = true }
+        for v in b.labels { present[Int(v)] = true }
+        let r = max(1, bandWidth(w, h) / 4)
+        let ones = [Float](repeating: 1, count: n)
+        var pop = ones, tmp = ones
+        ones.withUnsafeBufferPointer { O in
+            tmp.withUnsafeMutableBufferPointer { T in
+                pop.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: r) }
+            }
+        }
+        var ind = ones, sa = ones, sb = ones
+        for tag in 1..<256 where present[tag] {
+            let t = UInt8(tag)
+            for p in 0..<n { ind[p] = a.labels[p] == t ? 1 : 0 }
+            ind.withUnsafeBufferPointer { I in
+                tmp.withUnsafeMutableBufferPointer { T in
+                    sa.withUnsafeMutableBufferPointer { S in boxSum(I, S, T, width: w, height: h, radius: r) }
+                }
+            }
+            for p in 0..<n { ind[p] = b.labels[p] == t ? 1 : 0 }
+            ind.withUnsafeBufferPointer { I in
+                tmp.withUnsafeMutableBufferPointer { T in
+                    sb.withUnsafeMutableBufferPointer { S in boxSum(I, S, T, width: w, height: h, radius: r) }
+                }
+            }
+            for p in 0..<n {
+                let score = (weight * sa[p] + (1 - weight) * sb[p]) / pop[p]
+                if score >= best[p] { best[p] = score; out[p] = t }
+            }
+        }
+        return SelectionLabels(width: w, height: h, labels: out, objectIDs: a.objectIDs)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import RotoAPI
+import RotoMedia
+import RotoVision
+import Testing
+@testable import RotoServer
+
+/// preview-selection over HTTP (spec §5) on a clip whose object moves along a known path.
+@Suite struct PreviewRouteTests {
+    /// 1280×720, 30 fps, 3 s: a red 240×180 box whose left edge moves 100 px/s from x = 200 (y = 270).
+    static func movingClip() throws -> String {
+        try Clips.make("moving.mp4", [
+            "-f", "lavfi", "-i", "color=c=0x3a5a40:s=1280x720:r=30:d=3,noise=alls=12:allf=t[bg];"
+                + "color=c=0xD02020:s=240x180:r=30:d=3[box];[bg][box]overlay=x='200+100*t':y=270",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        ])
+    }
+
+    static func truth(frame: Int) -> Mask {
+        let x0 = 200 + Int((100 * Double(frame) / 30).rounded(.down))
+        var data = [UInt8](repeating: 0, count: 1280 * 720)
+        for y in 270..<450 { for x in x0..<min(1280, x0 + 240) { data[y * 1280 + x] = 1 } }
+        return Mask(width: 1280, height: 720, data: data)
+    }
+
+    func session(_ client: any TestClientProtocol) async throws -> String {
+        let clip = try Data(contentsOf: URL(fileURLWithPath: try Self.movingClip()))
+        let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
+        let r = try await client.initSelection(url: try #require(up.string("url")))
+        return try #require(r.string("session_id"), "\(r.message)")
+    }
+
+    func res(_ r: Reply) -> [String: String] {
+        guard case .object(let o)? = r.data["res"] else { return [:] }
+        return o.compactMapValues { if case .string(let s) = $0 { s } else { nil } }
+    }
+
+    @Test func tracksRendersAndCaches() async throws {
+        try await withApp { client in
+            let id = try await session(client)
+            let preview = "/v1/videos/multi-elements/preview-selection"
+            let body = #"{"session_id":"\#(id)"}"#
+            let none = try await client.call(.post, preview, json: body)
+            #expect(none.code == 1201)
+            #expect(none.message.contains("no point"))
+
+            // Click the box on frame 15 (its centre is at x = 215 + 120 = 335 px).
+            let add = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                            json: #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#)
+            #expect(add.code == 0, "\(add.message)")
+            let first = try await client.call(.post, preview, json: body)
+            #expect(first.code == 0, "\(first.message)")
+            let urls = res(first)
+            #expect(Set(urls.keys) == ["video", "video_cover", "tracking_output"])
+
+            // tracking_output: one entry per frame, in order, each mask following the box.
+            let trackingPath = try #require(URL(string: urls["tracking_output"] ?? "")?.path)
+            let tracking = try await client.call(.get, trackingPath, key: nil)
+            let output = try JSONDecoder().decode(TrackingOutput.self, from: Data(tracking.body.readableBytesView))
+            #expect(output.totalFrame == 90)
+            #expect(output.frames.map(\.frameIndex) == Array(0..<90))
+            #expect(output.objects.map(\.objectID) == [0])
+            var ious: [Double] = []
+            for f in output.frames {
+                let rle = try #require(f.rleMaskList.first?.rleMask)
+                ious.append(try COCORLE.decode(size: rle.size, counts: rle.counts).iou(Self.truth(frame: f.frameIndex)))
+            }
+            let worst = ious.enumerated().min { $0.element < $1.element }!
+            #expect(ious[15] >= 0.9, "anchor IoU \(ious[15])")
+            #expect(worst.element >= 0.7, "worst frame \(worst.offset): IoU \(worst.element)")
+
+            // The overlay video has every frame; the cover is a JPEG.
+            let videoPath = try #require(URL(string: urls["video"] ?? "")?.path)
+            let video = try await client.call(.get, videoPath, key: nil)
+            let local = NSTemporaryDirectory() + UUID().uuidString + ".mp4"
+            try Data(video.body.readableBytesView).write(to: URL(fileURLWithPath: local))
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let facts = try MediaProbe.probe(path: local)
+            #expect(facts.frameCount == 90)
+            #expect(facts.displayWidth == 1280 && facts.displayHeight == 720)
+            let coverPath = try #require(URL(string: urls["video_cover"] ?? "")?.path)
+            let cover = try await client.call(.get, coverPath, key: nil)
+            #expect(cover.headers[.contentType] == "image/jpeg")
+            #expect(Array(cover.body.readableBytesView.prefix(2)) == [0xFF, 0xD8])
+
+            // Unchanged selection: served from cache. Any change: a new preview.
+            let again = try await client.call(.post, preview, json: body)
+            #expect(res(again) == urls)
+            _ = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                      json: #"{"session_id":"\#(id)","frame_index":60,"points":[{"x":\#(515.0 / 1280),"y":0.5}]}"#)
+            let changed = try await client.call(.post, preview, json: body)
+            #expect(changed.code == 0, "\(changed.message)")
+            #expect(res(changed)["tracking_output"] != urls["tracking_output"])
+            // The replaced preview's files are gone.
+            #expect(try await client.call(.get, trackingPath, key: nil).code == 1203)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import RotoVision
+import Testing
+
+/// Deterministic smooth value noise in [0, 1] (lattice `cell` pixels, bilinear).
+private func valueNoise(_ x: Double, _ y: Double, cell: Double, seed: UInt64) -> Double {
+    @inline(__always) func hash(_ i: Int, _ j: Int) -> Double {
+        var z = UInt64(bitPattern: Int64(i &* 73856093 ^ j &* 19349663)) &+ seed &* 0x9E3779B97F4A7C15
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53)
+    }
+    let fx = x / cell, fy = y / cell
+    let i = Int(floor(fx)), j = Int(floor(fy))
+    let ax = fx - Double(i), ay = fy - Double(j)
+    let sx = ax * ax * (3 - 2 * ax), sy = ay * ay * (3 - 2 * ay)
+    let a = hash(i, j) * (1 - sx) + hash(i + 1, j) * sx
+    let b = hash(i, j + 1) * (1 - sx) + hash(i + 1, j + 1) * sx
+    return a * (1 - sy) + b * sy
+}
+
+/// A shape drawn on a frame: membership and texture in the object's own coordinates.
+private struct TrackShape {
+    /// Membership test in frame coordinates.
+    var inside: (Double, Double) -> Bool
+    /// Maps frame coordinates to texture coordinates (so the texture moves with the object).
+    var local: (Double, Double) -> (Double, Double)
+    var base: (Double, Double, Double)
+    var seed: UInt64
+}
+
+/// Synthetic clip frames and truth masks.
+private struct TrackClip {
+    var width: Int
+    var height: Int
+    var frames: [RGBImage] = []
+    /// truth[t][k] = mask of shape k on frame t.
+    var truth: [[Mask]] = []
+
+    init(width: Int, height: Int, count: Int, shapes: (Int) -> [TrackShape],
+         bar: ((Int) -> ClosedRange<Int>?)? = nil) {
+        self.width = width
+        self.height = height
+        for t in 0..<count {
+            var px = [UInt8](repeating: 0, count: width * height * 3)
+            let ss = shapes(t)
+            var masks = ss.map { _ in [UInt8](repeating: 0, count: width * height) }
+            let barRows = bar?(t)
+            for y in 0..<height {
+                for x in 0..<width {
+                    let p = y * width + x
+                    let fx = Double(x) + 0.5, fy = Double(y) + 0.5
+                    let n = valueNoise(fx, fy, cell: 5, seed: 3) - 0.5
+                    let n2 = valueNoise(fx, fy, cell: 13, seed: 4) - 0.5
+                    var rgb = (90 + 80 * n + 40 * n2, 130 + 70 * n - 30 * n2, 90 + 60 * n + 40 * n2)
+                    for (k, s) in ss.enumerated() where s.inside(fx, fy) {
+                        let (lx, ly) = s.local(fx, fy)
+                        let m = valueNoise(lx, ly, cell: 5, seed: s.seed) - 0.5
+                        rgb = (s.base.0 + 80 * m, s.base.1 + 60 * m, s.base.2 + 60 * m)
+                        for j in 0..<ss.count { masks[j][p] = 0 }
+                        masks[k][p] = 1
+                    }
+                    if let barRows, barRows.contains(y) {
+                        rgb = (90, 130, 90)
+                        for j in 0..<ss.count { masks[j][p] = 0 }
+                    }
+                    px[3 * p] = UInt8(clamping: Int(rgb.0.rounded()))
+                    px[3 * p + 1] = UInt8(clamping: Int(rgb.1.rounded()))
+                    px[3 * p + 2] = UInt8(clamping: Int(rgb.2.rounded()))
+                }
+            }
+            frames.append(RGBImage(width: width, height: height, pixels: px))
+            truth.append(masks.map { Mask(width: width, height: height, data: $0) })
+        }
+    }
+
+    /// The truth of frame `t` as a label map (object k → label k + 1).
+    func labels(_ t: Int, ids: [Int]) -> SelectionLabels {
+        var l = [UInt8](repeating: 0, count: width * height)
+        for (k, m) in truth[t].enumerated() {
+            for p in 0..<l.count where m.data[p] != 0 { l[p] = UInt8(k + 1) }
+        }
+        return SelectionLabels(width: width, height: height, labels: l, objectIDs: ids)
+    }
+}
+
+private func disc(cx: Double, cy: Double, r: Double, base: (Double, Double, Double) = (200, 70, 60),
+                  seed: UInt64 = 11) -> TrackShape {
+    TrackShape(inside: { x, y in (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r },
+               local: { x, y in (x - cx, y - cy) }, base: base, seed: seed)
+}
+
+private func rect(x0: Double, y0: Double, w: Double, h: Double, base: (Double, Double, Double),
+                  seed: UInt64) -> TrackShape {
+    TrackShape(inside: { x, y in x >= x0 && x < x0 + w && y >= y0 && y < y0 + h },
+               local: { x, y in (x - x0, y - y0) }, base: base, seed: seed)
+}
+
+private func report(_ name: String, _ ious: [Double]) {
+    guard !ious.isEmpty else { return }
+    let mean = ious.reduce(0, +) / Double(ious.count)
+    print("tracker \(name): min IoU \(String(format: "%.3f", ious.min()!)), mean \(String(format: "%.3f", mean))")
+}
+
+@Suite struct TrackerTests {
+    let tracker = MaskTracker()
+
+    @Test func translatingDiscForwardFromFirstFrame() {
+        let clip = TrackClip(width: 240, height: 136, count: 20) { t in
+            [disc(cx: 50 + 4 * Double(t), cy: 68, r: 26)]
+        }
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [7])], objectIDs: [7])
+        var ious: [Double] = []
+        #expect(out.count == 20)
+        #expect(out[0] == clip.labels(0, ids: [7]))
+        for t in 0..<20 {
+            let iou = out[t].masks()[7]!.iou(clip.truth[t][0])
+            #expect(iou >= 0.85, "frame \(t): IoU \(iou)")
+            ious.append(iou)
+        }
+        report("translating disc", ious)
+    }
+
+    @Test func translatingRectangleBackwardFromLastFrame() {
+        let clip = TrackClip(width: 240, height: 136, count: 20) { t in
+            [rect(x0: 150 - 4 * Double(t), y0: 40 + 1 * Double(t), w: 44, h: 30, base: (60, 70, 200), seed: 5)]
+        }
+        let out = tracker.track(frames: clip.frames, anchors: [19: clip.labels(19, ids: [1])], objectIDs: [1])
+        var ious: [Double] = []
+        for t in 0..<20 {
+            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
+            #expect(iou >= 0.85, "frame \(t): IoU \(iou)")
+            ious.append(iou)
+        }
+        report("\(#function)", ious)
+    }
+
+    @Test func scalingDisc() {
+        let clip = TrackClip(width: 240, height: 136, count: 20) { t in
+            let r = 20 + 1.2 * Double(t)
+            return [TrackShape(inside: { x, y in (x - 120) * (x - 120) + (y - 68) * (y - 68) <= r * r },
+                               local: { x, y in ((x - 120) * 20 / r, (y - 68) * 20 / r) },
+                               base: (200, 70, 60), seed: 11)]
+        }
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
+        var ious: [Double] = []
+        for t in 0..<20 {
+            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
+            #expect(iou >= 0.85, "frame \(t): IoU \(iou)")
+            ious.append(iou)
+        }
+        report("\(#function)", ious)
+    }
+
+    @Test func occludedByBarThenRecovers() {
+        // A background-coloured horizontal bar hides the disc's middle on frames 8 and 9.
+        let clip = TrackClip(width: 240, height: 136, count: 16, shapes: { t in
+            [disc(cx: 50 + 4 * Double(t), cy: 68, r: 28)]
+        }, bar: { t in (8...9).contains(t) ? 60...75 : nil })
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
+        var ious: [Double] = []
+        for t in 10..<16 {
+            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
+            #expect(iou >= 0.7, "frame \(t) after reappearance: IoU \(iou)")
+            ious.append(iou)
+        }
+        report("occlusion, frames 10-15", ious)
+    }
+
+    @Test func twoAnchorsBracketing() {
+        // A red disc with a blue cap. Anchor 0 marks the red part only; anchor 19 marks both: frames near
+        // each anchor must follow that anchor's interpretation.
+        let n = 20
+        let clip = TrackClip(width: 240, height: 136, count: n) { t in
+            let cx = 50 + 4 * Double(t)
+            return [disc(cx: cx, cy: 68, r: 24),
+                    rect(x0: cx - 14, y0: 68 - 24 - 16, w: 28, h: 18, base: (60, 70, 210), seed: 21)]
+        }
+        func redOnly(_ t: Int) -> Mask { clip.truth[t][0] }
+        func both(_ t: Int) -> Mask {
+            Mask(width: clip.width, height: clip.height,
+                 data: zip(clip.truth[t][0].data, clip.truth[t][1].data).map { $0 | $1 })
+        }
+        func asLabels(_ m: Mask) -> SelectionLabels {
+            SelectionLabels(width: m.width, height: m.height, labels: m.data, objectIDs: [1])
+        }
+        let out = tracker.track(frames: clip.frames, anchors: [0: asLabels(redOnly(0)), n - 1: asLabels(both(n - 1))],
+                                objectIDs: [1])
+        #expect(out[0] == asLabels(redOnly(0)))
+        #expect(out[n - 1] == asLabels(both(n - 1)))
+        for t in [1, 2, 3, 4] {
+            let m = out[t].masks()[1]!
+            #expect(m.iou(redOnly(t)) > m.iou(both(t)), "frame \(t) should follow the first anchor")
+            #expect(m.iou(redOnly(t)) >= 0.85)
+        }
+        for t in [n - 5, n - 4, n - 3, n - 2] {
+            let m = out[t].masks()[1]!
+            #expect(m.iou(both(t)) > m.iou(redOnly(t)), "frame \(t) should follow the last anchor")
+            #expect(m.iou(both(t)) >= 0.85)
+        }
+    }
+
+    @Test func twoObjectsNeverOverlapping() {
+        let clip = TrackClip(width: 240, height: 136, count: 16) { t in
+            [disc(cx: 40 + 4 * Double(t), cy: 40, r: 20),
+             rect(x0: 180 - 3 * Double(t), y0: 80 + Double(t), w: 36, h: 28, base: (60, 70, 210), seed: 21)]
+        }
+        let ids = [3, 9]
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: ids)], objectIDs: ids)
+        var ious: [Double] = []
+        for t in 0..<16 {
+            let masks = out[t].masks()
+            for (k, id) in ids.enumerated() {
+                let iou = masks[id]!.iou(clip.truth[t][k])
+                #expect(iou >= 0.85, "frame \(t) object \(id): IoU \(iou)")
+                ious.append(iou)
+            }
+        }
+        report("two objects", ious)
+    }
+
+    @Test func streamingStepMatchesTrack() {
+        let clip = TrackClip(width: 120, height: 68, count: 4) { t in [disc(cx: 30 + 3 * Double(t), cy: 34, r: 14)] }
+        let a = clip.labels(0, ids: [1])
+        // The step API has no anchor colour memory; compare with `track` without it.
+        var cfg = MaskTracker.Configuration()
+        cfg.anchorColourWeight = 0
+        let tracker = MaskTracker(configuration: cfg)
+        let out = tracker.track(frames: clip.frames, anchors: [0: a], objectIDs: [1])
+        var cur = a
+        for t in 1..<4 {
+            cur = tracker.propagate(from: clip.frames[t - 1], mask: cur, to: clip.frames[t])
+            #expect(cur == out[t])
+        }
+    }
+
+    @Test func emptyAndNoAnchors() {
+        let clip = TrackClip(width: 64, height: 36, count: 3) { _ in [] }
+        let out = tracker.track(frames: clip.frames, anchors: [:], objectIDs: [1])
+        #expect(out.count == 3)
+        #expect(out.allSatisfy { $0.labels.allSatisfy { $0 == 0 } })
+        #expect(tracker.track(frames: [RGBImage](), anchors: [:], objectIDs: []).isEmpty)
+    }
+
+    @Test func propagateTiming480x270() {
+        let clip = TrackClip(width: 480, height: 270, count: 6) { t in
+            [disc(cx: 100 + 4 * Double(t), cy: 135, r: 50)]
+        }
+        var cur = clip.labels(0, ids: [1])
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        for t in 1..<6 {
+            let start = clock.now
+            cur = tracker.propagate(from: clip.frames[t - 1], mask: cur, to: clip.frames[t])
+            let d = clock.now - start
+            times.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        }
+        let iou = cur.masks()[1]!.iou(clip.truth[5][0])
+        print("MaskTracker.propagate 480x270: ms per frame \(times.map { String(format: "%.1f", $0) }), IoU at frame 5 \(String(format: "%.3f", iou))")
+        #expect(iou >= 0.85)
+    }
+}
