@@ -4,7 +4,7 @@ CONFIG ?= release
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: deps build serve test bench-ingest bench-select clean
+.PHONY: deps build serve test bench-ingest bench-select bench-preview clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -30,6 +30,10 @@ bench-select: build
 	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product select-bench
 	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench"
 	bash Benchmarks/select/latency.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
+
+## preview-selection wall time, its ratio to a plain ffmpeg render, and the server's peak RSS.
+bench-preview: build
+	bash Benchmarks/preview/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 clean:
 	rm -rf .build

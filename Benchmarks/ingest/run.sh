@@ -7,49 +7,30 @@
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
 RUNS=${RUNS:-5}
-OUT=${BENCH_OUT:-$(pwd)/bench-out}
-mkdir -p "$OUT"
-
-clip() { # name size rate
-  local f="$OUT/$1.mp4"
-  if [ ! -s "$f" ]; then
-    echo "making $f" >&2
-    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=$2:rate=$3" -t 10 \
-      -c:v libx264 -preset ultrafast -pix_fmt yuv420p -threads 2 "$f.part.mp4"
-    mv "$f.part.mp4" "$f"
-  fi
-  echo "$f"
-}
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/../lib.sh"
 
 bench() { # label file
-  local label=$1 file=$2 port data pid key=bench-key
-  port=$(free_port); data=$(mktemp -d)
-  "$ROTO" serve --port "$port" --data-dir "$data" --api-key "$key" --log-level warning >"$data/log" 2>&1 &
-  pid=$!
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  local base_rss; base_rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
-  local url; url=$(curl -sf -X POST "http://127.0.0.1:$port/v1/files" -H "Authorization: Bearer $key" \
-      -H 'Content-Type: video/mp4' --data-binary @"$file" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])')
+  local label=$1 file=$2
+  start_server "$ROTO"
+  local base_rss; base_rss=$(peak_rss_mib "$PID")
+  local url; url=$(upload "$file")
   local times=()
   for _ in $(seq "$RUNS"); do
-    local t; t=$(curl -s -o "$data/r.json" -w '%{time_total}' -X POST \
-      "http://127.0.0.1:$port/v1/videos/multi-elements/init-selection" -H "Authorization: Bearer $key" \
+    local t; t=$(curl -s -o "$DATA/r.json" -w '%{time_total}' -X POST \
+      "http://127.0.0.1:$PORT/v1/videos/multi-elements/init-selection" -H "Authorization: Bearer $KEY" \
       -d "{\"video_url\":\"$url\"}")
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]==0, d' "$data/r.json"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]==0, d' "$DATA/r.json"
     times+=("$t")
   done
-  local peak; peak=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  local peak; peak=$(peak_rss_mib "$PID")
+  stop_server
   python3 - "$label" "$base_rss" "$peak" "${times[@]}" <<'PY'
 import statistics, sys
 label, base, peak, *ts = sys.argv[1:]
 ts = sorted(float(t) for t in ts)
-print(f"{label:<22} init-selection median {statistics.median(ts)*1000:7.0f} ms  min {ts[0]*1000:6.0f} ms  max {ts[-1]*1000:6.0f} ms"
-      f"  | server peak RSS {int(peak)/1024:6.0f} MiB (idle {int(base)/1024:.0f} MiB)")
+print(f"{label:<26} init-selection median {statistics.median(ts)*1000:6.0f} ms  min {ts[0]*1000:5.0f} ms  max {ts[-1]*1000:5.0f} ms"
+      f"  | server peak RSS {peak} MiB (idle {base} MiB)")
 PY
-  rm -rf "$data"
 }
 
 c1080=$(clip h264-1080p30-10s 1920x1080 30)

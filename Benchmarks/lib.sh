@@ -1,0 +1,42 @@
+# Shared helpers of the benchmark scripts (sourced, not run).
+OUT=${BENCH_OUT:-$(pwd)/bench-out}
+mkdir -p "$OUT"
+
+# clip NAME SIZE RATE: a 10 s testsrc2 H.264 clip (ultrafast, so normalisation remuxes it), cached.
+clip() {
+  local f="$OUT/$1.mp4"
+  if [ ! -s "$f" ]; then
+    echo "making $f" >&2
+    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=$2:rate=$3" -t 10 \
+      -c:v libx264 -preset ultrafast -pix_fmt yuv420p -threads 2 "$f.part.mp4"
+    mv "$f.part.mp4" "$f"
+  fi
+  echo "$f"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_server ROTO: starts `roto serve` on a free port with a fresh data dir; sets PORT, DATA, PID, KEY.
+start_server() {
+  PORT=$(free_port); DATA=$(mktemp -d); KEY=bench-key
+  "$1" serve --port "$PORT" --data-dir "$DATA" --api-key "$KEY" --log-level warning >"$DATA/log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
+  echo "server did not start: $(cat "$DATA/log")" >&2; return 1
+}
+
+stop_server() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"; }
+
+# peak_rss_mib PID: the process's peak resident set (VmHWM), in MiB.
+peak_rss_mib() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+# upload FILE: uploads a video through the upload extension; prints its URL.
+upload() {
+  curl -sf -X POST "http://127.0.0.1:$PORT/v1/files" -H "Authorization: Bearer $KEY" -H 'Content-Type: video/mp4' \
+    --data-binary @"$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])'
+}
+
+# api PATH JSON: POSTs to the API; prints the response body.
+api() {
+  curl -s -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $KEY" -d "$2"
+}

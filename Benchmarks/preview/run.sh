@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# preview-selection speed: wall time of one preview (one click on frame 0, proxy ready) for a 10 s
+# 1080p30 and a 10 s 2160×2160 60 fps clip, its ratio to a plain ffmpeg render of the same clip
+# (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 out.mp4`, no tracking at all)
+# timed in the same run, and the server's peak RSS. Usage: run.sh /path/to/roto
+set -euo pipefail
+ROTO=${1:?path to the roto binary}
+source "$(dirname "$0")/../lib.sh"
+
+bench() { # label file
+  local label=$1 file=$2
+  local t0 t1 ff
+  t0=$(date +%s.%N)
+  ffmpeg -hide_banner -loglevel error -y -i "$file" -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 "$OUT/plain.mp4"
+  t1=$(date +%s.%N); ff=$(python3 -c "print($t1-$t0)")
+  start_server "$ROTO"
+  local url sid
+  url=$(upload "$file")
+  sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
+  for _ in $(seq 1200); do [ -f "$DATA/media/sessions/$sid/proxy.mp4" ] && break; sleep 0.1; done
+  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
+  t0=$(date +%s.%N)
+  api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
+  t1=$(date +%s.%N)
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]==0, d' "$DATA/p.json"
+  local cached0 cached1
+  cached0=$(date +%s.%N); api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" >/dev/null; cached1=$(date +%s.%N)
+  local peak; peak=$(peak_rss_mib "$PID")
+  stop_server
+  python3 - "$label" "$t0" "$t1" "$ff" "$cached0" "$cached1" "$peak" <<'PY'
+import sys
+label, t0, t1, ff, c0, c1, peak = sys.argv[1:]
+p = float(t1) - float(t0); ff = float(ff)
+print(f"{label:<22} preview {p:6.2f} s | plain ffmpeg render {ff:6.2f} s | ratio {p/ff:4.2f}x"
+      f" | cached preview {(float(c1)-float(c0))*1000:4.0f} ms | server peak RSS {peak} MiB")
+PY
+}
+
+echo "bench-preview on $(nproc) cores"
+bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)"
+bench "2160x2160p60 10 s" "$(clip h264-2160x2160p60-10s 2160x2160 60)"
