@@ -68,7 +68,6 @@ func parseArgs() -> Args {
                 case "gstep": a.config.geoStep = Float(p[1])!
                 case "border": a.config.borderOffset = Float(p[1])!
                 case "sigma": a.config.upsampleSigma = Float(p[1])!
-                case "hardcore": a.config.hardCore = Float(p[1])!
                 case "mdist": a.config.multiClickDistanceWeight = Double(p[1])!
                 case "hull": a.config.hullPrior = p[1] == "1"
                 case "local": a.config.localColour = Float(p[1])!

@@ -118,15 +118,12 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var holeFill: Double = 0.05
         /// Range sigma (RGB units) of the edge-aware upsampling.
         public var upsampleSigma: Float = 18
-        /// Regions geodesically closer than this to an include click are held in the foreground (0: only
-        /// the clicked regions).
-        public var hardCore: Float = 0
         /// With several include clicks, measure the far-from-clicks cost from the convex hull of the
         /// clicks (the object spans its clicks) rather than from the nearest click.
         public var hullPrior: Bool = true
         /// With several include clicks, weight of each region's nearest click's own colour model against
         /// the pooled model (0: pooled only).
-        public var localColour: Float = 0.5
+        public var localColour: Float = 0
         /// With several include clicks: radii tried (nil: `radii`).
         public var multiClickRadii: [Double]? = nil
         /// With several include clicks: smoothness (nil: `smoothness`).
@@ -134,7 +131,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// With several include clicks: geodesic head start of the image border (nil: `borderOffset`).
         public var multiClickBorderOffset: Float? = nil
         /// With several include clicks: weight of the far-from-clicks cost (nil: `distanceWeight`).
-        public var multiClickDistanceWeight: Double? = nil
+        public var multiClickDistanceWeight: Double? = 4
 
         /// The defaults.
         public init() {}
@@ -454,7 +451,6 @@ struct BinarySegmentation {
         let radius = max(1, Float(radiusFraction) * sh.diag + Float(config.spreadWeight) * sh.spread)
         var spatial = [Float](repeating: 0, count: k)
         let distW = Float(positives.count > 1 ? config.multiClickDistanceWeight ?? config.distanceWeight : config.distanceWeight)
-        let hardCore = positives.count > 1 ? config.hardCore : 0
         for s in 0..<k {
             let r = sh.clickDistance[s] / radius
             spatial[s] = r > 1 ? distW * (r - 1) * (r - 1) : 0
@@ -472,7 +468,7 @@ struct BinarySegmentation {
                 var cf = -fgLL[s] - eta * n * logf(sh.pgeo[s]) + n * spatial[s]
                 var cb = -eta * n * logf(1 - sh.pgeo[s])
                 margin[s] = (cb - cf) / max(n, 1)
-                if sh.isPos[s] || (sh.fgDistance[s] < hardCore && !sh.isNeg[s]) { cf = 0; cb = Float(big) }
+                if sh.isPos[s] { cf = 0; cb = Float(big) }
                 if sh.isNeg[s] { cf = Float(big); cb = 0 }
                 graph.addTerminal(s, costFG: Double(cf), costBG: Double(cb))
             }
