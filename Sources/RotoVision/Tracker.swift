@@ -386,8 +386,11 @@ extension MaskTracker {
             while t < stop {
                 cur = propagate(images[t - 1], pyramid(t - 1), mask: cur, images[t], pyramid(t), anchorModels: models)
                 forward[t] = cur
+                // Keep only the pyramids still needed: a long clip must not hold one per frame.
+                if t - 1 != a { pyramids[t - 1] = nil }
                 t += 1
             }
+            if stop - 1 > a { pyramids[stop - 1] = nil }
             // Backward until the previous anchor.
             let lower = ai > 0 ? keys[ai - 1] : -1
             cur = anchor
@@ -395,9 +398,10 @@ extension MaskTracker {
             while t > lower {
                 cur = propagate(images[t + 1], pyramid(t + 1), mask: cur, images[t], pyramid(t), anchorModels: models)
                 backward[t] = cur
+                if t + 1 != a { pyramids[t + 1] = nil }
                 t -= 1
             }
-            if ai > 0 { for i in lower + 1..<a { pyramids[i] = nil } }
+            for i in max(lower, 0)..<a { pyramids[i] = nil }
         }
         for t in 0..<count where anchors[t] == nil || !keys.contains(t) {
             let prevA = keys.last { $0 < t }, nextA = keys.first { $0 > t }
