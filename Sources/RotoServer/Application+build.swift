@@ -41,7 +41,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
     let selections = Selections(database: database, frames: frames, pool: pool, locks: locks, limits: limits)
     let previews = Previews(database: database, media: media, frames: frames, tracker: MaskTracker(), pool: pool,
-                            locks: locks, urls: urls)
+                            locks: locks, urls: urls, logger: logger)
     let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, previews: previews,
                         files: files, urls: urls, limits: limits).all
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RotoAPI
 import RotoCore
 import RotoMedia
@@ -16,6 +17,7 @@ struct Previews: Sendable {
     let pool: BlockingPool
     let locks: KeyedLock
     let urls: PublicURLs
+    let logger: Logger
 
     func preview(sessionID: String, account: AccountRecord) async throws -> PreviewData {
         try await locks.withLock(sessionID) {
@@ -38,7 +40,8 @@ struct Previews: Sendable {
                        tracking: media.temporaryPath(extension: "json"))
             defer { for p in [tmp.video, tmp.cover, tmp.tracking] { try? FileManager.default.removeItem(atPath: p) } }
             let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
-            try await pool.run { try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking) }
+            let phases = try await pool.run { try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking) }
+            logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(phases)"])
 
             var records: [FileRecord] = []
             for (t, relative, type) in [(tmp.video, paths.video, "video/mp4"), (tmp.cover, paths.cover, "image/jpeg"),
@@ -76,19 +79,31 @@ struct PreviewPipeline {
     let frames: FrameSource
     let tracker: MaskTracker
 
-    func run(session: SessionRecord, video: String, cover: String, tracking: String) throws {
+    /// Runs the pipeline; returns how long each phase took, for the log.
+    func run(session: SessionRecord, video: String, cover: String, tracking: String) throws -> String {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        var phases: [String] = []
+        func lap(_ name: String) {
+            let now = clock.now
+            phases.append("\(name) \((now - mark).formatted(.units(allowed: [.milliseconds])))")
+            mark = now
+        }
         let selection = session.selection
         let objectIDs = selection.objectIDs
         // 1. Working-size frames of the whole clip (from the proxy when it exists).
         let working = try frames.allWorkingFrames(session: session)
+        lap("decode")
         // 2. Each marked frame is an anchor: its labels are what add-selection returned there.
         var anchors: [Int: SelectionLabels] = [:]
         for f in selection.markedFrames where f < working.count {
             anchors[f] = frames.labels(session: session, frame: f, working: working[f],
                                        objects: selection.objects(onFrame: f))
         }
+        lap("anchors")
         // 3. Track forwards and backwards from every anchor.
         let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs)
+        lap("track")
         // 4. Full-size masks: RLE for the JSON, a label plane for the overlay.
         var entries: [FrameMasks] = []
         entries.reserveCapacity(tracked.count)
@@ -106,6 +121,7 @@ struct PreviewPipeline {
             }))
             return LabelPlane(width: full.width, height: full.height, labels: full.labels)
         }
+        lap("upsample+rle+render")
         // 5. The cover: the first marked frame with its overlay.
         let first = selection.markedFrames.first ?? 0
         let coverLabels = first < tracked.count ? fullSize(first) : nil
@@ -117,5 +133,7 @@ struct PreviewPipeline {
                                     fps: Double(session.fps), totalFrame: session.totalFrames,
                                     objects: objectIDs.map(TrackingOutput.Object.init(objectID:)), frames: entries)
         try JSONCoding.encoder.encode(output).write(to: URL(fileURLWithPath: tracking))
+        lap("cover+json")
+        return phases.joined(separator: ", ")
     }
 }
