@@ -4,7 +4,7 @@ CONFIG ?= release
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: deps build serve test bench-ingest bench-select bench-preview clean
+.PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -30,6 +30,11 @@ bench-select: build
 	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product select-bench
 	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench"
 	bash Benchmarks/select/latency.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
+
+## Tracking quality on ../shared/bench/davis2016-dev (J, F, J&F with 1/3/5 clicks and the interactive protocol).
+bench-track: build
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product track-bench
+	bash Benchmarks/track/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/track-bench" $(ARGS)
 
 ## preview-selection wall time, its ratio to a plain ffmpeg render, and the server's peak RSS.
 bench-preview: build

@@ -63,6 +63,8 @@ let package = Package(
         // Benchmarks (release builds; they print figures, they never assert times).
         .executableTarget(name: "select-bench", dependencies: ["RotoVision"], path: "Benchmarks/select",
                           exclude: ["run.sh", "latency.sh"], swiftSettings: strict),
+        .executableTarget(name: "track-bench", dependencies: ["RotoVision", "RotoMedia"], path: "Benchmarks/track",
+                          exclude: ["run.sh"], swiftSettings: strict),
 
         .testTarget(name: "RotoCoreTests", dependencies: ["RotoCore", "RotoAPI"], swiftSettings: strict),
         .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia"], swiftSettings: strict),

@@ -1,0 +1,456 @@
+// Tracking-quality benchmark on DAVIS 2016 (J, F, J&F as defined in shared/notes/engine.md).
+// Driven by run.sh. Measures the preview-selection chain (Sources/RotoServer/Previews.swift,
+// `PreviewPipeline`): working-size frames of the whole clip → engine segmentation of every marked frame
+// (the anchors) → `MaskTracker.track` → `engine.upsample(_, to: full size, guide: nil)`.
+//
+// usage: track-bench [--davis DIR] [--seqs a,b] [--rounds N] [--clicks 1,3,5] [--verbose]
+//   --rounds  extra rounds of the interactive protocol after the 5-click start (default 9; 0 = off)
+//   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
+//   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
+//             include click at the largest missed region; later clicks there follow the largest error)
+
+import Foundation
+import RotoMedia
+import RotoVision
+
+struct Args {
+    var davis = "/work/shared/bench/davis2016-dev"
+    var seqs: [String] = []
+    var rounds = 9
+    var clickCounts = [1, 3, 5]
+    var verbose = false
+    var negativeFirst = false
+    var jobs = 2
+}
+
+func parseArgs() -> Args {
+    var a = Args()
+    var it = CommandLine.arguments.dropFirst().makeIterator()
+    while let s = it.next() {
+        switch s {
+        case "--davis": a.davis = it.next() ?? a.davis
+        case "--seqs": a.seqs = (it.next() ?? "").split(separator: ",").map(String.init)
+        case "--rounds": a.rounds = max(0, Int(it.next() ?? "") ?? 9)
+        case "--clicks": a.clickCounts = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
+        case "--verbose": a.verbose = true
+        case "--negative-first": a.negativeFirst = true
+        case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
+        default: print("unknown argument \(s)")
+        }
+    }
+    return a
+}
+
+struct ClickFile: Decodable {
+    struct C: Decodable { let x: Double; let y: Double }
+    let clicks: [C]
+}
+
+func readFile(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { [UInt8]($0) } }
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+func secs(_ a: UInt64, _ b: UInt64) -> Double { Double(b - a) / 1e9 }
+func median(_ v: [Double]) -> Double {
+    if v.isEmpty { return .nan }
+    let s = v.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+func f3(_ v: Double) -> String { String(format: "%.3f", v) }
+func f1(_ v: Double) -> String { String(format: "%.1f", v) }
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+
+// MARK: - Scoring
+
+/// Squared Euclidean distance transform (Felzenszwalb–Huttenlocher) of a `w` × `h` grid in place:
+/// `f` holds 0 at sources and a large value elsewhere.
+func edtInPlace(_ f: UnsafeMutablePointer<Float>, _ w: Int, _ h: Int) {
+    let n = max(w, h)
+    let buf = UnsafeMutablePointer<Float>.allocate(capacity: n)
+    let out = UnsafeMutablePointer<Float>.allocate(capacity: n)
+    let v = UnsafeMutablePointer<Int>.allocate(capacity: n)
+    let z = UnsafeMutablePointer<Float>.allocate(capacity: n + 1)
+    defer { buf.deallocate(); out.deallocate(); v.deallocate(); z.deallocate() }
+    func dt1(_ count: Int) {
+        var k = 0
+        v[0] = 0
+        z[0] = -.infinity
+        z[1] = .infinity
+        if count > 1 {
+            for q in 1..<count {
+                let fq = buf[q] + Float(q * q)
+                var p = v[k]
+                var s = (fq - (buf[p] + Float(p * p))) / Float(2 * (q - p))
+                while s <= z[k] {  // z[0] = -inf stops the loop
+                    k -= 1
+                    p = v[k]
+                    s = (fq - (buf[p] + Float(p * p))) / Float(2 * (q - p))
+                }
+                k += 1
+                v[k] = q
+                z[k] = s
+                z[k + 1] = .infinity
+            }
+        }
+        k = 0
+        for q in 0..<count {
+            while z[k + 1] < Float(q) { k += 1 }
+            let d = Float(q - v[k])
+            out[q] = d * d + buf[v[k]]
+        }
+    }
+    for x in 0..<w {
+        for y in 0..<h { buf[y] = f[y * w + x] }
+        dt1(h)
+        for y in 0..<h { f[y * w + x] = out[y] }
+    }
+    for y in 0..<h {
+        let row = f + y * w
+        for x in 0..<w { buf[x] = row[x] }
+        dt1(w)
+        for x in 0..<w { row[x] = out[x] }
+    }
+}
+
+/// 1-pixel boundary: mask pixels with a 4-neighbour outside the mask (outside the image counts as outside).
+func boundary(_ m: Mask) -> [UInt8] {
+    let w = m.width, h = m.height
+    var b = [UInt8](repeating: 0, count: w * h)
+    m.data.withUnsafeBufferPointer { d in
+        b.withUnsafeMutableBufferPointer { o in
+            for y in 0..<h {
+                let row = y * w
+                for x in 0..<w where d[row + x] != 0 {
+                    let p = row + x
+                    if x == 0 || x == w - 1 || y == 0 || y == h - 1 || d[p - 1] == 0 || d[p + 1] == 0 || d[p - w] == 0 || d[p + w] == 0 {
+                        o[p] = 1
+                    }
+                }
+            }
+        }
+    }
+    return b
+}
+
+/// DAVIS F with tolerance `r` pixels: precision/recall of boundary pixels within `r` of the other boundary.
+func boundaryF(_ pred: Mask, _ truth: Mask, r: Int) -> Double {
+    let w = pred.width, h = pred.height
+    let bp = boundary(pred), bt = boundary(truth)
+    var nP = 0, nT = 0
+    var x0 = w, y0 = h, x1 = -1, y1 = -1
+    for y in 0..<h {
+        let row = y * w
+        for x in 0..<w {
+            let a = bp[row + x], b = bt[row + x]
+            if a | b != 0 {
+                nP += Int(a); nT += Int(b)
+                if x < x0 { x0 = x }; if x > x1 { x1 = x }
+                if y < y0 { y0 = y }; if y > y1 { y1 = y }
+            }
+        }
+    }
+    if nP == 0 && nT == 0 { return 1 }
+    if nP == 0 || nT == 0 { return 0 }
+    // Crop: every boundary pixel lies inside, so the distances inside are exact.
+    x0 = max(0, x0 - r); y0 = max(0, y0 - r); x1 = min(w - 1, x1 + r); y1 = min(h - 1, y1 + r)
+    let cw = x1 - x0 + 1, ch = y1 - y0 + 1
+    let big: Float = 1e20
+    let r2 = Float(r * r)
+    // Matches of `a` pixels against the distance transform of `b`.
+    func matched(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        let f = UnsafeMutablePointer<Float>.allocate(capacity: cw * ch)
+        defer { f.deallocate() }
+        for y in 0..<ch { for x in 0..<cw { f[y * cw + x] = b[(y + y0) * w + x + x0] != 0 ? 0 : big } }
+        edtInPlace(f, cw, ch)
+        var c = 0
+        for y in 0..<ch { for x in 0..<cw where a[(y + y0) * w + x + x0] != 0 && f[y * cw + x] <= r2 { c += 1 } }
+        return c
+    }
+    let precision = Double(matched(bp, bt)) / Double(nP)
+    let recall = Double(matched(bt, bp)) / Double(nT)
+    return precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
+}
+
+/// Largest 4-connected region of `err` (0/1 bytes): its pixel count and the deepest pixel in it (largest
+/// distance to anything outside the region, the image border counting as outside).
+func deepestOfLargestRegion(_ err: [UInt8], _ w: Int, _ h: Int) -> (size: Int, x: Int, y: Int)? {
+    var comp = [Int32](repeating: -1, count: w * h)
+    var best = (size: 0, id: Int32(-1), x0: 0, y0: 0, x1: 0, y1: 0)
+    var stack: [Int] = []
+    var next: Int32 = 0
+    for s in 0..<(w * h) where err[s] != 0 && comp[s] < 0 {
+        var size = 0, x0 = w, y0 = h, x1 = 0, y1 = 0
+        comp[s] = next
+        stack.append(s)
+        while let p = stack.popLast() {
+            size += 1
+            let x = p % w, y = p / w
+            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+            if x > 0 && err[p - 1] != 0 && comp[p - 1] < 0 { comp[p - 1] = next; stack.append(p - 1) }
+            if x < w - 1 && err[p + 1] != 0 && comp[p + 1] < 0 { comp[p + 1] = next; stack.append(p + 1) }
+            if y > 0 && err[p - w] != 0 && comp[p - w] < 0 { comp[p - w] = next; stack.append(p - w) }
+            if y < h - 1 && err[p + w] != 0 && comp[p + w] < 0 { comp[p + w] = next; stack.append(p + w) }
+        }
+        if size > best.size { best = (size, next, x0, y0, x1, y1) }
+        next += 1
+    }
+    if best.id < 0 { return nil }
+    // Distance transform on the region's box padded by one pixel of outside.
+    let cw = best.x1 - best.x0 + 3, ch = best.y1 - best.y0 + 3
+    let f = UnsafeMutablePointer<Float>.allocate(capacity: cw * ch)
+    defer { f.deallocate() }
+    for y in 0..<ch {
+        for x in 0..<cw {
+            let gx = x + best.x0 - 1, gy = y + best.y0 - 1
+            let inside = gx >= 0 && gx < w && gy >= 0 && gy < h && comp[gy * w + gx] == best.id
+            f[y * cw + x] = inside ? 1e20 : 0
+        }
+    }
+    edtInPlace(f, cw, ch)
+    var bd: Float = -1, bx = 0, by = 0
+    for y in 0..<ch { for x in 0..<cw where f[y * cw + x] > bd { bd = f[y * cw + x]; bx = x; by = y } }
+    return (best.size, bx + best.x0 - 1, by + best.y0 - 1)
+}
+
+// MARK: - Pipeline
+
+/// Results of one tracked run, per frame at full size.
+struct Scored {
+    var j: [Double]
+    var f: [Double]
+    var full: [Mask]
+    /// Mean over frames, excluding the first and the last.
+    var meanJ: Double { interiorMean(j) }
+    var meanF: Double { interiorMean(f) }
+    func interiorMean(_ v: [Double]) -> Double {
+        let s = v.count > 2 ? Array(v[1..<(v.count - 1)]) : v
+        return s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)
+    }
+}
+
+/// Shared output slots for the worker threads (each index written by exactly one worker).
+final class Slots<T>: @unchecked Sendable {
+    var items: [T?]
+    init(_ n: Int) { items = [T?](repeating: nil, count: n) }
+}
+
+struct Sequence: Sendable {
+    let name: String
+    let working: [RGBImage]
+    let prepared0: PreparedFrame
+    let truth: [Mask]
+    let clicks: [PointPrompt]
+    let fullW: Int, fullH: Int
+}
+
+let args = parseArgs()
+let engine = ClassicalSegmentationEngine()
+let tracker = MaskTracker()
+let objectID = 0
+
+/// Track from `anchors`, upsample each frame to full size (as PreviewPipeline does), score J and F.
+func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bool) -> (Scored, trackSeconds: Double) {
+    let t0 = now()
+    let tracked = tracker.track(frames: s.working, anchors: anchors, objectIDs: [objectID])
+    let t1 = now()
+    let n = tracked.count
+    let r = Int((0.008 * Double(s.fullW * s.fullW + s.fullH * s.fullH).squareRoot()).rounded(.up))
+    let slots = Slots<(Double, Double, Mask?)>(n)
+    let workers = args.jobs == 1 ? 2 : 1
+    DispatchQueue.concurrentPerform(iterations: workers) { k in
+        var i = k
+        while i < n {
+            let full = engine.upsample(tracked[i], to: s.fullW, s.fullH, guide: nil)
+            let m = full.masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
+            let t = s.truth[i]
+            slots.items[i] = (m.iou(t), boundaryF(m, t, r: r), keepMasks ? m : nil)
+            i += workers
+        }
+    }
+    var sc = Scored(j: [], f: [], full: [])
+    for i in 0..<n {
+        let (j, f, m) = slots.items[i]!
+        sc.j.append(j); sc.f.append(f)
+        if let m { sc.full.append(m) }
+    }
+    if args.verbose { print("    track \(f1(secs(t0, t1))) s, upsample+score \(f1(secs(t1, now()))) s") }
+    return (sc, secs(t0, t1))
+}
+
+func loadSequence(_ name: String) -> Sequence? {
+    let dir = "\(args.davis)/\(name)"
+    guard let cj = readFile("\(dir)/clicks.json").flatMap({ try? JSONDecoder().decode(ClickFile.self, from: Data($0)) }) else {
+        print("skip \(name): no clicks.json"); return nil
+    }
+    let reader: FrameReader
+    do { reader = try FrameReader(path: "\(dir)/video.mp4") } catch { print("skip \(name): \(error)"); return nil }
+    let fw = reader.width, fh = reader.height
+    let ws = engine.workingSize(width: fw, height: fh)
+    var working: [RGBImage] = []
+    do {
+        try reader.forEachFrame(scaledTo: ws) { working.append(RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels)) }
+    } catch { print("skip \(name): \(error)"); return nil }
+    var truth: [Mask] = []
+    for i in 0..<working.count {
+        guard let png = readFile("\(dir)/masks/" + String(format: "%05d.png", i)), let m = try? MaskPNG.decode(png),
+              m.width == fw, m.height == fh else { break }
+        truth.append(m)
+    }
+    if truth.count < working.count {
+        print("note \(name): \(working.count) frames decoded, \(truth.count) masks; using the first \(truth.count)")
+        working = Array(working.prefix(truth.count))
+    }
+    guard !working.isEmpty else { print("skip \(name): no frames"); return nil }
+    return Sequence(name: name, working: working, prepared0: engine.prepare(working[0]), truth: truth,
+                    clicks: cj.clicks.map { PointPrompt(x: $0.x, y: $0.y) }, fullW: fw, fullH: fh)
+}
+
+struct Row {
+    var name: String
+    var perCount: [(j: Double, f: Double)] = []
+    var interactive: (j: Double, f: Double)?
+    var marked = 0
+    var rounds = 0
+    var negativeFirst = 0
+    var trackMsPerFrame: [Double] = []
+    var wall: Double = 0
+    var frames = 0
+}
+
+let seqs = args.seqs.isEmpty
+    ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
+        .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
+    : args.seqs
+
+func runSequence(_ name: String) -> Row? {
+    let ts = now()
+    guard let s = loadSequence(name) else { return nil }
+    var row = Row(name: name, frames: s.working.count)
+    var fiveClick: Scored?
+    let counts = Set(args.clickCounts + (args.rounds > 0 ? [5] : []))
+    for n in counts.sorted() {
+        let pts = Array(s.clicks.prefix(n))
+        let anchor = engine.segment(s.prepared0, objects: [ObjectPrompt(objectID: objectID, points: pts)])
+        let (sc, tsec) = trackAndScore(s, anchors: [0: anchor], keepMasks: n == 5 && args.rounds > 0)
+        row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
+        if args.clickCounts.contains(n) { row.perCount.append((sc.meanJ, sc.meanF)) }
+        if n == 5 { fiveClick = sc }
+        if args.verbose { print("  \(name) \(n)c: J \(f3(sc.meanJ)) F \(f3(sc.meanF))  track \(f1(tsec)) s") }
+    }
+    // Interactive protocol: 5 clicks on frame 0, then per round one click on the worst frame.
+    if args.rounds > 0, var current = fiveClick {
+        var frameClicks: [Int: [PointPrompt]] = [0: Array(s.clicks.prefix(5))]
+        var anchors: [Int: SelectionLabels] = [:]
+        anchors[0] = engine.segment(s.prepared0, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[0]!)])
+        for round in 0..<args.rounds {
+            // Worst frame (already marked frames may be picked again; at most 10 marked frames).
+            var worst = -1
+            for i in 0..<current.j.count {
+                if frameClicks[i] == nil && frameClicks.count >= 10 { continue }
+                if worst < 0 || current.j[i] < current.j[worst] { worst = i }
+            }
+            guard worst >= 0, current.j[worst] < 1 else { break }
+            let pred = current.full[worst].data, truth = s.truth[worst].data
+            let fn = zip(truth, pred).map { $0 != 0 && $1 == 0 ? UInt8(1) : 0 }
+            let fp = zip(truth, pred).map { $0 == 0 && $1 != 0 ? UInt8(1) : 0 }
+            let a = deepestOfLargestRegion(fn, s.fullW, s.fullH)
+            let b = deepestOfLargestRegion(fp, s.fullW, s.fullH)
+            let positive: Bool
+            let px: (x: Int, y: Int)
+            // A new anchor frame starts with an include click (an exclude click alone defines no object and
+            // the engine returns an empty anchor) unless --negative-first.
+            let mustInclude = frameClicks[worst] == nil && !args.negativeFirst && a != nil
+            if let a, mustInclude || a.size >= (b?.size ?? 0) { positive = true; px = (a.x, a.y) }
+            else if let b { positive = false; px = (b.x, b.y) }
+            else { break }
+            let click = PointPrompt(x: (Double(px.x) + 0.5) / Double(s.fullW), y: (Double(px.y) + 0.5) / Double(s.fullH),
+                                    positive: positive)
+            if frameClicks[worst] == nil && !positive { row.negativeFirst += 1 }
+            frameClicks[worst, default: []].append(click)
+            let prepared = worst == 0 ? s.prepared0 : engine.prepare(s.working[worst])
+            anchors[worst] = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[worst]!)])
+            let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
+            row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
+            row.rounds = round + 1
+            if args.verbose {
+                print("  \(name) round \(round + 1): frame \(worst) J \(f3(current.j[worst])) \(positive ? "+" : "-")click → J \(f3(sc.meanJ)) F \(f3(sc.meanF))")
+            }
+            current = sc
+        }
+        row.interactive = (current.meanJ, current.meanF)
+        row.marked = frameClicks.count
+    }
+    row.wall = secs(ts, now())
+    print("done \(name): \(row.frames) frames, \(f1(row.wall)) s")
+    return row
+}
+
+final class Queue: @unchecked Sendable {
+    let lock = NSLock()
+    var next = 0
+    var rows: [Row?]
+    init(_ n: Int) { rows = [Row?](repeating: nil, count: n) }
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; next += 1; return next - 1 }
+    func put(_ i: Int, _ r: Row?) { lock.lock(); rows[i] = r; lock.unlock() }
+}
+
+let start = now()
+let queue = Queue(seqs.count)
+DispatchQueue.concurrentPerform(iterations: min(args.jobs, max(1, seqs.count))) { _ in
+    while true {
+        let i = queue.take()
+        if i >= seqs.count { break }
+        queue.put(i, runSequence(seqs[i]))
+    }
+}
+let rows = queue.rows.compactMap { $0 }
+
+
+
+// MARK: - Report
+
+print("")
+print("Tracking quality, DAVIS 2016 dev (\(rows.count) sequences), engine → tracker → upsample(guide: nil) to 1280×720,")
+print("as PreviewPipeline. J, F (r = ceil(0.008·diagonal)), J&F; per sequence mean over frames excluding first and last.")
+var header = pad("sequence", 16)
+for n in args.clickCounts { header += "| " + pad("\(n)c  J     F     J&F", 20) }
+if args.rounds > 0 { header += "| " + pad("interactive J F J&F", 20) + " marks" }
+header += " | track ms/f | wall s"
+print(header)
+var sums = [Double](repeating: 0, count: 2 * args.clickCounts.count + 2)
+for r in rows {
+    var line = pad(r.name, 16)
+    for (i, p) in r.perCount.enumerated() {
+        line += "| " + pad("\(f3(p.j)) \(f3(p.f)) \(f3((p.j + p.f) / 2))", 20)
+        sums[2 * i] += p.j; sums[2 * i + 1] += p.f
+    }
+    if let it = r.interactive {
+        line += "| " + pad("\(f3(it.j)) \(f3(it.f)) \(f3((it.j + it.f) / 2))", 20) + lpad("\(r.marked)", 6)
+        sums[sums.count - 2] += it.j; sums[sums.count - 1] += it.f
+    }
+    line += " | " + lpad(f1(median(r.trackMsPerFrame)), 10) + " | " + lpad(f1(r.wall), 6)
+    print(line)
+}
+if !rows.isEmpty {
+    let k = Double(rows.count)
+    var line = pad("MEAN", 16)
+    for i in 0..<args.clickCounts.count {
+        let j = sums[2 * i] / k, f = sums[2 * i + 1] / k
+        line += "| " + pad("\(f3(j)) \(f3(f)) \(f3((j + f) / 2))", 20)
+    }
+    if args.rounds > 0 {
+        let j = sums[sums.count - 2] / k, f = sums[sums.count - 1] / k
+        line += "| " + pad("\(f3(j)) \(f3(f)) \(f3((j + f) / 2))", 20) + lpad(f1(Double(rows.map(\.marked).reduce(0, +)) / k), 6)
+    }
+    let allTrack = rows.flatMap(\.trackMsPerFrame)
+    line += " | " + lpad(f1(median(allTrack)), 10) + " | " + lpad(f1(rows.map(\.wall).reduce(0, +) / k), 6)
+    print(line)
+}
+if args.rounds > 0 {
+    let neg = rows.map(\.negativeFirst).reduce(0, +)
+    print("interactive: 5 clicks on frame 0, then up to \(args.rounds) rounds (one click at the deepest point of the largest")
+    print("missed region of the worst-J frame, that frame becomes an anchor; ≤ 10 marked frames). marks = marked frames;")
+    print(args.negativeFirst ? "\(neg) new anchor(s) started with a negative click (engine returns an empty anchor there)."
+      : "a new anchor frame's first click is an include click (largest missed region); later ones follow the largest error.")
+}
+print("track ms/f: median over tracker calls of (track wall / frames), \(args.jobs) sequence(s) at once, at working size \(engine.workingSize(width: 1280, height: 720)).")
+print("wall s: per sequence (decode + all runs + scoring; MEAN row = mean); whole benchmark \(f1(secs(start, now()))) s")
