@@ -61,56 +61,6 @@ func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating
 
 // MARK: - Scoring
 
-/// Squared Euclidean distance transform (Felzenszwalb–Huttenlocher) of a `w` × `h` grid in place:
-/// `f` holds 0 at sources and a large value elsewhere.
-func edtInPlace(_ f: UnsafeMutablePointer<Float>, _ w: Int, _ h: Int) {
-    let n = max(w, h)
-    let buf = UnsafeMutablePointer<Float>.allocate(capacity: n)
-    let out = UnsafeMutablePointer<Float>.allocate(capacity: n)
-    let v = UnsafeMutablePointer<Int>.allocate(capacity: n)
-    let z = UnsafeMutablePointer<Float>.allocate(capacity: n + 1)
-    defer { buf.deallocate(); out.deallocate(); v.deallocate(); z.deallocate() }
-    func dt1(_ count: Int) {
-        var k = 0
-        v[0] = 0
-        z[0] = -.infinity
-        z[1] = .infinity
-        if count > 1 {
-            for q in 1..<count {
-                let fq = buf[q] + Float(q * q)
-                var p = v[k]
-                var s = (fq - (buf[p] + Float(p * p))) / Float(2 * (q - p))
-                while s <= z[k] {  // z[0] = -inf stops the loop
-                    k -= 1
-                    p = v[k]
-                    s = (fq - (buf[p] + Float(p * p))) / Float(2 * (q - p))
-                }
-                k += 1
-                v[k] = q
-                z[k] = s
-                z[k + 1] = .infinity
-            }
-        }
-        k = 0
-        for q in 0..<count {
-            while z[k + 1] < Float(q) { k += 1 }
-            let d = Float(q - v[k])
-            out[q] = d * d + buf[v[k]]
-        }
-    }
-    for x in 0..<w {
-        for y in 0..<h { buf[y] = f[y * w + x] }
-        dt1(h)
-        for y in 0..<h { f[y * w + x] = out[y] }
-    }
-    for y in 0..<h {
-        let row = f + y * w
-        for x in 0..<w { buf[x] = row[x] }
-        dt1(w)
-        for x in 0..<w { row[x] = out[x] }
-    }
-}
-
 /// 1-pixel boundary: mask pixels with a 4-neighbour outside the mask (outside the image counts as outside).
 func boundary(_ m: Mask) -> [UInt8] {
     let w = m.width, h = m.height
@@ -153,14 +103,12 @@ func boundaryF(_ pred: Mask, _ truth: Mask, r: Int) -> Double {
     // Crop: every boundary pixel lies inside, so the distances inside are exact.
     x0 = max(0, x0 - r); y0 = max(0, y0 - r); x1 = min(w - 1, x1 + r); y1 = min(h - 1, y1 + r)
     let cw = x1 - x0 + 1, ch = y1 - y0 + 1
-    let big: Float = 1e20
     let r2 = Float(r * r)
     // Matches of `a` pixels against the distance transform of `b`.
     func matched(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        let f = UnsafeMutablePointer<Float>.allocate(capacity: cw * ch)
-        defer { f.deallocate() }
-        for y in 0..<ch { for x in 0..<cw { f[y * cw + x] = b[(y + y0) * w + x + x0] != 0 ? 0 : big } }
-        edtInPlace(f, cw, ch)
+        var source = [Bool](repeating: false, count: cw * ch)
+        for y in 0..<ch { for x in 0..<cw { source[y * cw + x] = b[(y + y0) * w + x + x0] != 0 } }
+        let f = DistanceTransform.squared(width: cw, height: ch, isSource: source)
         var c = 0
         for y in 0..<ch { for x in 0..<cw where a[(y + y0) * w + x + x0] != 0 && f[y * cw + x] <= r2 { c += 1 } }
         return c
@@ -196,16 +144,14 @@ func deepestOfLargestRegion(_ err: [UInt8], _ w: Int, _ h: Int) -> (size: Int, x
     if best.id < 0 { return nil }
     // Distance transform on the region's box padded by one pixel of outside.
     let cw = best.x1 - best.x0 + 3, ch = best.y1 - best.y0 + 3
-    let f = UnsafeMutablePointer<Float>.allocate(capacity: cw * ch)
-    defer { f.deallocate() }
+    var outside = [Bool](repeating: false, count: cw * ch)
     for y in 0..<ch {
         for x in 0..<cw {
             let gx = x + best.x0 - 1, gy = y + best.y0 - 1
-            let inside = gx >= 0 && gx < w && gy >= 0 && gy < h && comp[gy * w + gx] == best.id
-            f[y * cw + x] = inside ? 1e20 : 0
+            outside[y * cw + x] = !(gx >= 0 && gx < w && gy >= 0 && gy < h && comp[gy * w + gx] == best.id)
         }
     }
-    edtInPlace(f, cw, ch)
+    let f = DistanceTransform.squared(width: cw, height: ch, isSource: outside)
     var bd: Float = -1, bx = 0, by = 0
     for y in 0..<ch { for x in 0..<cw where f[y * cw + x] > bd { bd = f[y * cw + x]; bx = x; by = y } }
     return (best.size, bx + best.x0 - 1, by + best.y0 - 1)
