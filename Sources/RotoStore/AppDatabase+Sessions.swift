@@ -40,8 +40,13 @@ extension AppDatabase {
     /// Sessions whose lifetime has ended, with every file they own. Deleting them is the janitor's job.
     public func expiredSessions(now: Int64, limit: Int = 100) async throws -> [(session: String, files: [FileRecord])] {
         try await writer.read { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM session WHERE expiresAt <= ? LIMIT ?",
-                                          arguments: [now, limit])
+            // A session with an unfinished task keeps its files until the task is done.
+            let ids = try String.fetchAll(db, sql: """
+                SELECT id FROM session WHERE expiresAt <= ?
+                  AND NOT EXISTS (SELECT 1 FROM task WHERE task.sessionId = session.id
+                                  AND task.status IN ('submitted', 'processing'))
+                LIMIT ?
+                """, arguments: [now, limit])
             return try ids.map { id in
                 (id, try FileRecord.filter(Column("ownerId") == id).fetchAll(db))
             }
@@ -71,5 +76,10 @@ extension AppDatabase {
         try await writer.read { db in
             try SessionRecord.filter(Column("id") == id && Column("expiresAt") > now).fetchOne(db)
         }
+    }
+
+    /// A session row whether or not it has expired (tasks that outlive their session's lifetime).
+    public func sessionRow(id: String) async throws -> SessionRecord? {
+        try await writer.read { db in try SessionRecord.fetchOne(db, key: id) }
     }
 }

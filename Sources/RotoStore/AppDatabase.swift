@@ -102,6 +102,56 @@ public struct AppDatabase: Sendable {
                 t.column("createdAt", .integer).notNull()
             }
         }
+        m.registerMigration("v3-tasks") { db in
+            // Edit tasks: the durable queue (status moves submitted → processing → succeed | failed).
+            // No foreign key to the session: a task outlives its session (the janitor keeps a session's
+            // files while it has unfinished tasks).
+            try db.create(table: "task") { t in
+                t.primaryKey("id", .text)
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("externalTaskId", .text)
+                t.column("sessionId", .text).notNull().indexed()
+                t.column("editMode", .text).notNull().check { ["addition", "swap", "removal"].contains($0) }
+                t.column("mode", .text).notNull().check { ["std", "pro"].contains($0) }
+                t.column("duration", .text).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("negativePrompt", .text)
+                t.column("modelName", .text)
+                t.column("watermark", .boolean).notNull()
+                t.column("callbackUrl", .text)
+                t.column("images", .jsonText).notNull()
+                t.column("selection", .jsonText).notNull()
+                t.column("selectionVersion", .integer).notNull()
+                t.column("width", .integer).notNull()
+                t.column("height", .integer).notNull()
+                t.column("fps", .integer).notNull()
+                t.column("totalFrames", .integer).notNull()
+                t.column("durationMillis", .integer).notNull()
+                t.column("status", .text).notNull().indexed()
+                    .check { ["submitted", "processing", "succeed", "failed"].contains($0) }
+                t.column("statusMessage", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.create(index: "task_account_created", on: "task", columns: ["accountId", "createdAt"])
+            try db.create(index: "task_account_external", on: "task", columns: ["accountId", "externalTaskId"],
+                          unique: true, condition: Column("externalTaskId") != nil)
+            // Callback deliveries (an outbox written with each status change).
+            try db.create(table: "delivery") { t in
+                t.primaryKey("id", .text)
+                t.column("taskId", .text).notNull().indexed()
+                t.belongsTo("account", onDelete: .cascade).notNull()
+                t.column("url", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("nextAttemptAt", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("deliveredAt", .integer)
+                t.column("abandonedAt", .integer)
+                t.column("lastError", .text)
+            }
+        }
         return m
     }
 

@@ -145,4 +145,17 @@ public struct VideoRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var durationSeconds: Double
     public var createdAt: Int64
     public var expiresAt: Int64
+
+    public init(id: String, accountId: String, taskId: String, sessionId: String, fileToken: String,
+                watermarkFileToken: String?, durationSeconds: Double, createdAt: Int64, expiresAt: Int64) {
+        self.id = id
+        self.accountId = accountId
+        self.taskId = taskId
+        self.sessionId = sessionId
+        self.fileToken = fileToken
+        self.watermarkFileToken = watermarkFileToken
+        self.durationSeconds = durationSeconds
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
 }
