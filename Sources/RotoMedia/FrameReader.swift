@@ -313,9 +313,7 @@ public final class FrameReader {
         // Colour matrix and range of the source (BT.601 when unspecified), full-range RGB out.
         let space = Int32(bitPattern: f.colorspace.rawValue), range = Int32(bitPattern: f.color_range.rawValue)
         if swsColor.map({ $0.context != sws || $0.space != space || $0.range != range }) ?? true {
-            let matrix = (1...10).contains(space) ? space : SWS_CS_DEFAULT
-            _ = sws_setColorspaceDetails(sws, sws_getCoefficients(matrix), f.color_range == AVCOL_RANGE_JPEG ? 1 : 0,
-                                         sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+            configureRGBConversion(sws, yuvSpace: space, yuvFullRange: f.color_range == AVCOL_RANGE_JPEG, yuvIsSource: true)
             swsColor = (sws, space, range)
         }
         let count = dstW * dstH * 3

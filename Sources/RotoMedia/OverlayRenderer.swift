@@ -129,11 +129,33 @@ public enum OverlayRenderer {
     /// becomes `.invalidArgument`.
     public static func render(input: String, output: String, options: OverlayOptions = .init(),
                               labels: (Int) throws -> LabelPlane?) throws(MediaError) -> RenderedVideo {
-        var result = RenderedVideo(path: output, frameCount: 0, width: 0, height: 0, overlaidFrames: 0, byteSize: 0)
-        result.byteSize = try writeAtomically(to: output) { temporary throws(MediaError) in
-            try encode(input: input, temporary: temporary, options: options, labels: labels, result: &result)
+        let settings = TranscodeSettings(preset: options.preset, crf: options.crf, threads: options.threads,
+                                         keyframeSeconds: options.keyframeSeconds, timeoutSeconds: options.timeoutSeconds,
+                                         activity: "rendering the preview")
+        var converter: FrameConverter?
+        var painter: OverlayPainter?
+        let canvas = try Frame()
+        var overlaid = 0
+        let (tally, sizes) = try transcode(input: input, outputs: [output], settings: settings) {
+            index, frame, width, height throws(MediaError) in
+            let plane: LabelPlane?
+            do {
+                plane = try labels(index)
+            } catch let error as MediaError {
+                throw error
+            } catch {
+                throw MediaError(code: .invalidArgument, message: "no labels for frame \(index): \(error)")
+            }
+            let convert = converter ?? FrameConverter(cropWidth: width, cropHeight: height, rotation: 0)
+            let paint = painter ?? OverlayPainter(width: width, height: height, options: options)
+            converter = convert
+            painter = paint
+            let (ready, drawn) = try overlay(frame, labels: plane, painter: paint, canvas: canvas, converter: convert)
+            if drawn { overlaid += 1 }
+            return [ready]
         }
-        return result
+        return RenderedVideo(path: output, frameCount: tally.frameCount, width: tally.width, height: tally.height,
+                             overlaidFrames: overlaid, byteSize: sizes[0])
     }
 
     /// Writes frame `frameIndex` of `input` with `labels` drawn on it (as ``render(input:output:options:labels:)``
@@ -192,69 +214,6 @@ public enum OverlayRenderer {
         _ = av_frame_copy_props(canvas.pointer, ready)
         try painter.draw(on: canvas.pointer)
         return (canvas.pointer, true)
-    }
-
-    static func encode(input path: String, temporary: String, options: OverlayOptions,
-                       labels: (Int) throws -> LabelPlane?, result: inout RenderedVideo) throws(MediaError) {
-        let deadline = Deadline(seconds: options.timeoutSeconds)
-        let input = try InputFile(path: path, format: "mov", deadline: deadline, failureCode: .corrupt)
-        var (videoIndex, audioIndex) = try MediaProbe.chooseStreams(input)
-        if let a = audioIndex, input.stream(a).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_AAC { audioIndex = nil }
-        input.keepOnly(Set([videoIndex] + (audioIndex.map { [$0] } ?? [])))
-        let inVideo = input.stream(videoIndex)
-        let par = inVideo.pointee.codecpar!
-        let decoder = try Decoder(stream: inVideo, threads: options.threads)
-        let width = Int(par.pointee.width) & ~1, height = Int(par.pointee.height) & ~1
-        guard width >= 2, height >= 2 else {
-            throw MediaError(code: .undecodable, message: "bad frame size \(par.pointee.width)x\(par.pointee.height)")
-        }
-        let (timeBase, rate, frameDuration) = try streamTiming(inVideo)
-
-        let output = try OutputFile(path: temporary)
-        let gop = max(1, Int((rate.double * max(options.keyframeSeconds, 0)).rounded()))
-        let settings = EncoderSettings(preset: options.preset, crf: options.crf, threads: options.threads,
-                                       keyframeInterval: gop, x264Params: "", timeBase: timeBase,
-                                       frameRate: rate, frameDuration: frameDuration)
-        let encoder = try Encoder(width: width, height: height, settings: settings,
-                                  globalHeader: output.needsGlobalHeader, colorFrom: par)
-        let outVideo = try output.addStream(encoder: encoder)
-        let inAudio = audioIndex.map { input.stream($0) }
-        let outAudio = try inAudio.map { stream throws(MediaError) in try output.addStream(copying: stream) }
-        try output.writeHeader()
-
-        let converter = FrameConverter(cropWidth: width, cropHeight: height, rotation: 0)
-        let painter = OverlayPainter(width: width, height: height, options: options)
-        let canvas = try Frame()
-        var index = 0
-        var overlaid = 0
-        let tally = try decodeVideo(input: input, videoIndex: videoIndex, decoder: decoder, frameDuration: frameDuration,
-                                    deadline: deadline, activity: "rendering the preview",
-                                    otherPacket: { packet throws(MediaError) in
-            guard let inAudio, let outAudio else { return }
-            try output.write(packet, from: inAudio, to: outAudio, zeroSeconds: 0)
-        }) { frame, pts throws(MediaError) in
-            let plane: LabelPlane?
-            do {
-                plane = try labels(index)
-            } catch let error as MediaError {
-                throw error
-            } catch {
-                throw MediaError(code: .invalidArgument, message: "no labels for frame \(index): \(error)")
-            }
-            let (ready, drawn) = try overlay(frame, labels: plane, painter: painter, canvas: canvas, converter: converter)
-            if drawn { overlaid += 1 }
-            ready.pointee.pts = pts
-            ready.pointee.pict_type = AV_PICTURE_TYPE_NONE
-            try encoder.send(ready, output: output, stream: outVideo)
-            index += 1
-        }
-        try encoder.flush(output: output, stream: outVideo)
-        try tally.verify(encoded: encoder.packetsWritten, decoder: decoder, stream: inVideo)
-        try output.finish()
-        result.frameCount = encoder.packetsWritten
-        result.width = width
-        result.height = height
-        result.overlaidFrames = overlaid
     }
 
     /// One JPEG of a yuvj420p frame.

@@ -1,0 +1,119 @@
+import CFFmpeg
+
+/// How the frame-by-frame renderers (``OverlayRenderer``, ``VideoRewriter``) encode.
+struct TranscodeSettings {
+    var preset: String
+    var crf: Int
+    /// Decoder and encoder threads, clamped to 1…2.
+    var threads: Int
+    var keyframeSeconds: Double
+    var timeoutSeconds: Double
+    /// Names the work in timeout messages.
+    var activity: String
+}
+
+/// What a transcode produced.
+struct TranscodeTally {
+    var frameCount = 0
+    var width = 0
+    var height = 0
+}
+
+/// The loop the renderers share: decodes `input` (a normalised H.264 MP4) in order and, for each
+/// frame, asks `produce` for one yuv420p frame per output (valid until the next call), which it
+/// encodes with libx264 into the matching output with the input's timestamps, size and rate. An AAC
+/// audio track is copied into every output. Every output is written to a temporary file and renamed
+/// into place only when all succeeded; nothing is left behind on failure. Verifies that every input
+/// frame came out.
+func transcode(input path: String, outputs: [String], settings: TranscodeSettings,
+               produce: (_ index: Int, _ decoded: UnsafeMutablePointer<AVFrame>, _ width: Int, _ height: Int)
+                   throws(MediaError) -> [UnsafeMutablePointer<AVFrame>]) throws(MediaError) -> (TranscodeTally, [Int]) {
+    var tally = TranscodeTally()
+    var sizes: [Int] = []
+    // Nest one atomic write per output so that all of them are renamed only on success.
+    func nest(_ k: Int, _ temporaries: [String]) throws(MediaError) {
+        if k == outputs.count {
+            try transcodeInto(input: path, temporaries: temporaries, settings: settings, produce: produce, tally: &tally)
+            return
+        }
+        sizes.append(try writeAtomically(to: outputs[k]) { temporary throws(MediaError) in
+            try nest(k + 1, temporaries + [temporary])
+        })
+    }
+    try nest(0, [])
+    return (tally, sizes.reversed())
+}
+
+private func transcodeInto(input path: String, temporaries: [String], settings: TranscodeSettings,
+                           produce: (Int, UnsafeMutablePointer<AVFrame>, Int, Int) throws(MediaError) -> [UnsafeMutablePointer<AVFrame>],
+                           tally: inout TranscodeTally) throws(MediaError) {
+    let deadline = Deadline(seconds: settings.timeoutSeconds)
+    let input = try InputFile(path: path, format: "mov", deadline: deadline, failureCode: .corrupt)
+    var (videoIndex, audioIndex) = try MediaProbe.chooseStreams(input)
+    if let a = audioIndex, input.stream(a).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_AAC { audioIndex = nil }
+    input.keepOnly(Set([videoIndex] + (audioIndex.map { [$0] } ?? [])))
+    let inVideo = input.stream(videoIndex)
+    let par = inVideo.pointee.codecpar!
+    let decoder = try Decoder(stream: inVideo, threads: settings.threads)
+    let width = Int(par.pointee.width) & ~1, height = Int(par.pointee.height) & ~1
+    guard width >= 2, height >= 2 else {
+        throw MediaError(code: .undecodable, message: "bad frame size \(par.pointee.width)x\(par.pointee.height)")
+    }
+    let (timeBase, rate, frameDuration) = try streamTiming(inVideo)
+    let gop = max(1, Int((rate.double * max(settings.keyframeSeconds, 0)).rounded()))
+    let encoderSettings = EncoderSettings(preset: settings.preset, crf: settings.crf, threads: settings.threads,
+                                          keyframeInterval: gop, x264Params: "", timeBase: timeBase,
+                                          frameRate: rate, frameDuration: frameDuration)
+    let inAudio = audioIndex.map { input.stream($0) }
+    var sinks: [(file: OutputFile, encoder: Encoder, video: UnsafeMutablePointer<AVStream>,
+                 audio: UnsafeMutablePointer<AVStream>?)] = []
+    for temporary in temporaries {
+        let file = try OutputFile(path: temporary)
+        let encoder = try Encoder(width: width, height: height, settings: encoderSettings,
+                                  globalHeader: file.needsGlobalHeader, colorFrom: par)
+        let video = try file.addStream(encoder: encoder)
+        let audio = try inAudio.map { stream throws(MediaError) in try file.addStream(copying: stream) }
+        try file.writeHeader()
+        sinks.append((file, encoder, video, audio))
+    }
+    let copy = try Packet()
+    var index = 0
+    let decoded = try decodeVideo(input: input, videoIndex: videoIndex, decoder: decoder, frameDuration: frameDuration,
+                                  deadline: deadline, activity: settings.activity,
+                                  otherPacket: { packet throws(MediaError) in
+        guard let inAudio else { return }
+        for (k, sink) in sinks.enumerated() {
+            guard let outAudio = sink.audio else { continue }
+            if k == sinks.count - 1 {
+                try sink.file.write(packet, from: inAudio, to: outAudio, zeroSeconds: 0)
+            } else {
+                // Writing consumes the packet: give every other output its own reference.
+                let rc = av_packet_ref(copy.pointer, packet.pointer)
+                guard rc >= 0 else {
+                    throw MediaError(code: .internalError, message: "cannot copy a packet: \(ffErrorString(rc))", ffmpegError: rc)
+                }
+                defer { copy.unref() }
+                try sink.file.write(copy, from: inAudio, to: outAudio, zeroSeconds: 0)
+            }
+        }
+    }) { frame, pts throws(MediaError) in
+        let frames = try produce(index, frame, width, height)
+        guard frames.count == sinks.count else {
+            throw MediaError(code: .internalError, message: "\(frames.count) frames produced for \(sinks.count) outputs")
+        }
+        for (ready, sink) in zip(frames, sinks) {
+            ready.pointee.pts = pts
+            ready.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            try sink.encoder.send(ready, output: sink.file, stream: sink.video)
+        }
+        index += 1
+    }
+    for sink in sinks {
+        try sink.encoder.flush(output: sink.file, stream: sink.video)
+        try decoded.verify(encoded: sink.encoder.packetsWritten, decoder: decoder, stream: inVideo)
+        try sink.file.finish()
+    }
+    tally.frameCount = sinks.first?.encoder.packetsWritten ?? index
+    tally.width = width
+    tally.height = height
+}
