@@ -65,6 +65,8 @@ let package = Package(
                           exclude: ["run.sh", "latency.sh"], swiftSettings: strict),
         .executableTarget(name: "track-bench", dependencies: ["RotoVision", "RotoMedia"], path: "Benchmarks/track",
                           exclude: ["run.sh"], swiftSettings: strict),
+        .executableTarget(name: "edit-bench", dependencies: ["RotoVision", "RotoMedia"], path: "Benchmarks/edit",
+                          exclude: ["run.sh"], swiftSettings: strict),
 
         .testTarget(name: "RotoCoreTests", dependencies: ["RotoCore", "RotoAPI"], swiftSettings: strict),
         .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia"], swiftSettings: strict),

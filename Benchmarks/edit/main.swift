@@ -1,0 +1,245 @@
+// Removal-quality benchmark (issue 5): a davis2016-dev clip is the clean background; a textured synthetic
+// object moving across it is composited in; the object is selected with clicks on frame 0, tracked through
+// the clip as preview-selection does (engine → MaskTracker → upsample), and removed with VideoInpainter at
+// the size an edit task uses. Scores PSNR and SSIM inside the object's true footprint against the clean
+// frames, and whole-frame PSNR; also with the true masks as holes (what tracking errors cost).
+//
+// usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
+//                   [--completion diffusion|homography|hybrid] [--flow LONG-SIDE]
+
+import Foundation
+import Synchronization
+import RotoMedia
+import RotoVision
+
+struct Args {
+    var davis = "/work/shared/bench/davis2016-dev"
+    var seqs: [String] = []
+    var qualities: [EditQuality] = [.standard, .pro]
+    var clicks = 3
+    var completion: FlowCompletion?
+    var flowLongSide: Int?
+}
+
+func parseArgs() -> Args {
+    var a = Args()
+    var it = CommandLine.arguments.dropFirst().makeIterator()
+    while let s = it.next() {
+        switch s {
+        case "--davis": a.davis = it.next() ?? a.davis
+        case "--seqs": a.seqs = (it.next() ?? "").split(separator: ",").map(String.init)
+        case "--quality":
+            switch it.next() ?? "" {
+            case "std": a.qualities = [.standard]
+            case "pro": a.qualities = [.pro]
+            default: a.qualities = [.standard, .pro]
+            }
+        case "--completion": a.completion = FlowCompletion(rawValue: it.next() ?? "")
+        case "--flow": a.flowLongSide = Int(it.next() ?? "")
+        case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
+        default: print("unknown argument \(s)")
+        }
+    }
+    return a
+}
+
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+func secs(_ a: UInt64, _ b: UInt64) -> Double { Double(b - a) / 1e9 }
+func f1(_ v: Double) -> String { String(format: "%.1f", v) }
+func f2(_ v: Double) -> String { String(format: "%.2f", v) }
+func f3(_ v: Double) -> String { String(format: "%.3f", v) }
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+
+// MARK: - The synthetic object
+
+/// An ellipse with a striped, two-colour texture that crosses the frame from left to right on a gentle
+/// arc, growing slightly; `t` in 0…1 over the clip.
+struct Blob {
+    let width: Int, height: Int
+    func geometry(_ t: Double) -> (cx: Double, cy: Double, rx: Double, ry: Double) {
+        let w = Double(width), h = Double(height)
+        let r = 0.12 * h * (1 + 0.25 * t)
+        return (w * (0.22 + 0.56 * t), h * (0.55 - 0.12 * sin(Double.pi * t)), r * 1.3, r)
+    }
+    /// Composites the object into `image` in place; returns its mask.
+    func draw(_ t: Double, into image: inout RGBImage) -> Mask {
+        let (cx, cy, rx, ry) = geometry(t)
+        var m = [UInt8](repeating: 0, count: width * height)
+        image.pixels.withUnsafeMutableBufferPointer { p in
+            for y in max(0, Int(cy - ry))..<min(height, Int(cy + ry) + 2) {
+                for x in max(0, Int(cx - rx))..<min(width, Int(cx + rx) + 2) {
+                    let dx = (Double(x) - cx) / rx, dy = (Double(y) - cy) / ry
+                    guard dx * dx + dy * dy <= 1 else { continue }
+                    let i = y * width + x
+                    m[i] = 1
+                    let stripe = Int((Double(x) - cx + 4 * Double(y)) / 9).isMultiple(of: 2)
+                    let shade = 0.75 + 0.25 * (1 - dx * dx - dy * dy)
+                    let c: (Double, Double, Double) = stripe ? (235, 60, 40) : (250, 210, 30)
+                    p[3 * i] = UInt8(c.0 * shade); p[3 * i + 1] = UInt8(c.1 * shade); p[3 * i + 2] = UInt8(c.2 * shade)
+                }
+            }
+        }
+        return Mask(width: width, height: height, data: m)
+    }
+    /// Click `k` (0-based): the centre, then points half-way to the rim.
+    func click(_ k: Int) -> PointPrompt {
+        let (cx, cy, rx, ry) = geometry(0)
+        let offsets: [(Double, Double)] = [(0, 0), (-0.5, 0), (0.5, 0), (0, -0.5), (0, 0.5)]
+        let o = offsets[k % offsets.count]
+        return PointPrompt(x: (cx + o.0 * rx) / Double(width), y: (cy + o.1 * ry) / Double(height))
+    }
+}
+
+// MARK: - Scores
+
+/// PSNR (dB) over the pixels where `region` is set, all three channels.
+func psnr(_ a: RGBImage, _ b: RGBImage, region: Mask?) -> Double {
+    var se = 0.0, n = 0
+    for p in 0..<(a.width * a.height) where region == nil || region!.data[p] != 0 {
+        for c in 0..<3 {
+            let d = Double(a.pixels[3 * p + c]) - Double(b.pixels[3 * p + c])
+            se += d * d
+        }
+        n += 3
+    }
+    guard n > 0 else { return .nan }
+    let mse = se / Double(n)
+    return mse == 0 ? 99 : 10 * log10(255 * 255 / mse)
+}
+
+/// Mean SSIM of the luma over 7×7 windows centred on the pixels where `region` is set.
+func ssim(_ a: RGBImage, _ b: RGBImage, region: Mask) -> Double {
+    let w = a.width, h = a.height
+    func luma(_ img: RGBImage) -> [Double] {
+        (0..<(w * h)).map { (p: Int) -> Double in
+            let r = Double(img.pixels[3 * p]), g = Double(img.pixels[3 * p + 1]), b = Double(img.pixels[3 * p + 2])
+            return 0.299 * r + 0.587 * g + 0.114 * b
+        }
+    }
+    let la = luma(a), lb = luma(b)
+    let c1: Double = 6.5025, c2: Double = 58.5225 // (0.01·255)², (0.03·255)²
+    var total = 0.0, n = 0
+    for y in 3..<(h - 3) {
+        for x in 3..<(w - 3) where region.data[y * w + x] != 0 {
+            var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0
+            for v in (y - 3)...(y + 3) {
+                for u in (x - 3)...(x + 3) {
+                    let pa = la[v * w + u], pb = lb[v * w + u]
+                    sa += pa; sb += pb; saa += pa * pa; sbb += pb * pb; sab += pa * pb
+                }
+            }
+            let k = 49.0
+            let ma = sa / k, mb = sb / k
+            let va = saa / k - ma * ma, vb = sbb / k - mb * mb, cov = sab / k - ma * mb
+            total += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+            n += 1
+        }
+    }
+    return n > 0 ? total / Double(n) : .nan
+}
+
+/// Mean over frames of (PSNR in the hole, SSIM in the hole, whole-frame PSNR); every 5th frame for SSIM.
+func score(_ result: [RGBImage], clean: [RGBImage], truth: [Mask]) -> (Double, Double, Double) {
+    let slots = Mutex<[(Double, Double?, Double)?]>(Array(repeating: nil, count: result.count))
+    DispatchQueue.concurrentPerform(iterations: result.count) { i in
+        guard !truth[i].isEmpty else { return }
+        let a = psnr(result[i], clean[i], region: truth[i])
+        let b = i % 5 == 0 ? ssim(result[i], clean[i], region: truth[i]) : nil
+        let c = psnr(result[i], clean[i], region: nil)
+        slots.withLock { $0[i] = (a, b, c) }
+    }
+    let scores = slots.withLock { $0 }.compactMap { $0 }
+    return (mean(scores.map(\.0)), mean(scores.compactMap(\.1)), mean(scores.map(\.2)))
+}
+
+// MARK: - Run
+
+let args = parseArgs()
+let engine = ClassicalSegmentationEngine()
+let tracker = MaskTracker()
+let seqs = args.seqs.isEmpty
+    ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
+        .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
+    : args.seqs
+
+struct Row { var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String] }
+var rows: [Row] = []
+var sums: [String: [Double]] = [:]
+
+for name in seqs {
+    let path = "\(args.davis)/\(name)/video.mp4"
+    guard let reader = try? FrameReader(path: path) else { print("skip \(name): cannot open"); continue }
+    let fw = reader.width, fh = reader.height
+    var full: [RGBImage] = []
+    do { try reader.forEachFrame { full.append(RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels)) } }
+    catch { print("skip \(name): \(error)"); continue }
+    let n = full.count
+    guard n > 1 else { continue }
+    let blob = Blob(width: fw, height: fh)
+    var composited = full
+    var truth: [Mask] = []
+    for i in 0..<n { truth.append(blob.draw(Double(i) / Double(n - 1), into: &composited[i])) }
+
+    // Select and track as the server does (working size), then upsample each frame's hole.
+    let ws = engine.workingSize(width: fw, height: fh)
+    let working = composited.map { $0.downscaled(width: ws.width, height: ws.height) }
+    let clicks = (0..<args.clicks).map(blob.click)
+    let anchor = engine.segment(engine.prepare(working[0]), objects: [ObjectPrompt(objectID: 0, points: clicks)])
+    let tracked = tracker.track(frames: working, anchors: [0: anchor], objectIDs: [0])
+
+    var cells: [String] = []
+    var size = ""
+    var iou: [Double] = []
+    for quality in args.qualities {
+        let es = VideoInpainter.workingSize(width: fw, height: fh, frameCount: n, quality: quality)
+        size = "\(es.width)x\(es.height)"
+        let clean = es.width == fw ? full : full.map { $0.downscaled(width: es.width, height: es.height) }
+        let input = es.width == fw ? composited : composited.map { $0.downscaled(width: es.width, height: es.height) }
+        let trueHoles = truth.map { $0.width == es.width ? $0 : $0.resizedNearest(width: es.width, height: es.height) }
+        let trackedHoles = tracked.map { labels in
+            let up = engine.upsample(labels, to: es.width, es.height, guide: nil)
+            return Mask(width: es.width, height: es.height, data: up.labels)
+        }
+        iou = zip(trackedHoles, trueHoles).map { $0.iou($1) }
+        var configuration = VideoInpainter.Configuration(quality: quality)
+        if let c = args.completion { configuration.completion = c }
+        if let f = args.flowLongSide { configuration.flowLongSide = f }
+        let inpainter = VideoInpainter(quality: quality, configuration: configuration, threads: 2)
+        for (variant, holes) in [("tracked", trackedHoles), ("true", trueHoles)] {
+            var frames = input
+            let t0 = now()
+            _ = inpainter.remove(frames: &frames, holes: holes)
+            let t = secs(t0, now())
+            let (p, s, whole) = score(frames, clean: clean, truth: trueHoles)
+            let key = "\(quality.rawValue) \(variant)"
+            sums[key + " psnr", default: []].append(p)
+            sums[key + " ssim", default: []].append(s)
+            sums[key + " whole", default: []].append(whole)
+            sums[key + " ms/frame", default: []].append(t * 1000 / Double(n))
+            cells.append("\(f1(p)) \(f3(s)) \(f1(whole)) \(String(format: "%4.0f", t * 1000 / Double(n)))")
+        }
+    }
+    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells)
+    sums["iou", default: []].append(row.iou)
+    print("done \(name): \(n) frames at \(size), hole IoU \(f3(row.iou))")
+    rows.append(row)
+}
+
+print("")
+print("Removal quality on davis2016-dev with a synthetic moving object (\(args.clicks) click(s) on frame 0),")
+print("inside the object's true footprint against the clean frames. Cells: PSNR dB, SSIM, whole-frame PSNR dB, ms/frame.")
+let headers = args.qualities.flatMap { ["\($0.rawValue) tracked", "\($0.rawValue) true"] }
+print(pad("sequence", 16) + pad("frames", 7) + pad("size", 10) + pad("hole IoU", 9) + headers.map { pad($0, 26) }.joined())
+for r in rows {
+    print(pad(r.name, 16) + pad("\(r.frames)", 7) + pad(r.size, 10) + pad(f3(r.iou), 9) + r.cells.map { pad($0, 26) }.joined())
+}
+var meanCells: [String] = []
+for q in args.qualities {
+    for v in ["tracked", "true"] {
+        let k = "\(q.rawValue) \(v)"
+        meanCells.append("\(f1(mean(sums[k + " psnr"] ?? []))) \(f3(mean(sums[k + " ssim"] ?? []))) "
+            + "\(f1(mean(sums[k + " whole"] ?? []))) \(String(format: "%4.0f", mean(sums[k + " ms/frame"] ?? [])))")
+    }
+}
+print(pad("mean", 16) + pad("", 7) + pad("", 10) + pad(f3(mean(sums["iou"] ?? [])), 9) + meanCells.map { pad($0, 26) }.joined())

@@ -1,0 +1,143 @@
+import Foundation
+import RotoVision
+import Testing
+
+/// A smooth but textured background (so that flow can be measured), shifted by (dx, dy) pixels.
+private func background(_ w: Int, _ h: Int, dx: Double = 0, dy: Double = 0) -> RGBImage {
+    var px = [UInt8](repeating: 0, count: w * h * 3)
+    for y in 0..<h {
+        for x in 0..<w {
+            let u = Double(x) + dx, v = Double(y) + dy
+            let i = (y * w + x) * 3
+            px[i] = UInt8(128 + 60 * sin(u / 7) * cos(v / 9))
+            px[i + 1] = UInt8(110 + 50 * sin((u + v) / 11))
+            px[i + 2] = UInt8(100 + 40 * cos(u / 13 - v / 5))
+        }
+    }
+    return RGBImage(width: w, height: h, pixels: px)
+}
+
+/// Paints a solid square of side `s` with top-left (x0, y0) into `image`; returns its mask.
+private func square(into image: inout RGBImage, x0: Int, y0: Int, s: Int) -> Mask {
+    let w = image.width, h = image.height
+    var m = [UInt8](repeating: 0, count: w * h)
+    for y in max(0, y0)..<min(h, y0 + s) {
+        for x in max(0, x0)..<min(w, x0 + s) {
+            let i = y * w + x
+            m[i] = 1
+            image.pixels[3 * i] = 250; image.pixels[3 * i + 1] = 20; image.pixels[3 * i + 2] = 240
+        }
+    }
+    return Mask(width: w, height: h, data: m)
+}
+
+/// Mean absolute difference over the pixels of `region`.
+private func mae(_ a: RGBImage, _ b: RGBImage, in region: Mask) -> Double {
+    var sum = 0, n = 0
+    for p in 0..<(a.width * a.height) where region.data[p] != 0 {
+        for c in 0..<3 { sum += abs(Int(a.pixels[3 * p + c]) - Int(b.pixels[3 * p + c])) }
+        n += 3
+    }
+    return n == 0 ? 0 : Double(sum) / Double(n)
+}
+
+@Suite("Video inpainting (removal)")
+struct InpaintTests {
+    let w = 128, h = 80, count = 14
+
+    @Test("a moving object over a still background is replaced by the background seen in other frames")
+    func stillBackground() {
+        let clean = background(w, h)
+        var frames: [RGBImage] = [], holes: [Mask] = []
+        for t in 0..<count {
+            var f = clean
+            holes.append(square(into: &f, x0: 10 + 6 * t, y0: 25, s: 20))
+            frames.append(f)
+        }
+        let replaced = VideoInpainter(quality: .standard, threads: 2).remove(frames: &frames, holes: holes)
+        #expect(replaced.count == count)
+        for t in 0..<count {
+            #expect(replaced[t].area >= holes[t].area, "frame \(t): the replaced region covers the hole")
+            let error = mae(frames[t], clean, in: holes[t])
+            #expect(error < 4, "frame \(t): MAE \(error) inside the hole")
+        }
+    }
+
+    @Test("with a panning camera the background is aligned before it fills the hole")
+    func panningBackground() {
+        var frames: [RGBImage] = [], holes: [Mask] = [], cleans: [RGBImage] = []
+        for t in 0..<count {
+            let clean = background(w, h, dx: 2 * Double(t), dy: 0.5 * Double(t))
+            var f = clean
+            holes.append(square(into: &f, x0: 90 - 5 * t, y0: 30, s: 18))
+            frames.append(f)
+            cleans.append(clean)
+        }
+        let before = (0..<count).map { mae(frames[$0], cleans[$0], in: holes[$0]) }
+        _ = VideoInpainter(quality: .standard, threads: 2).remove(frames: &frames, holes: holes)
+        for t in 0..<count {
+            let error = mae(frames[t], cleans[t], in: holes[t])
+            #expect(error < 10, "frame \(t): MAE \(error) inside the hole")
+            #expect(error < before[t] / 8, "frame \(t): MAE \(error) against \(before[t]) before removal")
+        }
+    }
+
+    @Test("a region never seen is filled spatially, the same way in every frame")
+    func neverSeen() {
+        // A flat background: the fill of a hole that never moves must be that colour, with no flicker.
+        let flat = RGBImage(width: w, height: h, pixels: [UInt8](repeating: 90, count: w * h * 3))
+        var frames: [RGBImage] = [], holes: [Mask] = []
+        for _ in 0..<count {
+            var f = flat
+            holes.append(square(into: &f, x0: 50, y0: 30, s: 16))
+            frames.append(f)
+        }
+        _ = VideoInpainter(quality: .standard, threads: 2).remove(frames: &frames, holes: holes)
+        for t in 0..<count {
+            #expect(mae(frames[t], flat, in: holes[t]) < 2, "frame \(t)")
+            if t > 0 { #expect(mae(frames[t], frames[t - 1], in: holes[t]) < 1, "frame \(t): flicker") }
+        }
+    }
+
+    @Test("frames without a hole are returned unchanged")
+    func noHole() {
+        let clean = background(w, h)
+        var frames = Array(repeating: clean, count: 4)
+        let replaced = VideoInpainter(quality: .pro).remove(frames: &frames,
+                                                            holes: Array(repeating: Mask(width: w, height: h), count: 4))
+        #expect(frames.allSatisfy { $0 == clean })
+        #expect(replaced.allSatisfy { $0.isEmpty })
+    }
+
+    @Test("the working size keeps the whole clip within the memory budget, even sides, never upscaled")
+    func workingSize() {
+        let small = VideoInpainter.workingSize(width: 1280, height: 720, frameCount: 150, quality: .standard)
+        #expect(small.width == 1280 && small.height == 720)
+        let big = VideoInpainter.workingSize(width: 3840, height: 2160, frameCount: 600, quality: .standard)
+        #expect(big.width % 2 == 0 && big.height % 2 == 0)
+        #expect(Double(big.width * big.height * 600) <= 150e6 * 1.01)
+        let pro = VideoInpainter.workingSize(width: 3840, height: 2160, frameCount: 600, quality: .pro)
+        #expect(pro.width > big.width)
+    }
+
+    @Test("composite fills the hole and leaves everything beyond its feathered edge untouched")
+    func compositeOnlyReplaced() {
+        let clean = background(w, h)
+        var frame = clean
+        let hole = square(into: &frame, x0: 20, y0: 20, s: 10)
+        let filled = RGBImage(width: w, height: h, pixels: [UInt8](repeating: 7, count: w * h * 3))
+        var out = frame
+        VideoInpainter.composite(filled: filled, replaced: hole, into: &out)
+        var wrong = 0
+        for y in 0..<h {
+            for x in 0..<w {
+                let p = y * w + x
+                let inside = hole.data[p] != 0
+                let far = x < 20 - 4 || x >= 30 + 4 || y < 20 - 4 || y >= 30 + 4
+                if inside && out.pixels[3 * p] != 7 { wrong += 1 }
+                if far && out.pixels[3 * p] != frame.pixels[3 * p] { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0)
+    }
+}
