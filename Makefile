@@ -4,7 +4,7 @@ CONFIG ?= release
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview clean
+.PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview bench-edit clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -39,6 +39,13 @@ bench-track: build
 ## preview-selection wall time, its ratio to a plain ffmpeg render, and the server's peak RSS.
 bench-preview: build
 	bash Benchmarks/preview/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
+
+## Edit tasks: removal wall time (std, pro) for 5 s 720p and 10 s 1080p clips, then removal PSNR/SSIM
+## on davis2016-dev with a synthetic object composited in (edit-bench; ARGS are passed to it).
+bench-edit: build
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product edit-bench
+	bash Benchmarks/edit/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto" \
+	  "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/edit-bench" $(ARGS)
 
 clean:
 	rm -rf .build

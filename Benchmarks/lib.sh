@@ -2,12 +2,13 @@
 OUT=${BENCH_OUT:-$(pwd)/bench-out}
 mkdir -p "$OUT"
 
-# clip NAME SIZE RATE: a 10 s testsrc2 H.264 clip (ultrafast, so normalisation remuxes it), cached.
+# clip NAME SIZE RATE [SECONDS]: a testsrc2 H.264 clip (10 s by default; ultrafast, so normalisation
+# remuxes it), cached.
 clip() {
   local f="$OUT/$1.mp4"
   if [ ! -s "$f" ]; then
     echo "making $f" >&2
-    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=$2:rate=$3" -t 10 \
+    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=$2:rate=$3" -t "${4:-10}" \
       -c:v libx264 -preset ultrafast -pix_fmt yuv420p -threads 2 "$f.part.mp4"
     mv "$f.part.mp4" "$f"
   fi
@@ -19,7 +20,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # start_server ROTO: starts `roto serve` on a free port with a fresh data dir; sets PORT, DATA, PID, KEY.
 start_server() {
   PORT=$(free_port); DATA=$(mktemp -d); KEY=bench-key
-  "$1" serve --port "$PORT" --data-dir "$DATA" --api-key "$KEY" --log-level warning >"$DATA/log" 2>&1 &
+  "$1" serve --port "$PORT" --data-dir "$DATA" --api-key "$KEY" --log-level "${ROTO_BENCH_LOG_LEVEL:-warning}" >"$DATA/log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
   echo "server did not start: $(cat "$DATA/log")" >&2; return 1

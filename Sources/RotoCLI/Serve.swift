@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Threads for FFmpeg and the vision engine. [env: ROTO_WORKER_THREADS] (default: 2)")
     var workerThreads: Int?
 
+    @Option(help: "Edit tasks run at once. [env: ROTO_TASK_CONCURRENCY] (default: 1)")
+    var taskConcurrency: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: ROTO_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -55,6 +58,13 @@ struct Serve: AsyncParsableCommand {
         let sks = secretKeys.isEmpty ? env.list("SECRET_KEY") : secretKeys
         guard aks.count == sks.count else {
             throw ValidationError("--access-key and --secret-key must come in pairs (got \(aks.count) and \(sks.count))")
+        }
+        if let secret = webhookSecret ?? env["WEBHOOK_SECRET"],
+           !secret.hasPrefix("whsec_") || Data(base64Encoded: String(secret.dropFirst(6)))?.isEmpty ?? true {
+            throw ValidationError("--webhook-secret must be whsec_ followed by base64 (Standard Webhooks)")
+        }
+        if let n = taskConcurrency ?? env["TASK_CONCURRENCY"].flatMap(Int.init), n < 1 {
+            throw ValidationError("--task-concurrency must be at least 1 (got \(n))")
         }
         if let level = logLevel ?? env["LOG_LEVEL"], Logger.Level(rawValue: level) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -75,6 +85,7 @@ struct Serve: AsyncParsableCommand {
         c.webhookSecret = webhookSecret ?? env["WEBHOOK_SECRET"]
         c.allowPrivateNetworks = allowPrivateNetworks || ["1", "true", "yes"].contains(env["ALLOW_PRIVATE_NETWORKS"]?.lowercased() ?? "")
         if let t = workerThreads ?? env["WORKER_THREADS"].flatMap(Int.init) { c.workerThreads = max(1, t) }
+        if let n = taskConcurrency ?? env["TASK_CONCURRENCY"].flatMap(Int.init) { c.taskConcurrency = max(1, n) }
         if let level = (logLevel ?? env["LOG_LEVEL"]).flatMap(Logger.Level.init(rawValue:)) { c.logLevel = level }
         return c
     }

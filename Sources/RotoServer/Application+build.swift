@@ -17,6 +17,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let dataDir = configuration.dataDirectory
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o700])
+    let lock = configuration.inMemoryDatabase ? nil : try DataDirectoryLock(directory: dataDir)
     let database = configuration.inMemoryDatabase
         ? try AppDatabase.inMemory()
         : try AppDatabase.open(path: (dataDir as NSString).appendingPathComponent("roto.sqlite"))
@@ -42,8 +43,11 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let selections = Selections(database: database, frames: frames, pool: pool, locks: locks, limits: limits)
     let previews = Previews(database: database, media: media, frames: frames, tracker: MaskTracker(), pool: pool,
                             locks: locks, urls: urls, logger: logger)
+    let workerBell = Doorbell(), callbackBell = Doorbell()
+    let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
+                      worker: workerBell, callbacks: callbackBell)
     let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, previews: previews,
-                        files: files, urls: urls, limits: limits).all
+                        tasks: tasks, files: files, urls: urls, limits: limits).all
 
     var table = RouteTable()
     for prefix in ["v1", "kling/v1"] {
@@ -83,9 +87,15 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "roto"),
         services: [
+            DataDirectoryLockService(lock: lock),
             BlockingPoolService(pool: pool),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
             ProxyBuilder(database: database, media: media, pool: pool, engine: engine, queue: proxies, logger: logger),
+            TaskWorker(database: database, media: media, frames: frames, pool: pool, ids: ids, urls: urls,
+                       limits: limits, doorbell: workerBell, callbacks: callbackBell, logger: logger,
+                       concurrency: configuration.taskConcurrency),
+            CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, logger: logger,
+                               backoff: configuration.callbackBackoff),
             ShutdownWatcher(readiness: readiness),
         ],
         onServerRunning: { channel in

@@ -41,6 +41,12 @@ public struct ServerConfiguration: Sendable {
     public var normalizePreset = "veryfast"
     /// How often the janitor sweeps expired sessions and files, in seconds.
     public var janitorInterval: Int64 = 60
+    /// Edit tasks run at once (each uses the blocking pool's threads).
+    public var taskConcurrency = 1
+    /// Delays between callback retries; after the last one a delivery is given up. The default makes
+    /// 8 tries over about 40 minutes (spec §6.3: at least 5 over at least 10 minutes).
+    public var callbackBackoff: [Duration] = [.seconds(10), .seconds(30), .seconds(60), .seconds(180),
+                                              .seconds(360), .seconds(600), .seconds(1200)]
     public var limits = Limits()
     public var logLevel: Logger.Level = .info
 

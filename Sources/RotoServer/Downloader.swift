@@ -53,6 +53,19 @@ struct Downloader: Sendable {
 
     private func fetchOnce(_ url: URL, pinnedTo ip: AddressRule.IP, to destination: String, maxBytes: Int,
                            field: String) async throws -> Outcome {
+        do {
+            return try await withPinnedClient(url, ip) { client in
+                try await get(url, client: client, to: destination, maxBytes: maxBytes, field: field)
+            }
+        } catch {
+            if let e = error as? RotoError { throw e }
+            throw RotoError.invalid(field, "could not be downloaded", got: Self.describe(error))
+        }
+    }
+
+    /// Runs `body` with a client whose connections to `url`'s host go to the checked address `ip`.
+    private func withPinnedClient<T>(_ url: URL, _ ip: AddressRule.IP,
+                                     _ body: (HTTPClient) async throws -> T) async throws -> T {
         var config = HTTPClient.Configuration()
         config.redirectConfiguration = .disallow
         config.timeout = .init(connect: connectTimeout, read: readTimeout)
@@ -61,13 +74,45 @@ struct Downloader: Sendable {
         }
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: config)
         do {
-            let outcome = try await get(url, client: client, to: destination, maxBytes: maxBytes, field: field)
+            let result = try await body(client)
             try await client.shutdown()
-            return outcome
+            return result
         } catch {
             try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// Checks `url` against the address rule now (callback URLs at task creation).
+    func checkAddress(_ url: String, field: String) async throws {
+        let target = try Self.parse(url, field: field)
+        let host = target.host ?? ""
+        try AddressRule.check(host: host, addresses: try await resolve(host, field: field), field: field,
+                              allowPrivate: allowPrivateNetworks)
+    }
+
+    /// POSTs `body` to `url` under the same address rule (no redirect is followed) and returns the
+    /// HTTP status. Callback deliveries use it; errors are 1201 naming `field`.
+    func post(_ url: String, body: [UInt8], headers: [(String, String)], field: String) async throws -> Int {
+        let target = try Self.parse(url, field: field)
+        let host = target.host ?? ""
+        let addresses = try await resolve(host, field: field)
+        try AddressRule.check(host: host, addresses: addresses, field: field, allowPrivate: allowPrivateNetworks)
+        do {
+            return try await withPinnedClient(target, addresses[0]) { client in
+                var request = HTTPClientRequest(url: target.absoluteString)
+                request.method = .POST
+                request.headers.add(name: "User-Agent", value: "roto/1")
+                for (name, value) in headers { request.headers.add(name: name, value: value) }
+                request.body = .bytes(ByteBuffer(bytes: body))
+                let response = try await client.execute(request, timeout: readTimeout + connectTimeout)
+                // Drain (and ignore) what the receiver says, up to 64 KiB.
+                _ = try? await response.body.collect(upTo: 64 << 10)
+                return Int(response.status.code)
+            }
+        } catch {
             if let e = error as? RotoError { throw e }
-            throw RotoError.invalid(field, "could not be downloaded", got: Self.describe(error))
+            throw RotoError.invalid(field, "could not be reached", got: Self.describe(error))
         }
     }
 

@@ -146,6 +146,13 @@ struct Ingestor: Sendable {
 
     /// A URL returned by the upload extension for this account, resolved without a network round trip.
     private func ownUpload(_ url: String, account: AccountRecord, now: Int64) async throws -> FileRecord? {
+        try await Self.ownUpload(url, account: account, now: now, database: database, urls: urls)
+    }
+
+    /// The live upload of `account` that `url` (a file URL of this server) names, if any: read from disk
+    /// instead of downloaded (uploads are the account's own bytes, so no address rule applies).
+    static func ownUpload(_ url: String, account: AccountRecord, now: Int64, database: AppDatabase,
+                          urls: PublicURLs) async throws -> FileRecord? {
         guard let token = urls.token(inFileURL: url),
               let file = try await database.file(token: token, now: now),
               file.accountId == account.id, file.kind == .upload else { return nil }

@@ -1,4 +1,8 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import RotoAPI
 import Logging
 import RotoCore
 import RotoStore
@@ -46,5 +50,34 @@ struct ShutdownWatcher: Service {
     func run() async throws {
         try? await gracefulShutdown()
         readiness.beginShutdown()
+    }
+}
+
+/// An exclusive `flock` on `<data-dir>/roto.lock`: one server process per data directory, so that
+/// the task queue's claims (and the restart rule "processing means interrupted") hold. Released when
+/// the application that holds it is released, or when the process dies.
+final class DataDirectoryLock: Sendable {
+    private let descriptor: Int32
+
+    init(directory: String) throws {
+        let path = (directory as NSString).appendingPathComponent("roto.lock")
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RotoError(.internalError, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw RotoError(.internalError, "another roto server is using the data directory \(directory)")
+        }
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+}
+
+/// Keeps the data-directory lock alive as long as the service group runs.
+struct DataDirectoryLockService: Service {
+    let lock: DataDirectoryLock?
+    func run() async throws {
+        try? await gracefulShutdown()
+        withExtendedLifetime(lock) {}
     }
 }

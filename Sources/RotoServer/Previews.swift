@@ -91,19 +91,8 @@ struct PreviewPipeline {
         }
         let selection = session.selection
         let objectIDs = selection.objectIDs
-        // 1. Working-size frames of the whole clip (from the proxy when it exists).
-        let working = try frames.allWorkingFrames(session: session)
-        lap("decode")
-        // 2. Each marked frame is an anchor: its labels are what add-selection returned there.
-        var anchors: [Int: SelectionLabels] = [:]
-        for f in selection.markedFrames where f < working.count {
-            anchors[f] = frames.labels(session: session, frame: f, working: working[f],
-                                       objects: selection.objects(onFrame: f))
-        }
-        lap("anchors")
-        // 3. Track forwards and backwards from every anchor.
-        let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs)
-        lap("track")
+        // 1–3. Decode the working frames, segment the anchors, track.
+        let tracked = try Self.track(session: session, frames: frames, tracker: tracker, lap: lap)
         // 4. Full-size masks: RLE for the JSON, a label plane for the overlay.
         var entries: [FrameMasks] = []
         entries.reserveCapacity(tracked.count)
@@ -135,5 +124,25 @@ struct PreviewPipeline {
         try JSONCoding.encoder.encode(output).write(to: URL(fileURLWithPath: tracking))
         lap("cover+json")
         return phases.joined(separator: ", ")
+    }
+
+    /// The selection's objects tracked through the whole clip, at the engine's working size: decodes
+    /// the working frames (from the proxy when it exists), segments every marked frame (an anchor gets
+    /// exactly what add-selection returned there) and tracks forwards and backwards from every anchor.
+    /// `lap` is called after each phase (decode, anchors, track).
+    static func track(session: SessionRecord, frames: FrameSource, tracker: MaskTracker,
+                      lap: (String) -> Void = { _ in }) throws -> [SelectionLabels] {
+        let selection = session.selection
+        let working = try frames.allWorkingFrames(session: session)
+        lap("decode")
+        var anchors: [Int: SelectionLabels] = [:]
+        for f in selection.markedFrames where f < working.count {
+            anchors[f] = frames.labels(session: session, frame: f, working: working[f],
+                                       objects: selection.objects(onFrame: f))
+        }
+        lap("anchors")
+        let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: selection.objectIDs)
+        lap("track")
+        return tracked
     }
 }

@@ -19,6 +19,7 @@ struct APIRoutes: Sendable {
     let ingestor: Ingestor
     let selections: Selections
     let previews: Previews
+    let tasks: Tasks
     let files: FileRoutes
     let urls: PublicURLs
     let limits: Limits
@@ -53,6 +54,27 @@ struct APIRoutes: Sendable {
                 let data = try await previews.preview(sessionID: id, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
             },
+            APIRoute(method: .post, path: "videos/multi-elements") { request, context in
+                let command = try TaskCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
+                let data = try await tasks.create(command, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .get, path: "videos/multi-elements") { request, context in
+                let query = request.uri.queryParameters
+                let page = try Self.queryInt(query["pageNum"].map(String.init), name: "pageNum", default: 1, range: 1...1000)
+                let size = try Self.queryInt(query["pageSize"].map(String.init), name: "pageSize", default: 30, range: 1...500)
+                let data = try await tasks.list(page: page, pageSize: size, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
+            APIRoute(method: .get, path: "videos/multi-elements/:task_id") { request, context in
+                let id = context.parameters.get("task_id") ?? ""
+                // The action routes are POST-only: a GET on one is a wrong method, not an unknown task.
+                if Self.actions.contains(id) {
+                    throw RotoError(.methodNotAllowed, "method GET is not allowed on \(request.uri.path)")
+                }
+                let data = try await tasks.get(id, account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            },
             APIRoute(method: .get, path: "videos/multi-elements/sessions/:session_id") { request, context in
                 let id = context.parameters.get("session_id") ?? ""
                 let account = try context.requireAccount()
@@ -66,6 +88,20 @@ struct APIRoutes: Sendable {
                 return try EnvelopeResponse.success(data, context: context)
             },
         ]
+    }
+
+    /// The POST-only actions under `videos/multi-elements/`.
+    static let actions: Set<String> = ["init-selection", "add-selection", "delete-selection", "clear-selection",
+                                       "preview-selection"]
+
+    /// An integer query parameter within `range` (absent or empty: `defaultValue`); 1201 otherwise.
+    static func queryInt(_ text: String?, name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text, !text.isEmpty else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw RotoError.invalid(name, "must be an integer from \(range.lowerBound) to \(range.upperBound)",
+                                    got: "\"\(text.prefix(40))\"")
+        }
+        return value
     }
 
     /// Reads a JSON object body of at most `limit` bytes (1200 otherwise).

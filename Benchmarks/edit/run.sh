@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Edit tasks: wall time of a removal task (std and pro) from creation to `succeed`, for a 5 s 720p30
+# and a 10 s 1080p30 clip (one click on frame 0), with the server's peak RSS; then, when the edit-bench
+# binary is given, removal quality (PSNR/SSIM inside the hole) on davis2016-dev.
+# Usage: run.sh ROTO [EDIT_BENCH [ARGS...]]
+set -euo pipefail
+ROTO=${1:?path to the roto binary}
+EDIT_BENCH=${2:-}
+source "$(dirname "$0")/../lib.sh"
+
+# task SID MODE: creates a removal task, waits for it; prints "seconds status".
+task() {
+  local sid=$1 mode=$2 duration=$3 tid t0 t1 status
+  t0=$(date +%s.%N)
+  tid=$(api /v1/videos/multi-elements "{\"session_id\":\"$sid\",\"edit_mode\":\"removal\",\"prompt\":\"remove it\",\"mode\":\"$mode\",\"duration\":\"$duration\"}" \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["data"]["task_id"] if d["code"]==0 else sys.exit(d["message"]))')
+  for _ in $(seq 6000); do
+    status=$(curl -s "http://127.0.0.1:$PORT/v1/videos/multi-elements/$tid" -H "Authorization: Bearer $KEY" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["task_status"])')
+    [ "$status" = succeed ] || [ "$status" = failed ] && break
+    sleep 0.2
+  done
+  t1=$(date +%s.%N)
+  python3 -c "print(f'{$t1-$t0:.1f} $status')"
+}
+
+bench() { # label file duration-class
+  local label=$1 file=$2 duration=$3
+  start_server "$ROTO"
+  local url sid
+  url=$(upload "$file")
+  sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
+  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
+  local std pro peak
+  std=$(task "$sid" std "$duration")
+  pro=$(task "$sid" pro "$duration")
+  peak=$(peak_rss_mib "$PID")
+  grep -h "task succeeded" "$DATA/log" | sed 's/^/    /' || true
+  stop_server
+  printf '%-16s removal std %-16s | pro %-16s | server peak RSS %s MiB\n' "$label" "${std/ / s }" "${pro/ / s }" "$peak"
+}
+
+export ROTO_BENCH_LOG_LEVEL=info
+echo "bench-edit on $(nproc) cores"
+bench "720p30 5 s" "$(clip h264-720p30-5s 1280x720 30 5)" 5
+bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)" 10
+
+if [ -n "$EDIT_BENCH" ]; then
+  shift 2
+  "$EDIT_BENCH" "$@"
+fi

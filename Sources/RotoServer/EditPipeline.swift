@@ -1,0 +1,154 @@
+import Foundation
+import RotoAPI
+import RotoCore
+import RotoMedia
+import RotoStore
+import RotoVision
+import Synchronization
+
+/// Set when the server shuts down: a running edit stops at its next frame and the task stays
+/// `processing`, to run again after the restart.
+final class CancellationFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    init() {}
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+    func check() throws {
+        if isRaised { throw CancellationError() }
+    }
+}
+
+/// The blocking part of an edit task (spec §6.4), run on the blocking pool: track the snapshotted
+/// selection, remove the selected objects (removal, swap), composite the reference images (swap,
+/// addition), and render the result at the session video's size, rate, frame count and audio.
+struct EditPipeline {
+    let media: MediaStore
+    let frames: FrameSource
+    let tracker: MaskTracker
+    let cancel: CancellationFlag
+
+    /// `session` carries the task's snapshot of the selection. Returns the time of each phase, for the log.
+    func run(task: TaskRecord, session: SessionRecord, images: [StillImage], output: String,
+             watermarked: String?) throws -> String {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        var phases: [String] = []
+        func lap(_ name: String) {
+            let now = clock.now
+            phases.append("\(name) \((now - mark).formatted(.units(allowed: [.milliseconds])))")
+            mark = now
+        }
+        let mode = EditMode(rawValue: task.editMode)
+        let quality: EditQuality = task.mode == TaskMode.pro.rawValue ? .pro : .standard
+        let objectIDs = session.selection.objectIDs
+        let videoPath = media.absolute(FrameSource.videoPath(session.id))
+
+        // 1. Where the objects are in every frame (working size).
+        let tracked = session.selection.isEmpty ? [] : try PreviewPipeline.track(session: session, frames: frames,
+                                                                               tracker: tracker, lap: lap)
+        try cancel.check()
+
+        // 2. Removal (removal and swap): fill the objects' holes at the inpainter's working size.
+        var filled: [RGBImage] = []
+        var replaced: [Mask] = []
+        if mode == .removal || mode == .swap, !tracked.isEmpty {
+            let size = VideoInpainter.workingSize(width: session.width, height: session.height,
+                                                  frameCount: session.totalFrames, quality: quality)
+            let reader = try FrameReader(path: videoPath, threads: 2)
+            try reader.forEachFrame(scaledTo: size) { frame in
+                try cancel.check()
+                filled.append(RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels))
+            }
+            lap("decode \(size.width)x\(size.height)")
+            var holes: [Mask] = []
+            holes.reserveCapacity(filled.count)
+            for i in filled.indices {
+                let labels = i < tracked.count ? tracked[i] : tracked[tracked.count - 1]
+                let up = frames.engine.upsample(labels, to: size.width, size.height, guide: nil)
+                holes.append(Mask(width: size.width, height: size.height, data: up.labels))
+            }
+            try cancel.check()
+            replaced = VideoInpainter(quality: quality, threads: 2).remove(frames: &filled, holes: holes)
+            lap("remove")
+        }
+        try cancel.check()
+
+        // 3. Reference images: their subjects, and where they go in each frame (full-size boxes).
+        let cutouts = images.map { image in
+            SubjectExtractor.extract(RGBImage(width: image.width, height: image.height, pixels: image.rgb),
+                                     alpha: image.hasTransparency ? image.alpha : nil)
+        }
+        let placements = Self.placements(mode: mode, cutouts: cutouts, tracked: tracked, objectIDs: objectIDs,
+                                         width: session.width, height: session.height, frameCount: session.totalFrames)
+            .map { (PreparedCutout($0.0), $0.1) }
+        if !cutouts.isEmpty { lap("cutouts") }
+
+        // 4. Render at full size.
+        var options = RewriteOptions()
+        if quality == .pro {
+            options.preset = "medium"
+            options.crf = 17
+        }
+        let outputs = [output] + (watermarked.map { [$0] } ?? [])
+        _ = try VideoRewriter.rewrite(input: videoPath, outputs: outputs, options: options) { frame in
+            try cancel.check()
+            var image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
+            let i = frame.index
+            if i < filled.count, i < replaced.count {
+                VideoInpainter.composite(filled: filled[i], replaced: replaced[i], into: &image)
+            }
+            for (cutout, boxes) in placements where i < boxes.count {
+                if let box = boxes[i] { Compositor.paste(cutout, into: &image, box: box) }
+            }
+            guard watermarked != nil else { return [image.pixels] }
+            var marked = image
+            Compositor.watermark(&marked)
+            return [image.pixels, marked.pixels]
+        }
+        lap("render")
+        return phases.joined(separator: ", ")
+    }
+
+    /// Where each cutout goes in each frame, in full-size pixels (spec §6.4): swap puts the image in
+    /// place of every selected object; addition puts image k on object k (when the selection has that
+    /// many objects; the first image on the first object), or, without a selection, at the default
+    /// place (centred, its centre at one third of the frame height; two images side by side).
+    static func placements(mode: EditMode, cutouts: [Cutout], tracked: [SelectionLabels], objectIDs: [Int],
+                           width: Int, height: Int, frameCount: Int) -> [(Cutout, [Box?])] {
+        guard !cutouts.isEmpty else { return [] }
+        func objectBoxes(_ id: Int) -> [Box?] {
+            let masks: [Mask?] = tracked.map { $0.masks(including: [id])[id] }
+            let boxes = Placement.track(masks)
+            guard let first = tracked.first else { return boxes }
+            let sx = Double(width) / Double(first.width), sy = Double(height) / Double(first.height)
+            return boxes.map { b in
+                b.map { Box(x: $0.x * sx, y: $0.y * sy, width: $0.width * sx, height: $0.height * sy) }
+            }
+        }
+        func fitted(_ cutout: Cutout, _ boxes: [Box?]) -> [Box?] {
+            boxes.map { $0.map { Placement.fit((cutout.width, cutout.height), in: $0) } }
+        }
+        if mode == .swap {
+            return objectIDs.map { id in (cutouts[0], fitted(cutouts[0], objectBoxes(id))) }
+        }
+        if !objectIDs.isEmpty, !tracked.isEmpty {
+            return cutouts.enumerated().map { k, cutout in
+                (cutout, fitted(cutout, objectBoxes(objectIDs[min(k, objectIDs.count - 1)])))
+            }
+        }
+        // No selection: the default place, split into halves for two images.
+        return cutouts.enumerated().map { k, cutout in
+            var box = Placement.defaultBox(frameWidth: width, frameHeight: height,
+                                           cutoutWidth: cutout.width, cutoutHeight: cutout.height)
+            if cutouts.count == 2 {
+                let third: Double = Double(width) / 3
+                let centre: Double = k == 0 ? third : 2 * third
+                let scale: Double = min(1, Double(width) / 2.2 / max(box.width, 1))
+                let w: Double = box.width * scale, h: Double = box.height * scale
+                let y: Double = box.y + (box.height - h) / 2
+                box = Box(x: centre - w / 2, y: y, width: w, height: h)
+            }
+            return (cutout, [Box?](repeating: box, count: frameCount))
+        }
+    }
+}

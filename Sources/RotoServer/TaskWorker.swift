@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import RotoAPI
+import RotoCore
+import RotoMedia
+import RotoStore
+import RotoVision
+import ServiceLifecycle
+import Synchronization
+
+/// Runs edit tasks from the durable queue in the database (spec §6.2), at most `concurrency` at once.
+///
+/// A task is claimed by moving it to `processing` in a transaction (so it never runs twice at once in
+/// this process, and the data directory is locked to one process); every status change is stored,
+/// together with its callback delivery, before anyone can see it. At start-up, tasks that a dead
+/// process left `processing` are queued again. On graceful shutdown a running edit stops at its next
+/// frame and stays `processing`, to run again after the restart.
+struct TaskWorker: Service {
+    let database: AppDatabase
+    let media: MediaStore
+    let frames: FrameSource
+    let pool: BlockingPool
+    let ids: IDGenerator
+    let urls: PublicURLs
+    let limits: Limits
+    let doorbell: Doorbell
+    let callbacks: Doorbell
+    let logger: Logger
+    /// Tasks run at once (each uses both cores).
+    var concurrency = 1
+    /// Claims of one task before it is failed (a task that crashes the process must not loop forever).
+    var maxAttempts = 3
+    /// Longest sleep between queue checks when nothing rings.
+    var idle: Duration = .seconds(2)
+
+    func run() async throws {
+        let requeued = try await database.requeueInterruptedTasks(now: UnixTime.nowMillis())
+        if requeued > 0 { logger.notice("tasks interrupted by a stop run again", metadata: ["count": "\(requeued)"]) }
+        let cancel = CancellationFlag()
+        let running = RunningCount()
+        await withTaskCancellationHandler {
+            await cancelWhenGracefulShutdown {
+                await withDiscardingTaskGroup { group in
+                    while !Task.isCancelled {
+                        while running.value.load(ordering: .acquiring) < max(1, concurrency), !Task.isCancelled,
+                              let task = await claim() {
+                            running.value.add(1, ordering: .acquiringAndReleasing)
+                            group.addTask {
+                                await execute(task, cancel: cancel)
+                                running.value.subtract(1, ordering: .acquiringAndReleasing)
+                                doorbell.ring()
+                            }
+                        }
+                        await doorbell.wait(timeout: idle)
+                    }
+                    cancel.raise()
+                }
+            }
+        } onCancel: {
+            cancel.raise()
+        }
+    }
+
+    private func claim() async -> TaskRecord? {
+        do {
+            let claimed = try await database.claimNextTask(now: UnixTime.nowMillis()) { task in
+                Tasks.announcement(task, video: nil, ids: ids, urls: urls)
+            }
+            if claimed != nil { callbacks.ring() }
+            return claimed
+        } catch is CancellationError {
+            return nil
+        } catch {
+            logger.error("task queue unreadable", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Runs one claimed task to `succeed` or `failed` (or leaves it `processing` when cancelled).
+    func execute(_ task: TaskRecord, cancel: CancellationFlag) async {
+        let started = ContinuousClock.now
+        logger.info("task started", metadata: ["task": "\(task.id)", "mode": "\(task.editMode)/\(task.mode)",
+                                              "attempt": "\(task.attempts)"])
+        guard task.attempts <= maxAttempts else {
+            await finish(task, failure: "the task stopped the server \(maxAttempts) times and was given up")
+            return
+        }
+        let output = media.temporaryPath(extension: "mp4")
+        let watermarked = task.watermark ? media.temporaryPath(extension: "mp4") : nil
+        defer {
+            for p in [output, watermarked].compactMap({ $0 }) { try? FileManager.default.removeItem(atPath: p) }
+        }
+        do {
+            guard var session = try await database.sessionRow(id: task.sessionId) else {
+                throw EditFailure("the session \(task.sessionId) no longer exists")
+            }
+            session.selection = task.selection
+            session.selectionVersion = task.selectionVersion
+            let images = try task.images.map { relative -> StillImage in
+                let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: media.absolute(relative))))
+                return try StillImage.decode(bytes, format: relative.hasSuffix(".png") ? .png : .jpeg)
+            }
+            let pipeline = EditPipeline(media: media, frames: frames, tracker: MaskTracker(), cancel: cancel)
+            let frozen = session
+            let phases = try await pool.run {
+                try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked)
+            }
+            try await succeed(task, output: output, watermarked: watermarked)
+            logger.info("task succeeded", metadata: ["task": "\(task.id)", "seconds": "\(ContinuousClock.now - started)",
+                                                    "phases": "\(phases)"])
+        } catch is CancellationError {
+            logger.notice("task interrupted by shutdown; it runs again at the next start", metadata: ["task": "\(task.id)"])
+        } catch let failure as EditFailure {
+            await finish(task, failure: failure.message)
+        } catch let error as MediaError {
+            logger.error("task failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
+            await finish(task, failure: "the video could not be rendered: \(error.message)")
+        } catch {
+            logger.error("task failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
+            await finish(task, failure: "internal error while editing the video")
+        }
+    }
+
+    private func succeed(_ task: TaskRecord, output: String, watermarked: String?) async throws {
+        let now = UnixTime.nowMillis()
+        let expires = now + limits.resultLifetimeMillis
+        var files: [FileRecord] = []
+        for (temporary, name) in [(output, "result.mp4"), (watermarked, "result-watermarked.mp4")] {
+            guard let temporary else { continue }
+            let relative = "tasks/\(task.id)/\(name)"
+            try media.commit(temporary: temporary, to: relative)
+            files.append(FileRecord(token: CapabilityToken.make(), accountId: task.accountId, kind: .result,
+                                    ownerId: task.id, path: relative, contentType: "video/mp4",
+                                    size: media.size(of: relative), createdAt: now, expiresAt: expires))
+        }
+        let video = VideoRecord(id: ids.next(), accountId: task.accountId, taskId: task.id, sessionId: task.sessionId,
+                                fileToken: files[0].token, watermarkFileToken: files.count > 1 ? files[1].token : nil,
+                                durationSeconds: Double(task.totalFrames) / Double(max(task.fps, 1)),
+                                createdAt: now, expiresAt: expires)
+        var done = task
+        done.status = TaskStatus.succeed.rawValue
+        done.statusMessage = ""
+        done.updatedAt = now
+        let stored = try await database.finishTask(done, video: video, files: files) { t in
+            Tasks.announcement(t, video: video, ids: ids, urls: urls)
+        }
+        if !stored { for f in files { media.remove(f.path) } }
+        removeImages(task)
+        callbacks.ring()
+    }
+
+    private func finish(_ task: TaskRecord, failure message: String) async {
+        var done = task
+        done.status = TaskStatus.failed.rawValue
+        done.statusMessage = message
+        done.updatedAt = UnixTime.nowMillis()
+        do {
+            try await database.finishTask(done, video: nil, files: []) { t in
+                Tasks.announcement(t, video: nil, ids: ids, urls: urls)
+            }
+            logger.notice("task failed", metadata: ["task": "\(task.id)", "reason": "\(message)"])
+        } catch {
+            logger.error("cannot store a task's failure", metadata: ["task": "\(task.id)", "error": "\(error)"])
+        }
+        removeImages(task)
+        callbacks.ring()
+    }
+
+    private func removeImages(_ task: TaskRecord) {
+        for relative in task.images { media.remove(relative) }
+    }
+}
+
+/// How many tasks are running (shared by the claim loop and the runs).
+private final class RunningCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// An edit that cannot succeed for a reason the caller should read in `task_status_msg`.
+struct EditFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
