@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "roto", targets: ["roto"]),
         .library(name: "RotoAPI", targets: ["RotoAPI"]),
+        .library(name: "RotoClient", targets: ["RotoClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -37,7 +38,7 @@ let package = Package(
         // Media: probe, normalise, frame access (owns every FFmpeg pointer).
         .target(name: "RotoMedia", dependencies: ["CFFmpeg"], swiftSettings: strict),
         // Vision engine and mask codecs (pure pixel algorithms, no I/O).
-        .target(name: "RotoVision", dependencies: ["CZlib"], swiftSettings: strict),
+        .target(name: "RotoVision", dependencies: ["CZlib", "RotoAPI"], swiftSettings: strict),
         // Persistence: SQLite via GRDB, file store.
         .target(name: "RotoStore", dependencies: [
             "RotoCore", "RotoAPI",
@@ -54,9 +55,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
+        // The public Swift SDK: typed async calls for every endpoint, Kling JWT signing, mask helpers.
+        .target(name: "RotoClient", dependencies: [
+            "RotoAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
         // The command tree as a library.
         .target(name: "RotoCLI", dependencies: [
-            "RotoServer",
+            "RotoServer", "RotoClient", "RotoAPI", "RotoVision",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .executableTarget(name: "roto", dependencies: ["RotoCLI"], swiftSettings: strict),
@@ -76,6 +85,13 @@ let package = Package(
             "RotoServer", "RotoStore", "RotoAPI", "RotoCore", "RotoMedia",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        // The SDK and the `roto` binary end to end against a live in-process server on a free port.
+        .testTarget(name: "RotoClientTests", dependencies: [
+            "RotoClient", "RotoAPI", "RotoServer", "RotoVision",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
     ]
 )
