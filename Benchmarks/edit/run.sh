@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Edit tasks: wall time of a removal task (std and pro) from creation to `succeed`, for a 5 s 720p30
-# and a 10 s 1080p30 clip (one click on frame 0), with the server's peak RSS; then, when the edit-bench
+# and a 10 s 1080p30 clip (one click on frame 0), with the server's peak RSS; a kill -9 in the middle of
+# a task (no task lost or duplicated); then, when the edit-bench
 # binary is given, removal quality (PSNR/SSIM inside the hole) on davis2016-dev.
 # Usage: run.sh ROTO [EDIT_BENCH [ARGS...]]
 set -euo pipefail
@@ -40,10 +41,47 @@ bench() { # label file duration-class
   printf '%-16s removal std %-16s | pro %-16s | server peak RSS %s MiB\n' "$label" "${std/ / s }" "${pro/ / s }" "$peak"
 }
 
+# crash_check ROTO FILE: three removal tasks queued, the server killed with SIGKILL while the first is
+# processing, restarted on the same data directory and port; prints how many tasks exist and succeeded.
+crash_check() {
+  local roto=$1 file=$2 url sid ids=() status
+  start_server "$roto"
+  url=$(upload "$file")
+  sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
+  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
+  for k in 1 2 3; do
+    ids+=("$(api /v1/videos/multi-elements "{\"session_id\":\"$sid\",\"edit_mode\":\"removal\",\"prompt\":\"remove it\",\"external_task_id\":\"crash-$k\"}" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["task_id"])')")
+  done
+  for _ in $(seq 600); do
+    status=$(curl -s "http://127.0.0.1:$PORT/v1/videos/multi-elements/${ids[0]}" -H "Authorization: Bearer $KEY" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["task_status"])')
+    [ "$status" = processing ] && break
+    sleep 0.1
+  done
+  sleep 1
+  kill -9 "$PID"; wait "$PID" 2>/dev/null || true
+  echo "    killed -9 with task 1 $status"
+  "$roto" serve --port "$PORT" --data-dir "$DATA" --api-key "$KEY" --log-level warning >>"$DATA/log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 3000); do
+    status=$(curl -s "http://127.0.0.1:$PORT/v1/videos/multi-elements?pageSize=50" -H "Authorization: Bearer $KEY" \
+      | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(len(d), sum(t["task_status"]=="succeed" for t in d), sum(t["task_status"] in ("submitted","processing") for t in d), len({t["task_id"] for t in d}))')
+    [ "$(echo "$status" | cut -d" " -f3)" = 0 ] && break
+    sleep 0.2
+  done
+  stop_server
+  read -r total ok open distinct <<<"$status"
+  printf 'kill -9 during a removal: %s tasks after the restart (%s distinct ids, %s succeeded, %s unfinished); 3 were created\n' \
+    "$total" "$distinct" "$ok" "$open"
+}
+
 export ROTO_BENCH_LOG_LEVEL=info
 echo "bench-edit on $(nproc) cores"
 bench "720p30 5 s" "$(clip h264-720p30-5s 1280x720 30 5)" 5
 bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)" 10
+crash_check "$ROTO" "$(clip h264-720p30-5s 1280x720 30 5)"
 
 if [ -n "$EDIT_BENCH" ]; then
   shift 2
