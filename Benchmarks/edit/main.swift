@@ -6,6 +6,7 @@
 //
 // usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
 //                   [--completion diffusion|homography|hybrid] [--flow LONG-SIDE]
+//                   [--dump DIR]   (writes the middle frame before, after and clean as PPM)
 
 import Foundation
 import Synchronization
@@ -19,6 +20,7 @@ struct Args {
     var clicks = 3
     var completion: FlowCompletion?
     var flowLongSide: Int?
+    var dump: String?
 }
 
 func parseArgs() -> Args {
@@ -35,6 +37,7 @@ func parseArgs() -> Args {
             default: a.qualities = [.standard, .pro]
             }
         case "--completion": a.completion = FlowCompletion(rawValue: it.next() ?? "")
+        case "--dump": a.dump = it.next()
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
         default: print("unknown argument \(s)")
@@ -212,6 +215,14 @@ for name in seqs {
             _ = inpainter.remove(frames: &frames, holes: holes)
             let t = secs(t0, now())
             let (p, s, whole) = score(frames, clean: clean, truth: trueHoles)
+            if let dir = args.dump {
+                let m = n / 2
+                for (tag, img) in [("input", input[m]), ("result", frames[m]), ("clean", clean[m])] {
+                    let header = Array("P6\n\(img.width) \(img.height)\n255\n".utf8)
+                    let file = "\(dir)/\(name)-\(quality.rawValue)-\(variant)-\(tag).ppm"
+                    _ = FileManager.default.createFile(atPath: file, contents: Data(header + img.pixels))
+                }
+            }
             let key = "\(quality.rawValue) \(variant)"
             sums[key + " psnr", default: []].append(p)
             sums[key + " ssim", default: []].append(s)
@@ -222,7 +233,8 @@ for name in seqs {
     }
     let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells)
     sums["iou", default: []].append(row.iou)
-    print("done \(name): \(n) frames at \(size), hole IoU \(f3(row.iou))")
+    // Progress on stderr (stdout is block-buffered when piped).
+    FileHandle.standardError.write(Data("done \(name): \(n) frames at \(size), hole IoU \(f3(row.iou))\n".utf8))
     rows.append(row)
 }
 

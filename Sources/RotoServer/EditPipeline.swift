@@ -69,7 +69,8 @@ struct EditPipeline {
             }
             try cancel.check()
             replaced = VideoInpainter(quality: quality, threads: 2).remove(frames: &filled, holes: holes)
-            lap("remove")
+            let area = replaced.reduce(0) { $0 + $1.area }
+            lap("remove (hole \(100 * area / max(1, size.width * size.height * replaced.count))% of the pixels)")
         }
         try cancel.check()
 

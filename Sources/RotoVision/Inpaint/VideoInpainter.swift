@@ -101,6 +101,7 @@ public struct VideoInpainter: Sendable {
         let count = frames.count
         guard let first = frames.first else { return [] }
         let w = first.width, h = first.height
+        precondition(w <= 4096 && h <= 4096 && count <= Int(Int16.max), "VideoInpainter: at most 4096 px a side and 32767 frames")
         for i in 0..<count {
             precondition(frames[i].width == w && frames[i].height == h && holes[i].width == w && holes[i].height == h,
                          "VideoInpainter: frame \(i) size mismatch")
@@ -121,10 +122,14 @@ public struct VideoInpainter: Sendable {
         while true {
             let unresolved = states.map(\.unresolvedCount)
             if unresolved.allSatisfy({ $0 == 0 }) { break }
-            // Carry what is known (real background, earlier key frames) forwards and backwards.
-            let frozen = states
-            let passes = parallelMap(2) { d in
-                Self.pass(forward: d == 0, states: frozen, flows: flows, holes: replaced, width: w, height: h)
+            // Carry what is known (real background, earlier key frames) forwards and backwards. The
+            // passes read a snapshot that is released before `combine` mutates `states` (no copy).
+            let passes: [[PassRecords]]
+            do {
+                let frozen = states
+                passes = parallelMap(2) { d in
+                    Self.pass(forward: d == 0, states: frozen, flows: flows, holes: replaced, width: w, height: h)
+                }
             }
             for t in 0..<count where states[t].unresolvedCount > 0 {
                 states[t].combine(forward: passes[0][t], backward: passes[1][t], time: t,
@@ -151,9 +156,13 @@ public struct VideoInpainter: Sendable {
             keyFill(k, frames: &frames, states: &states, snapshot: current, replaced: replaced)
         }
         // Final colours from the (unchanged outside the holes) frames and the filled key frames.
-        let current = frames, final = states
-        let colours: [[UInt8]] = parallelMap(count) { t in
-            final[t].isKey ? [] : Self.colours(final[t], frames: current, width: w)
+        // (The snapshot is released before the frames are written, so that no frame is copied.)
+        let colours: [[UInt8]]
+        do {
+            let current = frames, final = states
+            colours = parallelMap(count) { t in
+                final[t].isKey ? [] : Self.colours(final[t], frames: current, width: w)
+            }
         }
         for t in 0..<count where !states[t].isKey && !states[t].pixels.isEmpty {
             let st = states[t]
@@ -234,16 +243,15 @@ public struct VideoInpainter: Sendable {
     // MARK: - Propagation
 
     /// Per frame: the hole pixels and, for each, up to two sources (frame, position) and the weight of
-    /// the first. `srcA < 0`: not resolved yet.
+    /// the first. `srcA < 0`: not resolved yet. Kept compact (17 bytes per hole pixel: this state is the
+    /// bulk of removal's memory): frames as Int16, positions as ``SourcePosition``, weights in 1/255.
     struct FrameState: Sendable {
         var pixels: [Int32]
-        var srcA: [Int32]
-        var xA: [Float]
-        var yA: [Float]
-        var srcB: [Int32]
-        var xB: [Float]
-        var yB: [Float]
-        var wA: [Float]
+        var srcA: [Int16]
+        var posA: [UInt32]
+        var srcB: [Int16]
+        var posB: [UInt32]
+        var wA: [UInt8]
         /// True once the frame was filled as a key frame (its hole pixels are final in the frame itself).
         var isKey = false
         var unresolvedCount: Int
@@ -251,13 +259,11 @@ public struct VideoInpainter: Sendable {
         init(pixels: [Int32]) {
             self.pixels = pixels
             let n = pixels.count
-            srcA = [Int32](repeating: -1, count: n)
-            xA = [Float](repeating: 0, count: n)
-            yA = xA
+            srcA = [Int16](repeating: -1, count: n)
+            posA = [UInt32](repeating: 0, count: n)
             srcB = srcA
-            xB = xA
-            yB = xA
-            wA = [Float](repeating: 1, count: n)
+            posB = posA
+            wA = [UInt8](repeating: 255, count: n)
             unresolvedCount = n
         }
 
@@ -266,17 +272,13 @@ public struct VideoInpainter: Sendable {
             let n = pixels.count
             var left = 0
             f.src.withUnsafeBufferPointer { FS in
-            f.x.withUnsafeBufferPointer { FX in
-            f.y.withUnsafeBufferPointer { FY in
+            f.pos.withUnsafeBufferPointer { FP in
             b.src.withUnsafeBufferPointer { BS in
-            b.x.withUnsafeBufferPointer { BX in
-            b.y.withUnsafeBufferPointer { BY in
+            b.pos.withUnsafeBufferPointer { BP in
             srcA.withUnsafeMutableBufferPointer { SA in
-            xA.withUnsafeMutableBufferPointer { XA in
-            yA.withUnsafeMutableBufferPointer { YA in
+            posA.withUnsafeMutableBufferPointer { PA in
             srcB.withUnsafeMutableBufferPointer { SB in
-            xB.withUnsafeMutableBufferPointer { XB in
-            yB.withUnsafeMutableBufferPointer { YB in
+            posB.withUnsafeMutableBufferPointer { PB in
             wA.withUnsafeMutableBufferPointer { WA in
                 for i in 0..<n where SA[i] < 0 {
                     let fs = FS[i], bs = BS[i]
@@ -285,28 +287,37 @@ public struct VideoInpainter: Sendable {
                         let af = Float(abs(t - Int(fs))), ab = Float(abs(t - Int(bs)))
                         // A = the temporally nearer source.
                         let fFirst = af <= ab
-                        SA[i] = fFirst ? fs : bs; XA[i] = fFirst ? FX[i] : BX[i]; YA[i] = fFirst ? FY[i] : BY[i]
+                        SA[i] = fFirst ? fs : bs; PA[i] = fFirst ? FP[i] : BP[i]
                         if blend {
-                            SB[i] = fFirst ? bs : fs; XB[i] = fFirst ? BX[i] : FX[i]; YB[i] = fFirst ? BY[i] : FY[i]
+                            SB[i] = fFirst ? bs : fs; PB[i] = fFirst ? BP[i] : FP[i]
                             let near = min(af, ab), far = max(af, ab)
-                            WA[i] = far / max(near + far, 1e-6)
+                            WA[i] = UInt8(255 * far / max(near + far, 1e-6) + 0.5)
                         }
                     } else if fs >= 0 {
-                        SA[i] = fs; XA[i] = FX[i]; YA[i] = FY[i]
+                        SA[i] = fs; PA[i] = FP[i]
                     } else {
-                        SA[i] = bs; XA[i] = BX[i]; YA[i] = BY[i]
+                        SA[i] = bs; PA[i] = BP[i]
                     }
                 }
-            }}}}}}}}}}}}}
+            }}}}}}}}}
             unresolvedCount = left
         }
     }
 
     /// One source per hole pixel from one propagation pass (`src < 0`: none).
     struct PassRecords: Sendable {
-        var src: [Int32]
-        var x: [Float]
-        var y: [Float]
+        var src: [Int16]
+        var pos: [UInt32]
+    }
+
+    /// A source position in 1/16 pixel, x in the low and y in the high 16 bits (sides up to 4096).
+    enum SourcePosition {
+        @inline(__always) static func pack(_ x: Float, _ y: Float) -> UInt32 {
+            UInt32(x * 16 + 0.5) | UInt32(y * 16 + 0.5) << 16
+        }
+        @inline(__always) static func unpack(_ p: UInt32) -> (x: Float, y: Float) {
+            (Float(p & 0xFFFF) / 16, Float(p >> 16) / 16)
+        }
     }
 
     /// Carries sources through the clip in one direction: a hole pixel of frame t follows the completed
@@ -315,14 +326,14 @@ public struct VideoInpainter: Sendable {
     /// position.
     static func pass(forward: Bool, states: [FrameState], flows: Motion, holes: [Mask], width w: Int, height h: Int) -> [PassRecords] {
         let count = states.count
-        var out = [PassRecords](repeating: PassRecords(src: [], x: [], y: []), count: count)
+        var out = [PassRecords](repeating: PassRecords(src: [], pos: []), count: count)
         var index = [Int32](repeating: -1, count: w * h)
         let order = forward ? Array(0..<count) : Array((0..<count).reversed())
         let maxX = Float(w - 1), maxY = Float(h - 1)
         for t in order {
             let st = states[t]
             let n = st.pixels.count
-            var rec = PassRecords(src: st.srcA, x: st.xA, y: st.yA)
+            var rec = PassRecords(src: st.srcA, pos: st.posA)
             let prev = forward ? t - 1 : t + 1
             defer { out[t] = rec }
             if n == 0 || st.unresolvedCount == 0 || prev < 0 || prev >= count { continue }
@@ -341,11 +352,9 @@ public struct VideoInpainter: Sendable {
             crop.u.withUnsafeBufferPointer { CU in
             crop.v.withUnsafeBufferPointer { CV in
             prevRec.src.withUnsafeBufferPointer { PS in
-            prevRec.x.withUnsafeBufferPointer { PX in
-            prevRec.y.withUnsafeBufferPointer { PY in
+            prevRec.pos.withUnsafeBufferPointer { PP in
             rec.src.withUnsafeMutableBufferPointer { RS in
-            rec.x.withUnsafeMutableBufferPointer { RX in
-            rec.y.withUnsafeMutableBufferPointer { RY in
+            rec.pos.withUnsafeMutableBufferPointer { RP in
                 for i in 0..<n where RS[i] < 0 {
                     let p = Int(P[i])
                     let x = p % w, y = p / w
@@ -362,17 +371,18 @@ public struct VideoInpainter: Sendable {
                     let nx = Int(qx + 0.5), ny = Int(qy + 0.5)
                     let q = ny * w + nx
                     if HP[q] == 0 {
-                        RS[i] = Int32(prev); RX[i] = qx; RY[i] = qy
+                        RS[i] = Int16(prev); RP[i] = SourcePosition.pack(qx, qy)
                     } else {
                         let j = Int(I[q])
                         if j >= 0 && PS[j] >= 0 {
                             RS[i] = PS[j]
-                            RX[i] = min(max(PX[j] + qx - Float(nx), 0), maxX)
-                            RY[i] = min(max(PY[j] + qy - Float(ny), 0), maxY)
+                            let (px, py) = SourcePosition.unpack(PP[j])
+                            RP[i] = SourcePosition.pack(min(max(px + qx - Float(nx), 0), maxX),
+                                                        min(max(py + qy - Float(ny), 0), maxY))
                         }
                     }
                 }
-            }}}}}}}}}}}
+            }}}}}}}}}
             index.withUnsafeMutableBufferPointer { I in
                 prevPixels.withUnsafeBufferPointer { PP in for j in 0..<PP.count { I[Int(PP[j])] = -1 } }
             }
@@ -404,27 +414,27 @@ public struct VideoInpainter: Sendable {
         let h = frames[0].height
         out.withUnsafeMutableBufferPointer { O in
         st.srcA.withUnsafeBufferPointer { SA in
-        st.xA.withUnsafeBufferPointer { XA in
-        st.yA.withUnsafeBufferPointer { YA in
+        st.posA.withUnsafeBufferPointer { PA in
         st.srcB.withUnsafeBufferPointer { SB in
-        st.xB.withUnsafeBufferPointer { XB in
-        st.yB.withUnsafeBufferPointer { YB in
+        st.posB.withUnsafeBufferPointer { PB in
         st.wA.withUnsafeBufferPointer { WA in
             for i in 0..<n {
                 let sa = Int(SA[i])
                 if sa < 0 { continue }
-                var (r, g, b) = frames[sa].pixels.withUnsafeBufferPointer { sample($0, w, h, XA[i], YA[i]) }
+                let a = SourcePosition.unpack(PA[i])
+                var (r, g, b) = frames[sa].pixels.withUnsafeBufferPointer { sample($0, w, h, a.x, a.y) }
                 let sb = Int(SB[i])
                 if sb >= 0 {
-                    let wa = WA[i]
-                    let (r2, g2, b2) = frames[sb].pixels.withUnsafeBufferPointer { sample($0, w, h, XB[i], YB[i]) }
+                    let wa = Float(WA[i]) / 255
+                    let p = SourcePosition.unpack(PB[i])
+                    let (r2, g2, b2) = frames[sb].pixels.withUnsafeBufferPointer { sample($0, w, h, p.x, p.y) }
                     r = wa * r + (1 - wa) * r2; g = wa * g + (1 - wa) * g2; b = wa * b + (1 - wa) * b2
                 }
                 O[3 * i] = UInt8(min(max(r + 0.5, 0), 255))
                 O[3 * i + 1] = UInt8(min(max(g + 0.5, 0), 255))
                 O[3 * i + 2] = UInt8(min(max(b + 0.5, 0), 255))
             }
-        }}}}}}}}
+        }}}}}}
         return out
     }
 
@@ -498,8 +508,8 @@ public struct VideoInpainter: Sendable {
         }
         for i in 0..<n {
             let p = Int(st.pixels[i])
-            st.srcA[i] = Int32(k); st.xA[i] = Float(p % w); st.yA[i] = Float(p / w)
-            st.srcB[i] = -1; st.wA[i] = 1
+            st.srcA[i] = Int16(k); st.posA[i] = SourcePosition.pack(Float(p % w), Float(p / w))
+            st.srcB[i] = -1; st.wA[i] = 255
         }
         st.unresolvedCount = 0
         st.isKey = true
