@@ -30,14 +30,7 @@ struct EditPipeline {
     /// `session` carries the task's snapshot of the selection. Returns the time of each phase, for the log.
     func run(task: TaskRecord, session: SessionRecord, images: [StillImage], output: String,
              watermarked: String?) throws -> String {
-        let clock = ContinuousClock()
-        var mark = clock.now
-        var phases: [String] = []
-        func lap(_ name: String) {
-            let now = clock.now
-            phases.append("\(name) \((now - mark).formatted(.units(allowed: [.milliseconds])))")
-            mark = now
-        }
+        var timer = PhaseTimer()
         let mode = EditMode(rawValue: task.editMode)
         let quality: EditQuality = task.mode == TaskMode.pro.rawValue ? .pro : .standard
         let objectIDs = session.selection.objectIDs
@@ -45,7 +38,7 @@ struct EditPipeline {
 
         // 1. Where the objects are in every frame (working size).
         let tracked = session.selection.isEmpty ? [] : try PreviewPipeline.track(session: session, frames: frames,
-                                                                               tracker: tracker, lap: lap)
+                                                                               tracker: tracker, lap: { timer.lap($0) })
         try cancel.check()
 
         // 2. Removal (removal and swap): fill the objects' holes at the inpainter's working size.
@@ -59,7 +52,7 @@ struct EditPipeline {
                 try cancel.check()
                 filled.append(RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels))
             }
-            lap("decode \(size.width)x\(size.height)")
+            timer.lap("decode \(size.width)x\(size.height)")
             var holes: [Mask] = []
             holes.reserveCapacity(filled.count)
             for i in filled.indices {
@@ -70,7 +63,7 @@ struct EditPipeline {
             try cancel.check()
             replaced = VideoInpainter(quality: quality, threads: 2).remove(frames: &filled, holes: holes)
             let area = replaced.reduce(0) { $0 + $1.area }
-            lap("remove (hole \(100 * area / max(1, size.width * size.height * replaced.count))% of the pixels)")
+            timer.lap("remove (hole \(100 * area / max(1, size.width * size.height * replaced.count))% of the pixels)")
         }
         try cancel.check()
 
@@ -82,7 +75,7 @@ struct EditPipeline {
         let placements = Self.placements(mode: mode, cutouts: cutouts, tracked: tracked, objectIDs: objectIDs,
                                          width: session.width, height: session.height, frameCount: session.totalFrames)
             .map { (PreparedCutout($0.0), $0.1) }
-        if !cutouts.isEmpty { lap("cutouts") }
+        if !cutouts.isEmpty { timer.lap("cutouts") }
 
         // 4. Render at full size.
         var options = RewriteOptions()
@@ -106,8 +99,8 @@ struct EditPipeline {
             Compositor.watermark(&marked)
             return [image.pixels, marked.pixels]
         }
-        lap("render")
-        return phases.joined(separator: ", ")
+        timer.lap("render")
+        return timer.summary
     }
 
     /// Where each cutout goes in each frame, in full-size pixels (spec §6.4): swap puts the image in

@@ -81,18 +81,11 @@ struct PreviewPipeline {
 
     /// Runs the pipeline; returns how long each phase took, for the log.
     func run(session: SessionRecord, video: String, cover: String, tracking: String) throws -> String {
-        let clock = ContinuousClock()
-        var mark = clock.now
-        var phases: [String] = []
-        func lap(_ name: String) {
-            let now = clock.now
-            phases.append("\(name) \((now - mark).formatted(.units(allowed: [.milliseconds])))")
-            mark = now
-        }
+        var timer = PhaseTimer()
         let selection = session.selection
         let objectIDs = selection.objectIDs
         // 1–3. Decode the working frames, segment the anchors, track.
-        let tracked = try Self.track(session: session, frames: frames, tracker: tracker, lap: lap)
+        let tracked = try Self.track(session: session, frames: frames, tracker: tracker, lap: { timer.lap($0) })
         // 4. Full-size masks: RLE for the JSON, a label plane for the overlay.
         var entries: [FrameMasks] = []
         entries.reserveCapacity(tracked.count)
@@ -110,7 +103,7 @@ struct PreviewPipeline {
             }))
             return LabelPlane(width: full.width, height: full.height, labels: full.labels)
         }
-        lap("upsample+rle+render")
+        timer.lap("upsample+rle+render")
         // 5. The cover: the first marked frame with its overlay.
         let first = selection.markedFrames.first ?? 0
         let coverLabels = first < tracked.count ? fullSize(first) : nil
@@ -122,8 +115,8 @@ struct PreviewPipeline {
                                     fps: Double(session.fps), totalFrame: session.totalFrames,
                                     objects: objectIDs.map(TrackingOutput.Object.init(objectID:)), frames: entries)
         try JSONCoding.encoder.encode(output).write(to: URL(fileURLWithPath: tracking))
-        lap("cover+json")
-        return phases.joined(separator: ", ")
+        timer.lap("cover+json")
+        return timer.summary
     }
 
     /// The selection's objects tracked through the whole clip, at the engine's working size: decodes
