@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import RotoAPI
-import RotoClient
+@testable import RotoClient
 import RotoVision
 import Testing
 
@@ -234,5 +234,19 @@ import Testing
         #expect(try decode(parts[0]) == ["alg": .string("HS256"), "typ": .string("JWT")])
         #expect(try decode(parts[1]) == ["iss": .string("AK"), "exp": .number(1_700_001_800), "nbf": .number(1_699_999_995)])
         #expect(!parts[2].contains("=") && !parts[2].contains("+") && !parts[2].contains("/"))
+    }
+
+    /// The client keeps its token while more than 5 minutes of it are left, then signs a new one.
+    @Test func renewal() {
+        let signer = KlingTokenSigner(accessKey: "AK", secretKey: "SK")
+        let cache = TokenCache(signer: signer)
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        let first = cache.token(now: t0)
+        #expect(first == signer.token(now: t0))
+        #expect(cache.token(now: t0.addingTimeInterval(1400)) == first, "400 s left: kept")
+        let renewed = cache.token(now: t0.addingTimeInterval(1501))
+        #expect(renewed == signer.token(now: t0.addingTimeInterval(1501)), "299 s left: renewed")
+        #expect(renewed != first)
+        #expect(cache.token(now: t0.addingTimeInterval(1600)) == renewed)
     }
 }
