@@ -39,9 +39,12 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
                            fileIO: FileIO(threadPool: pool.threads))
     let frames = FrameSource(media: media, engine: engine)
+    var trackerConfiguration = MaskTracker.Configuration()
+    trackerConfiguration.threads = configuration.workerThreads  // flows measured ahead on the worker threads
+    let tracker = MaskTracker(configuration: trackerConfiguration)
     let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
     let selections = Selections(database: database, frames: frames, pool: pool, locks: locks, limits: limits)
-    let previews = Previews(database: database, media: media, frames: frames, tracker: MaskTracker(), pool: pool,
+    let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pool: pool,
                             locks: locks, urls: urls, logger: logger)
     let workerBell = Doorbell(), callbackBell = Doorbell()
     let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
@@ -91,7 +94,7 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
             BlockingPoolService(pool: pool),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
             ProxyBuilder(database: database, media: media, pool: pool, engine: engine, queue: proxies, logger: logger),
-            TaskWorker(database: database, media: media, frames: frames, pool: pool, ids: ids, urls: urls,
+            TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pool, ids: ids, urls: urls,
                        limits: limits, doorbell: workerBell, callbacks: callbackBell, logger: logger,
                        concurrency: configuration.taskConcurrency),
             CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, logger: logger,

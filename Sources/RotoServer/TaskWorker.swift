@@ -19,6 +19,7 @@ struct TaskWorker: Service {
     let database: AppDatabase
     let media: MediaStore
     let frames: FrameSource
+    let tracker: MaskTracker
     let pool: BlockingPool
     let ids: IDGenerator
     let urls: PublicURLs
@@ -100,7 +101,7 @@ struct TaskWorker: Service {
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: media.absolute(relative))))
                 return try StillImage.decode(bytes, format: relative.hasSuffix(".png") ? .png : .jpeg)
             }
-            let pipeline = EditPipeline(media: media, frames: frames, tracker: MaskTracker(), cancel: cancel)
+            let pipeline = EditPipeline(media: media, frames: frames, tracker: tracker, cancel: cancel)
             let frozen = session
             let phases = try await pool.run {
                 try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked)

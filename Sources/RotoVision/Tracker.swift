@@ -33,6 +33,10 @@ public struct MaskTracker: Sendable {
         /// Finest pyramid level the flow is estimated at (0 = working resolution, 1 = half of it); the
         /// band graph cut restores full-resolution boundaries.
         public var flowFinestLevel: Int = 1
+        /// Threads for `track`: the flow between consecutive frames does not depend on the masks, so the
+        /// flows of the next few steps are computed in parallel while the refinement stays sequential.
+        /// The result is the same for any value.
+        public var threads: Int = 1
 
         /// The defaults.
         public init() {}
@@ -60,6 +64,15 @@ public struct MaskTracker: Sendable {
                    _ next: RGBImage, _ nextPyr: FlowPyramid, anchorModels: [Int: ColourModel] = [:]) -> SelectionLabels {
         precondition(previous.width == mask.width && previous.height == mask.height
                      && next.width == mask.width && next.height == mask.height, "MaskTracker: size mismatch")
+        if !mask.labels.contains(where: { $0 != 0 }) { return mask }  // no object: nothing to measure
+        // Flow from the next frame back to the previous: next(x) ≈ previous(x + f(x)).
+        return propagate(previous, mask: mask, next, flow: flowEngine.compute(from: nextPyr, to: prevPyr),
+                         anchorModels: anchorModels)
+    }
+
+    /// Propagates `mask` with `flow` (from `next` back to `previous`) already measured.
+    func propagate(_ previous: RGBImage, mask: SelectionLabels, _ next: RGBImage, flow: FlowField,
+                   anchorModels: [Int: ColourModel]) -> SelectionLabels {
         let w = mask.width, h = mask.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
         var present = [Bool](repeating: false, count: 256)
@@ -67,8 +80,6 @@ public struct MaskTracker: Sendable {
         if n == 0 || !present[1...].contains(true) {
             return SelectionLabels(width: w, height: h, labels: out, objectIDs: mask.objectIDs)
         }
-        // Flow from the next frame back to the previous: next(x) ≈ previous(x + f(x)).
-        let flow = flowEngine.compute(from: nextPyr, to: prevPyr)
         var best = [Float](repeating: 0, count: n)
         for k in 0..<mask.objectIDs.count where present[k + 1] {
             let tag = UInt8(k + 1)
@@ -358,13 +369,6 @@ extension MaskTracker {
             }
             return SelectionLabels(width: l.width, height: l.height, labels: l.labels.map { table[Int($0)] }, objectIDs: objectIDs)
         }
-        var pyramids = [FlowPyramid?](repeating: nil, count: count)
-        func pyramid(_ i: Int) -> FlowPyramid {
-            if let p = pyramids[i] { return p }
-            let p = FlowPyramid(images[i])
-            pyramids[i] = p
-            return p
-        }
         var forward = [SelectionLabels?](repeating: nil, count: count)
         var backward = [SelectionLabels?](repeating: nil, count: count)
         var result = [SelectionLabels](repeating: empty, count: count)
@@ -379,29 +383,13 @@ extension MaskTracker {
                     models[k] = ColourModel(image: images[a], labels: anchor.labels, tag: UInt8(k + 1), band: bandWidth(w, h))
                 }
             }
-            // Forward until the next anchor.
+            // Forward until the next anchor, backward until the previous one.
             let stop = ai + 1 < keys.count ? keys[ai + 1] : count
-            var cur = anchor
-            var t = a + 1
-            while t < stop {
-                cur = propagate(images[t - 1], pyramid(t - 1), mask: cur, images[t], pyramid(t), anchorModels: models)
-                forward[t] = cur
-                // Keep only the pyramids still needed: a long clip must not hold one per frame.
-                if t - 1 != a { pyramids[t - 1] = nil }
-                t += 1
-            }
-            if stop - 1 > a { pyramids[stop - 1] = nil }
-            // Backward until the previous anchor.
             let lower = ai > 0 ? keys[ai - 1] : -1
-            cur = anchor
-            t = a - 1
-            while t > lower {
-                cur = propagate(images[t + 1], pyramid(t + 1), mask: cur, images[t], pyramid(t), anchorModels: models)
-                backward[t] = cur
-                if t + 1 != a { pyramids[t + 1] = nil }
-                t -= 1
-            }
-            for i in max(lower, 0)..<a { pyramids[i] = nil }
+            let ahead = walk(images, Array(a..<stop), from: anchor, models: models)
+            for (k, labels) in ahead.enumerated() { forward[a + 1 + k] = labels }
+            let behind = walk(images, Array(stride(from: a, to: lower, by: -1)), from: anchor, models: models)
+            for (k, labels) in behind.enumerated() { backward[a - 1 - k] = labels }
         }
         for t in 0..<count where anchors[t] == nil || !keys.contains(t) {
             let prevA = keys.last { $0 < t }, nextA = keys.first { $0 > t }
@@ -415,6 +403,43 @@ extension MaskTracker {
             }
         }
         return result
+    }
+
+    /// Propagates `start` (the labels of `images[path[0]]`) along `path` (consecutive frame indices);
+    /// returns the labels of `path[1...]`. The flows of the next steps (they do not depend on the masks)
+    /// are measured in parallel, a chunk at a time; only the pyramids of one chunk are held.
+    func walk(_ images: [RGBImage], _ path: [Int], from start: SelectionLabels,
+              models: [Int: ColourModel]) -> [SelectionLabels] {
+        guard path.count > 1 else { return [] }
+        let threads = max(1, configuration.threads)
+        let chunk = threads == 1 ? 1 : 4 * threads
+        let engine = flowEngine
+        var out: [SelectionLabels] = []
+        out.reserveCapacity(path.count - 1)
+        var cur = start
+        var previousPyramid = FlowPyramid(images[path[0]])
+        var i = 1
+        while i < path.count {
+            if !cur.labels.contains(where: { $0 != 0 }) {
+                // Every object is lost: the rest of the path is empty too (as `propagate` would return).
+                out.append(contentsOf: repeatElement(cur, count: path.count - i))
+                break
+            }
+            let end = min(path.count, i + chunk)
+            let steps = Array(path[i..<end])
+            let pyramids = parallelMap(steps.count, threads: threads) { FlowPyramid(images[steps[$0]]) }
+            let first = previousPyramid
+            let flows = parallelMap(steps.count, threads: threads) { k in
+                engine.compute(from: pyramids[k], to: k == 0 ? first : pyramids[k - 1])
+            }
+            for k in 0..<steps.count {
+                cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
+                out.append(cur)
+            }
+            previousPyramid = pyramids[steps.count - 1]
+            i = end
+        }
+        return out
     }
 
     /// Blends two label maps of the same frame: per object, `weight ×` the smoothed indicator of `a` plus

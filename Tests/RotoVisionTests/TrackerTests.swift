@@ -235,6 +235,22 @@ private func report(_ name: String, _ ious: [Double]) {
         }
     }
 
+    @Test("the flows measured ahead on two threads give exactly the sequential result")
+    func threadsDoNotChangeTheResult() {
+        let clip = TrackClip(width: 160, height: 90, count: 23) { t in
+            [disc(cx: 30 + 4 * Double(t), cy: 45, r: 16),
+             rect(x0: 120 - 2 * Double(t), y0: 20 + Double(t), w: 24, h: 20, base: (60, 70, 210), seed: 3)]
+        }
+        let ids = [2, 5]
+        let anchors = [4: clip.labels(4, ids: ids), 17: clip.labels(17, ids: ids)]
+        var cfg = MaskTracker.Configuration()
+        cfg.threads = 2
+        let parallel = MaskTracker(configuration: cfg).track(frames: clip.frames, anchors: anchors, objectIDs: ids)
+        let sequential = tracker.track(frames: clip.frames, anchors: anchors, objectIDs: ids)
+        #expect(parallel == sequential)
+        #expect(parallel[10].masks()[2]!.iou(clip.truth[10][0]) >= 0.85)
+    }
+
     @Test func emptyAndNoAnchors() {
         let clip = TrackClip(width: 64, height: 36, count: 3) { _ in [] }
         let out = tracker.track(frames: clip.frames, anchors: [:], objectIDs: [1])

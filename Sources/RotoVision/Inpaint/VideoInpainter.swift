@@ -584,17 +584,6 @@ public struct VideoInpainter: Sendable {
 
     /// `body(i)` for every i in 0..<n on up to `threads` threads, results in order.
     func parallelMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        if threads <= 1 || n <= 1 { return (0..<n).map(body) }
-        let slots = Mutex<[T?]>([T?](repeating: nil, count: n))
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: min(threads, n)) { _ in
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= n { break }
-                let v = body(i)
-                slots.withLock { $0[i] = v }
-            }
-        }
-        return slots.withLock { $0.map { $0! } }
+        RotoVision.parallelMap(n, threads: threads, body)
     }
 }
