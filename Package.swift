@@ -77,18 +77,20 @@ let package = Package(
         .executableTarget(name: "edit-bench", dependencies: ["RotoVision", "RotoMedia"], path: "Benchmarks/edit",
                           exclude: ["run.sh"], swiftSettings: strict),
 
+        // Test helpers shared by the server and client tests (ffmpeg-made clips).
+        .target(name: "RotoTestSupport", path: "Tests/RotoTestSupport", swiftSettings: strict),
         .testTarget(name: "RotoCoreTests", dependencies: ["RotoCore", "RotoAPI"], swiftSettings: strict),
         .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia"], swiftSettings: strict),
         .testTarget(name: "RotoVisionTests", dependencies: ["RotoVision"], resources: [.copy("Fixtures")],
                     swiftSettings: strict),
         .testTarget(name: "RotoServerTests", dependencies: [
-            "RotoServer", "RotoStore", "RotoAPI", "RotoCore", "RotoMedia",
+            "RotoServer", "RotoStore", "RotoAPI", "RotoCore", "RotoMedia", "RotoTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         // The SDK and the `roto` binary end to end against a live in-process server on a free port.
         .testTarget(name: "RotoClientTests", dependencies: [
-            "RotoClient", "RotoAPI", "RotoServer", "RotoVision",
+            "RotoClient", "RotoAPI", "RotoServer", "RotoVision", "RotoTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

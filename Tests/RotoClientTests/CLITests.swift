@@ -2,6 +2,7 @@ import Foundation
 import RotoAPI
 import RotoClient
 import RotoVision
+import RotoTestSupport
 import Testing
 
 /// What a run of the `roto` binary left behind.

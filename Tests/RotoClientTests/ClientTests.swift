@@ -3,6 +3,7 @@ import Hummingbird
 import RotoAPI
 @testable import RotoClient
 import RotoVision
+import RotoTestSupport
 import Testing
 
 /// The SDK end to end against the real server, live on a free loopback port.

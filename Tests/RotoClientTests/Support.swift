@@ -6,6 +6,7 @@ import RotoAPI
 import RotoClient
 import RotoServer
 import Synchronization
+import RotoTestSupport
 import Testing
 
 /// Keys every test server knows: two API-key accounts and one Kling access-key account.
@@ -63,38 +64,8 @@ extension RotoClient {
     }
 }
 
-/// Test clips made with the ffmpeg CLI at test time (never downloaded, never committed), cached per run.
-enum Clips {
-    static let directory: String = {
-        let path = NSTemporaryDirectory() + "roto-client-test-clips-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-
-    /// Makes `name` with the given ffmpeg arguments (output path appended) unless it exists.
-    static func make(_ name: String, _ arguments: [String]) throws -> String {
-        let path = (directory as NSString).appendingPathComponent(name)
-        if FileManager.default.fileExists(atPath: path) { return path }
-        let tmp = path + ".part-\(UUID().uuidString)." + (name as NSString).pathExtension
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        p.arguments = ["-hide_banner", "-loglevel", "error", "-y"] + arguments + [tmp]
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, rename(tmp, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        return path
-    }
-
-    /// 1280×720, 30 fps, 3 s: a red 240×180 box whose left edge moves 100 px/s from x = 200 (y = 270) over
-    /// a noisy green background. On frame 15 the box's centre is at (335, 360) px.
-    static func movingBox() throws -> String {
-        try make("moving.mp4", [
-            "-f", "lavfi", "-i", "color=c=0x3a5a40:s=1280x720:r=30:d=3,noise=alls=12:allf=t[bg];"
-                + "color=c=0xD02020:s=240x180:r=30:d=3[box];[bg][box]overlay=x='200+100*t':y=270",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        ])
-    }
-
+/// The client tests' own clips (the maker and the moving-box clip are shared: RotoTestSupport).
+extension Clips {
     /// A 400×400 PNG image (a reference image for swap/addition tasks).
     static func image() throws -> String {
         try make("reference.png", ["-f", "lavfi", "-i", "testsrc2=size=400x400", "-frames:v", "1"])

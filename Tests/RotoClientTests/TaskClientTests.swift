@@ -1,6 +1,7 @@
 import Foundation
 import RotoAPI
 import RotoClient
+import RotoTestSupport
 import Testing
 
 /// Edit tasks through the SDK and the CLI (spec §6), end to end against the live server.

@@ -2,35 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import RotoTestSupport
 
-/// Test clips made with the ffmpeg CLI at test time (never downloaded, never committed), cached per run.
-enum Clips {
-    static let directory: String = {
-        let path = NSTemporaryDirectory() + "roto-test-clips-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-
-    /// Makes `name` with the given ffmpeg arguments (output path appended) unless it exists.
-    static func make(_ name: String, _ arguments: [String]) throws -> String {
-        let path = (directory as NSString).appendingPathComponent(name)
-        if FileManager.default.fileExists(atPath: path) { return path }
-        // Parallel tests may make the same clip: each writes its own part file, rename(2) replaces atomically.
-        let tmp = path + ".part-\(UUID().uuidString)." + (name as NSString).pathExtension
-        try run("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-y"] + arguments + [tmp])
-        guard rename(tmp, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        return path
-    }
-
-    static func run(_ tool: String, _ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-    }
-
+/// The server tests' own clips (the maker is shared: RotoTestSupport).
+extension Clips {
     /// A synthetic test pattern clip.
     static func pattern(_ name: String, size: String = "1280x720", rate: String = "30", seconds: Double = 3,
                         codec: [String] = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],

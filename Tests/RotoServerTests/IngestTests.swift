@@ -6,6 +6,7 @@ import RotoAPI
 import RotoCore
 import RotoMedia
 import RotoStore
+import RotoTestSupport
 import Testing
 @testable import RotoServer
 

@@ -4,20 +4,16 @@ import HummingbirdTesting
 import NIOCore
 import RotoAPI
 import RotoMedia
+import RotoTestSupport
 import RotoVision
 import Testing
 @testable import RotoServer
 
 /// preview-selection over HTTP (spec §5) on a clip whose object moves along a known path.
 @Suite struct PreviewRouteTests {
-    /// 1280×720, 30 fps, 3 s: a red 240×180 box whose left edge moves 100 px/s from x = 200 (y = 270).
-    static func movingClip() throws -> String {
-        try Clips.make("moving.mp4", [
-            "-f", "lavfi", "-i", "color=c=0x3a5a40:s=1280x720:r=30:d=3,noise=alls=12:allf=t[bg];"
-                + "color=c=0xD02020:s=240x180:r=30:d=3[box];[bg][box]overlay=x='200+100*t':y=270",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        ])
-    }
+    /// The shared moving-box clip (RotoTestSupport): 1280×720, 30 fps, 3 s, a red 240×180 box whose left
+    /// edge moves 100 px/s from x = 200 (y = 270).
+    static func movingClip() throws -> String { try Clips.movingBox() }
 
     static func truth(frame: Int) -> Mask {
         let x0 = 200 + Int((100 * Double(frame) / 30).rounded(.down))

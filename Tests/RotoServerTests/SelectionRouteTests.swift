@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import RotoAPI
 import RotoVision
+import RotoTestSupport
 import Testing
 @testable import RotoServer
 

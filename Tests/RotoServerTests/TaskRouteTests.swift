@@ -10,6 +10,7 @@ import RotoMedia
 import RotoStore
 import RotoVision
 import Synchronization
+import RotoTestSupport
 import Testing
 @testable import RotoServer
 
