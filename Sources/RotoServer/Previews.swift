@@ -5,6 +5,7 @@ import RotoCore
 import RotoMedia
 import RotoStore
 import RotoVision
+import Synchronization
 
 /// preview-selection (spec §5): track every object from every marked frame through the clip, then
 /// render the overlay video, its cover and the `tracking_output` JSON. Served from cache while the
@@ -72,8 +73,9 @@ struct Previews: Sendable {
     }
 }
 
-/// The blocking part of a preview: decode the working frames, segment the anchors, track, upsample,
-/// encode masks, render. Runs on the blocking pool.
+/// The blocking part of a preview: decode the working frames, segment the anchors, then track on a
+/// thread of its own while the overlay is rendered (each frame is drawn, its masks upsampled and
+/// RLE-encoded, as soon as its labels are final), then the cover and the JSON. Runs on the blocking pool.
 struct PreviewPipeline {
     let media: MediaStore
     let frames: FrameSource
@@ -84,18 +86,28 @@ struct PreviewPipeline {
         var timer = PhaseTimer()
         let selection = session.selection
         let objectIDs = selection.objectIDs
-        // 1–3. Decode the working frames, segment the anchors, track.
-        let tracked = try Self.track(session: session, frames: frames, tracker: tracker, lap: { timer.lap($0) })
-        // 4. Full-size masks: RLE for the JSON, a label plane for the overlay.
+        // 1–2. Decode the working frames, segment the anchors.
+        let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: { timer.lap($0) })
+        // 3–4. Track on another thread; render as frames become final. Full-size masks: RLE for the
+        // JSON, a label plane for the overlay.
+        let stream = TrackedFrames(count: working.count)
+        let tracker = self.tracker
+        let thread = Thread {
+            _ = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs) { stream.put($0, $1) }
+            stream.finish()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        defer { stream.waitUntilFinished() }  // the tracker never outlives the job, even on an error
         var entries: [FrameMasks] = []
-        entries.reserveCapacity(tracked.count)
+        entries.reserveCapacity(working.count)
         let engine = frames.engine
-        func fullSize(_ i: Int) -> SelectionLabels {
-            engine.upsample(tracked[i], to: session.width, session.height, guide: nil)
+        func fullSize(_ labels: SelectionLabels) -> SelectionLabels {
+            engine.upsample(labels, to: session.width, session.height, guide: nil)
         }
         _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video) { i in
-            guard i < tracked.count else { return nil }
-            let full = fullSize(i)
+            guard let labels = stream.wait(for: i) else { return nil }
+            let full = fullSize(labels)
             let masks = full.masks(including: objectIDs)
             entries.append(FrameMasks(frameIndex: i, rleMaskList: objectIDs.map { id in
                 let rle = COCORLE.encode(masks[id] ?? Mask(width: session.width, height: session.height))
@@ -103,10 +115,10 @@ struct PreviewPipeline {
             }))
             return LabelPlane(width: full.width, height: full.height, labels: full.labels)
         }
-        timer.lap("upsample+rle+render")
+        timer.lap("track+upsample+rle+render")
         // 5. The cover: the first marked frame with its overlay.
         let first = selection.markedFrames.first ?? 0
-        let coverLabels = first < tracked.count ? fullSize(first) : nil
+        let coverLabels = stream.wait(for: first).map(fullSize)
         try OverlayRenderer.cover(input: media.absolute(FrameSource.videoPath(session.id)), frameIndex: first,
                                   labels: coverLabels.map { LabelPlane(width: $0.width, height: $0.height, labels: $0.labels) },
                                   output: cover)
@@ -119,12 +131,11 @@ struct PreviewPipeline {
         return timer.summary
     }
 
-    /// The selection's objects tracked through the whole clip, at the engine's working size: decodes
-    /// the working frames (from the proxy when it exists), segments every marked frame (an anchor gets
-    /// exactly what add-selection returned there) and tracks forwards and backwards from every anchor.
-    /// `lap` is called after each phase (decode, anchors, track).
-    static func track(session: SessionRecord, frames: FrameSource, tracker: MaskTracker,
-                      lap: (String) -> Void = { _ in }) throws -> [SelectionLabels] {
+    /// The working frames of the whole clip (from the proxy when it exists) and the selection's anchors:
+    /// every marked frame segmented with its points (exactly what add-selection returned there).
+    /// `lap` is called after each phase (decode, anchors).
+    static func anchors(session: SessionRecord, frames: FrameSource,
+                        lap: (String) -> Void) throws -> (working: [RGBImage], anchors: [Int: SelectionLabels]) {
         let selection = session.selection
         let working = try frames.allWorkingFrames(session: session)
         lap("decode")
@@ -134,8 +145,57 @@ struct PreviewPipeline {
                                        objects: selection.objects(onFrame: f))
         }
         lap("anchors")
-        let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: selection.objectIDs)
+        return (working, anchors)
+    }
+
+    /// The selection's objects tracked through the whole clip, at the engine's working size, forwards
+    /// and backwards from every anchor. `lap` is called after each phase (decode, anchors, track).
+    static func track(session: SessionRecord, frames: FrameSource, tracker: MaskTracker,
+                      lap: (String) -> Void = { _ in }) throws -> [SelectionLabels] {
+        let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: lap)
+        let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: session.selection.objectIDs)
         lap("track")
         return tracked
+    }
+}
+
+/// Tracked labels handed from the tracking thread to one consumer (the renderer), which asks for them in
+/// order and blocks until each is final.
+final class TrackedFrames: Sendable {
+    let count: Int
+    private let state: Mutex<(frames: [SelectionLabels?], finished: Bool)>
+    private let signal = DispatchSemaphore(value: 0)
+
+    init(count: Int) {
+        self.count = count
+        state = Mutex((frames: [SelectionLabels?](repeating: nil, count: count), finished: false))
+    }
+
+    /// Frame `index` is final.
+    func put(_ index: Int, _ labels: SelectionLabels) {
+        state.withLock { if index < count { $0.frames[index] = labels } }
+        signal.signal()
+    }
+
+    /// Tracking has ended (every frame it will give has been given).
+    func finish() {
+        state.withLock { $0.finished = true }
+        signal.signal()
+    }
+
+    /// Waits until frame `index` is final; nil for a frame tracking does not give (past the end).
+    func wait(for index: Int) -> SelectionLabels? {
+        guard index >= 0 && index < count else { return nil }
+        while true {
+            let (labels, finished) = state.withLock { ($0.frames[index], $0.finished) }
+            if let labels { return labels }
+            if finished { return nil }
+            signal.wait()
+        }
+    }
+
+    /// Waits until tracking has ended.
+    func waitUntilFinished() {
+        while !state.withLock({ $0.finished }) { signal.wait() }
     }
 }

@@ -350,16 +350,21 @@ extension MaskTracker {
     /// all objects, label `i + 1` = `objectIDs[i]`, 0 = none). Returns one label map per frame. Anchor
     /// frames return their anchor labels; a frame between two anchors blends the forward pass from the
     /// earlier one and the backward pass from the later one by temporal distance. Without anchors every
-    /// frame is empty.
+    /// frame is empty. `onFinal` is called once per frame, in increasing frame order, as soon as that
+    /// frame's labels are final (after the last anchor: frame by frame), so a consumer can start early.
     public func track(frames: some RandomAccessCollection<RGBImage>, anchors: [Int: SelectionLabels],
-                      objectIDs: [Int]) -> [SelectionLabels] {
+                      objectIDs: [Int],
+                      onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void = { _, _ in }) -> [SelectionLabels] {
         let images = Array(frames)
         let count = images.count
         guard let first = images.first else { return [] }
         let w = first.width, h = first.height
         let empty = SelectionLabels(width: w, height: h, labels: [UInt8](repeating: 0, count: w * h), objectIDs: objectIDs)
         let keys = anchors.keys.filter { $0 >= 0 && $0 < count }.sorted()
-        if keys.isEmpty { return [SelectionLabels](repeating: empty, count: count) }
+        if keys.isEmpty {
+            for t in 0..<count { onFinal(t, empty) }
+            return [SelectionLabels](repeating: empty, count: count)
+        }
         // Anchor labels remapped onto `objectIDs` order.
         func remap(_ l: SelectionLabels) -> SelectionLabels {
             if l.objectIDs == objectIDs { return l }
@@ -369,12 +374,9 @@ extension MaskTracker {
             }
             return SelectionLabels(width: l.width, height: l.height, labels: l.labels.map { table[Int($0)] }, objectIDs: objectIDs)
         }
-        var forward = [SelectionLabels?](repeating: nil, count: count)
-        var backward = [SelectionLabels?](repeating: nil, count: count)
-        var result = [SelectionLabels](repeating: empty, count: count)
-        for (ai, a) in keys.enumerated() {
+        // Each anchor's labels and colour models.
+        let prepared: [(labels: SelectionLabels, models: [Int: ColourModel])] = keys.map { a in
             let anchor = remap(anchors[a]!)
-            result[a] = anchor
             var models: [Int: ColourModel] = [:]
             if configuration.anchorColourWeight > 0 {
                 var present = [Bool](repeating: false, count: 256)
@@ -383,33 +385,45 @@ extension MaskTracker {
                     models[k] = ColourModel(image: images[a], labels: anchor.labels, tag: UInt8(k + 1), band: bandWidth(w, h))
                 }
             }
-            // Forward until the next anchor, backward until the previous one.
-            let stop = ai + 1 < keys.count ? keys[ai + 1] : count
-            let lower = ai > 0 ? keys[ai - 1] : -1
-            let ahead = walk(images, Array(a..<stop), from: anchor, models: models)
-            for (k, labels) in ahead.enumerated() { forward[a + 1 + k] = labels }
-            let behind = walk(images, Array(stride(from: a, to: lower, by: -1)), from: anchor, models: models)
-            for (k, labels) in behind.enumerated() { backward[a - 1 - k] = labels }
+            return (anchor, models)
         }
-        for t in 0..<count where anchors[t] == nil || !keys.contains(t) {
-            let prevA = keys.last { $0 < t }, nextA = keys.first { $0 > t }
-            switch (forward[t], backward[t]) {
-            case let (f?, b?):
-                let wf = Float(nextA! - t) / Float(nextA! - prevA!)
-                result[t] = blend(f, weight: wf, b)
-            case let (f?, nil): result[t] = f
-            case let (nil, b?): result[t] = b
-            default: break
+        // Segment by segment, so that frames become final in increasing order: before the first anchor
+        // (its backward pass), between two anchors (the forward pass of the first blended with the
+        // backward pass of the second), after the last anchor (its forward pass, each frame final as soon
+        // as it is reached).
+        var result = [SelectionLabels](repeating: empty, count: count)
+        let a0 = keys[0]
+        let before = walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels,
+                          models: prepared[0].models)
+        for (k, labels) in before.enumerated() { result[a0 - 1 - k] = labels }
+        for t in 0..<a0 { onFinal(t, result[t]) }
+        for (ai, a) in keys.enumerated() {
+            result[a] = prepared[ai].labels
+            onFinal(a, result[a])
+            if ai + 1 < keys.count {
+                let b = keys[ai + 1]
+                let ahead = walk(images, Array(a..<b), from: prepared[ai].labels, models: prepared[ai].models)
+                let behind = walk(images, Array(stride(from: b, to: a, by: -1)), from: prepared[ai + 1].labels,
+                                  models: prepared[ai + 1].models)
+                for t in (a + 1)..<b {
+                    result[t] = blend(ahead[t - a - 1], weight: Float(b - t) / Float(b - a), behind[b - 1 - t])
+                    onFinal(t, result[t])
+                }
+            } else {
+                _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models) { t, labels in
+                    result[t] = labels
+                    onFinal(t, labels)
+                }
             }
         }
         return result
     }
 
     /// Propagates `start` (the labels of `images[path[0]]`) along `path` (consecutive frame indices);
-    /// returns the labels of `path[1...]`. The flows of the next steps (they do not depend on the masks)
+    /// returns the labels of `path[1...]` (each also given to `onStep` as it is made). The flows of the next steps (they do not depend on the masks)
     /// are measured in parallel, a chunk at a time; only the pyramids of one chunk are held.
-    func walk(_ images: [RGBImage], _ path: [Int], from start: SelectionLabels,
-              models: [Int: ColourModel]) -> [SelectionLabels] {
+    func walk(_ images: [RGBImage], _ path: [Int], from start: SelectionLabels, models: [Int: ColourModel],
+              onStep: (_ frame: Int, _ labels: SelectionLabels) -> Void = { _, _ in }) -> [SelectionLabels] {
         guard path.count > 1 else { return [] }
         let threads = max(1, configuration.threads)
         let chunk = threads == 1 ? 1 : 4 * threads
@@ -422,7 +436,10 @@ extension MaskTracker {
         while i < path.count {
             if !cur.labels.contains(where: { $0 != 0 }) {
                 // Every object is lost: the rest of the path is empty too (as `propagate` would return).
-                out.append(contentsOf: repeatElement(cur, count: path.count - i))
+                for t in path[i...] {
+                    out.append(cur)
+                    onStep(t, cur)
+                }
                 break
             }
             let end = min(path.count, i + chunk)
@@ -435,6 +452,7 @@ extension MaskTracker {
             for k in 0..<steps.count {
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
                 out.append(cur)
+                onStep(steps[k], cur)
             }
             previousPyramid = pyramids[steps.count - 1]
             i = end

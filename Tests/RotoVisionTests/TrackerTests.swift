@@ -235,7 +235,7 @@ private func report(_ name: String, _ ious: [Double]) {
         }
     }
 
-    @Test("the flows measured ahead on two threads give exactly the sequential result")
+    @Test("the flows measured ahead on two threads give exactly the sequential result; frames stream in order")
     func threadsDoNotChangeTheResult() {
         let clip = TrackClip(width: 160, height: 90, count: 23) { t in
             [disc(cx: 30 + 4 * Double(t), cy: 45, r: 16),
@@ -245,9 +245,16 @@ private func report(_ name: String, _ ious: [Double]) {
         let anchors = [4: clip.labels(4, ids: ids), 17: clip.labels(17, ids: ids)]
         var cfg = MaskTracker.Configuration()
         cfg.threads = 2
-        let parallel = MaskTracker(configuration: cfg).track(frames: clip.frames, anchors: anchors, objectIDs: ids)
+        var emitted: [Int] = []
+        var streamed: [SelectionLabels] = []
+        let parallel = MaskTracker(configuration: cfg).track(frames: clip.frames, anchors: anchors, objectIDs: ids) { t, labels in
+            emitted.append(t)
+            streamed.append(labels)
+        }
         let sequential = tracker.track(frames: clip.frames, anchors: anchors, objectIDs: ids)
         #expect(parallel == sequential)
+        #expect(emitted == Array(0..<23), "every frame once, in increasing order")
+        #expect(streamed == parallel, "the streamed labels are the final ones")
         #expect(parallel[10].masks()[2]!.iou(clip.truth[10][0]) >= 0.85)
     }
 
