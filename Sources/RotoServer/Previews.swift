@@ -86,28 +86,36 @@ struct PreviewPipeline {
         var timer = PhaseTimer()
         let selection = session.selection
         let objectIDs = selection.objectIDs
-        // 1–2. Decode the working frames, segment the anchors.
-        let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: { timer.lap($0) })
+        // 1–2. The working frames (decoded on access from the all-intra proxy; without one, all decoded
+        // now from the video) and the anchors.
+        let proxy = media.absolute(FrameSource.proxyPath(session.id))
+        let lazy = FileManager.default.fileExists(atPath: proxy)
+            ? try ProxyFrames(path: proxy, size: frames.engine.workingSize(width: session.width, height: session.height))
+            : nil
         // 3–4. Track on another thread; render as frames become final. Full-size masks: RLE for the
         // JSON, a label plane for the overlay.
-        let stream = TrackedFrames(count: working.count)
-        let tracker = self.tracker
-        let thread = Thread {
-            _ = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs) { stream.put($0, $1) }
-            stream.finish()
+        let stream: TrackedFrames
+        if let lazy {
+            let anchors = Self.anchors(session: session, frames: frames, working: lazy)
+            timer.lap("anchors")
+            stream = Self.startTracking(lazy, anchors: anchors, objectIDs: objectIDs, tracker: tracker)
+        } else {
+            let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: { timer.lap($0) })
+            stream = Self.startTracking(working, anchors: anchors, objectIDs: objectIDs, tracker: tracker)
         }
-        thread.stackSize = 8 << 20
-        thread.start()
         defer { stream.waitUntilFinished() }  // the tracker never outlives the job, even on an error
         var entries: [FrameMasks] = []
-        entries.reserveCapacity(working.count)
+        entries.reserveCapacity(stream.count)
         let engine = frames.engine
         func fullSize(_ labels: SelectionLabels) -> SelectionLabels {
             engine.upsample(labels, to: session.width, session.height, guide: nil)
         }
+        let first = selection.markedFrames.first ?? 0
+        var coverLabels: SelectionLabels?
         _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video) { i in
-            guard let labels = stream.wait(for: i) else { return nil }
+            guard let labels = stream.take(i) else { return nil }
             let full = fullSize(labels)
+            if i == first { coverLabels = full }
             let masks = full.masks(including: objectIDs)
             entries.append(FrameMasks(frameIndex: i, rleMaskList: objectIDs.map { id in
                 let rle = COCORLE.encode(masks[id] ?? Mask(width: session.width, height: session.height))
@@ -116,9 +124,9 @@ struct PreviewPipeline {
             return LabelPlane(width: full.width, height: full.height, labels: full.labels)
         }
         timer.lap("track+upsample+rle+render")
+        stream.waitUntilFinished()
+        if let failure = lazy?.failure { throw failure }
         // 5. The cover: the first marked frame with its overlay.
-        let first = selection.markedFrames.first ?? 0
-        let coverLabels = stream.wait(for: first).map(fullSize)
         try OverlayRenderer.cover(input: media.absolute(FrameSource.videoPath(session.id)), frameIndex: first,
                                   labels: coverLabels.map { LabelPlane(width: $0.width, height: $0.height, labels: $0.labels) },
                                   output: cover)
@@ -131,21 +139,44 @@ struct PreviewPipeline {
         return timer.summary
     }
 
-    /// The working frames of the whole clip (from the proxy when it exists) and the selection's anchors:
-    /// every marked frame segmented with its points (exactly what add-selection returned there).
+    /// The working frames of the whole clip (from the proxy when it exists) and the selection's anchors.
     /// `lap` is called after each phase (decode, anchors).
     static func anchors(session: SessionRecord, frames: FrameSource,
                         lap: (String) -> Void) throws -> (working: [RGBImage], anchors: [Int: SelectionLabels]) {
-        let selection = session.selection
         let working = try frames.allWorkingFrames(session: session)
         lap("decode")
+        let anchors = Self.anchors(session: session, frames: frames, working: working)
+        lap("anchors")
+        return (working, anchors)
+    }
+
+    /// The selection's anchors: every marked frame segmented with its points (exactly what add-selection
+    /// returned there).
+    static func anchors<Frames: RandomAccessCollection>(session: SessionRecord, frames: FrameSource,
+                                                        working: Frames) -> [Int: SelectionLabels]
+    where Frames.Element == RGBImage, Frames.Index == Int {
+        let selection = session.selection
         var anchors: [Int: SelectionLabels] = [:]
         for f in selection.markedFrames where f < working.count {
             anchors[f] = frames.labels(session: session, frame: f, working: working[f],
                                        objects: selection.objects(onFrame: f))
         }
-        lap("anchors")
-        return (working, anchors)
+        return anchors
+    }
+
+    /// Starts tracking `working` on a thread of its own; the returned stream gives the frames as they
+    /// become final.
+    static func startTracking<Frames: RandomAccessCollection & Sendable>(
+        _ working: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], tracker: MaskTracker
+    ) -> TrackedFrames where Frames.Element == RGBImage, Frames.Index == Int {
+        let stream = TrackedFrames(count: working.count)
+        let thread = Thread {
+            tracker.stream(frames: working, anchors: anchors, objectIDs: objectIDs) { stream.put($0, $1) }
+            stream.finish()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        return stream
     }
 
     /// The selection's objects tracked through the whole clip, at the engine's working size, forwards
@@ -159,8 +190,8 @@ struct PreviewPipeline {
     }
 }
 
-/// Tracked labels handed from the tracking thread to one consumer (the renderer), which asks for them in
-/// order and blocks until each is final.
+/// Tracked labels handed from the tracking thread to one consumer (the renderer), which takes each frame
+/// once, in order, blocking until it is final; a frame is held only between the two.
 final class TrackedFrames: Sendable {
     let count: Int
     private let state: Mutex<(frames: [SelectionLabels?], finished: Bool)>
@@ -183,11 +214,15 @@ final class TrackedFrames: Sendable {
         signal.signal()
     }
 
-    /// Waits until frame `index` is final; nil for a frame tracking does not give (past the end).
-    func wait(for index: Int) -> SelectionLabels? {
+    /// Waits until frame `index` is final and takes it; nil for a frame tracking does not give (past the
+    /// end) or one already taken.
+    func take(_ index: Int) -> SelectionLabels? {
         guard index >= 0 && index < count else { return nil }
         while true {
-            let (labels, finished) = state.withLock { ($0.frames[index], $0.finished) }
+            let (labels, finished) = state.withLock { s in
+                defer { s.frames[index] = nil }
+                return (s.frames[index], s.finished)
+            }
             if let labels { return labels }
             if finished { return nil }
             signal.wait()

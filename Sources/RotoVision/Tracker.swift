@@ -350,20 +350,32 @@ extension MaskTracker {
     /// all objects, label `i + 1` = `objectIDs[i]`, 0 = none). Returns one label map per frame. Anchor
     /// frames return their anchor labels; a frame between two anchors blends the forward pass from the
     /// earlier one and the backward pass from the later one by temporal distance. Without anchors every
-    /// frame is empty. `onFinal` is called once per frame, in increasing frame order, as soon as that
-    /// frame's labels are final (after the last anchor: frame by frame), so a consumer can start early.
+    /// frame is empty.
     public func track(frames: some RandomAccessCollection<RGBImage>, anchors: [Int: SelectionLabels],
-                      objectIDs: [Int],
-                      onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void = { _, _ in }) -> [SelectionLabels] {
-        let images = Array(frames)
+                      objectIDs: [Int]) -> [SelectionLabels] {
+        var result: [SelectionLabels] = []
+        stream(frames: Array(frames), anchors: anchors, objectIDs: objectIDs) { _, labels in result.append(labels) }
+        return result
+    }
+
+    /// ``track(frames:anchors:objectIDs:)`` without holding the result: `onFinal` gets every frame once,
+    /// in increasing frame order, as soon as its labels are final (after the last anchor: frame by
+    /// frame), so a consumer can start at once and drop each frame when it is done with it.
+    /// The frames are read in walking order, a few at a time (a lazy collection that decodes on access
+    /// keeps memory bounded); each is read from several threads at once when `threads` > 1.
+    public func stream<Frames: RandomAccessCollection & Sendable>(
+        frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int],
+        onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
+    ) where Frames.Element == RGBImage, Frames.Index == Int {
+        precondition(images.startIndex == 0, "MaskTracker.stream: frames are indexed from 0")
         let count = images.count
-        guard let first = images.first else { return [] }
+        guard let first = images.first else { return }
         let w = first.width, h = first.height
         let empty = SelectionLabels(width: w, height: h, labels: [UInt8](repeating: 0, count: w * h), objectIDs: objectIDs)
         let keys = anchors.keys.filter { $0 >= 0 && $0 < count }.sorted()
         if keys.isEmpty {
             for t in 0..<count { onFinal(t, empty) }
-            return [SelectionLabels](repeating: empty, count: count)
+            return
         }
         // Anchor labels remapped onto `objectIDs` order.
         func remap(_ l: SelectionLabels) -> SelectionLabels {
@@ -391,45 +403,41 @@ extension MaskTracker {
         // (its backward pass), between two anchors (the forward pass of the first blended with the
         // backward pass of the second), after the last anchor (its forward pass, each frame final as soon
         // as it is reached).
-        var result = [SelectionLabels](repeating: empty, count: count)
         let a0 = keys[0]
         let before = walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels,
                           models: prepared[0].models)
-        for (k, labels) in before.enumerated() { result[a0 - 1 - k] = labels }
-        for t in 0..<a0 { onFinal(t, result[t]) }
+        for t in 0..<a0 { onFinal(t, before[a0 - 1 - t]) }
         for (ai, a) in keys.enumerated() {
-            result[a] = prepared[ai].labels
-            onFinal(a, result[a])
+            onFinal(a, prepared[ai].labels)
             if ai + 1 < keys.count {
                 let b = keys[ai + 1]
                 let ahead = walk(images, Array(a..<b), from: prepared[ai].labels, models: prepared[ai].models)
                 let behind = walk(images, Array(stride(from: b, to: a, by: -1)), from: prepared[ai + 1].labels,
                                   models: prepared[ai + 1].models)
                 for t in (a + 1)..<b {
-                    result[t] = blend(ahead[t - a - 1], weight: Float(b - t) / Float(b - a), behind[b - 1 - t])
-                    onFinal(t, result[t])
+                    onFinal(t, blend(ahead[t - a - 1], weight: Float(b - t) / Float(b - a), behind[b - 1 - t]))
                 }
             } else {
-                _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models) { t, labels in
-                    result[t] = labels
-                    onFinal(t, labels)
-                }
+                _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models, collect: false,
+                         onStep: onFinal)
             }
         }
-        return result
     }
 
     /// Propagates `start` (the labels of `images[path[0]]`) along `path` (consecutive frame indices);
-    /// returns the labels of `path[1...]` (each also given to `onStep` as it is made). The flows of the next steps (they do not depend on the masks)
+    /// returns the labels of `path[1...]` (nothing when `collect` is false; each is also given to `onStep`
+    /// as it is made). The flows of the next steps (they do not depend on the masks)
     /// are measured in parallel, a chunk at a time; only the pyramids of one chunk are held.
-    func walk(_ images: [RGBImage], _ path: [Int], from start: SelectionLabels, models: [Int: ColourModel],
-              onStep: (_ frame: Int, _ labels: SelectionLabels) -> Void = { _, _ in }) -> [SelectionLabels] {
+    func walk<Frames: RandomAccessCollection & Sendable>(
+        _ images: Frames, _ path: [Int], from start: SelectionLabels, models: [Int: ColourModel], collect: Bool = true,
+        onStep: (_ frame: Int, _ labels: SelectionLabels) -> Void = { _, _ in }
+    ) -> [SelectionLabels] where Frames.Element == RGBImage, Frames.Index == Int {
         guard path.count > 1 else { return [] }
         let threads = max(1, configuration.threads)
         let chunk = threads == 1 ? 1 : 4 * threads
         let engine = flowEngine
         var out: [SelectionLabels] = []
-        out.reserveCapacity(path.count - 1)
+        if collect { out.reserveCapacity(path.count - 1) }
         var cur = start
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
@@ -437,7 +445,7 @@ extension MaskTracker {
             if !cur.labels.contains(where: { $0 != 0 }) {
                 // Every object is lost: the rest of the path is empty too (as `propagate` would return).
                 for t in path[i...] {
-                    out.append(cur)
+                    if collect { out.append(cur) }
                     onStep(t, cur)
                 }
                 break
@@ -451,7 +459,7 @@ extension MaskTracker {
             }
             for k in 0..<steps.count {
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
-                out.append(cur)
+                if collect { out.append(cur) }
                 onStep(steps[k], cur)
             }
             previousPyramid = pyramids[steps.count - 1]

@@ -245,9 +245,10 @@ private func report(_ name: String, _ ious: [Double]) {
         let anchors = [4: clip.labels(4, ids: ids), 17: clip.labels(17, ids: ids)]
         var cfg = MaskTracker.Configuration()
         cfg.threads = 2
+        let parallel = MaskTracker(configuration: cfg).track(frames: clip.frames, anchors: anchors, objectIDs: ids)
         var emitted: [Int] = []
         var streamed: [SelectionLabels] = []
-        let parallel = MaskTracker(configuration: cfg).track(frames: clip.frames, anchors: anchors, objectIDs: ids) { t, labels in
+        tracker.stream(frames: clip.frames, anchors: anchors, objectIDs: ids) { t, labels in
             emitted.append(t)
             streamed.append(labels)
         }
