@@ -88,10 +88,7 @@ struct PreviewPipeline {
         let objectIDs = selection.objectIDs
         // 1–2. The working frames (decoded on access from the all-intra proxy; without one, all decoded
         // now from the video) and the anchors.
-        let proxy = media.absolute(FrameSource.proxyPath(session.id))
-        let lazy = FileManager.default.fileExists(atPath: proxy)
-            ? try ProxyFrames(path: proxy, size: frames.engine.workingSize(width: session.width, height: session.height))
-            : nil
+        let lazy = try Self.proxyFrames(session: session, frames: frames)
         // 3–4. Track on another thread; render as frames become final. Full-size masks: RLE for the
         // JSON, a label plane for the overlay.
         let stream: TrackedFrames
@@ -179,13 +176,32 @@ struct PreviewPipeline {
         return stream
     }
 
+    /// The working frames of the session's proxy, decoded on access; nil while there is no proxy.
+    static func proxyFrames(session: SessionRecord, frames: FrameSource) throws -> ProxyFrames? {
+        let proxy = frames.media.absolute(FrameSource.proxyPath(session.id))
+        guard FileManager.default.fileExists(atPath: proxy) else { return nil }
+        return try ProxyFrames(path: proxy, size: frames.engine.workingSize(width: session.width, height: session.height))
+    }
+
     /// The selection's objects tracked through the whole clip, at the engine's working size, forwards
-    /// and backwards from every anchor. `lap` is called after each phase (decode, anchors, track).
+    /// and backwards from every anchor (the frames read on access from the proxy when there is one).
+    /// `lap` is called after each phase (decode, anchors, track).
     static func track(session: SessionRecord, frames: FrameSource, tracker: MaskTracker,
                       lap: (String) -> Void = { _ in }) throws -> [SelectionLabels] {
-        let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: lap)
-        let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: session.selection.objectIDs)
+        let objectIDs = session.selection.objectIDs
+        guard let lazy = try Self.proxyFrames(session: session, frames: frames) else {
+            let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: lap)
+            let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs)
+            lap("track")
+            return tracked
+        }
+        let anchors = Self.anchors(session: session, frames: frames, working: lazy)
+        lap("anchors")
+        var tracked: [SelectionLabels] = []
+        tracked.reserveCapacity(lazy.count)
+        tracker.stream(frames: lazy, anchors: anchors, objectIDs: objectIDs) { _, labels in tracked.append(labels) }
         lap("track")
+        if let failure = lazy.failure { throw failure }
         return tracked
     }
 }
