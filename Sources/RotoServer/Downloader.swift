@@ -23,9 +23,7 @@ struct Downloader: Sendable {
     func download(_ url: String, to destination: String, maxBytes: Int, field: String) async throws {
         var current = try Self.parse(url, field: field)
         for _ in 0...maxRedirects {
-            let host = current.host ?? ""
-            let addresses = try await resolve(host, field: field)
-            try AddressRule.check(host: host, addresses: addresses, field: field, allowPrivate: allowPrivateNetworks)
+            let addresses = try await checkedAddresses(of: current, field: field)
             switch try await fetchOnce(current, pinnedTo: addresses[0], to: destination, maxBytes: maxBytes, field: field) {
             case .done:
                 return
@@ -53,18 +51,22 @@ struct Downloader: Sendable {
 
     private func fetchOnce(_ url: URL, pinnedTo ip: AddressRule.IP, to destination: String, maxBytes: Int,
                            field: String) async throws -> Outcome {
-        do {
-            return try await withPinnedClient(url, ip) { client in
-                try await get(url, client: client, to: destination, maxBytes: maxBytes, field: field)
-            }
-        } catch {
-            if let e = error as? RotoError { throw e }
-            throw RotoError.invalid(field, "could not be downloaded", got: Self.describe(error))
+        try await withPinnedClient(url, ip, field: field, failure: "could not be downloaded") { client in
+            try await get(url, client: client, to: destination, maxBytes: maxBytes, field: field)
         }
     }
 
-    /// Runs `body` with a client whose connections to `url`'s host go to the checked address `ip`.
-    private func withPinnedClient<T>(_ url: URL, _ ip: AddressRule.IP,
+    /// The addresses of `url`'s host, checked against the address rule; connections go to the first.
+    private func checkedAddresses(of url: URL, field: String) async throws -> [AddressRule.IP] {
+        let host = url.host ?? ""
+        let addresses = try await resolve(host, field: field)
+        try AddressRule.check(host: host, addresses: addresses, field: field, allowPrivate: allowPrivateNetworks)
+        return addresses
+    }
+
+    /// Runs `body` with a client whose connections to `url`'s host go to the checked address `ip`. A
+    /// failure other than a ``RotoError`` becomes 1201 naming `field`: "<field>: <failure>".
+    private func withPinnedClient<T>(_ url: URL, _ ip: AddressRule.IP, field: String, failure: String,
                                      _ body: (HTTPClient) async throws -> T) async throws -> T {
         var config = HTTPClient.Configuration()
         config.redirectConfiguration = .disallow
@@ -79,40 +81,31 @@ struct Downloader: Sendable {
             return result
         } catch {
             try? await client.shutdown()
-            throw error
+            if let e = error as? RotoError { throw e }
+            throw RotoError.invalid(field, failure, got: Self.describe(error))
         }
     }
 
     /// Checks `url` against the address rule now (callback URLs at task creation).
     func checkAddress(_ url: String, field: String) async throws {
-        let target = try Self.parse(url, field: field)
-        let host = target.host ?? ""
-        try AddressRule.check(host: host, addresses: try await resolve(host, field: field), field: field,
-                              allowPrivate: allowPrivateNetworks)
+        _ = try await checkedAddresses(of: try Self.parse(url, field: field), field: field)
     }
 
     /// POSTs `body` to `url` under the same address rule (no redirect is followed) and returns the
     /// HTTP status. Callback deliveries use it; errors are 1201 naming `field`.
     func post(_ url: String, body: [UInt8], headers: [(String, String)], field: String) async throws -> Int {
         let target = try Self.parse(url, field: field)
-        let host = target.host ?? ""
-        let addresses = try await resolve(host, field: field)
-        try AddressRule.check(host: host, addresses: addresses, field: field, allowPrivate: allowPrivateNetworks)
-        do {
-            return try await withPinnedClient(target, addresses[0]) { client in
-                var request = HTTPClientRequest(url: target.absoluteString)
-                request.method = .POST
-                request.headers.add(name: "User-Agent", value: "roto/1")
-                for (name, value) in headers { request.headers.add(name: name, value: value) }
-                request.body = .bytes(ByteBuffer(bytes: body))
-                let response = try await client.execute(request, timeout: readTimeout + connectTimeout)
-                // Drain (and ignore) what the receiver says, up to 64 KiB.
-                _ = try? await response.body.collect(upTo: 64 << 10)
-                return Int(response.status.code)
-            }
-        } catch {
-            if let e = error as? RotoError { throw e }
-            throw RotoError.invalid(field, "could not be reached", got: Self.describe(error))
+        let addresses = try await checkedAddresses(of: target, field: field)
+        return try await withPinnedClient(target, addresses[0], field: field, failure: "could not be reached") { client in
+            var request = HTTPClientRequest(url: target.absoluteString)
+            request.method = .POST
+            request.headers.add(name: "User-Agent", value: "roto/1")
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: readTimeout + connectTimeout)
+            // Drain (and ignore) what the receiver says, up to 64 KiB.
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            return Int(response.status.code)
         }
     }
 
