@@ -59,8 +59,7 @@ struct Serve: AsyncParsableCommand {
         guard aks.count == sks.count else {
             throw ValidationError("--access-key and --secret-key must come in pairs (got \(aks.count) and \(sks.count))")
         }
-        if let secret = webhookSecret ?? env["WEBHOOK_SECRET"],
-           !secret.hasPrefix("whsec_") || Data(base64Encoded: String(secret.dropFirst(6)))?.isEmpty ?? true {
+        if let secret = webhookSecret ?? env["WEBHOOK_SECRET"], WebhookSecret.signingKey(secret) == nil {
             throw ValidationError("--webhook-secret must be whsec_ followed by base64 (Standard Webhooks)")
         }
         if let n = taskConcurrency ?? env["TASK_CONCURRENCY"].flatMap(Int.init), n < 1 {

@@ -91,12 +91,23 @@ struct CallbackDispatcher: Service {
     /// Standard Webhooks headers: `webhook-id`, `webhook-timestamp` (Unix seconds) and
     /// `webhook-signature` = `v1,` + base64(HMAC-SHA256(base64-decoded secret, "{id}.{timestamp}.{body}")).
     static func signatureHeaders(secret: String, id: String, timestamp: Int64, body: String) throws -> [(String, String)] {
-        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
-        guard let key = Data(base64Encoded: encoded), !key.isEmpty else {
+        guard let key = WebhookSecret.signingKey(secret) else {
             throw RotoError(.internalError, "the account's webhook secret is not whsec_<base64>")
         }
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).\(body)".utf8), using: SymmetricKey(data: key))
         return [("webhook-id", id), ("webhook-timestamp", String(timestamp)),
                 ("webhook-signature", "v1," + Data(mac).base64EncodedString())]
+    }
+}
+
+/// A Standard Webhooks secret: `whsec_` followed by the base64 of the signing key.
+public enum WebhookSecret {
+    /// The signing key of `secret`; nil unless it is `whsec_` + non-empty base64 (the one check of the
+    /// format, for `--webhook-secret` and for signing).
+    public static func signingKey(_ secret: String) -> Data? {
+        guard secret.hasPrefix("whsec_"), let key = Data(base64Encoded: String(secret.dropFirst(6))), !key.isEmpty else {
+            return nil
+        }
+        return key
     }
 }
