@@ -23,12 +23,12 @@ struct Tasks: Sendable {
         guard let session = try await database.session(id: command.sessionID, accountID: account.id, now: now) else {
             throw RotoError.notFound("session_id \(command.sessionID) does not exist or has expired")
         }
-        try command.checkAgainstSession(durationMillis: session.totalFrames * 1000 / max(session.fps, 1),
-                                        selectionIsEmpty: session.selection.isEmpty)
+        let durationMillis = session.totalFrames * 1000 / max(session.fps, 1)
+        try command.checkAgainstSession(durationMillis: durationMillis, selectionIsEmpty: session.selection.isEmpty)
+        // Checked here for a clear early refusal; the insert checks again (a concurrent create).
         if let external = command.externalTaskID,
            try await database.task(idOrExternalID: external, accountID: account.id)?.externalTaskId == external {
-            throw RotoError.invalid("external_task_id", "must be unique for the account; a task already uses it",
-                                    got: "\"\(external)\"")
+            throw Self.duplicateExternalID(external)
         }
 
         if let callback = command.callbackURL {
@@ -38,7 +38,6 @@ struct Tasks: Sendable {
         // Reference images: fetched and checked by content before the task exists.
         let id = ids.next()
         var stored: [String] = []
-        var written: [String] = []
         do {
             for (i, source) in command.images.enumerated() {
                 let field = "image_list[\(i)].image"
@@ -65,7 +64,6 @@ struct Tasks: Sendable {
                 let relative = "tasks/\(id)/image-\(i + 1).\(facts.format == .png ? "png" : "jpg")"
                 try media.prepare(relative)
                 try Data(bytes).write(to: URL(fileURLWithPath: media.absolute(relative)))
-                written.append(relative)
                 stored.append(relative)
             }
             let task = TaskRecord(
@@ -75,13 +73,12 @@ struct Tasks: Sendable {
                 watermark: command.watermark, callbackUrl: command.callbackURL, images: stored,
                 selection: session.selection, selectionVersion: session.selectionVersion, width: session.width,
                 height: session.height, fps: session.fps, totalFrames: session.totalFrames,
-                durationMillis: session.totalFrames * 1000 / max(session.fps, 1), createdAt: now, updatedAt: now)
+                durationMillis: durationMillis, createdAt: now, updatedAt: now)
             do {
                 try await database.insertTask(task, files: [], delivery: announcement(task, video: nil),
                                               maxUnfinished: limits.maxUnfinishedTasks)
             } catch TaskInsertError.duplicateExternalID {
-                throw RotoError.invalid("external_task_id", "must be unique for the account; a task already uses it",
-                                        got: "\"\(command.externalTaskID ?? "")\"")
+                throw Self.duplicateExternalID(command.externalTaskID ?? "")
             } catch TaskInsertError.tooManyUnfinished(let limit) {
                 throw RotoError(.tooManyTasks, "the account already has \(limit) unfinished tasks; wait for one to finish")
             }
@@ -92,10 +89,15 @@ struct Tasks: Sendable {
                                    createdAt: task.createdAt, updatedAt: task.updatedAt)
         } catch {
             // A refused call leaves nothing behind.
-            for path in written { media.remove(path) }
+            for path in stored { media.remove(path) }
             media.remove("tasks/\(id)")
             throw error
         }
+    }
+
+    static func duplicateExternalID(_ external: String) -> RotoError {
+        RotoError.invalid("external_task_id", "must be unique for the account; a task already uses it",
+                          got: "\"\(external)\"")
     }
 
     func get(_ id: String, account: AccountRecord) async throws -> TaskData {
