@@ -5,6 +5,8 @@
 //
 // usage: track-bench [--davis DIR] [--seqs a,b] [--rounds N] [--clicks 1,3,5] [--verbose]
 //   --rounds  extra rounds of the interactive protocol after the 5-click start (default 9; 0 = off)
+//   --truth-anchor  also track from the true frame-0 mask (the tracker alone, without the click engine)
+//   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
@@ -21,6 +23,9 @@ struct Args {
     var verbose = false
     var negativeFirst = false
     var jobs = 2
+    var truthAnchor = false
+    var dump: String?
+    var tracker = MaskTracker.Configuration()
 }
 
 func parseArgs() -> Args {
@@ -35,6 +40,26 @@ func parseArgs() -> Args {
         case "--verbose": a.verbose = true
         case "--negative-first": a.negativeFirst = true
         case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
+        case "--truth-anchor": a.truthAnchor = true
+        case "--dump": a.dump = it.next()
+        case "--config":
+            for kv in (it.next() ?? "").split(separator: ",") {
+                let p = kv.split(separator: "=").map(String.init)
+                guard p.count == 2, let v = Double(p[1]) else { print("bad config \(kv)"); continue }
+                switch p[0] {
+                case "band": a.tracker.bandFraction = v
+                case "colour": a.tracker.colourWeight = Float(v)
+                case "clamp": a.tracker.colourClamp = Float(v)
+                case "prior": a.tracker.priorWeight = Float(v)
+                case "smooth": a.tracker.smoothness = Float(v)
+                case "anchor": a.tracker.anchorColourWeight = Float(v)
+                case "flowr": a.tracker.flowRadius = Int(v)
+                case "flowit": a.tracker.flowIterations = Int(v)
+                case "finest": a.tracker.flowFinestLevel = Int(v)
+                case "grow": a.tracker.growthPenalty = Float(v)
+                default: print("unknown config key \(p[0])")
+                }
+            }
         default: print("unknown argument \(s)")
         }
     }
@@ -190,7 +215,7 @@ struct Sequence: Sendable {
 
 let args = parseArgs()
 let engine = ClassicalSegmentationEngine()
-let tracker = MaskTracker()
+let tracker = MaskTracker(configuration: args.tracker)
 let objectID = 0
 
 /// Track from `anchors`, upsample each frame to full size (as PreviewPipeline does), score J and F.
@@ -220,6 +245,28 @@ func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bo
     }
     if args.verbose { print("    track \(f1(secs(t0, t1))) s, upsample+score \(f1(secs(t1, now()))) s") }
     return (sc, secs(t0, t1))
+}
+
+/// Writes frames at 1/4, 1/2, 3/4 and the end of the clip (working size): the frame dimmed, the tracked
+/// mask tinted green, the true outline red.
+func dumpFrames(_ s: Sequence, _ sc: Scored, to dir: String) {
+    let n = sc.full.count
+    let listed = ProcessInfo.processInfo.environment["DUMP_FRAMES"]?.split(separator: ",").compactMap { Int($0) }
+    for i in Set(listed ?? [n / 4, n / 2, 3 * n / 4, n - 1]).sorted() where i < n {
+        let img = s.working[i]
+        let w = img.width, h = img.height
+        let m = sc.full[i].resizedNearest(width: w, height: h), t = s.truth[i].resizedNearest(width: w, height: h)
+        var px = img.pixels
+        for p in 0..<(w * h) {
+            var r = Int(px[3 * p]) / 2, g = Int(px[3 * p + 1]) / 2, b = Int(px[3 * p + 2]) / 2
+            if m.data[p] != 0 { g += 110; r += 10 }
+            let x = p % w, y = p / w, tv = t.data[p]
+            if (x > 0 && t.data[p - 1] != tv) || (y > 0 && t.data[p - w] != tv) { r = 255; g = 0; b = 0 }
+            px[3 * p] = UInt8(min(255, r)); px[3 * p + 1] = UInt8(min(255, g)); px[3 * p + 2] = UInt8(min(255, b))
+        }
+        let header = Array("P6\n\(w) \(h)\n255\n".utf8)
+        _ = FileManager.default.createFile(atPath: "\(dir)/\(s.name)-\(i).ppm", contents: Data(header + px))
+    }
 }
 
 func loadSequence(_ name: String) -> Sequence? {
@@ -254,6 +301,7 @@ struct Row {
     var name: String
     var perCount: [(j: Double, f: Double)] = []
     var interactive: (j: Double, f: Double)?
+    var truthAnchor: (j: Double, f: Double)?
     var marked = 0
     var rounds = 0
     var negativeFirst = 0
@@ -272,6 +320,15 @@ func runSequence(_ name: String) -> Row? {
     guard let s = loadSequence(name) else { return nil }
     var row = Row(name: name, frames: s.working.count)
     var fiveClick: Scored?
+    if args.truthAnchor {
+        // The tracker alone: the true frame-0 mask (at working size) is the anchor.
+        let t = s.truth[0].resizedNearest(width: s.working[0].width, height: s.working[0].height)
+        let anchor = SelectionLabels(width: t.width, height: t.height, labels: t.data, objectIDs: [objectID])
+        let (sc, tsec) = trackAndScore(s, anchors: [0: anchor], keepMasks: args.dump != nil)
+        row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
+        row.truthAnchor = (sc.meanJ, sc.meanF)
+        if let dir = args.dump { dumpFrames(s, sc, to: dir) }
+    }
     let counts = Set(args.clickCounts + (args.rounds > 0 ? [5] : []))
     for n in counts.sorted() {
         let pts = Array(s.clicks.prefix(n))
@@ -358,13 +415,19 @@ print("")
 print("Tracking quality, DAVIS 2016 dev (\(rows.count) sequences), engine → tracker → upsample(guide: nil) to 1280×720,")
 print("as PreviewPipeline. J, F (r = ceil(0.008·diagonal)), J&F; per sequence mean over frames excluding first and last.")
 var header = pad("sequence", 16)
+if args.truthAnchor { header += "| " + pad("true mask J F J&F", 20) }
 for n in args.clickCounts { header += "| " + pad("\(n)c  J     F     J&F", 20) }
 if args.rounds > 0 { header += "| " + pad("interactive J F J&F", 20) + " marks" }
 header += " | track ms/f | wall s"
 print(header)
 var sums = [Double](repeating: 0, count: 2 * args.clickCounts.count + 2)
+var truthSums = (j: 0.0, f: 0.0)
 for r in rows {
     var line = pad(r.name, 16)
+    if let t = r.truthAnchor {
+        line += "| " + pad("\(f3(t.j)) \(f3(t.f)) \(f3((t.j + t.f) / 2))", 20)
+        truthSums.j += t.j; truthSums.f += t.f
+    }
     for (i, p) in r.perCount.enumerated() {
         line += "| " + pad("\(f3(p.j)) \(f3(p.f)) \(f3((p.j + p.f) / 2))", 20)
         sums[2 * i] += p.j; sums[2 * i + 1] += p.f
@@ -379,6 +442,10 @@ for r in rows {
 if !rows.isEmpty {
     let k = Double(rows.count)
     var line = pad("MEAN", 16)
+    if args.truthAnchor {
+        let j = truthSums.j / k, f = truthSums.f / k
+        line += "| " + pad("\(f3(j)) \(f3(f)) \(f3((j + f) / 2))", 20)
+    }
     for i in 0..<args.clickCounts.count {
         let j = sums[2 * i] / k, f = sums[2 * i + 1] / k
         line += "| " + pad("\(f3(j)) \(f3(f)) \(f3((j + f) / 2))", 20)

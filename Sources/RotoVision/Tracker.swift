@@ -23,9 +23,9 @@ public struct MaskTracker: Sendable {
         /// Weight of the warped-mask prior.
         public var priorWeight: Float = 1
         /// Weight of the contrast-sensitive smoothness term.
-        public var smoothness: Float = 6
+        public var smoothness: Float = 10
         /// Weight of the anchor frame's colour model against the previous frame's (0…1) in `track`.
-        public var anchorColourWeight: Float = 0.5
+        public var anchorColourWeight: Float = 0.75
         /// Lucas–Kanade window radius (pixels, at every pyramid level).
         public var flowRadius: Int = 3
         /// Lucas–Kanade iterations per pyramid level.
@@ -37,6 +37,9 @@ public struct MaskTracker: Sendable {
         /// flows of the next few steps are computed in parallel while the refinement stays sequential.
         /// The result is the same for any value.
         public var threads: Int = 1
+        /// Extra cost per pixel for making a pixel outside the warped mask part of the object: masks
+        /// otherwise creep, a few pixels a frame, into background of a similar colour and never come back.
+        public var growthPenalty: Float = 0.3
 
         /// The defaults.
         public init() {}
@@ -251,6 +254,7 @@ public struct MaskTracker: Sendable {
                     let c = max(-cfg.colourClamp, min(cfg.colourClamp, llr[bin(px, p)]))
                     let q = min(0.95, max(0.05, prior[p]))
                     var costFG = -cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(q)
+                        + (hard[p] > 0 ? 0 : cfg.growthPenalty)
                     var costBG = cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(1 - q)
                     // Neighbours: inside the band become edges, outside add their fixed label's cost.
                     @inline(__always) func visit(_ qn: Int, _ forward: Bool) {
