@@ -2,7 +2,8 @@
 // object moving across it is composited in; the object is selected with clicks on frame 0, tracked through
 // the clip as preview-selection does (engine → MaskTracker → upsample), and removed with VideoInpainter at
 // the size an edit task uses. Scores PSNR and SSIM inside the object's true footprint against the clean
-// frames, and whole-frame PSNR; also with the true masks as holes (what tracking errors cost).
+// frames, and whole-frame PSNR; also with the true masks as holes (what tracking errors cost); and the
+// hole's PSNR split between the clip's background and its own moving subject (which the object hides).
 //
 // usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
 //                   [--completion diffusion|homography|hybrid] [--flow LONG-SIDE]
@@ -142,6 +143,24 @@ func ssim(_ a: RGBImage, _ b: RGBImage, region: Mask) -> Double {
     return n > 0 ? total / Double(n) : .nan
 }
 
+/// PSNR inside the hole split by what the clean frames show there: the clip's own background and the
+/// clip's moving subject (its DAVIS mask); the share of the hole over the subject. Pooled over frames.
+func splitPSNR(_ result: [RGBImage], clean: [RGBImage], truth: [Mask], subject: [Mask]) -> (bg: Double, obj: Double, share: Double) {
+    var se = [0.0, 0.0], count = [0, 0]
+    for i in 0..<result.count where i < subject.count {
+        for p in 0..<(truth[i].width * truth[i].height) where truth[i].data[p] != 0 {
+            let k = subject[i].data[p] != 0 ? 1 : 0
+            for c in 0..<3 {
+                let d = Double(result[i].pixels[3 * p + c]) - Double(clean[i].pixels[3 * p + c])
+                se[k] += d * d
+            }
+            count[k] += 3
+        }
+    }
+    func db(_ k: Int) -> Double { count[k] == 0 ? .nan : 10 * log10(255 * 255 / max(se[k] / Double(count[k]), 1e-9)) }
+    return (db(0), db(1), Double(count[1]) / Double(max(1, count[0] + count[1])))
+}
+
 /// Mean over frames of (PSNR in the hole, SSIM in the hole, whole-frame PSNR); every 5th frame for SSIM.
 func score(_ result: [RGBImage], clean: [RGBImage], truth: [Mask]) -> (Double, Double, Double) {
     let slots = Mutex<[(Double, Double?, Double)?]>(Array(repeating: nil, count: result.count))
@@ -166,7 +185,7 @@ let seqs = args.seqs.isEmpty
         .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
     : args.seqs
 
-struct Row { var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String] }
+struct Row { var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String]; var split: [String] = [] }
 var rows: [Row] = []
 var sums: [String: [Double]] = [:]
 
@@ -192,7 +211,13 @@ for name in seqs {
     let tracked = tracker.track(frames: working, anchors: [0: anchor], objectIDs: [0])
 
     var cells: [String] = []
+    var split: [String] = []
     var size = ""
+    // The clip's own moving subject (DAVIS masks), to split the hole's PSNR by what it hides.
+    let subjectFull: [Mask] = (0..<n).compactMap { i in
+        FileManager.default.contents(atPath: "\(args.davis)/\(name)/masks/" + String(format: "%05d.png", i))
+            .flatMap { try? MaskPNG.decode([UInt8]($0)) }
+    }
     var iou: [Double] = []
     for quality in args.qualities {
         let es = VideoInpainter.workingSize(width: fw, height: fh, frameCount: n, quality: quality)
@@ -215,6 +240,8 @@ for name in seqs {
             _ = inpainter.remove(frames: &frames, holes: holes)
             let t = secs(t0, now())
             let (p, s, whole) = score(frames, clean: clean, truth: trueHoles)
+            let subject = subjectFull.map { $0.width == es.width ? $0 : $0.resizedNearest(width: es.width, height: es.height) }
+            let parts = splitPSNR(frames, clean: clean, truth: trueHoles, subject: subject)
             if let dir = args.dump {
                 let m = n / 2
                 for (tag, img) in [("input", input[m]), ("result", frames[m]), ("clean", clean[m])] {
@@ -228,10 +255,14 @@ for name in seqs {
             sums[key + " ssim", default: []].append(s)
             sums[key + " whole", default: []].append(whole)
             sums[key + " ms/frame", default: []].append(t * 1000 / Double(n))
+            sums[key + " bg", default: []].append(parts.bg)
+            if parts.share > 0 { sums[key + " obj", default: []].append(parts.obj) }
+            sums[key + " share", default: []].append(parts.share)
+            split.append("\(f1(parts.bg)) \(parts.share > 0 ? f1(parts.obj) : "-") \(String(format: "%3.0f%%", 100 * parts.share))")
             cells.append("\(f1(p)) \(f3(s)) \(f1(whole)) \(String(format: "%4.0f", t * 1000 / Double(n)))")
         }
     }
-    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells)
+    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells, split: split)
     sums["iou", default: []].append(row.iou)
     // Progress on stderr (stdout is block-buffered when piped).
     FileHandle.standardError.write(Data("done \(name): \(n) frames at \(size), hole IoU \(f3(row.iou))\n".utf8))
@@ -255,3 +286,18 @@ for q in args.qualities {
     }
 }
 print(pad("mean", 16) + pad("", 7) + pad("", 10) + pad(f3(mean(sums["iou"] ?? [])), 9) + meanCells.map { pad($0, 26) }.joined())
+
+print("")
+print("The hole's PSNR split by what the clean frames show there: the clip's background | the clip's own moving")
+print("subject (DAVIS mask; it moves and deforms behind the synthetic object) | the subject's share of the hole.")
+print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
+for r in rows { print(pad(r.name, 16) + r.split.map { pad($0, 26) }.joined()) }
+var meanSplit: [String] = []
+for q in args.qualities {
+    for v in ["tracked", "true"] {
+        let k = "\(q.rawValue) \(v)"
+        meanSplit.append("\(f1(mean(sums[k + " bg"] ?? []))) \(f1(mean(sums[k + " obj"] ?? []))) "
+            + String(format: "%3.0f%%", 100 * mean(sums[k + " share"] ?? [])))
+    }
+}
+print(pad("mean", 16) + meanSplit.map { pad($0, 26) }.joined())
