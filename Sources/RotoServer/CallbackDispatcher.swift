@@ -24,9 +24,16 @@ struct CallbackDispatcher: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let sent = await sweep(now: UnixTime.nowMillis())
-                if sent == 0 { await doorbell.wait(timeout: idle) }
+                if sent == 0 { await doorbell.wait(timeout: await nextWait()) }
             }
         }
+    }
+
+    /// How long to wait for the doorbell after an empty sweep: until the next retry is due (so retries
+    /// go out on time), at least 10 ms and at most `idle`.
+    func nextWait() async -> Duration {
+        guard let due = try? await database.nextDeliveryDue() else { return idle }
+        return min(idle, .milliseconds(max(10, due - UnixTime.nowMillis())))
     }
 
     /// Attempts every due delivery once; returns how many were attempted.

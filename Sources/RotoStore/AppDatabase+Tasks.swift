@@ -231,10 +231,17 @@ extension AppDatabase {
         }
     }
 
-    /// When the next pending delivery is due (nil: none pending).
+    /// When the next pending delivery that `dueDeliveries` could return is due: the earliest among the
+    /// first pending delivery of each task (nil: none pending).
     public func nextDeliveryDue() async throws -> Int64? {
         try await writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM delivery WHERE deliveredAt IS NULL AND abandonedAt IS NULL")
+            try Int64.fetchOne(db, sql: """
+                SELECT MIN(d.nextAttemptAt) FROM delivery d
+                WHERE d.deliveredAt IS NULL AND d.abandonedAt IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM delivery e WHERE e.taskId = d.taskId
+                                  AND e.deliveredAt IS NULL AND e.abandonedAt IS NULL
+                                  AND (e.createdAt < d.createdAt OR (e.createdAt = d.createdAt AND e.id < d.id)))
+                """)
         }
     }
 

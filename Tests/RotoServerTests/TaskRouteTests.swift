@@ -146,9 +146,11 @@ import Testing
         let config = {
             var c = testConfiguration()
             c.webhookSecret = "whsec_" + Data(secretBytes).base64EncodedString()
+            c.callbackBackoff = [.milliseconds(500), .seconds(1), .seconds(2)]
             return c
         }()
-        let received = Received()
+        // The receiver fails the first POST: it is retried after the first back-off delay.
+        let received = Received(failFirst: 1)
         try await withReceiver(received) { receiver in
             try await withApp(config) { client in
                 let id = try await session(client)
@@ -212,16 +214,23 @@ import Testing
                     Issue.record("the list is empty")
                 }
 
-                // Callbacks: submitted, processing, succeed, in order, each signed.
+                // Callbacks: submitted (refused once, then sent again after the 0.5 s back-off — not
+                // after the dispatcher's 5 s idle wait), processing, succeed, in order, each signed.
                 let deadline = Date().addingTimeInterval(20)
-                while received.calls.withLock({ $0.count }) < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                while received.calls.withLock({ $0.count }) < 4 && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
                 let calls = received.calls.withLock { $0 }
                 let statuses = calls.compactMap { call -> String? in
                     guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(call.body.utf8)),
                           case .string(let s)? = o["task_status"] else { return nil }
                     return s
                 }
-                #expect(statuses == ["submitted", "processing", "succeed"])
+                #expect(statuses == ["submitted", "submitted", "processing", "succeed"])
+                #expect(calls.map(\.status) == [.internalServerError, .ok, .ok, .ok])
+                if calls.count > 1 {
+                    let gap = calls[1].at.timeIntervalSince(calls[0].at)
+                    #expect(gap >= 0.45 && gap < 4.5, "the retry came \(gap) s after the refused POST")
+                    #expect(calls[0].body == calls[1].body)
+                }
                 for call in calls {
                     let id = call.headers[HTTPField.Name("webhook-id")!] ?? ""
                     let ts = call.headers[HTTPField.Name("webhook-timestamp")!] ?? ""
@@ -311,7 +320,12 @@ func download(_ client: any TestClientProtocol, _ url: String) async throws -> S
 
 /// What a callback receiver got.
 final class Received: Sendable {
-    let calls = Mutex<[(headers: HTTPFields, body: String)]>([])
+    /// Every POST in arrival order, with the HTTP status it was answered with.
+    let calls = Mutex<[(headers: HTTPFields, body: String, at: Date, status: HTTPResponse.Status)]>([])
+    /// The first this many POSTs are answered 500.
+    let failFirst: Int
+
+    init(failFirst: Int = 0) { self.failFirst = failFirst }
 }
 
 /// A callback receiver on loopback that records every POST (headers and body).
@@ -321,8 +335,12 @@ func withReceiver<T: Sendable>(_ received: Received,
     router.post("hook") { request, _ -> Response in
         var request = request
         let buffer = try await request.collectBody(upTo: 1 << 20)
-        received.calls.withLock { $0.append((request.headers, String(buffer: buffer))) }
-        return Response(status: .ok)
+        let status: HTTPResponse.Status = received.calls.withLock { calls in
+            let status: HTTPResponse.Status = calls.count < received.failFirst ? .internalServerError : .ok
+            calls.append((request.headers, String(buffer: buffer), Date(), status))
+            return status
+        }
+        return Response(status: status)
     }
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     return try await app.test(.live) { client in
