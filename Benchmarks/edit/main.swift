@@ -8,6 +8,7 @@
 // usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
 //                   [--completion diffusion|homography|hybrid] [--flow LONG-SIDE]
 //                   [--dump DIR]   (writes the middle frame before, after and clean as PPM)
+//                   [--no-align]   (no direct re-alignment of the propagated sources)
 
 import Foundation
 import Synchronization
@@ -22,6 +23,7 @@ struct Args {
     var completion: FlowCompletion?
     var flowLongSide: Int?
     var dump: String?
+    var align = true
 }
 
 func parseArgs() -> Args {
@@ -39,6 +41,7 @@ func parseArgs() -> Args {
             }
         case "--completion": a.completion = FlowCompletion(rawValue: it.next() ?? "")
         case "--dump": a.dump = it.next()
+        case "--no-align": a.align = false
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
         default: print("unknown argument \(s)")
@@ -233,6 +236,7 @@ for name in seqs {
         var configuration = VideoInpainter.Configuration(quality: quality)
         if let c = args.completion { configuration.completion = c }
         if let f = args.flowLongSide { configuration.flowLongSide = f }
+        configuration.alignSources = args.align
         let inpainter = VideoInpainter(quality: quality, configuration: configuration, threads: 2)
         for (variant, holes) in [("tracked", trackedHoles), ("true", trueHoles)] {
             var frames = input

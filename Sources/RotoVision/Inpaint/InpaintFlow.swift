@@ -162,6 +162,13 @@ struct Homography: Sendable {
                 }
             }
         }
+        return fit(xs: xs, ys: ys, tx: tx, ty: ty, cx: cx, cy: cy, s: s, iterations: iterations, sigma: sigma)
+    }
+
+    /// Fits to correspondences (x, y) → (tx, ty) given in normalised coordinates (centre (`cx`, `cy`),
+    /// half-extent `s`); nil when too few.
+    static func fit(xs: [Double], ys: [Double], tx: [Double], ty: [Double], cx: Double, cy: Double, s: Double,
+                    iterations: Int = 5, sigma: Double = 1) -> Homography? {
         let m = xs.count
         if m < 16 { return nil }
         var wt = [Double](repeating: 1, count: m)

@@ -45,6 +45,8 @@ public struct VideoInpainter: Sendable {
         public var blendDirections: Bool = true
         /// Key-frame rounds for never-seen pixels before the rest is filled frame by frame.
         public var maxRounds: Int = 6
+        /// Re-align each frame's sources directly against their source frames (see `alignSources`).
+        public var alignSources: Bool = true
 
         /// The defaults for `quality`.
         public init(quality: EditQuality = .standard) {
@@ -155,6 +157,7 @@ public struct VideoInpainter: Sendable {
             let current = frames
             keyFill(k, frames: &frames, states: &states, snapshot: current, replaced: replaced)
         }
+        if configuration.alignSources { alignSources(&states, frames: frames, replaced: replaced) }
         // Final colours from the (unchanged outside the holes) frames and the filled key frames.
         // (The snapshot is released before the frames are written, so that no frame is copied.)
         let colours: [[UInt8]]

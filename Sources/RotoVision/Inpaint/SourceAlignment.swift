@@ -1,0 +1,193 @@
+/// Direct alignment of the propagated sources. Propagation chains one homography per frame step, so a
+/// source many frames away has drifted by the sum of every step's error (a few pixels on textured
+/// backgrounds). For every frame and every source frame it draws from, the chained map is summarised by
+/// a homography and refined photometrically against the source frame on a ring of known pixels around
+/// the hole (Gauss–Newton, Huber weights); the sources then move by the correction.
+extension VideoInpainter {
+    /// Moves the sources of every non-key frame by the direct alignment's correction (see above).
+    func alignSources(_ states: inout [FrameState], frames: [RGBImage], replaced: [Mask]) {
+        let count = states.count
+        guard let first = frames.first else { return }
+        let ring = max(6, min(first.width, first.height) / 40)
+        let updated: [FrameState?]
+        do {
+            let frozen = states
+            updated = parallelMap(count) { t in
+                let st = frozen[t]
+                if st.isKey || st.pixels.isEmpty { return nil }
+                let aligner = SourceAligner(frames: frames, holes: replaced, target: t, ringWidth: ring)
+                guard aligner.ringCount >= 64 else { return nil }
+                var out = st
+                let moved = aligner.align(&out)
+                return moved ? out : nil
+            }
+        }
+        for t in 0..<count { if let s = updated[t] { states[t] = s } }
+    }
+}
+
+/// Photometric alignment of one frame (the target) against its source frames, on a ring of known
+/// pixels around the target's hole.
+struct SourceAligner {
+    let frames: [RGBImage]
+    let holes: [Mask]
+    let target: Int
+    let w: Int, h: Int
+    /// Ring sample positions (pixel indices of the target frame) and their grey levels.
+    var ring: [Int32] = []
+    var levels: [Float] = []
+    var ringCount: Int { ring.count }
+    /// Most ring samples used.
+    static let maxSamples = 1000
+    /// Fewest sources drawing from one frame for that frame to be aligned.
+    static let minGroup = 400
+    /// Huber threshold (grey levels).
+    static let huber: Float = 12
+    /// Largest correction accepted, as a fraction of the short side.
+    static let maxShiftFraction: Float = 0.04
+
+    init(frames: [RGBImage], holes: [Mask], target: Int, ringWidth: Int) {
+        self.frames = frames
+        self.holes = holes
+        self.target = target
+        w = frames[target].width
+        h = frames[target].height
+        let hole = holes[target]
+        let grown = InpaintMorphology.dilated(hole, radius: ringWidth)
+        var candidates: [Int32] = []
+        grown.data.withUnsafeBufferPointer { G in
+            hole.data.withUnsafeBufferPointer { H in
+                for p in 0..<G.count where G[p] != 0 && H[p] == 0 { candidates.append(Int32(p)) }
+            }
+        }
+        let stride = max(1, candidates.count / Self.maxSamples)
+        ring.reserveCapacity(candidates.count / stride + 1)
+        frames[target].pixels.withUnsafeBufferPointer { F in
+            for k in Swift.stride(from: 0, to: candidates.count, by: stride) {
+                let p = Int(candidates[k])
+                ring.append(candidates[k])
+                levels.append((Float(F[3 * p]) + Float(F[3 * p + 1]) + Float(F[3 * p + 2])) / 3)
+            }
+        }
+    }
+
+    /// Aligns the target against every source frame its sources draw from with at least 64 pixels (one
+    /// alignment per source frame, for the nearer and the farther source alike) and moves those
+    /// sources by the correction. Returns whether anything moved.
+    func align(_ st: inout VideoInpainter.FrameState) -> Bool {
+        // Source frame → (which list, index) of the sources drawing from it; 0 = A, 1 = B.
+        var groups: [Int16: [(Int, Int)]] = [:]
+        for i in 0..<st.pixels.count {
+            if st.srcA[i] >= 0 && Int(st.srcA[i]) != target { groups[st.srcA[i], default: []].append((0, i)) }
+            if st.srcB[i] >= 0 && Int(st.srcB[i]) != target { groups[st.srcB[i], default: []].append((1, i)) }
+        }
+        var moved = false
+        let maxX = Float(w - 1), maxY = Float(h - 1)
+        let cx = Double(w - 1) / 2, cy = Double(h - 1) / 2, sc = Double(max(w, h)) / 2
+        let limit = Self.maxShiftFraction * Float(min(w, h))
+        for (s, members) in groups where members.count >= Self.minGroup {
+            let src = Int(s)
+            @inline(__always) func position(_ m: (Int, Int)) -> UInt32 { m.0 == 0 ? st.posA[m.1] : st.posB[m.1] }
+            // The chained map of these pixels as one homography.
+            var xs: [Double] = [], ys: [Double] = [], tx: [Double] = [], ty: [Double] = []
+            let step = max(1, members.count / 500)
+            for k in Swift.stride(from: 0, to: members.count, by: step) {
+                let p = Int(st.pixels[members[k].1])
+                let q = VideoInpainter.SourcePosition.unpack(position(members[k]))
+                xs.append((Double(p % w) - cx) / sc); ys.append((Double(p / w) - cy) / sc)
+                tx.append((Double(q.x) - cx) / sc); ty.append((Double(q.y) - cy) / sc)
+            }
+            guard let chained = Homography.fit(xs: xs, ys: ys, tx: tx, ty: ty, cx: cx, cy: cy, s: sc, iterations: 3),
+                  let refined = refine(chained, source: src) else { continue }
+            // Move by the correction, where it is small and lands on known background.
+            let hole = holes[src].data
+            for m in members {
+                let p = Int(st.pixels[m.1])
+                let x = Float(p % w), y = Float(p / w)
+                let a = chained.displacement(x, y), b = refined.displacement(x, y)
+                let dx = b.0 - a.0, dy = b.1 - a.1
+                if abs(dx) > limit || abs(dy) > limit { continue }
+                let q = VideoInpainter.SourcePosition.unpack(position(m))
+                let nx = min(max(q.x + dx, 0), maxX), ny = min(max(q.y + dy, 0), maxY)
+                if hole[Int(ny + 0.5) * w + Int(nx + 0.5)] != 0 { continue }
+                let packed = VideoInpainter.SourcePosition.pack(nx, ny)
+                if m.0 == 0 { st.posA[m.1] = packed } else { st.posB[m.1] = packed }
+                moved = true
+            }
+        }
+        return moved
+    }
+
+    /// Gauss–Newton on the eight homography parameters, minimising the Huber loss of the grey-level
+    /// difference between the target's ring and the source frame; nil unless it lowers the loss.
+    func refine(_ start: Homography, source: Int) -> Homography? {
+        var model = start
+        let img = frames[source]
+        let hole = holes[source].data
+        let cx = model.cx, cy = model.cy, sc = model.s
+        var startLoss: Double = -1, bestLoss = Double.infinity
+        var best = start
+        img.pixels.withUnsafeBufferPointer { S in
+            @inline(__always) func grey(_ x: Float, _ y: Float) -> Float {
+                let (r, g, b) = VideoInpainter.sample(S, w, h, x, y)
+                return (r + g + b) / 3
+            }
+            var lambda = 1e-3
+            var ata = [Double](repeating: 0, count: 64), atb = [Double](repeating: 0, count: 8)
+            var j = [Double](repeating: 0, count: 8)
+            for iteration in 0..<8 {
+                var total: Double = 0, used = 0
+                let hh = model.h
+                for a in 0..<64 { ata[a] = 0 }
+                for a in 0..<8 { atb[a] = 0 }
+                ata.withUnsafeMutableBufferPointer { A in
+                atb.withUnsafeMutableBufferPointer { B in
+                j.withUnsafeMutableBufferPointer { J in
+                    for k in 0..<ring.count {
+                        let p = Int(ring[k])
+                        let xn = (Double(p % w) - cx) / sc, yn = (Double(p / w) - cy) / sc
+                        let d = hh[6] * xn + hh[7] * yn + 1
+                        let u = (hh[0] * xn + hh[1] * yn + hh[2]) / d, v = (hh[3] * xn + hh[4] * yn + hh[5]) / d
+                        let X = Float(u * sc + cx), Y = Float(v * sc + cy)
+                        guard X >= 1, Y >= 1, X <= Float(w - 2), Y <= Float(h - 2),
+                              hole[Int(Y + 0.5) * w + Int(X + 0.5)] == 0 else { continue }
+                        // Grey level and central differences from bilinear samples.
+                        let r = grey(X, Y) - levels[k]
+                        let gx = (grey(X + 1, Y) - grey(X - 1, Y)) / 2, gy = (grey(X, Y + 1) - grey(X, Y - 1)) / 2
+                        let ar = abs(r)
+                        let wt: Float = ar <= Self.huber ? 1 : Self.huber / ar
+                        total += Double(ar <= Self.huber ? 0.5 * r * r : Self.huber * (ar - 0.5 * Self.huber))
+                        used += 1
+                        // d(grey)/d(h0…h7) through (X, Y).
+                        let gxs = Double(gx) * sc / d, gys = Double(gy) * sc / d
+                        let gp = gxs * u + gys * v
+                        J[0] = gxs * xn; J[1] = gxs * yn; J[2] = gxs
+                        J[3] = gys * xn; J[4] = gys * yn; J[5] = gys
+                        J[6] = -gp * xn; J[7] = -gp * yn
+                        let wd = Double(wt), rd = Double(r)
+                        for a in 0..<8 {
+                            let ja = wd * J[a]
+                            B[a] -= ja * rd
+                            for b in a..<8 { A[a * 8 + b] += ja * J[b] }
+                        }
+                    }
+                }}}
+                if used < 64 { return }
+                let mean = total / Double(used)
+                if iteration == 0 { startLoss = mean }
+                if mean < bestLoss { bestLoss = mean; best = model }
+                for a in 0..<8 { for b in 0..<a { ata[a * 8 + b] = ata[b * 8 + a] } }
+                var trace = 0.0
+                for a in 0..<8 { trace += ata[a * 8 + a] }
+                for a in 0..<8 { ata[a * 8 + a] += lambda * trace / 8 }
+                guard let delta = Homography.solve8(ata, atb) else { return }
+                model = Homography(h: (0..<8).map { hh[$0] + delta[$0] } + [1], cx: cx, cy: cy, s: sc)
+                lambda *= 0.5
+                // Stop when the map moves less than a twentieth of a pixel at the ring's extent.
+                if (delta.prefix(6).map(abs).max() ?? 0) * sc < 0.05 { break }
+            }
+        }
+        guard startLoss > 0, bestLoss < 0.95 * startLoss else { return nil }
+        return best
+    }
+}
