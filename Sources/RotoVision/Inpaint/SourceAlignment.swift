@@ -43,6 +43,8 @@ struct SourceAligner {
     static let minGroup = 400
     /// Huber threshold (grey levels).
     static let huber: Float = 12
+    /// Largest colour offset applied (grey levels).
+    static let maxOffset: Float = 24
     /// Largest correction accepted, as a fraction of the short side.
     static let maxShiftFraction: Float = 0.04
 
@@ -97,8 +99,11 @@ struct SourceAligner {
                 xs.append((Double(p % w) - cx) / sc); ys.append((Double(p / w) - cy) / sc)
                 tx.append((Double(q.x) - cx) / sc); ty.append((Double(q.y) - cy) / sc)
             }
-            guard let chained = Homography.fit(xs: xs, ys: ys, tx: tx, ty: ty, cx: cx, cy: cy, s: sc, iterations: 3),
-                  let refined = refine(chained, source: src) else { continue }
+            guard let chained = Homography.fit(xs: xs, ys: ys, tx: tx, ty: ty, cx: cx, cy: cy, s: sc, iterations: 3) else { continue }
+            let refinedOrNil = refine(chained, source: src)
+            let refined = refinedOrNil ?? chained
+            if let o = colourOffset(refined, source: src) { st.offsets[s] = o; moved = true }
+            if refinedOrNil == nil { continue }
             // Move by the correction, where it is small and lands on known background.
             let hole = holes[src].data
             for m in members {
@@ -118,6 +123,32 @@ struct SourceAligner {
         return moved
     }
 
+    /// The median per channel of target − source over the ring with `model` (the source frame's exposure
+    /// or lighting relative to the target's around the hole), each within ±`maxOffset`; nil with too few
+    /// samples.
+    func colourOffset(_ model: Homography, source: Int) -> SIMD3<Float>? {
+        let hole = holes[source].data
+        var d: [[Float]] = [[], [], []]
+        frames[source].pixels.withUnsafeBufferPointer { S in
+            frames[target].pixels.withUnsafeBufferPointer { T in
+                for k in 0..<ring.count {
+                    let p = Int(ring[k])
+                    let m = model.displacement(Float(p % w), Float(p / w))
+                    let X = Float(p % w) + m.0, Y = Float(p / w) + m.1
+                    guard X >= 0, Y >= 0, X <= Float(w - 1), Y <= Float(h - 1), hole[Int(Y + 0.5) * w + Int(X + 0.5)] == 0 else { continue }
+                    let (r, g, b) = VideoInpainter.sample(S, w, h, X, Y)
+                    d[0].append(Float(T[3 * p]) - r); d[1].append(Float(T[3 * p + 1]) - g); d[2].append(Float(T[3 * p + 2]) - b)
+                }
+            }
+        }
+        guard d[0].count >= 64 else { return nil }
+        let med = d.map { c -> Float in
+            let v = c.sorted()[c.count / 2]
+            return min(Self.maxOffset, max(-Self.maxOffset, v))
+        }
+        return SIMD3(med[0], med[1], med[2])
+    }
+
     /// Gauss–Newton on the eight homography parameters, minimising the Huber loss of the grey-level
     /// difference between the target's ring and the source frame; nil unless it lowers the loss.
     func refine(_ start: Homography, source: Int) -> Homography? {
@@ -132,11 +163,28 @@ struct SourceAligner {
                 let (r, g, b) = VideoInpainter.sample(S, w, h, x, y)
                 return (r + g + b) / 3
             }
+            // The two frames' grey levels may differ by a constant (exposure): a bias, re-estimated every
+            // iteration as the weighted mean residual, first as the median at the start.
+            @inline(__always) func mapped(_ p: Int, _ hh: [Double]) -> (X: Float, Y: Float, u: Double, v: Double, d: Double, xn: Double, yn: Double)? {
+                let xn = (Double(p % w) - cx) / sc, yn = (Double(p / w) - cy) / sc
+                let d = hh[6] * xn + hh[7] * yn + 1
+                let u = (hh[0] * xn + hh[1] * yn + hh[2]) / d, v = (hh[3] * xn + hh[4] * yn + hh[5]) / d
+                let X = Float(u * sc + cx), Y = Float(v * sc + cy)
+                guard X >= 1, Y >= 1, X <= Float(w - 2), Y <= Float(h - 2),
+                      hole[Int(Y + 0.5) * w + Int(X + 0.5)] == 0 else { return nil }
+                return (X, Y, u, v, d, xn, yn)
+            }
+            var start: [Float] = []
+            for k in 0..<ring.count {
+                if let m = mapped(Int(ring[k]), model.h) { start.append(grey(m.X, m.Y) - levels[k]) }
+            }
+            if start.count < 64 { return }
+            var bias = start.sorted()[start.count / 2]
             var lambda = 1e-3
             var ata = [Double](repeating: 0, count: 64), atb = [Double](repeating: 0, count: 8)
             var j = [Double](repeating: 0, count: 8)
             for iteration in 0..<8 {
-                var total: Double = 0, used = 0
+                var total: Double = 0, used = 0, biasSum: Double = 0, weightSum: Double = 0
                 let hh = model.h
                 for a in 0..<64 { ata[a] = 0 }
                 for a in 0..<8 { atb[a] = 0 }
@@ -144,15 +192,10 @@ struct SourceAligner {
                 atb.withUnsafeMutableBufferPointer { B in
                 j.withUnsafeMutableBufferPointer { J in
                     for k in 0..<ring.count {
-                        let p = Int(ring[k])
-                        let xn = (Double(p % w) - cx) / sc, yn = (Double(p / w) - cy) / sc
-                        let d = hh[6] * xn + hh[7] * yn + 1
-                        let u = (hh[0] * xn + hh[1] * yn + hh[2]) / d, v = (hh[3] * xn + hh[4] * yn + hh[5]) / d
-                        let X = Float(u * sc + cx), Y = Float(v * sc + cy)
-                        guard X >= 1, Y >= 1, X <= Float(w - 2), Y <= Float(h - 2),
-                              hole[Int(Y + 0.5) * w + Int(X + 0.5)] == 0 else { continue }
+                        guard let (X, Y, u, v, d, xn, yn) = mapped(Int(ring[k]), hh) else { continue }
                         // Grey level and central differences from bilinear samples.
-                        let r = grey(X, Y) - levels[k]
+                        let raw = grey(X, Y) - levels[k]
+                        let r = raw - bias
                         let gx = (grey(X + 1, Y) - grey(X - 1, Y)) / 2, gy = (grey(X, Y + 1) - grey(X, Y - 1)) / 2
                         let ar = abs(r)
                         let wt: Float = ar <= Self.huber ? 1 : Self.huber / ar
@@ -165,6 +208,7 @@ struct SourceAligner {
                         J[3] = gys * xn; J[4] = gys * yn; J[5] = gys
                         J[6] = -gp * xn; J[7] = -gp * yn
                         let wd = Double(wt), rd = Double(r)
+                        biasSum += wd * Double(raw); weightSum += wd
                         for a in 0..<8 {
                             let ja = wd * J[a]
                             B[a] -= ja * rd
@@ -176,6 +220,7 @@ struct SourceAligner {
                 let mean = total / Double(used)
                 if iteration == 0 { startLoss = mean }
                 if mean < bestLoss { bestLoss = mean; best = model }
+                if weightSum > 0 { bias = Float(biasSum / weightSum) }
                 for a in 0..<8 { for b in 0..<a { ata[a * 8 + b] = ata[b * 8 + a] } }
                 var trace = 0.0
                 for a in 0..<8 { trace += ata[a * 8 + a] }

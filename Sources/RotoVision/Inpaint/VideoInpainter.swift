@@ -257,6 +257,9 @@ public struct VideoInpainter: Sendable {
         var wA: [UInt8]
         /// True once the frame was filled as a key frame (its hole pixels are final in the frame itself).
         var isKey = false
+        /// Colour offsets (RGB) added to what is sampled from a source frame: the source frame's exposure
+        /// or lighting measured against this frame around the hole (set by `alignSources`).
+        var offsets: [Int16: SIMD3<Float>] = [:]
         var unresolvedCount: Int
 
         init(pixels: [Int32]) {
@@ -415,6 +418,8 @@ public struct VideoInpainter: Sendable {
         var out = [UInt8](repeating: 0, count: 3 * n)
         guard n > 0 else { return out }
         let h = frames[0].height
+        var offset = [SIMD3<Float>](repeating: .zero, count: frames.count)
+        for (f, o) in st.offsets where Int(f) < frames.count { offset[Int(f)] = o }
         out.withUnsafeMutableBufferPointer { O in
         st.srcA.withUnsafeBufferPointer { SA in
         st.posA.withUnsafeBufferPointer { PA in
@@ -426,11 +431,15 @@ public struct VideoInpainter: Sendable {
                 if sa < 0 { continue }
                 let a = SourcePosition.unpack(PA[i])
                 var (r, g, b) = frames[sa].pixels.withUnsafeBufferPointer { sample($0, w, h, a.x, a.y) }
+                let oa = offset[sa]
+                r += oa.x; g += oa.y; b += oa.z
                 let sb = Int(SB[i])
                 if sb >= 0 {
                     let wa = Float(WA[i]) / 255
                     let p = SourcePosition.unpack(PB[i])
-                    let (r2, g2, b2) = frames[sb].pixels.withUnsafeBufferPointer { sample($0, w, h, p.x, p.y) }
+                    var (r2, g2, b2) = frames[sb].pixels.withUnsafeBufferPointer { sample($0, w, h, p.x, p.y) }
+                    let ob = offset[sb]
+                    r2 += ob.x; g2 += ob.y; b2 += ob.z
                     r = wa * r + (1 - wa) * r2; g = wa * g + (1 - wa) * g2; b = wa * b + (1 - wa) * b2
                 }
                 O[3 * i] = UInt8(min(max(r + 0.5, 0), 255))
