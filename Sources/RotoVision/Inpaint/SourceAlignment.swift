@@ -2,27 +2,34 @@
 /// source many frames away has drifted by the sum of every step's error (a few pixels on textured
 /// backgrounds). For every frame and every source frame it draws from, the chained map is summarised by
 /// a homography and refined photometrically against the source frame on a ring of known pixels around
-/// the hole (Gauss–Newton, Huber weights); the sources then move by the correction.
+/// the hole (Gauss–Newton, Huber weights, a grey-level bias for exposure); the sources then move by
+/// the correction, and what is sampled from each source frame is offset by its median colour
+/// difference from the frame around the hole.
 extension VideoInpainter {
     /// Moves the sources of every non-key frame by the direct alignment's correction (see above).
     func alignSources(_ states: inout [FrameState], frames: [RGBImage], replaced: [Mask]) {
         let count = states.count
         guard let first = frames.first else { return }
         let ring = max(6, min(first.width, first.height) / 40)
-        let updated: [FrameState?]
-        do {
-            let frozen = states
-            updated = parallelMap(count) { t in
-                let st = frozen[t]
-                if st.isKey || st.pixels.isEmpty { return nil }
-                let aligner = SourceAligner(frames: frames, holes: replaced, target: t, ringWidth: ring)
-                guard aligner.ringCount >= 64 else { return nil }
-                var out = st
-                let moved = aligner.align(&out)
-                return moved ? out : nil
+        // A few frames at a time, so that only their updated sources are held besides the states.
+        let chunk = 2 * threads
+        for start in stride(from: 0, to: count, by: chunk) {
+            let batch = Array(start..<min(count, start + chunk))
+            let updated: [FrameState?]
+            do {
+                let frozen = states
+                updated = parallelMap(batch.count) { k in
+                    let t = batch[k]
+                    let st = frozen[t]
+                    if st.isKey || st.pixels.isEmpty { return nil }
+                    let aligner = SourceAligner(frames: frames, holes: replaced, target: t, ringWidth: ring)
+                    guard aligner.ringCount >= 64 else { return nil }
+                    var out = st
+                    return aligner.align(&out) ? out : nil
+                }
             }
+            for (k, t) in batch.enumerated() { if let s = updated[k] { states[t] = s } }
         }
-        for t in 0..<count { if let s = updated[t] { states[t] = s } }
     }
 }
 
