@@ -111,7 +111,7 @@ public struct MaskTracker: Sendable {
     /// (its previous bounding box grown by the largest displacement and the colour-model margin). Returns
     /// the region and, inside it, the mask and the smoothed warped prior.
     func refineObject(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage, flow: FlowField,
-                      anchorModel: ColourModel? = nil) -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
+                      anchorModel: ColourModel? = nil, anchorWeight: Float? = nil) -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height
         var minX = w, minY = h, maxX = -1, maxY = -1
         labels.withUnsafeBufferPointer { l in
@@ -133,7 +133,8 @@ public struct MaskTracker: Sendable {
         let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
         let rw = x1 - x0, rh = y1 - y0
         if rw == w && rh == h {
-            let r = refineCrop(tag: tag, previous: previous, labels: labels, next: next, flow: flow, band: bandWidth(w, h), anchorModel: anchorModel)
+            let r = refineCrop(tag: tag, previous: previous, labels: labels, next: next, flow: flow, band: bandWidth(w, h),
+                               anchorModel: anchorModel, anchorWeight: anchorWeight, frame: (0, 0, w, h))
             return ((0, 0, w, h), r.fg, r.prior)
         }
         func crop<T>(_ a: [T], _ channels: Int, _ zero: T) -> [T] {
@@ -149,19 +150,23 @@ public struct MaskTracker: Sendable {
         f.v = crop(flow.v, 1, 0)
         let r = refineCrop(tag: tag, previous: RGBImage(width: rw, height: rh, pixels: crop(previous.pixels, 3, 0)),
                            labels: crop(labels, 1, 0), next: RGBImage(width: rw, height: rh, pixels: crop(next.pixels, 3, 0)),
-                           flow: f, band: bandWidth(w, h), anchorModel: anchorModel)
+                           flow: f, band: bandWidth(w, h), anchorModel: anchorModel, anchorWeight: anchorWeight,
+                           frame: (x0, y0, w, h))
         return ((x0, y0, rw, rh), r.fg, r.prior)
     }
 
     /// `refineObject` on frames already cropped to the region of interest.
     func refineCrop(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage,
-                    flow: FlowField, band: Int, anchorModel: ColourModel?) -> (fg: [Bool], prior: [Float]) {
+                    flow: FlowField, band: Int, anchorModel: ColourModel?, anchorWeight: Float? = nil,
+                    frame: (x: Int, y: Int, width: Int, height: Int)? = nil) -> (fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height, n = w * h
         // Warped soft mask (bilinear sampling of the one-hot previous mask).
         var warped = [Float](repeating: 0, count: n)
         var prevMask = [Float](repeating: 0, count: n)
         for p in 0..<n where labels[p] == tag { prevMask[p] = 1 }
         let maxX = Float(w - 1), maxY = Float(h - 1)
+        // Pixels that come from outside the previous frame (entering it): nothing is known about them.
+        var unknown = [Bool](repeating: false, count: n)
         prevMask.withUnsafeBufferPointer { M in
             flow.u.withUnsafeBufferPointer { U in
                 flow.v.withUnsafeBufferPointer { V in
@@ -170,7 +175,7 @@ public struct MaskTracker: Sendable {
                             for x in 0..<w {
                                 let p = y * w + x
                                 let sx = Float(x) + U[p], sy = Float(y) + V[p]
-                                if sx < -0.5 || sy < -0.5 || sx > maxX + 0.5 || sy > maxY + 0.5 { continue }
+                                if sx < -0.5 || sy < -0.5 || sx > maxX + 0.5 || sy > maxY + 0.5 { unknown[p] = true; continue }
                                 let cx = min(max(sx, 0), maxX), cy = min(max(sy, 0), maxY)
                                 let x0 = Int(cx), y0 = Int(cy)
                                 let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
@@ -207,11 +212,11 @@ public struct MaskTracker: Sendable {
                 popB.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: band) }
             }
         }
-        for p in 0..<n { prior[p] /= pop[p] }
+        for p in 0..<n { prior[p] = unknown[p] ? 0.5 : prior[p] / pop[p] }
         // Colour models from the previous frame, mixed with the anchor's (when tracking from one) so the
         // appearance cannot drift far from what the person marked.
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
-        let model = anchorModel.map { recent.mixed(with: $0, weight: configuration.anchorColourWeight) } ?? recent
+        let model = anchorModel.map { recent.mixed(with: $0, weight: anchorWeight ?? configuration.anchorColourWeight) } ?? recent
         let llr = model.logRatio()
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
         // Graph over band pixels.
@@ -225,6 +230,12 @@ public struct MaskTracker: Sendable {
         for p in 0..<n { fg[p] = hard[p] > 0 }
         if nodes == 0 { return (fg, prior) }
         let cfg = configuration
+        // Objects entering the frame grow at its border: no growth penalty there.
+        let box = frame ?? (0, 0, w, h)
+        @inline(__always) func nearBorder(_ x: Int, _ y: Int) -> Bool {
+            let fx = x + box.x, fy = y + box.y
+            return fx < band || fy < band || fx >= box.width - band || fy >= box.height - band
+        }
         var graph = MaxFlow(nodes: nodes)
         next.pixels.withUnsafeBufferPointer { px in
         node.withUnsafeBufferPointer { node in
@@ -254,7 +265,7 @@ public struct MaskTracker: Sendable {
                     let c = max(-cfg.colourClamp, min(cfg.colourClamp, llr[bin(px, p)]))
                     let q = min(0.95, max(0.05, prior[p]))
                     var costFG = -cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(q)
-                        + (hard[p] > 0 ? 0 : cfg.growthPenalty)
+                        + (hard[p] > 0 || nearBorder(x, y) ? 0 : cfg.growthPenalty)
                     var costBG = cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(1 - q)
                     // Neighbours: inside the band become edges, outside add their fixed label's cost.
                     @inline(__always) func visit(_ qn: Int, _ forward: Bool) {
@@ -281,6 +292,16 @@ public struct MaskTracker: Sendable {
         return (fg, prior)
     }
 
+}
+
+/// The last good view of an object (the label map it was in: shared, not copied), its largest area
+/// seen, and the camera's motion and the steps since that view.
+struct LostObject: Sendable {
+    var labels: [UInt8]
+    var peak: Int
+    var dx: Float = 0
+    var dy: Float = 0
+    var steps = 0
 }
 
 /// Object vs. nearby background colour histograms (RGB, 16 levels per channel), as probabilities.
@@ -443,11 +464,13 @@ extension MaskTracker {
         var out: [SelectionLabels] = []
         if collect { out.reserveCapacity(path.count - 1) }
         var cur = start
+        // Objects that left the frame or were hidden: their last sighting, followed with the camera.
+        var lost: [Int: LostObject] = [:]
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
         while i < path.count {
-            if !cur.labels.contains(where: { $0 != 0 }) {
-                // Every object is lost: the rest of the path is empty too (as `propagate` would return).
+            if !cur.labels.contains(where: { $0 != 0 }) && lost.isEmpty {
+                // Every object is gone for good: the rest of the path is empty too.
                 for t in path[i...] {
                     if collect { out.append(cur) }
                     onStep(t, cur)
@@ -463,6 +486,7 @@ extension MaskTracker {
             }
             for k in 0..<steps.count {
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
+                reacquire(&cur, lost: &lost, image: images[steps[k]], flow: flows[k], models: models)
                 if collect { out.append(cur) }
                 onStep(steps[k], cur)
             }
@@ -471,6 +495,115 @@ extension MaskTracker {
         }
         return out
     }
+
+    /// Remembers every object's last good view in `cur` (at least half its largest area) and looks for the
+    /// objects it no longer holds (below a tenth of it: gone, hidden, or lost by the tracker): the last
+    /// good view, moved with the camera (the median flow) since, is
+    /// refined on this frame against the anchor's colour model alone; it is taken back when what comes
+    /// out is at least 16 pixels, at most twice its largest area seen, and looks like the object (mean
+    /// colour log-likelihood ratio ≥ 1). Forgotten after `maxLostSteps` steps.
+    func reacquire(_ cur: inout SelectionLabels, lost: inout [Int: LostObject], image: RGBImage, flow: FlowField,
+                   models: [Int: ColourModel]) {
+        let w = cur.width, h = cur.height, n = w * h
+        var area = [Int](repeating: 0, count: 256)
+        var colour = [Float](repeating: 0, count: 256)
+        // Each object's mean colour log-likelihood ratio under its anchor's model: an object whose pixels
+        // look clearly like its background (mean below −1; say it went behind something) is dropped, to
+        // be looked for below.
+        let ratios = models.mapValues { $0.logRatio() }
+        image.pixels.withUnsafeBufferPointer { px in
+            for p in 0..<n {
+                let v = Int(cur.labels[p])
+                area[v] += 1
+                if v > 0, let r = ratios[v - 1] { colour[v] += max(-4, min(4, r[ColourModel.bin(px, p)])) }
+            }
+        }
+        for k in 0..<min(cur.objectIDs.count, 255) where area[k + 1] > 0 && ratios[k] != nil && colour[k + 1] < -Float(area[k + 1]) {
+            let tag = UInt8(k + 1)
+            for p in 0..<n where cur.labels[p] == tag { cur.labels[p] = 0 }
+            area[k + 1] = 0
+        }
+        // A good view (at least half the largest area seen) is remembered; an object below a tenth of
+        // it is looked for.
+        var missing: [Int] = []
+        for k in 0..<min(cur.objectIDs.count, 255) {
+            let a = area[k + 1]
+            let peak = max(lost[k]?.peak ?? 0, a)
+            if a > 0 && 2 * a >= peak {
+                lost[k] = LostObject(labels: cur.labels, peak: peak)
+            } else if lost[k] != nil {
+                lost[k]!.peak = peak
+                if 10 * a < peak { missing.append(k) } else { lost[k]!.steps += 1 }
+            }
+        }
+        if missing.isEmpty && lost.isEmpty { return }
+        // The camera's motion: the median flow (next → previous), sampled.
+        var us: [Float] = [], vs: [Float] = []
+        for p in stride(from: 0, to: n, by: 7) { us.append(flow.u[p]); vs.append(flow.v[p]) }
+        us.sort(); vs.sort()
+        let mu = us.isEmpty ? 0 : us[us.count / 2], mv = vs.isEmpty ? 0 : vs[vs.count / 2]
+        for k in Array(lost.keys) where area[k + 1] == 0 || 2 * area[k + 1] < lost[k]!.peak {
+            lost[k]!.dx -= mu; lost[k]!.dy -= mv
+        }
+        for k in missing {
+            guard var object = lost[k] else { continue }
+            object.steps += 1
+            if object.steps > Self.maxLostSteps { lost[k] = nil; continue }
+            lost[k] = object
+            guard let model = models[k] else { continue }
+            let tag = UInt8(k + 1)
+            // The last sighting, moved by the camera's motion since.
+            let sx = Int(object.dx.rounded()), sy = Int(object.dy.rounded())
+            var candidate = [UInt8](repeating: 0, count: n)
+            var inside = 0
+            for y in 0..<h {
+                let oy = y - sy
+                if oy < 0 || oy >= h { continue }
+                for x in 0..<w {
+                    let ox = x - sx
+                    if ox < 0 || ox >= w || object.labels[oy * w + ox] != tag || (cur.labels[y * w + x] != 0 && cur.labels[y * w + x] != tag) { continue }
+                    candidate[y * w + x] = tag
+                    inside += 1
+                }
+            }
+            if inside == 0 { continue }
+            // Refined against the object's colours; twice more from the result, since each pass can move
+            // the boundary by a band only (the object has moved on since it was last seen).
+            let llr = ratios[k] ?? model.logRatio()
+            var found = 0
+            var score: Float = 0
+            for pass in 0..<3 {
+                let r = refineObject(tag: tag, previous: image, labels: candidate, next: image,
+                                     flow: FlowField(width: w, height: h), anchorModel: model, anchorWeight: 1)
+                var next = [UInt8](repeating: 0, count: n)
+                var count = 0
+                var sum: Float = 0
+                image.pixels.withUnsafeBufferPointer { px in
+                    for ly in 0..<r.roi.height {
+                        for lx in 0..<r.roi.width where r.fg[ly * r.roi.width + lx] {
+                            let p = (r.roi.y + ly) * w + r.roi.x + lx
+                            if cur.labels[p] != 0 && cur.labels[p] != tag { continue }
+                            next[p] = tag
+                            count += 1
+                            sum += max(-4, min(4, llr[ColourModel.bin(px, p)]))
+                        }
+                    }
+                }
+                if pass > 0 && count == 0 { break }
+                candidate = next
+                found = count
+                score = sum
+                if found == 0 { break }
+            }
+            guard found >= 16, found <= 2 * object.peak, score / Float(found) >= 1 else { continue }
+            for p in 0..<n where candidate[p] != 0 { cur.labels[p] = tag }
+            for p in 0..<n where cur.labels[p] == tag && candidate[p] == 0 { cur.labels[p] = 0 }
+            lost[k] = LostObject(labels: cur.labels, peak: max(object.peak, found))
+        }
+    }
+
+    /// Steps a lost object is looked for before it is forgotten.
+    static let maxLostSteps = 150
 
     /// Blends two label maps of the same frame: per object, `weight ×` the smoothed indicator of `a` plus
     /// `(1 − weight) ×` that of `b`; a pixel takes the object with the highest blended score when it is at

@@ -168,6 +168,41 @@ private func report(_ name: String, _ ious: [Double]) {
         report("occlusion, frames 10-15", ious)
     }
 
+    @Test("an object that leaves the frame is not invented while it is away and is found again when it returns")
+    func leavesAndComesBack() {
+        // The disc moves right and is wholly outside on frames 14–17, then comes back the way it left.
+        func cx(_ t: Int) -> Double { t <= 14 ? 100 + 6 * Double(t) : 184 - 6 * Double(t - 17) }
+        let clip = TrackClip(width: 160, height: 100, count: 30, shapes: { t in [disc(cx: cx(t), cy: 50, r: 24)] })
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
+        for t in 14...17 {
+            #expect(clip.truth[t][0].area == 0)
+            #expect(out[t].masks()[1]!.area == 0, "frame \(t): \(out[t].masks()[1]!.area) pixels while the object is away")
+        }
+        var ious: [Double] = []
+        for t in 25..<30 {
+            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
+            #expect(iou >= 0.7, "frame \(t) after the return: IoU \(iou)")
+            ious.append(iou)
+        }
+        report("left and came back, frames 25-29", ious)
+    }
+
+    @Test("an object hidden completely for a few frames is found again")
+    func hiddenCompletelyThenFound() {
+        // A background-coloured band covers the whole disc on frames 8–10.
+        let clip = TrackClip(width: 240, height: 136, count: 18, shapes: { t in
+            [disc(cx: 70 + 2 * Double(t), cy: 68, r: 26)]
+        }, bar: { t in (8...10).contains(t) ? 30...106 : nil })
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
+        var ious: [Double] = []
+        for t in 12..<18 {
+            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
+            #expect(iou >= 0.7, "frame \(t) after the occlusion: IoU \(iou)")
+            ious.append(iou)
+        }
+        report("hidden completely, frames 12-17", ious)
+    }
+
     @Test func twoAnchorsBracketing() {
         // A red disc with a blue cap. Anchor 0 marks the red part only; anchor 19 marks both: frames near
         // each anchor must follow that anchor's interpretation.
