@@ -26,7 +26,12 @@ start_server() {
   echo "server did not start: $(cat "$DATA/log")" >&2; return 1
 }
 
-stop_server() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"; }
+# ROTO_BENCH_PHASES=1 (with ROTO_BENCH_LOG_LEVEL=info) prints the server's per-phase timings first.
+stop_server() {
+  kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true
+  if [ -n "${ROTO_BENCH_PHASES:-}" ]; then grep 'phases=' "$DATA/log" >&2 || true; fi
+  rm -rf "$DATA"
+}
 
 # peak_rss_mib PID: the process's peak resident set (VmHWM), in MiB.
 peak_rss_mib() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status"; }

@@ -461,11 +461,21 @@ extension MaskTracker {
         let threads = max(1, configuration.threads)
         let chunk = threads == 1 ? 1 : 4 * threads
         let engine = flowEngine
+        var coarse = engine
+        coarse.finestLevel = max(engine.finestLevel, 3)
         var out: [SelectionLabels] = []
         if collect { out.reserveCapacity(path.count - 1) }
         var cur = start
-        // Objects that left the frame or were hidden: their last sighting, followed with the camera.
+        // Objects that left the frame or were hidden: their last good view, followed with the camera.
         var lost: [Int: LostObject] = [:]
+        // Each object's colour log-likelihood ratios (by label), from its anchor's model.
+        var ratios = [[Float]?](repeating: nil, count: 256)
+        for (k, m) in models where k < 255 { ratios[k + 1] = m.logRatio() }
+        // The same, flat: label << 12 | colour bin (0 for labels without a model).
+        var ratioTable = [Float](repeating: 0, count: (min(start.objectIDs.count, 255) + 1) << 12)
+        for (v, r) in ratios.enumerated() where v << 12 < ratioTable.count {
+            if let r { ratioTable.replaceSubrange(v << 12 ..< (v + 1) << 12, with: r) }
+        }
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
         while i < path.count {
@@ -481,12 +491,16 @@ extension MaskTracker {
             let steps = Array(path[i..<end])
             let pyramids = parallelMap(steps.count, threads: threads) { FlowPyramid(images[steps[$0]]) }
             let first = previousPyramid
+            // While every object is away, only the camera's motion is needed: a coarse flow does.
+            let absent = !cur.labels.contains(where: { $0 != 0 })
+            let stepEngine = absent ? coarse : engine
             let flows = parallelMap(steps.count, threads: threads) { k in
-                engine.compute(from: pyramids[k], to: k == 0 ? first : pyramids[k - 1])
+                stepEngine.compute(from: pyramids[k], to: k == 0 ? first : pyramids[k - 1])
             }
             for k in 0..<steps.count {
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
-                reacquire(&cur, lost: &lost, image: images[steps[k]], flow: flows[k], models: models)
+                reacquire(&cur, lost: &lost, image: images[steps[k]], flow: flows[k], models: models, ratios: ratios,
+                          table: ratioTable)
                 if collect { out.append(cur) }
                 onStep(steps[k], cur)
             }
@@ -503,22 +517,26 @@ extension MaskTracker {
     /// out is at least 16 pixels, at most twice its largest area seen, and looks like the object (mean
     /// colour log-likelihood ratio ≥ 1). Forgotten after `maxLostSteps` steps.
     func reacquire(_ cur: inout SelectionLabels, lost: inout [Int: LostObject], image: RGBImage, flow: FlowField,
-                   models: [Int: ColourModel]) {
+                   models: [Int: ColourModel], ratios: [[Float]?], table: [Float]) {
         let w = cur.width, h = cur.height, n = w * h
         var area = [Int](repeating: 0, count: 256)
         var colour = [Float](repeating: 0, count: 256)
         // Each object's mean colour log-likelihood ratio under its anchor's model: an object whose pixels
         // look clearly like its background (mean below −1; say it went behind something) is dropped, to
         // be looked for below.
-        let ratios = models.mapValues { $0.logRatio() }
+        let objects = min(cur.objectIDs.count, 255)
         image.pixels.withUnsafeBufferPointer { px in
+        cur.labels.withUnsafeBufferPointer { L in
+        table.withUnsafeBufferPointer { T in
+        area.withUnsafeMutableBufferPointer { A in
+        colour.withUnsafeMutableBufferPointer { C in
             for p in 0..<n {
-                let v = Int(cur.labels[p])
-                area[v] += 1
-                if v > 0, let r = ratios[v - 1] { colour[v] += max(-4, min(4, r[ColourModel.bin(px, p)])) }
+                let v = Int(L[p])
+                A[v] += 1
+                if v > 0 && v <= objects { C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)])) }
             }
-        }
-        for k in 0..<min(cur.objectIDs.count, 255) where area[k + 1] > 0 && ratios[k] != nil && colour[k + 1] < -Float(area[k + 1]) {
+        }}}}}
+        for k in 0..<min(cur.objectIDs.count, 255) where area[k + 1] > 0 && ratios[k + 1] != nil && colour[k + 1] < -Float(area[k + 1]) {
             let tag = UInt8(k + 1)
             for p in 0..<n where cur.labels[p] == tag { cur.labels[p] = 0 }
             area[k + 1] = 0
@@ -536,21 +554,21 @@ extension MaskTracker {
                 if 10 * a < peak { missing.append(k) } else { lost[k]!.steps += 1 }
             }
         }
-        if missing.isEmpty && lost.isEmpty { return }
-        // The camera's motion: the median flow (next → previous), sampled.
+        // Objects out of good view follow the camera's motion: the median flow (next → previous), sampled.
+        let following = lost.keys.filter { area[$0 + 1] == 0 || 2 * area[$0 + 1] < lost[$0]!.peak }
+        if following.isEmpty { return }
         var us: [Float] = [], vs: [Float] = []
-        for p in stride(from: 0, to: n, by: 7) { us.append(flow.u[p]); vs.append(flow.v[p]) }
+        for p in stride(from: 0, to: n, by: 29) { us.append(flow.u[p]); vs.append(flow.v[p]) }
         us.sort(); vs.sort()
         let mu = us.isEmpty ? 0 : us[us.count / 2], mv = vs.isEmpty ? 0 : vs[vs.count / 2]
-        for k in Array(lost.keys) where area[k + 1] == 0 || 2 * area[k + 1] < lost[k]!.peak {
-            lost[k]!.dx -= mu; lost[k]!.dy -= mv
-        }
+        for k in following { lost[k]!.dx -= mu; lost[k]!.dy -= mv }
         for k in missing {
             guard var object = lost[k] else { continue }
             object.steps += 1
             if object.steps > Self.maxLostSteps { lost[k] = nil; continue }
             lost[k] = object
-            guard let model = models[k] else { continue }
+            // Looked for on every frame at first, then on every fourth.
+            guard let model = models[k], object.steps <= 8 || object.steps % 4 == 0 else { continue }
             let tag = UInt8(k + 1)
             // The last sighting, moved by the camera's motion since.
             let sx = Int(object.dx.rounded()), sy = Int(object.dy.rounded())
@@ -569,7 +587,7 @@ extension MaskTracker {
             if inside == 0 { continue }
             // Refined against the object's colours; twice more from the result, since each pass can move
             // the boundary by a band only (the object has moved on since it was last seen).
-            let llr = ratios[k] ?? model.logRatio()
+            let llr = ratios[k + 1] ?? model.logRatio()
             var found = 0
             var score: Float = 0
             for pass in 0..<3 {
