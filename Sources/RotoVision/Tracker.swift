@@ -468,13 +468,11 @@ extension MaskTracker {
         var cur = start
         // Objects that left the frame or were hidden: their last good view, followed with the camera.
         var lost: [Int: LostObject] = [:]
-        // Each object's colour log-likelihood ratios (by label), from its anchor's model.
-        var ratios = [[Float]?](repeating: nil, count: 256)
-        for (k, m) in models where k < 255 { ratios[k + 1] = m.logRatio() }
-        // The same, flat: label << 12 | colour bin (0 for labels without a model).
+        // Each object's colour log-likelihood ratios from its anchor's model, at label << 12 | colour bin
+        // (0 for labels without a model).
         var ratioTable = [Float](repeating: 0, count: (min(start.objectIDs.count, 255) + 1) << 12)
-        for (v, r) in ratios.enumerated() where v << 12 < ratioTable.count {
-            if let r { ratioTable.replaceSubrange(v << 12 ..< (v + 1) << 12, with: r) }
+        for (k, m) in models where (k + 1) << 12 < ratioTable.count {
+            ratioTable.replaceSubrange((k + 1) << 12 ..< (k + 2) << 12, with: m.logRatio())
         }
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
@@ -499,8 +497,7 @@ extension MaskTracker {
             }
             for k in 0..<steps.count {
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
-                reacquire(&cur, lost: &lost, image: images[steps[k]], flow: flows[k], models: models, ratios: ratios,
-                          table: ratioTable)
+                reacquire(&cur, lost: &lost, image: images[steps[k]], flow: flows[k], models: models, ratios: ratioTable)
                 if collect { out.append(cur) }
                 onStep(steps[k], cur)
             }
@@ -517,7 +514,7 @@ extension MaskTracker {
     /// out is at least 16 pixels, at most twice its largest area seen, and looks like the object (mean
     /// colour log-likelihood ratio ≥ 1). Forgotten after `maxLostSteps` steps.
     func reacquire(_ cur: inout SelectionLabels, lost: inout [Int: LostObject], image: RGBImage, flow: FlowField,
-                   models: [Int: ColourModel], ratios: [[Float]?], table: [Float]) {
+                   models: [Int: ColourModel], ratios table: [Float]) {
         let w = cur.width, h = cur.height, n = w * h
         var area = [Int](repeating: 0, count: 256)
         var colour = [Float](repeating: 0, count: 256)
@@ -536,7 +533,7 @@ extension MaskTracker {
                 if v > 0 && v <= objects { C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)])) }
             }
         }}}}}
-        for k in 0..<min(cur.objectIDs.count, 255) where area[k + 1] > 0 && ratios[k + 1] != nil && colour[k + 1] < -Float(area[k + 1]) {
+        for k in 0..<objects where area[k + 1] > 0 && models[k] != nil && colour[k + 1] < -Float(area[k + 1]) {
             let tag = UInt8(k + 1)
             for p in 0..<n where cur.labels[p] == tag { cur.labels[p] = 0 }
             area[k + 1] = 0
@@ -587,7 +584,6 @@ extension MaskTracker {
             if inside == 0 { continue }
             // Refined against the object's colours; twice more from the result, since each pass can move
             // the boundary by a band only (the object has moved on since it was last seen).
-            let llr = ratios[k + 1] ?? model.logRatio()
             var found = 0
             var score: Float = 0
             for pass in 0..<3 {
@@ -603,7 +599,7 @@ extension MaskTracker {
                             if cur.labels[p] != 0 && cur.labels[p] != tag { continue }
                             next[p] = tag
                             count += 1
-                            sum += max(-4, min(4, llr[ColourModel.bin(px, p)]))
+                            sum += max(-4, min(4, table[(k + 1) << 12 | ColourModel.bin(px, p)]))
                         }
                     }
                 }
