@@ -155,10 +155,11 @@ public struct MaskTracker: Sendable {
         return ((x0, y0, rw, rh), r.fg, r.prior)
     }
 
-    /// `refineObject` on frames already cropped to the region of interest.
+    /// `refineObject` on frames already cropped to the region of interest; `frame` is the crop's origin in
+    /// the whole frame and the whole frame's size.
     func refineCrop(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage,
-                    flow: FlowField, band: Int, anchorModel: ColourModel?, anchorWeight: Float? = nil,
-                    frame: (x: Int, y: Int, width: Int, height: Int)? = nil) -> (fg: [Bool], prior: [Float]) {
+                    flow: FlowField, band: Int, anchorModel: ColourModel?, anchorWeight: Float?,
+                    frame box: (x: Int, y: Int, width: Int, height: Int)) -> (fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height, n = w * h
         // Warped soft mask (bilinear sampling of the one-hot previous mask).
         var warped = [Float](repeating: 0, count: n)
@@ -231,7 +232,6 @@ public struct MaskTracker: Sendable {
         if nodes == 0 { return (fg, prior) }
         let cfg = configuration
         // Objects entering the frame grow at its border: no growth penalty there.
-        let box = frame ?? (0, 0, w, h)
         @inline(__always) func nearBorder(_ x: Int, _ y: Int) -> Bool {
             let fx = x + box.x, fy = y + box.y
             return fx < band || fy < band || fx >= box.width - band || fy >= box.height - band
@@ -541,7 +541,7 @@ extension MaskTracker {
         // A good view (at least half the largest area seen) is remembered; an object below a tenth of
         // it is looked for.
         var missing: [Int] = []
-        for k in 0..<min(cur.objectIDs.count, 255) {
+        for k in 0..<objects {
             let a = area[k + 1]
             let peak = max(lost[k]?.peak ?? 0, a)
             if a > 0 && 2 * a >= peak {
