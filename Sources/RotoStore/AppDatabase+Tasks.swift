@@ -221,27 +221,26 @@ extension AppDatabase {
     public func dueDeliveries(now: Int64, limit: Int = 20) async throws -> [DeliveryRecord] {
         try await writer.read { db in
             try DeliveryRecord.fetchAll(db, sql: """
-                SELECT d.* FROM delivery d
-                WHERE d.deliveredAt IS NULL AND d.abandonedAt IS NULL AND d.nextAttemptAt <= ?
-                  AND NOT EXISTS (SELECT 1 FROM delivery e WHERE e.taskId = d.taskId
-                                  AND e.deliveredAt IS NULL AND e.abandonedAt IS NULL
-                                  AND (e.createdAt < d.createdAt OR (e.createdAt = d.createdAt AND e.id < d.id)))
+                SELECT d.* FROM delivery d WHERE \(Self.headOfTaskQueue) AND d.nextAttemptAt <= ?
                 ORDER BY d.nextAttemptAt, d.createdAt LIMIT ?
                 """, arguments: [now, limit])
         }
     }
 
+    /// SQL condition on `delivery d`: pending, and no earlier pending delivery of the same task (a task's
+    /// callbacks go out in order).
+    static let headOfTaskQueue = """
+        d.deliveredAt IS NULL AND d.abandonedAt IS NULL
+        AND NOT EXISTS (SELECT 1 FROM delivery e WHERE e.taskId = d.taskId
+                        AND e.deliveredAt IS NULL AND e.abandonedAt IS NULL
+                        AND (e.createdAt < d.createdAt OR (e.createdAt = d.createdAt AND e.id < d.id)))
+        """
+
     /// When the next pending delivery that `dueDeliveries` could return is due: the earliest among the
     /// first pending delivery of each task (nil: none pending).
     public func nextDeliveryDue() async throws -> Int64? {
         try await writer.read { db in
-            try Int64.fetchOne(db, sql: """
-                SELECT MIN(d.nextAttemptAt) FROM delivery d
-                WHERE d.deliveredAt IS NULL AND d.abandonedAt IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM delivery e WHERE e.taskId = d.taskId
-                                  AND e.deliveredAt IS NULL AND e.abandonedAt IS NULL
-                                  AND (e.createdAt < d.createdAt OR (e.createdAt = d.createdAt AND e.id < d.id)))
-                """)
+            try Int64.fetchOne(db, sql: "SELECT MIN(d.nextAttemptAt) FROM delivery d WHERE \(Self.headOfTaskQueue)")
         }
     }
 
