@@ -1,4 +1,5 @@
 import CFFmpeg
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -69,17 +70,23 @@ func monotonicNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// A point in time after which FFmpeg I/O is interrupted and loops give up.
-final class Deadline {
-    let limitNanos: UInt64
+/// A point in time after which FFmpeg I/O is interrupted and loops give up. A long-lived reader
+/// ``restart()``s it before each unit of work, so that the limit bounds one step, not the reader's life.
+final class Deadline: Sendable {
+    private let limitNanos: Atomic<UInt64>
     private let seconds: Double
 
     init(seconds: Double) {
         self.seconds = seconds
-        limitNanos = monotonicNanos() &+ UInt64(max(0, seconds) * 1e9)
+        limitNanos = Atomic(monotonicNanos() &+ UInt64(max(0, seconds) * 1e9))
     }
 
-    var expired: Bool { monotonicNanos() > limitNanos }
+    /// Moves the limit to `seconds` from now.
+    func restart() {
+        limitNanos.store(monotonicNanos() &+ UInt64(max(0, seconds) * 1e9), ordering: .relaxed)
+    }
+
+    var expired: Bool { monotonicNanos() > limitNanos.load(ordering: .relaxed) }
 
     /// Throws `.timedOut` when the deadline has passed, `.cancelled` when the current task is cancelled.
     func check(_ what: String) throws(MediaError) {

@@ -45,6 +45,9 @@ public final class FrameReader {
     public let keyframeIndices: [Int]
 
     private let input: InputFile
+    /// Bounds the opening and index, then each seek and each decoded frame (restarted before each):
+    /// a reader may live as long as a task, so the limit must not count from its opening.
+    private let deadline: Deadline
     private let decoder: Decoder
     private let videoIndex: Int
     private let timeBase: AVRational
@@ -76,9 +79,10 @@ public final class FrameReader {
     ///
     /// - Parameter threads: decoder threads, clamped to 1…2. 1 (the default) gives the lowest latency
     ///   for random access; 2 helps ``forEachFrame(scaledTo:_:)`` on large frames.
-    public init(path: String, threads: Int = 1) throws(MediaError) {
+    /// - Parameter stepTimeout: seconds the opening and index may take, and then each seek and each frame.
+    public init(path: String, threads: Int = 1, stepTimeout: Double = 60) throws(MediaError) {
         self.path = path
-        let deadline = Deadline(seconds: 60)
+        deadline = Deadline(seconds: stepTimeout)
         input = try InputFile(path: path, format: nil, deadline: deadline, failureCode: .corrupt)
         let (video, _) = try MediaProbe.chooseStreams(input)
         videoIndex = video
@@ -209,6 +213,7 @@ public final class FrameReader {
     }
 
     private func seek(toKeyframe gop: Int) throws(MediaError) {
+        deadline.restart()
         let rc = av_seek_frame(input.context, Int32(videoIndex), keyframeSeekTimes[gop], AVSEEK_FLAG_BACKWARD)
         guard rc >= 0 else {
             throw MediaError(code: .corrupt, message: "cannot seek to frame \(keyframeIndices[gop]): \(ffErrorString(rc))",
@@ -224,6 +229,7 @@ public final class FrameReader {
 
     /// Decodes the next frame into `frame`; returns its index, or nil at the end of the stream.
     private func nextDecoded() throws(MediaError) -> Int? {
+        deadline.restart()
         var errors = 0
         while true {
             frame.unref()

@@ -36,6 +36,22 @@ struct FrameReaderTests {
         }
     }
 
+    /// A reader lives as long as a tracking job or an edit task, far longer than its step limit on a
+    /// loaded machine; its reads must not fail once that much time has passed since it was opened.
+    @Test("the step limit counts from each step, not from the opening")
+    func outlivesItsStepLimit() async throws {
+        let dir = try Scratch()
+        let path = try makeClip(dir)
+        let reader = try FrameReader(path: path, stepTimeout: 0.3)
+        _ = try reader.frame(at: 5)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try reader.frame(at: 6).index == 6)
+        #expect(try reader.frame(at: 40).index == 40)
+        var count = 0
+        try reader.forEachFrame(scaledTo: (64, 36)) { _ in count += 1 }
+        #expect(count == 60)
+    }
+
     @Test("random access decodes at most one GOP")
     func oneGOP() throws {
         let dir = try Scratch()
