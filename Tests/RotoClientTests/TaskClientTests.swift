@@ -31,7 +31,7 @@ import Testing
             #expect(created.taskID.count >= 18)
 
             let seen = Box<[TaskStatus]>([])
-            let done = try await roto.waitForTask(created.taskID, pollInterval: .milliseconds(250), timeout: .seconds(240),
+            let done = try await roto.waitForTask(created.taskID, pollInterval: .milliseconds(250), timeout: .seconds(600),
                                                   onUpdate: { t in seen.update { $0.append(t.taskStatus) } })
             #expect(done.taskStatus == .succeed, "\(done.taskStatusMsg)")
             #expect(seen.value.allSatisfy { [.submitted, .processing, .succeed].contains($0) })

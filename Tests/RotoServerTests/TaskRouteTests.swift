@@ -67,7 +67,7 @@ import Testing
     }
 
     /// Polls a task until it is final (or `timeout` seconds pass).
-    func wait(_ client: any TestClientProtocol, _ id: String, timeout: Double = 240) async throws -> Reply {
+    func wait(_ client: any TestClientProtocol, _ id: String, timeout: Double = 600) async throws -> Reply {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let r = try await client.call(.get, "\(Self.tasksPath)/\(id)")
@@ -258,7 +258,7 @@ import Testing
             #expect(second.code == 1303, "\(second.message)")
             #expect(second.status == 429)
             // Stop while it is being processed.
-            let deadline = Date().addingTimeInterval(30)
+            let deadline = Date().addingTimeInterval(120)
             while try await client.call(.get, "\(Self.tasksPath)/\(taskID)").string("task_status") == "submitted",
                   Date() < deadline {
                 try await Task.sleep(for: .milliseconds(50))
