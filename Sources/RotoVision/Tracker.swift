@@ -372,10 +372,11 @@ struct ColourModel: Sendable {
 
 extension MaskTracker {
     /// Tracks through `frames` (all at the same working size) from every anchor (frame index → labels of
-    /// all objects, label `i + 1` = `objectIDs[i]`, 0 = none). Returns one label map per frame. Anchor
-    /// frames return their anchor labels; a frame between two anchors blends the forward pass from the
-    /// earlier one and the backward pass from the later one by temporal distance. Without anchors every
-    /// frame is empty.
+    /// the objects marked there, in the anchor's own `objectIDs` order). Returns one label map per frame
+    /// (label `i + 1` = `objectIDs[i]`, 0 = none). An anchor defines only the objects it names: on its
+    /// frame and around it the others follow their own anchors. A frame between two anchors of an object
+    /// blends the forward pass from the earlier one and the backward pass from the later one by temporal
+    /// distance. Without anchors every frame is empty.
     public func track(frames: some RandomAccessCollection<RGBImage>, anchors: [Int: SelectionLabels],
                       objectIDs: [Int]) -> [SelectionLabels] {
         var result: [SelectionLabels] = []
@@ -400,6 +401,16 @@ extension MaskTracker {
         let keys = anchors.keys.filter { $0 >= 0 && $0 < count }.sorted()
         if keys.isEmpty {
             for t in 0..<count { onFinal(t, empty) }
+            return
+        }
+        // Objects marked on different frames are tracked apart, each group from its own anchors.
+        let groups = Dictionary(grouping: objectIDs.indices.prefix(255)) { k in
+            keys.filter { anchors[$0]!.objectIDs.contains(objectIDs[k]) }
+        }
+        if groups.count > 1 || groups.keys.first?.count != keys.count {
+            streamGroups(frames: images, anchors: anchors, objectIDs: objectIDs,
+                         groups: groups.filter { !$0.key.isEmpty }.values.sorted { $0[0] < $1[0] }, empty: empty,
+                         onFinal: onFinal)
             return
         }
         // Anchor labels remapped onto `objectIDs` order.
@@ -446,6 +457,53 @@ extension MaskTracker {
                 _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models, collect: false,
                          onStep: onFinal)
             }
+        }
+    }
+
+    /// `stream` for objects whose anchors differ: each group of objects marked on the same frames (indices
+    /// into `objectIDs`) is tracked from those frames alone; the groups' labels are merged frame by frame
+    /// (where two overlap, the group of the earlier object wins). Every group but the last is held whole.
+    private func streamGroups<Frames: RandomAccessCollection & Sendable>(
+        frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], groups: [[Int]],
+        empty: SelectionLabels, onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
+    ) where Frames.Element == RGBImage, Frames.Index == Int {
+        if groups.isEmpty {
+            for t in 0..<images.count { onFinal(t, empty) }
+            return
+        }
+        var held: [[SelectionLabels]] = []
+        for (gi, group) in groups.enumerated() {
+            let ids = group.map { objectIDs[$0] }
+            var own: [Int: SelectionLabels] = [:]
+            for (f, a) in anchors {
+                guard a.objectIDs.contains(where: ids.contains) else { continue }
+                // The anchor's labels of this group's objects only, in the group's order.
+                var table = [UInt8](repeating: 0, count: 256)
+                for (i, id) in a.objectIDs.enumerated() where i < 255 {
+                    if let j = ids.firstIndex(of: id) { table[i + 1] = UInt8(j + 1) }
+                }
+                own[f] = SelectionLabels(width: a.width, height: a.height, labels: a.labels.map { table[Int($0)] },
+                                         objectIDs: ids)
+            }
+            let last = gi == groups.count - 1
+            var frames: [SelectionLabels] = []
+            stream(frames: images, anchors: own, objectIDs: ids) { t, labels in
+                guard last else { frames.append(labels); return }
+                var out = empty
+                out.labels.withUnsafeMutableBufferPointer { o in
+                    for (hi, h) in held.enumerated() {
+                        let g = groups[hi]
+                        h[t].labels.withUnsafeBufferPointer { l in
+                            for p in 0..<o.count where o[p] == 0 && l[p] != 0 { o[p] = UInt8(g[Int(l[p]) - 1] + 1) }
+                        }
+                    }
+                    labels.labels.withUnsafeBufferPointer { l in
+                        for p in 0..<o.count where o[p] == 0 && l[p] != 0 { o[p] = UInt8(group[Int(l[p]) - 1] + 1) }
+                    }
+                }
+                onFinal(t, out)
+            }
+            if !last { held.append(frames) }
         }
     }
 

@@ -255,6 +255,41 @@ private func report(_ name: String, _ ious: [Double]) {
         report("two objects", ious)
     }
 
+    @Test("an anchor defines only the objects marked on it: the others follow their own anchors")
+    func objectsMarkedOnDifferentFrames() {
+        let n = 24
+        let clip = TrackClip(width: 240, height: 136, count: n) { t in
+            [disc(cx: 40 + 4 * Double(t), cy: 40, r: 20),
+             rect(x0: 190 - 3 * Double(t), y0: 80 + Double(t) / 2, w: 36, h: 28, base: (60, 70, 210), seed: 21)]
+        }
+        let ids = [3, 9]
+        /// The truth of frame `t` for the objects `only` (indices into `ids`), as that frame's anchor.
+        func anchor(_ t: Int, _ only: [Int]) -> SelectionLabels {
+            var l = [UInt8](repeating: 0, count: clip.width * clip.height)
+            for (j, k) in only.enumerated() {
+                for p in 0..<l.count where clip.truth[t][k].data[p] != 0 { l[p] = UInt8(j + 1) }
+            }
+            return SelectionLabels(width: clip.width, height: clip.height, labels: l, objectIDs: only.map { ids[$0] })
+        }
+        // Object 3 is marked on frames 0 and 8, object 9 on frames 8 and 16 (and both on 8).
+        let anchors = [0: anchor(0, [0]), 8: anchor(8, [0, 1]), 16: anchor(16, [1])]
+        let out = tracker.track(frames: clip.frames, anchors: anchors, objectIDs: ids)
+        #expect(out.count == n)
+        var ious: [Double] = []
+        for t in 0..<n {
+            let masks = out[t].masks()
+            for (k, id) in ids.enumerated() {
+                let iou = masks[id]?.iou(clip.truth[t][k]) ?? 0
+                #expect(iou >= 0.8, "frame \(t) object \(id): IoU \(iou)")
+                ious.append(iou)
+            }
+        }
+        report("objects marked on different frames", ious)
+        var streamed: [Int] = []
+        tracker.stream(frames: clip.frames, anchors: anchors, objectIDs: ids) { t, _ in streamed.append(t) }
+        #expect(streamed == Array(0..<n), "every frame once, in increasing order")
+    }
+
     @Test func streamingStepMatchesTrack() {
         let clip = TrackClip(width: 120, height: 68, count: 4) { t in [disc(cx: 30 + 3 * Double(t), cy: 34, r: 14)] }
         let a = clip.labels(0, ids: [1])
