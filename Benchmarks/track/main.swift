@@ -6,6 +6,8 @@
 // usage: track-bench [--davis DIR] [--seqs a,b] [--rounds N] [--clicks 1,3,5] [--verbose]
 //   --rounds  extra rounds of the interactive protocol after the 5-click start (default 9; 0 = off)
 //   --truth-anchor  also track from the true frame-0 mask (the tracker alone, without the click engine)
+//   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
+//             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
@@ -243,7 +245,10 @@ func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bo
         sc.j.append(j); sc.f.append(f)
         if let m { sc.full.append(m) }
     }
-    if args.verbose { print("    track \(f1(secs(t0, t1))) s, upsample+score \(f1(secs(t1, now()))) s") }
+    if args.verbose {
+        print("    track \(f1(secs(t0, t1))) s, upsample+score \(f1(secs(t1, now()))) s; J by frame (every 4th): "
+              + stride(from: 0, to: n, by: 4).map { String(format: "%.2f", sc.j[$0]) }.joined(separator: " "))
+    }
     return (sc, secs(t0, t1))
 }
 
@@ -253,20 +258,35 @@ func dumpFrames(_ s: Sequence, _ sc: Scored, to dir: String) {
     let n = sc.full.count
     let listed = ProcessInfo.processInfo.environment["DUMP_FRAMES"]?.split(separator: ",").compactMap { Int($0) }
     for i in Set(listed ?? [n / 4, n / 2, 3 * n / 4, n - 1]).sorted() where i < n {
-        let img = s.working[i]
-        let w = img.width, h = img.height
-        let m = sc.full[i].resizedNearest(width: w, height: h), t = s.truth[i].resizedNearest(width: w, height: h)
-        var px = img.pixels
-        for p in 0..<(w * h) {
-            var r = Int(px[3 * p]) / 2, g = Int(px[3 * p + 1]) / 2, b = Int(px[3 * p + 2]) / 2
-            if m.data[p] != 0 { g += 110; r += 10 }
-            let x = p % w, y = p / w, tv = t.data[p]
-            if (x > 0 && t.data[p - 1] != tv) || (y > 0 && t.data[p - w] != tv) { r = 255; g = 0; b = 0 }
-            px[3 * p] = UInt8(min(255, r)); px[3 * p + 1] = UInt8(min(255, g)); px[3 * p + 2] = UInt8(min(255, b))
-        }
-        let header = Array("P6\n\(w) \(h)\n255\n".utf8)
-        _ = FileManager.default.createFile(atPath: "\(dir)/\(s.name)-\(i).ppm", contents: Data(header + px))
+        writeOverlay(s, frame: i, mask: sc.full[i], clicks: [], to: "\(dir)/\(s.name)-\(i).ppm")
     }
+}
+
+/// Writes frame `i` at working size: dimmed, `mask` tinted green, the true outline red, clicks as
+/// yellow (include) or blue (exclude) squares.
+func writeOverlay(_ s: Sequence, frame i: Int, mask: Mask, clicks: [PointPrompt], to path: String) {
+    let img = s.working[i]
+    let w = img.width, h = img.height
+    let m = mask.resizedNearest(width: w, height: h), t = s.truth[i].resizedNearest(width: w, height: h)
+    var px = img.pixels
+    for p in 0..<(w * h) {
+        var r = Int(px[3 * p]) / 2, g = Int(px[3 * p + 1]) / 2, b = Int(px[3 * p + 2]) / 2
+        if m.data[p] != 0 { g += 110; r += 10 }
+        let x = p % w, y = p / w, tv = t.data[p]
+        if (x > 0 && t.data[p - 1] != tv) || (y > 0 && t.data[p - w] != tv) { r = 255; g = 0; b = 0 }
+        px[3 * p] = UInt8(min(255, r)); px[3 * p + 1] = UInt8(min(255, g)); px[3 * p + 2] = UInt8(min(255, b))
+    }
+    for q in clicks {
+        let c = q.pixel(width: w, height: h)
+        for y in max(0, c.y - 3)...min(h - 1, c.y + 3) {
+            for x in max(0, c.x - 3)...min(w - 1, c.x + 3) {
+                let p = y * w + x
+                px[3 * p] = q.positive ? 255 : 0; px[3 * p + 1] = q.positive ? 255 : 0; px[3 * p + 2] = q.positive ? 0 : 255
+            }
+        }
+    }
+    let header = Array("P6\n\(w) \(h)\n255\n".utf8)
+    _ = FileManager.default.createFile(atPath: path, contents: Data(header + px))
 }
 
 func loadSequence(_ name: String) -> Sequence? {
@@ -375,7 +395,16 @@ func runSequence(_ name: String) -> Row? {
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
             row.rounds = round + 1
             if args.verbose {
-                print("  \(name) round \(round + 1): frame \(worst) J \(f3(current.j[worst])) \(positive ? "+" : "-")click → J \(f3(sc.meanJ)) F \(f3(sc.meanF))")
+                let anchorMask = engine.upsample(anchors[worst]!, to: s.fullW, s.fullH, guide: nil)
+                    .masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
+                if let dir = args.dump {
+                    writeOverlay(s, frame: worst, mask: anchorMask, clicks: frameClicks[worst]!,
+                                 to: "\(dir)/\(name)-round\(round + 1)-anchor\(worst).ppm")
+                    writeOverlay(s, frame: worst, mask: current.full[worst], clicks: frameClicks[worst]!,
+                                 to: "\(dir)/\(name)-round\(round + 1)-tracked\(worst).ppm")
+                }
+                print("  \(name) round \(round + 1): frame \(worst) J \(f3(current.j[worst])) \(positive ? "+" : "-")click "
+                      + "(anchor J \(f3(anchorMask.iou(s.truth[worst])))) → J \(f3(sc.meanJ)) F \(f3(sc.meanF))")
             }
             current = sc
         }
