@@ -92,6 +92,34 @@ import Testing
             #expect(res(changed)["tracking_output"] != urls["tracking_output"])
             // The replaced preview's files are gone.
             #expect(try await client.call(.get, trackingPath, key: nil).code == 1203)
+
+            // Two objects marked on different frames: the box (object 0) on frame 15 only, the background
+            // (object 1) on frame 60 only. Each follows its own anchors: the box is kept around frame 60.
+            let removed = try await client.call(.post, "/v1/videos/multi-elements/delete-selection",
+                                                json: #"{"session_id":"\#(id)","frame_index":60,"points":[{"x":\#(515.0 / 1280),"y":0.5}]}"#)
+            #expect(removed.code == 0, "\(removed.message)")
+            let other = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                              json: #"{"session_id":"\#(id)","frame_index":60,"object_id":1,"points":[{"x":0.9,"y":0.15}]}"#)
+            #expect(other.code == 0, "\(other.message)")
+            let two = try await client.call(.post, preview, json: body)
+            #expect(two.code == 0, "\(two.message)")
+            let twoPath = try #require(URL(string: res(two)["tracking_output"] ?? "")?.path)
+            let twoBody = try await client.call(.get, twoPath, key: nil)
+            let twoOutput = try JSONDecoder().decode(TrackingOutput.self, from: Data(twoBody.body.readableBytesView))
+            #expect(twoOutput.objects.map(\.objectID) == [0, 1])
+            var boxIoUs: [Double] = [], backgroundAreas: [Int] = []
+            for f in twoOutput.frames {
+                for entry in f.rleMaskList {
+                    let mask = try COCORLE.decode(size: entry.rleMask.size, counts: entry.rleMask.counts)
+                    if entry.objectID == 0 { boxIoUs.append(mask.iou(Self.truth(frame: f.frameIndex))) }
+                    if entry.objectID == 1 { backgroundAreas.append(mask.area) }
+                }
+            }
+            #expect(boxIoUs.count == 90)
+            let worstBox = boxIoUs.enumerated().min { $0.element < $1.element }
+            #expect((worstBox?.element ?? 0) >= 0.7, "box: worst frame \(worstBox?.offset ?? -1), IoU \(worstBox?.element ?? 0)")
+            // (A patch of plain background is no object the tracker keeps far from its anchor frame.)
+            #expect(backgroundAreas.count == 90 && backgroundAreas[60] > 0, "background areas \(backgroundAreas)")
         }
     }
 }
