@@ -110,6 +110,12 @@ func boxSum(_ src: UnsafeBufferPointer<Float>, _ dst: UnsafeMutableBufferPointer
     }
 }
 
+/// For each index of an axis of `n` pixels, how many of them the window [i − r, i + r] holds: a box sum
+/// of ones over a grid is the product of its two axes' spans (exact, without summing).
+func windowSpans(_ n: Int, radius r: Int) -> [Float] {
+    (0..<n).map { Float(Swift.min($0 + r, n - 1) - Swift.max($0 - r, 0) + 1) }
+}
+
 /// A dense displacement field: for each pixel of the reference image, where it is found in the other image.
 struct FlowField: Sendable {
     let width: Int

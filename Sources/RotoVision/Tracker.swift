@@ -205,15 +205,14 @@ public struct MaskTracker: Sendable {
             }
         }
         // Box sums shrink at the border; normalise by the window population.
-        let ones = [Float](repeating: 1, count: n)
-        var pop = tmp, popB = tmp
-        ones.withUnsafeBufferPointer { O in
-            tmp.withUnsafeMutableBufferPointer { T in
-                pop.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: pr) }
-                popB.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: band) }
+        let popX = windowSpans(w, radius: pr), popY = windowSpans(h, radius: pr)
+        let bandX = windowSpans(w, radius: band), bandY = windowSpans(h, radius: band)
+        for y in 0..<h {
+            for x in 0..<w {
+                let p = y * w + x
+                prior[p] = unknown[p] ? 0.5 : prior[p] / (popX[x] * popY[y])
             }
         }
-        for p in 0..<n { prior[p] = unknown[p] ? 0.5 : prior[p] / pop[p] }
         // Colour models from the previous frame, mixed with the anchor's (when tracking from one) so the
         // appearance cannot drift far from what the person marked.
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
@@ -223,9 +222,11 @@ public struct MaskTracker: Sendable {
         // Graph over band pixels.
         var node = [Int32](repeating: -1, count: n)
         var nodes = 0
-        for p in 0..<n {
-            let c = count[p]
-            if c > 0.5 && c < popB[p] - 0.5 { node[p] = Int32(nodes); nodes += 1 }
+        for y in 0..<h {
+            for x in 0..<w {
+                let p = y * w + x, c = count[p]
+                if c > 0.5 && c < bandX[x] * bandY[y] - 0.5 { node[p] = Int32(nodes); nodes += 1 }
+            }
         }
         var fg = [Bool](repeating: false, count: n)
         for p in 0..<n { fg[p] = hard[p] > 0 }
@@ -688,14 +689,8 @@ extension MaskTracker {
         for v in a.labels { present[Int(v)] = true }
         for v in b.labels { present[Int(v)] = true }
         let r = max(1, bandWidth(w, h) / 4)
-        let ones = [Float](repeating: 1, count: n)
-        var pop = ones, tmp = ones
-        ones.withUnsafeBufferPointer { O in
-            tmp.withUnsafeMutableBufferPointer { T in
-                pop.withUnsafeMutableBufferPointer { P in boxSum(O, P, T, width: w, height: h, radius: r) }
-            }
-        }
-        var ind = ones, sa = ones, sb = ones
+        let popX = windowSpans(w, radius: r), popY = windowSpans(h, radius: r)
+        var ind = [Float](repeating: 0, count: n), sa = ind, sb = ind, tmp = ind
         for tag in 1..<256 where present[tag] {
             let t = UInt8(tag)
             for p in 0..<n { ind[p] = a.labels[p] == t ? 1 : 0 }
@@ -710,9 +705,12 @@ extension MaskTracker {
                     sb.withUnsafeMutableBufferPointer { S in boxSum(I, S, T, width: w, height: h, radius: r) }
                 }
             }
-            for p in 0..<n {
-                let score = (weight * sa[p] + (1 - weight) * sb[p]) / pop[p]
-                if score >= best[p] { best[p] = score; out[p] = t }
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = y * w + x
+                    let score = (weight * sa[p] + (1 - weight) * sb[p]) / (popX[x] * popY[y])
+                    if score >= best[p] { best[p] = score; out[p] = t }
+                }
             }
         }
         return SelectionLabels(width: w, height: h, labels: out, objectIDs: a.objectIDs)
