@@ -197,7 +197,7 @@ for seq in seqs {
                 let orc = engine.upsample(engine.regionOracle(frame, truth: t), to: fw, fh, guide: img, frame: frame).masks()[0]!
                 let orcNN = engine.regionOracle(frame, truth: t).masks()[0]!.resizedNearest(width: fw, height: fh)
                 print("  \(seq) region oracle \(f3(orc.iou(truth))) (nearest \(f3(orcNN.iou(truth))))")
-                print("  \(seq) \(n)c: " + c.map { "\(f3($0.score))→\(f3($0.mask.iou(t)))" }.joined(separator: " "))
+                print("  \(seq) \(n)c: " + c.map { "\(f3($0.score))→\(f3($0.mask.iou(t)))/\($0.mask.area * 1000 / max(1, t.area))‰" }.joined(separator: " "))
             }
             if !args.dump.isEmpty { dumpOverlay(img, m, truth, pts, "\(args.dump)/\(seq)-\(frameNo)-\(n).ppm") }
             if sample720 == nil && n == 3 { sample720 = (img, pts, truth) }
