@@ -82,6 +82,7 @@ enum Upsampler {
             spanEnd[c] = e
         }
         let nLabels = src.objectIDs.count + 1
+        let single = nLabels == 2
         // Range kernel lookup on squared RGB distance / 16.
         let lutCount: Int = 3 * 255 * 255 / 16 + 2
         let inv2s2: Float = 1 / (2 * sigma * sigma)
@@ -104,16 +105,25 @@ enum Upsampler {
                                     let cy = min(h - 1, max(0, cyRaw))
                                     let fy = v - Float(cyRaw)
                                     let orow = O.baseAddress! + Y * W
-                                    for cx in 0..<w {
+                                    var cx = 0
+                                    while cx < w {
+                                        defer { cx += 1 }
                                         let x0 = spanStart[cx], x1 = spanEnd[cx]
                                         if x0 >= x1 { continue }
                                         if U[cy * w + cx] {
-                                            (orow + x0).update(repeating: L[cy * w + cx], count: x1 - x0)
+                                            // A run of uniform cells with the same label: one fill.
+                                            let label = L[cy * w + cx]
+                                            var last = cx
+                                            while last + 1 < w && U[cy * w + last + 1] && L[cy * w + last + 1] == label { last += 1 }
+                                            (orow + x0).update(repeating: label, count: spanEnd[last] - x0)
+                                            cx = last
                                             continue
                                         }
                                         for X in x0..<x1 {
                                             let fx = fracX[X]
-                                            for i in 0..<nLabels { score[i] = 0 }
+                                            // One object (the common case): two scores kept in registers.
+                                            var s0: Float = 0, s1: Float = 0
+                                            if !single { for i in 0..<nLabels { score[i] = 0 } }
                                             var gr: Int = 0, gg: Int = 0, gb: Int = 0
                                             if let gp {
                                                 let q = (Y * W + X) * 3
@@ -133,8 +143,16 @@ enum Upsampler {
                                                         let dr = gr - Int(C[q * 3]), dg = gg - Int(C[q * 3 + 1]), db = gb - Int(C[q * 3 + 2])
                                                         wgt *= R[(dr * dr + dg * dg + db * db) >> 4]
                                                     }
-                                                    score[Int(L[q])] += wgt
+                                                    if single {
+                                                        if L[q] == 0 { s0 += wgt } else { s1 += wgt }
+                                                    } else {
+                                                        score[Int(L[q])] += wgt
+                                                    }
                                                 }
+                                            }
+                                            if single {
+                                                orow[X] = s1 > s0 ? 1 : 0
+                                                continue
                                             }
                                             var bestL = 0
                                             var bestS: Float = -1
