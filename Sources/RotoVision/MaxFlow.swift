@@ -17,12 +17,15 @@ struct MaxFlow {
     private static let terminalParent: Int32 = -2
     private static let orphanParent: Int32 = -3
 
-    /// A graph with `n` nodes (0..<n) plus the two terminals.
-    init(nodes n: Int) {
+    /// A graph with `n` nodes (0..<n) plus the two terminals, with room for `edges` `addEdge` calls.
+    init(nodes n: Int, edges: Int = 0) {
         nodeCount = n
         head = [Int32](repeating: -1, count: n)
         terminal = [Double](repeating: 0, count: n)
         tree = [UInt8](repeating: 0, count: n)
+        nextEdge.reserveCapacity(2 * edges)
+        to.reserveCapacity(2 * edges)
+        cap.reserveCapacity(2 * edges)
     }
 
     /// Adds `u → v` with capacity `c` and `v → u` with capacity `rc`.
@@ -44,6 +47,10 @@ struct MaxFlow {
         let n = nodeCount
         var flow = 0.0
         var parent = [Int32](repeating: MaxFlow.noParent, count: n)
+        // Nodes known to be rooted since the last augmentation carry its number (Boykov–Kolmogorov's
+        // time stamps), so checking a candidate parent stops where an earlier check did.
+        var stamp = [Int32](repeating: 0, count: n)
+        var time: Int32 = 0
         var active = [Int32]()
         var isActive = [Bool](repeating: false, count: n)
         var orphans = [Int32]()
@@ -56,21 +63,26 @@ struct MaxFlow {
         tree.withUnsafeMutableBufferPointer { tree in
         parent.withUnsafeMutableBufferPointer { parent in
         isActive.withUnsafeMutableBufferPointer { isActive in
+        stamp.withUnsafeMutableBufferPointer { stamp in
             for i in 0..<n where tr[i] != 0 {
                 tree[i] = tr[i] > 0 ? 1 : 2
                 parent[i] = MaxFlow.terminalParent
                 active.append(Int32(i)); isActive[i] = true
             }
             var qHead = 0
-            /// True when following parents from `i` ends at a terminal.
+            /// True when following parents from `i` ends at a terminal; marks the path when it does.
             func rooted(_ i: Int) -> Bool {
                 var u = i
-                while true {
+                while stamp[u] != time {
                     let p = parent[u]
-                    if p == MaxFlow.terminalParent { return true }
+                    if p == MaxFlow.terminalParent { break }
                     if p < 0 { return false }
                     u = Int(to[Int(p)])
                 }
+                var v = i
+                while v != u { stamp[v] = time; v = Int(to[Int(parent[v])]) }
+                stamp[u] = time
+                return true
             }
             while true {
                 // Growth: find an edge linking the two trees.
@@ -141,6 +153,7 @@ struct MaxFlow {
                 tr[u] += bottleneck
                 if tr[u] >= -1e-12 { parent[u] = MaxFlow.orphanParent; orphans.append(Int32(u)) }
                 flow += bottleneck
+                time += 1
                 // Adoption.
                 while let o32 = orphans.popLast() {
                     let o = Int(o32)
@@ -182,7 +195,7 @@ struct MaxFlow {
                     qHead = 0
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
         return flow
     }
 

@@ -237,7 +237,7 @@ public struct MaskTracker: Sendable {
             let fx = x + box.x, fy = y + box.y
             return fx < band || fy < band || fx >= box.width - band || fy >= box.height - band
         }
-        var graph = MaxFlow(nodes: nodes)
+        var graph = MaxFlow(nodes: nodes, edges: 2 * nodes)
         next.pixels.withUnsafeBufferPointer { px in
         node.withUnsafeBufferPointer { node in
         hard.withUnsafeBufferPointer { hard in
