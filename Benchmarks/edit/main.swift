@@ -249,9 +249,8 @@ for name in seqs {
             if let dir = args.dump {
                 let m = n / 2
                 for (tag, img) in [("input", input[m]), ("result", frames[m]), ("clean", clean[m])] {
-                    let header = Array("P6\n\(img.width) \(img.height)\n255\n".utf8)
                     let file = "\(dir)/\(name)-\(quality.rawValue)-\(variant)-\(tag).ppm"
-                    _ = FileManager.default.createFile(atPath: file, contents: Data(header + img.pixels))
+                    _ = FileManager.default.createFile(atPath: file, contents: Data(img.ppm))
                 }
             }
             let key = "\(quality.rawValue) \(variant)"

@@ -111,31 +111,6 @@ func f3(_ v: Double) -> String { String(format: "%.3f", v) }
 func f1(_ v: Double) -> String { String(format: "%.1f", v) }
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 
-/// Writes a PPM: frame dimmed, prediction tinted green, truth outline red, clicks as yellow squares.
-func dumpOverlay(_ img: RGBImage, _ m: Mask, _ t: Mask, _ pts: [PointPrompt], _ path: String) {
-    let w = img.width, h = img.height
-    var px = img.pixels
-    for p in 0..<(w * h) {
-        var r = Int(px[3 * p]) / 2, g = Int(px[3 * p + 1]) / 2, b = Int(px[3 * p + 2]) / 2
-        if m.data[p] != 0 { g += 110; r += 10 }
-        let x = p % w, y = p / w
-        let tv = t.data[p]
-        if (x > 0 && t.data[p - 1] != tv) || (y > 0 && t.data[p - w] != tv) { r = 255; g = 0; b = 0 }
-        px[3 * p] = UInt8(min(255, r)); px[3 * p + 1] = UInt8(min(255, g)); px[3 * p + 2] = UInt8(min(255, b))
-    }
-    for q in pts {
-        let c = q.pixel(width: w, height: h)
-        for y in max(0, c.y - 4)...min(h - 1, c.y + 4) {
-            for x in max(0, c.x - 4)...min(w - 1, c.x + 4) {
-                let p = y * w + x
-                px[3 * p] = q.positive ? 255 : 0; px[3 * p + 1] = q.positive ? 255 : 0; px[3 * p + 2] = q.positive ? 0 : 255
-            }
-        }
-    }
-    let header = Array("P6\n\(w) \(h)\n255\n".utf8)
-    _ = FileManager.default.createFile(atPath: path, contents: Data(header + px))
-}
-
 let args = parseArgs()
 let engine = ClassicalSegmentationEngine(configuration: args.config)
 let clickCounts = [1, 3, 5]
@@ -199,7 +174,10 @@ for seq in seqs {
                 print("  \(seq) region oracle \(f3(orc.iou(truth))) (nearest \(f3(orcNN.iou(truth))))")
                 print("  \(seq) \(n)c: " + c.map { "\(f3($0.score))→\(f3($0.mask.iou(t)))/\($0.mask.area * 1000 / max(1, t.area))‰" }.joined(separator: " "))
             }
-            if !args.dump.isEmpty { dumpOverlay(img, m, truth, pts, "\(args.dump)/\(seq)-\(frameNo)-\(n).ppm") }
+            if !args.dump.isEmpty {
+                _ = FileManager.default.createFile(atPath: "\(args.dump)/\(seq)-\(frameNo)-\(n).ppm",
+                                                   contents: Data(img.diagnosticOverlay(mask: m, truth: truth, clicks: pts, clickRadius: 4).ppm))
+            }
             if sample720 == nil && n == 3 { sample720 = (img, pts, truth) }
         }
         if args.verbose { print("  \(seq) frame \(frameNo): " + ious.map(f3).joined(separator: " ")) }

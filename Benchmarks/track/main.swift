@@ -262,31 +262,12 @@ func dumpFrames(_ s: Sequence, _ sc: Scored, to dir: String) {
     }
 }
 
-/// Writes frame `i` at working size: dimmed, `mask` tinted green, the true outline red, clicks as
-/// yellow (include) or blue (exclude) squares.
+/// Writes frame `i` at working size with `mask`, the truth's outline and `clicks` drawn on it.
 func writeOverlay(_ s: Sequence, frame i: Int, mask: Mask, clicks: [PointPrompt], to path: String) {
     let img = s.working[i]
-    let w = img.width, h = img.height
-    let m = mask.resizedNearest(width: w, height: h), t = s.truth[i].resizedNearest(width: w, height: h)
-    var px = img.pixels
-    for p in 0..<(w * h) {
-        var r = Int(px[3 * p]) / 2, g = Int(px[3 * p + 1]) / 2, b = Int(px[3 * p + 2]) / 2
-        if m.data[p] != 0 { g += 110; r += 10 }
-        let x = p % w, y = p / w, tv = t.data[p]
-        if (x > 0 && t.data[p - 1] != tv) || (y > 0 && t.data[p - w] != tv) { r = 255; g = 0; b = 0 }
-        px[3 * p] = UInt8(min(255, r)); px[3 * p + 1] = UInt8(min(255, g)); px[3 * p + 2] = UInt8(min(255, b))
-    }
-    for q in clicks {
-        let c = q.pixel(width: w, height: h)
-        for y in max(0, c.y - 3)...min(h - 1, c.y + 3) {
-            for x in max(0, c.x - 3)...min(w - 1, c.x + 3) {
-                let p = y * w + x
-                px[3 * p] = q.positive ? 255 : 0; px[3 * p + 1] = q.positive ? 255 : 0; px[3 * p + 2] = q.positive ? 0 : 255
-            }
-        }
-    }
-    let header = Array("P6\n\(w) \(h)\n255\n".utf8)
-    _ = FileManager.default.createFile(atPath: path, contents: Data(header + px))
+    let overlay = img.diagnosticOverlay(mask: mask.resizedNearest(width: img.width, height: img.height),
+                                        truth: s.truth[i].resizedNearest(width: img.width, height: img.height), clicks: clicks)
+    _ = FileManager.default.createFile(atPath: path, contents: Data(overlay.ppm))
 }
 
 func loadSequence(_ name: String) -> Sequence? {
@@ -394,7 +375,7 @@ func runSequence(_ name: String) -> Row? {
             let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
             row.rounds = round + 1
-            if args.verbose {
+            if args.verbose || args.dump != nil {
                 let anchorMask = engine.upsample(anchors[worst]!, to: s.fullW, s.fullH, guide: nil)
                     .masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
                 if let dir = args.dump {
@@ -403,6 +384,7 @@ func runSequence(_ name: String) -> Row? {
                     writeOverlay(s, frame: worst, mask: current.full[worst], clicks: frameClicks[worst]!,
                                  to: "\(dir)/\(name)-round\(round + 1)-tracked\(worst).ppm")
                 }
+                guard args.verbose else { current = sc; continue }
                 print("  \(name) round \(round + 1): frame \(worst) J \(f3(current.j[worst])) \(positive ? "+" : "-")click "
                       + "(anchor J \(f3(anchorMask.iou(s.truth[worst])))) → J \(f3(sc.meanJ)) F \(f3(sc.meanF))")
             }

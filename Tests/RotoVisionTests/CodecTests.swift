@@ -171,3 +171,23 @@ func randomMask(width: Int, height: Int, density: Double, seed: UInt64) -> Mask 
         #expect(big.resizedNearest(width: 10, height: 10) == a)
     }
 }
+
+@Suite struct DiagnosticsTests {
+    @Test("PPM bytes and the benchmarks' overlay: mask green, truth outline red, clicks as squares")
+    func ppmAndOverlay() {
+        let image = RGBImage(width: 8, height: 6, pixels: [UInt8](repeating: 100, count: 8 * 6 * 3))
+        let ppm = image.ppm
+        #expect(Array(ppm.prefix(11)) == Array("P6\n8 6\n255\n".utf8))
+        #expect(ppm.count == 11 + 8 * 6 * 3)
+        var m = [UInt8](repeating: 0, count: 48), t = m
+        m[1 * 8 + 1] = 1
+        for y in 0..<6 { for x in 4..<8 { t[y * 8 + x] = 1 } }
+        let overlay = image.diagnosticOverlay(mask: Mask(width: 8, height: 6, data: m), truth: Mask(width: 8, height: 6, data: t),
+                                              clicks: [PointPrompt(x: 0.9, y: 0.9, positive: false)], clickRadius: 0)
+        func rgb(_ x: Int, _ y: Int) -> [UInt8] { Array(overlay.pixels[(y * 8 + x) * 3 ..< (y * 8 + x) * 3 + 3]) }
+        #expect(rgb(0, 0) == [50, 50, 50], "dimmed")
+        #expect(rgb(1, 1) == [60, 160, 50], "mask tinted green")
+        #expect(rgb(4, 2) == [255, 0, 0], "the truth's edge in red")
+        #expect(rgb(7, 5) == [0, 0, 255], "an exclude click in blue")
+    }
+}
