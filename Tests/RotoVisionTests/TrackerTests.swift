@@ -97,6 +97,19 @@ private func rect(x0: Double, y0: Double, w: Double, h: Double, base: (Double, D
                local: { x, y in (x - x0, y - y0) }, base: base, seed: seed)
 }
 
+/// Expects object `id` of `out` to follow shape 0 of `clip` with IoU ≥ `least` on each of `frames`, and
+/// reports those IoUs as `name`.
+private func expectFollows(_ out: [SelectionLabels], _ clip: TrackClip, id: Int = 1, frames: Range<Int>, least: Double,
+                           _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    var ious: [Double] = []
+    for t in frames {
+        let iou = out[t].masks()[id]!.iou(clip.truth[t][0])
+        #expect(iou >= least, "frame \(t): IoU \(iou)", sourceLocation: sourceLocation)
+        ious.append(iou)
+    }
+    report(name, ious)
+}
+
 private func report(_ name: String, _ ious: [Double]) {
     guard !ious.isEmpty else { return }
     let mean = ious.reduce(0, +) / Double(ious.count)
@@ -111,15 +124,9 @@ private func report(_ name: String, _ ious: [Double]) {
             [disc(cx: 50 + 4 * Double(t), cy: 68, r: 26)]
         }
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [7])], objectIDs: [7])
-        var ious: [Double] = []
         #expect(out.count == 20)
         #expect(out[0] == clip.labels(0, ids: [7]))
-        for t in 0..<20 {
-            let iou = out[t].masks()[7]!.iou(clip.truth[t][0])
-            #expect(iou >= 0.85, "frame \(t): IoU \(iou)")
-            ious.append(iou)
-        }
-        report("translating disc", ious)
+        expectFollows(out, clip, id: 7, frames: 0..<20, least: 0.85, "translating disc")
     }
 
     @Test func translatingRectangleBackwardFromLastFrame() {
@@ -127,13 +134,7 @@ private func report(_ name: String, _ ious: [Double]) {
             [rect(x0: 150 - 4 * Double(t), y0: 40 + 1 * Double(t), w: 44, h: 30, base: (60, 70, 200), seed: 5)]
         }
         let out = tracker.track(frames: clip.frames, anchors: [19: clip.labels(19, ids: [1])], objectIDs: [1])
-        var ious: [Double] = []
-        for t in 0..<20 {
-            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
-            #expect(iou >= 0.85, "frame \(t): IoU \(iou)")
-            ious.append(iou)
-        }
-        report("\(#function)", ious)
+        expectFollows(out, clip, frames: 0..<20, least: 0.85, "\(#function)")
     }
 
     @Test func scalingDisc() {
@@ -144,13 +145,7 @@ private func report(_ name: String, _ ious: [Double]) {
                                base: (200, 70, 60), seed: 11)]
         }
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
-        var ious: [Double] = []
-        for t in 0..<20 {
-            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
-            #expect(iou >= 0.85, "frame \(t): IoU \(iou)")
-            ious.append(iou)
-        }
-        report("\(#function)", ious)
+        expectFollows(out, clip, frames: 0..<20, least: 0.85, "\(#function)")
     }
 
     @Test func occludedByBarThenRecovers() {
@@ -159,13 +154,7 @@ private func report(_ name: String, _ ious: [Double]) {
             [disc(cx: 50 + 4 * Double(t), cy: 68, r: 28)]
         }, bar: { t in (8...9).contains(t) ? 60...75 : nil })
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
-        var ious: [Double] = []
-        for t in 10..<16 {
-            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
-            #expect(iou >= 0.7, "frame \(t) after reappearance: IoU \(iou)")
-            ious.append(iou)
-        }
-        report("occlusion, frames 10-15", ious)
+        expectFollows(out, clip, frames: 10..<16, least: 0.7, "occlusion, frames 10-15")
     }
 
     @Test("an object that leaves the frame is not invented while it is away and is found again when it returns")
@@ -178,13 +167,7 @@ private func report(_ name: String, _ ious: [Double]) {
             #expect(clip.truth[t][0].area == 0)
             #expect(out[t].masks()[1]!.area == 0, "frame \(t): \(out[t].masks()[1]!.area) pixels while the object is away")
         }
-        var ious: [Double] = []
-        for t in 25..<30 {
-            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
-            #expect(iou >= 0.7, "frame \(t) after the return: IoU \(iou)")
-            ious.append(iou)
-        }
-        report("left and came back, frames 25-29", ious)
+        expectFollows(out, clip, frames: 25..<30, least: 0.7, "left and came back, frames 25-29")
     }
 
     @Test("an object hidden completely for a few frames is found again")
@@ -194,13 +177,7 @@ private func report(_ name: String, _ ious: [Double]) {
             [disc(cx: 70 + 2 * Double(t), cy: 68, r: 26)]
         }, bar: { t in (8...10).contains(t) ? 30...106 : nil })
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
-        var ious: [Double] = []
-        for t in 12..<18 {
-            let iou = out[t].masks()[1]!.iou(clip.truth[t][0])
-            #expect(iou >= 0.7, "frame \(t) after the occlusion: IoU \(iou)")
-            ious.append(iou)
-        }
-        report("hidden completely, frames 12-17", ious)
+        expectFollows(out, clip, frames: 12..<18, least: 0.7, "hidden completely, frames 12-17")
     }
 
     @Test func twoAnchorsBracketing() {
