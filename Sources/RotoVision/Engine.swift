@@ -33,6 +33,17 @@ public struct SelectionLabels: Sendable, Equatable {
         self.objectIDs = objectIDs
     }
 
+    /// The same labels in the order of `ids` (`ids[j]` becomes label `j + 1`); objects not in `ids`
+    /// lose their pixels.
+    public func relabelled(onto ids: [Int]) -> SelectionLabels {
+        if objectIDs == ids { return self }
+        var table = [UInt8](repeating: 0, count: 256)
+        for (i, id) in objectIDs.enumerated() {
+            if let j = ids.firstIndex(of: id), j < 255 { table[i + 1] = UInt8(j + 1) }
+        }
+        return SelectionLabels(width: width, height: height, labels: labels.map { table[Int($0)] }, objectIDs: ids)
+    }
+
     /// One mask per object ID (an object without pixels gets an empty mask).
     public func masks() -> [Int: Mask] { masks(including: []) }
 

@@ -414,18 +414,9 @@ extension MaskTracker {
                          onFinal: onFinal)
             return
         }
-        // Anchor labels remapped onto `objectIDs` order.
-        func remap(_ l: SelectionLabels) -> SelectionLabels {
-            if l.objectIDs == objectIDs { return l }
-            var table = [UInt8](repeating: 0, count: 256)
-            for (i, id) in l.objectIDs.enumerated() {
-                if let j = objectIDs.firstIndex(of: id), j < 255 { table[i + 1] = UInt8(j + 1) }
-            }
-            return SelectionLabels(width: l.width, height: l.height, labels: l.labels.map { table[Int($0)] }, objectIDs: objectIDs)
-        }
-        // Each anchor's labels and colour models.
+        // Each anchor's labels (in `objectIDs` order) and colour models.
         let prepared: [(labels: SelectionLabels, models: [Int: ColourModel])] = keys.map { a in
-            let anchor = remap(anchors[a]!)
+            let anchor = anchors[a]!.relabelled(onto: objectIDs)
             var models: [Int: ColourModel] = [:]
             if configuration.anchorColourWeight > 0 {
                 var present = [Bool](repeating: false, count: 256)
@@ -475,17 +466,9 @@ extension MaskTracker {
         var held: [[SelectionLabels]] = []
         for (gi, group) in groups.enumerated() {
             let ids = group.map { objectIDs[$0] }
-            var own: [Int: SelectionLabels] = [:]
-            for (f, a) in anchors {
-                guard a.objectIDs.contains(where: ids.contains) else { continue }
-                // The anchor's labels of this group's objects only, in the group's order.
-                var table = [UInt8](repeating: 0, count: 256)
-                for (i, id) in a.objectIDs.enumerated() where i < 255 {
-                    if let j = ids.firstIndex(of: id) { table[i + 1] = UInt8(j + 1) }
-                }
-                own[f] = SelectionLabels(width: a.width, height: a.height, labels: a.labels.map { table[Int($0)] },
-                                         objectIDs: ids)
-            }
+            // The anchors of this group's objects, with only their labels.
+            let own = anchors.filter { $0.value.objectIDs.contains(where: ids.contains) }
+                .mapValues { $0.relabelled(onto: ids) }
             let last = gi == groups.count - 1
             var frames: [SelectionLabels] = []
             stream(frames: images, anchors: own, objectIDs: ids) { t, labels in
