@@ -210,7 +210,7 @@ for name in seqs {
     let ws = engine.workingSize(width: fw, height: fh)
     let working = composited.map { $0.downscaled(width: ws.width, height: ws.height) }
     let clicks = (0..<args.clicks).map(blob.click)
-    let anchor = engine.segment(engine.prepare(working[0]), objects: [ObjectPrompt(objectID: 0, points: clicks)])
+    let anchor = engine.segment(engine.prepare(frame: 0, count: working.count) { working[$0] }, objects: [ObjectPrompt(objectID: 0, points: clicks)])
     let tracked = tracker.track(frames: working, anchors: [0: anchor], objectIDs: [0])
 
     var cells: [String] = []

@@ -21,6 +21,9 @@ struct Args {
     var verbose = false
     var dump = ""
     var oracle = false
+    /// DIR/<seq>/next.rgb holds frames 1, step + 1, … (the frame after each of frames.rgb): the engine
+    /// also separates by motion, as the server does. `--no-motion` segments each frame alone.
+    var motion = true
 }
 
 func parseArgs() -> Args {
@@ -36,6 +39,7 @@ func parseArgs() -> Args {
         case "--no-timing": a.timing = false
         case "--verbose": a.verbose = true
         case "--oracle": a.oracle = true
+        case "--no-motion": a.motion = false
         case "--dump": a.dump = it.next() ?? ""
         case "--config":
             for kv in (it.next() ?? "").split(separator: ",") {
@@ -74,6 +78,10 @@ func parseArgs() -> Args {
                 case "mradii": a.config.multiClickRadii = p[1].split(separator: "/").map { Double($0)! }
                 case "msmooth": a.config.multiClickSmoothness = Double(p[1])!
                 case "mborder": a.config.multiClickBorderOffset = Float(p[1])!
+                case "mw": a.config.motionWeight = Float(p[1])!
+                case "mbin": a.config.motionBin = Float(p[1])!
+                case "mclamp": a.config.motionClamp = Float(p[1])!
+                case "gmot": a.config.geoMotion = Float(p[1])!
                 default: print("unknown config key \(p[0])")
                 }
             }
@@ -133,6 +141,7 @@ for seq in seqs {
         print("skip \(seq): missing data"); continue
     }
     let fw = meta.width, fh = meta.height, fsize = fw * fh * 3
+    let next = args.motion ? readFile("\(args.frames)/\(seq)/next.rgb") ?? [] : []
     let clickJSON = readFile("\(dir)/clicks.json").flatMap { try? JSONDecoder().decode(ClickFile.self, from: Data($0)) }
     var f0 = [Double](repeating: 0, count: clickCounts.count)
     var later = [Double](repeating: 0, count: clickCounts.count)
@@ -142,6 +151,7 @@ for seq in seqs {
         let frameNo = idx * args.step
         if args.frame0Only && frameNo > 0 { break }
         let img = RGBImage(width: fw, height: fh, pixels: Array(raw[(idx * fsize)..<((idx + 1) * fsize)]))
+        let nearby = (idx + 1) * fsize <= next.count ? RGBImage(width: fw, height: fh, pixels: Array(next[(idx * fsize)..<((idx + 1) * fsize)])) : nil
         let maskPath = "\(dir)/masks/" + String(format: "%05d.png", frameNo)
         guard let png = readFile(maskPath), let truth = try? decodePNG(png) else { idx += 1; continue }
         idx += 1
@@ -159,14 +169,15 @@ for seq in seqs {
         for n in clickCounts {
             let pts = Array(clicks.prefix(n))
             let t0 = cpuNow()
-            let masks = engine.segment(img, objects: [ObjectPrompt(objectID: 0, points: pts)])
+            let masks = engine.segment(img, objects: [ObjectPrompt(objectID: 0, points: pts)], nearby: nearby)
             let t1 = cpuNow()
             times720.append(ms(t0, t1))
             let m = masks[0] ?? Mask(width: fw, height: fh)
             ious.append(m.iou(truth))
             if args.oracle {
                 let ws = engine.workingSize(width: fw, height: fh)
-                let frame = engine.prepare(img.downscaled(width: ws.width, height: ws.height))
+                let frame = engine.prepare(img.downscaled(width: ws.width, height: ws.height),
+                                           nearby: nearby?.downscaled(width: ws.width, height: ws.height))
                 let t = truth.resizedNearest(width: ws.width, height: ws.height)
                 let c = engine.candidates(frame, object: ObjectPrompt(objectID: 0, points: pts))
                 let orc = engine.upsample(engine.regionOracle(frame, truth: t), to: fw, fh, guide: img, frame: frame).masks()[0]!

@@ -32,5 +32,8 @@ for d in "$DAVIS"/*/; do
   # Frames 0, STEP, 2·STEP, … as raw RGB24, concatenated (same as select=eq(n\,K) per frame, one pass).
   ffmpeg -nostdin -loglevel error -i "$d/video.mp4" -vf "select=not(mod(n\,$STEP))" -fps_mode passthrough \
     -f rawvideo -pix_fmt rgb24 "$TMP/$seq/frames.rgb"
+  # The frame after each of them (the engine's motion cue, as the server reads it).
+  ffmpeg -nostdin -loglevel error -i "$d/video.mp4" -vf "select=eq(mod(n\,$STEP)\,1)" -fps_mode passthrough \
+    -f rawvideo -pix_fmt rgb24 "$TMP/$seq/next.rgb"
 done
 "$BIN" --frames "$TMP" --davis "$DAVIS" --step "$STEP" "${EXTRA[@]+"${EXTRA[@]}"}"

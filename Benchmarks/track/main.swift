@@ -294,7 +294,7 @@ func loadSequence(_ name: String) -> Sequence? {
         working = Array(working.prefix(truth.count))
     }
     guard !working.isEmpty else { print("skip \(name): no frames"); return nil }
-    return Sequence(name: name, working: working, prepared0: engine.prepare(working[0]), truth: truth,
+    return Sequence(name: name, working: working, prepared0: engine.prepare(frame: 0, count: working.count) { working[$0] }, truth: truth,
                     clicks: cj.clicks.map { PointPrompt(x: $0.x, y: $0.y) }, fullW: fw, fullH: fh)
 }
 
@@ -370,7 +370,7 @@ func runSequence(_ name: String) -> Row? {
                                     positive: positive)
             if frameClicks[worst] == nil && !positive { row.negativeFirst += 1 }
             frameClicks[worst, default: []].append(click)
-            let prepared = worst == 0 ? s.prepared0 : engine.prepare(s.working[worst])
+            let prepared = worst == 0 ? s.prepared0 : engine.prepare(frame: worst, count: s.working.count) { s.working[$0] }
             anchors[worst] = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[worst]!)])
             let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))

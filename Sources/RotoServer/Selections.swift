@@ -81,41 +81,37 @@ struct FrameSource: Sendable {
         var empty: Set<Int>
     }
 
-    /// The working-resolution frame: from the session's proxy when it exists, else decoded and scaled
-    /// from the normalised video.
-    func workingFrame(session: SessionRecord, index: Int) throws -> RGBImage {
-        let size = engine.workingSize(width: session.width, height: session.height)
+    /// The video working frames are read from: the session's proxy when it exists, else the normalised
+    /// video (scaled on reading).
+    private func workingSource(_ session: SessionRecord) -> String {
         let proxy = media.absolute(Self.proxyPath(session.id))
-        let path = FileManager.default.fileExists(atPath: proxy) ? proxy : media.absolute(Self.videoPath(session.id))
-        let reader = try FrameReader(path: path)
-        let frame = try reader.frame(at: index, scaledTo: size)
-        return RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
+        return FileManager.default.fileExists(atPath: proxy) ? proxy : media.absolute(Self.videoPath(session.id))
     }
 
     /// Every frame of the clip at working size, in order (for tracking).
     func allWorkingFrames(session: SessionRecord) throws -> [RGBImage] {
         let size = engine.workingSize(width: session.width, height: session.height)
-        let proxy = media.absolute(Self.proxyPath(session.id))
-        let path = FileManager.default.fileExists(atPath: proxy) ? proxy : media.absolute(Self.videoPath(session.id))
         var out: [RGBImage] = []
         out.reserveCapacity(session.totalFrames)
-        try FrameReader(path: path).forEachFrame(scaledTo: size) { frame in
+        try FrameReader(path: workingSource(session)).forEachFrame(scaledTo: size) { frame in
             out.append(RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels))
         }
         return out
     }
 
     /// The working-size labels of one marked frame (the anchor add-selection answered with).
-    func labels(session: SessionRecord, frame index: Int, working: RGBImage,
+    /// `working` gives the clip's working frames by index.
+    func labels(session: SessionRecord, frame index: Int, working: (Int) -> RGBImage,
                 objects: [(objectID: Int, points: [Point])]) -> SelectionLabels {
-        engine.segment(analysed(session: session, index: index, working: working), objects: Self.prompts(objects))
+        engine.segment(analysed(session: session, index: index, frames: working), objects: Self.prompts(objects))
     }
 
-    /// The analysed frame from the cache, or analysed now.
-    func analysed(session: SessionRecord, index: Int, working: @autoclosure () throws -> RGBImage) rethrows -> PreparedFrame {
+    /// The analysed frame (with its motion towards its partner frame) from the cache, or analysed now
+    /// from `frames` (working frames by index, called only on a miss).
+    func analysed(session: SessionRecord, index: Int, frames: (Int) throws -> RGBImage) rethrows -> PreparedFrame {
         let key = "\(session.id)#\(index)"
         if let cached = prepared[key] { return cached }
-        let frame = engine.prepare(try working())
+        let frame = try engine.prepare(frame: index, count: session.totalFrames, frames: frames)
         prepared[key] = frame
         return frame
     }
@@ -128,7 +124,14 @@ struct FrameSource: Sendable {
 
     /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
     func segment(session: SessionRecord, frame index: Int, objects: [(objectID: Int, points: [Point])]) throws -> Segmented {
-        let frame = try analysed(session: session, index: index, working: try workingFrame(session: session, index: index))
+        let size = engine.workingSize(width: session.width, height: session.height)
+        var reader: FrameReader?
+        let frame = try analysed(session: session, index: index) { i in
+            let r = try reader ?? FrameReader(path: workingSource(session))
+            reader = r
+            let f = try r.frame(at: i, scaledTo: size)
+            return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+        }
         let prompts = Self.prompts(objects)
         let labels = engine.segment(frame, objects: prompts)
         let masks = engine.upsample(labels, to: session.width, session.height, guide: nil, frame: frame)

@@ -143,6 +143,14 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var multiClickBorderOffset: Float? = nil
         /// With several include clicks: weight of the far-from-clicks cost (nil: `distanceWeight`).
         public var multiClickDistanceWeight: Double? = 4
+        /// Weight of the motion log-likelihood ratio against the colour one (frames analysed with motion).
+        public var motionWeight: Float = 1
+        /// Width of a motion histogram bin, working pixels.
+        public var motionBin: Float = 1
+        /// Clamp of each region's motion log-likelihood ratio per pixel.
+        public var motionClamp: Float = 2
+        /// Geodesic step cost: weight of the motion difference of adjacent regions (working pixels).
+        public var geoMotion: Float = 3
 
         /// The defaults.
         public init() {}
@@ -161,16 +169,40 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         RGBImage.workingSize(width: width, height: height, longSide: configuration.workingLongSide)
     }
 
-    /// Analyses a frame already scaled to working resolution (see `workingSize`).
-    public func prepare(_ working: RGBImage) -> PreparedFrame {
-        PreparedFrame(image: working, regions: configuration.regions, compactness: configuration.compactness,
-                      iterations: configuration.slicIterations)
+    /// The frame whose motion the engine measures frame `index` against: the next one, or the previous
+    /// one for a clip's last frame; nil for a clip of one frame.
+    public static func motionPartner(of index: Int, frameCount: Int) -> Int? {
+        if index + 1 < frameCount { return index + 1 }
+        return index > 0 && frameCount > 1 ? index - 1 : nil
+    }
+
+    /// Analyses frame `index` of a clip of `count` frames with its motion towards its partner frame
+    /// (see `motionPartner`); `frames` gives the clip's working frames by index.
+    public func prepare(frame index: Int, count: Int, frames: (Int) throws -> RGBImage) rethrows -> PreparedFrame {
+        let partner = Self.motionPartner(of: index, frameCount: count)
+        return prepare(try frames(index), nearby: try partner.map(frames))
+    }
+
+    /// Analyses a frame already scaled to working resolution (see `workingSize`); with `nearby` (the
+    /// next frame of the clip, or the previous one for the last, at the same working size) each region
+    /// also gets its motion.
+    public func prepare(_ working: RGBImage, nearby: RGBImage? = nil) -> PreparedFrame {
+        let frame = PreparedFrame(image: working, regions: configuration.regions, compactness: configuration.compactness,
+                                  iterations: configuration.slicIterations)
+        return nearby.map { frame.withMotion(towards: $0) } ?? frame
     }
 
     /// Full pipeline on a frame of any size: downscale, analyse, segment, upsample to the frame size.
     public func segment(_ image: RGBImage, objects: [ObjectPrompt]) -> [Int: Mask] {
+        segment(image, objects: objects, nearby: nil)
+    }
+
+    /// Full pipeline with motion: `nearby` (a frame a few frames away in the same clip, same size)
+    /// lets the engine also separate the object from its surroundings by how they move.
+    public func segment(_ image: RGBImage, objects: [ObjectPrompt], nearby: RGBImage?) -> [Int: Mask] {
         let ws = workingSize(width: image.width, height: image.height)
-        let frame = prepare(image.downscaled(width: ws.width, height: ws.height))
+        let frame = prepare(image.downscaled(width: ws.width, height: ws.height),
+                            nearby: nearby?.downscaled(width: ws.width, height: ws.height))
         let labels = segment(frame, objects: objects)
         return upsample(labels, to: image.width, image.height, guide: image, frame: frame).masks(including: objects.map(\.objectID))
     }
@@ -309,8 +341,12 @@ struct BinarySegmentation {
             for e in Int(frame.adjStart[u])..<Int(frame.adjStart[u + 1]) {
                 let v = Int(frame.adjNode[e])
                 if let blocked, blocked[v] { continue }
-                let len = config.geoColour * frame.colourDistance(u, v) + config.geoContrast * frame.adjContrast[e]
+                var len = config.geoColour * frame.colourDistance(u, v) + config.geoContrast * frame.adjContrast[e]
                     + config.geoTexture * abs(frame.spTexture[u] - frame.spTexture[v]) + config.geoStep
+                if config.geoMotion > 0 && !frame.spMotion.isEmpty {
+                    let du = frame.spMotion[2 * u] - frame.spMotion[2 * v], dv = frame.spMotion[2 * u + 1] - frame.spMotion[2 * v + 1]
+                    len += config.geoMotion * (du * du + dv * dv).squareRoot()
+                }
                 let nd = d + len
                 if nd < dist[v] {
                     dist[v] = nd
@@ -574,7 +610,52 @@ struct BinarySegmentation {
             }
             outF[s] = a
         }
+        if !frame.spMotion.isEmpty && config.motionWeight > 0 { addMotion(&outF, fg: fg) }
         return outF
+    }
+
+    /// Adds each region's motion log-likelihood ratio (histograms of the regions' mean displacement,
+    /// learned from the `fg` regions and from the rest) to `ll`, weighted by `config.motionWeight`.
+    func addMotion(_ ll: inout [Float], fg: [Bool]) {
+        let k = frame.spCount
+        let half = 24, side = 2 * half + 1
+        let inv = 1 / max(config.motionBin, 1e-3)
+        func bin(_ s: Int) -> Int {
+            let bu = min(half, max(-half, Int((frame.spMotion[2 * s] * inv).rounded())))
+            let bv = min(half, max(-half, Int((frame.spMotion[2 * s + 1] * inv).rounded())))
+            return (bv + half) * side + bu + half
+        }
+        var hf = [Float](repeating: 0, count: side * side), hb = hf
+        var nf: Float = 0, nbk: Float = 0
+        for s in 0..<k {
+            if fg[s] { hf[bin(s)] += frame.spSize[s]; nf += frame.spSize[s] } else { hb[bin(s)] += frame.spSize[s]; nbk += frame.spSize[s] }
+        }
+        if nf == 0 || nbk == 0 { return }
+        func blur(_ h: [Float]) -> [Float] {
+            var a = h, b = h
+            for pass in 0..<4 {
+                let horizontal = pass % 2 == 0
+                for y in 0..<side {
+                    for x in 0..<side {
+                        let i = y * side + x
+                        let lo = horizontal ? (x > 0 ? i - 1 : i) : (y > 0 ? i - side : i)
+                        let hi = horizontal ? (x < side - 1 ? i + 1 : i) : (y < side - 1 ? i + side : i)
+                        b[i] = 0.25 * (a[lo] + 2 * a[i] + a[hi])
+                    }
+                }
+                swap(&a, &b)
+            }
+            return a
+        }
+        hf = blur(hf); hb = blur(hb)
+        let ef = nf * 1e-3, eb = nbk * 1e-3
+        let zf = logf(nf + ef * Float(side * side)), zb = logf(nbk + eb * Float(side * side))
+        let clamp = config.motionClamp, wgt = config.motionWeight
+        for s in 0..<k {
+            let b = bin(s)
+            let lr = (logf(hf[b] + ef) - zf) - (logf(hb[b] + eb) - zb)
+            ll[s] += wgt * frame.spSize[s] * min(clamp, max(-clamp, lr))
+        }
     }
 
     /// Separable [1 2 1] blur of a 3-D histogram.

@@ -38,6 +38,9 @@ public struct PreparedFrame: Sendable {
     let adjWeight: [Float]
     let adjLength: [Float]
     let adjContrast: [Float]  // mean |ΔLab| over the pixel pairs straddling the shared boundary
+    /// Mean displacement (working pixels) of each superpixel towards a nearby frame of the clip,
+    /// interleaved u, v; empty when the frame was analysed alone.
+    private(set) var spMotion: [Float] = []
 
     /// Analyses `image` (already at working resolution) into about `regions` superpixels.
     public init(image: RGBImage, regions: Int = 3000, compactness: Float = 10, iterations: Int = 5) {
@@ -221,6 +224,34 @@ public struct PreparedFrame: Sendable {
             hStart[c + 1] = Int32(hBin.count)
         }
         histStart = hStart; histBin = hBin; histCount = hCount
+    }
+
+    /// The same analysis with each superpixel's motion towards `other`, a nearby frame of the same clip
+    /// at the same working size: the engine then also tells the object from its surroundings by how
+    /// they move. An `other` of another size leaves the frame without motion.
+    public func withMotion(towards other: RGBImage) -> PreparedFrame {
+        guard other.width == width, other.height == height, spCount > 0 else { return self }
+        let flow = DenseFlow().compute(from: FlowPyramid(image), to: FlowPyramid(other))
+        guard flow.width == width, flow.height == height else { return self }
+        var sum = [Float](repeating: 0, count: 2 * spCount)
+        labels.withUnsafeBufferPointer { lb in
+            flow.u.withUnsafeBufferPointer { U in
+                flow.v.withUnsafeBufferPointer { V in
+                    sum.withUnsafeMutableBufferPointer { S in
+                        for p in 0..<lb.count {
+                            let c = Int(lb[p]) * 2
+                            S[c] += U[p]; S[c + 1] += V[p]
+                        }
+                    }
+                }
+            }
+        }
+        for c in 0..<spCount where spSize[c] > 0 {
+            sum[2 * c] /= spSize[c]; sum[2 * c + 1] /= spSize[c]
+        }
+        var out = self
+        out.spMotion = sum
+        return out
     }
 
     /// The superpixel under working pixel (`x`, `y`).

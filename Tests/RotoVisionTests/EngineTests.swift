@@ -198,6 +198,46 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         #expect(PointPrompt(x: 0, y: 0).pixel(width: 10, height: 8) == (0, 0))
     }
 
+    /// A disc patterned exactly like its background (camouflage) that moves between two frames: colour
+    /// cannot tell it apart, its motion can.
+    @Test func aCamouflagedObjectIsFoundByItsMotion() {
+        let w = 640, h = 360, cx = 300.0, cy = 180.0, r = 70.0, shift = (dx: 5, dy: 3)
+        let palette: [(UInt8, UInt8, UInt8)] = [(200, 170, 90), (90, 70, 40), (150, 120, 60)]
+        func pattern(_ seed: UInt64) -> (Int, Int) -> (UInt8, UInt8, UInt8) {
+            var g = SplitMix(state: seed)
+            let cells = (0..<(64 * 64)).map { _ in Int(g.next() % 3) }
+            return { x, y in palette[cells[((y / 8) & 63) * 64 + ((x / 8) & 63)]] }
+        }
+        let background = pattern(3), skin = pattern(4)
+        func frame(dx: Int, dy: Int) -> RGBImage {
+            var px = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let inside = disc(cx + Double(dx), cy + Double(dy), r)(x, y)
+                    let c = inside ? skin(x - dx + 512, y - dy + 512) : background(x, y)
+                    px[(y * w + x) * 3] = c.0; px[(y * w + x) * 3 + 1] = c.1; px[(y * w + x) * 3 + 2] = c.2
+                }
+            }
+            return RGBImage(width: w, height: h, pixels: px)
+        }
+        var truth = Mask(width: w, height: h)
+        for y in 0..<h { for x in 0..<w where disc(cx, cy, r)(x, y) { truth[x, y] = 1 } }
+        let first = frame(dx: 0, dy: 0), next = frame(dx: shift.dx, dy: shift.dy)
+        let click = [ObjectPrompt(objectID: 1, points: [pt(cx, cy, w, h)])]
+        let alone = engine.segment(first, objects: click)[1]!
+        let moving = engine.segment(first, objects: click, nearby: next)[1]!
+        #expect(moving.iou(truth) >= 0.8)
+        #expect(moving.iou(truth) > alone.iou(truth) + 0.2)
+        print("camouflaged disc: IoU \(alone.iou(truth)) alone, \(moving.iou(truth)) with motion")
+    }
+
+    @Test func theMotionPartnerIsTheNextFrameOrThePreviousForTheLast() {
+        #expect(ClassicalSegmentationEngine.motionPartner(of: 0, frameCount: 90) == 1)
+        #expect(ClassicalSegmentationEngine.motionPartner(of: 41, frameCount: 90) == 42)
+        #expect(ClassicalSegmentationEngine.motionPartner(of: 89, frameCount: 90) == 88)
+        #expect(ClassicalSegmentationEngine.motionPartner(of: 0, frameCount: 1) == nil)
+    }
+
     @Test func preparedFrameCanBeReusedAcrossClicks() {
         var s = Scene(width: 320, height: 240, seed: 13)
         let truth = s.paint((230, 120, 20), disc(160, 120, 50))
