@@ -59,6 +59,7 @@ func parseArgs() -> Args {
                 case "flowit": a.tracker.flowIterations = Int(v)
                 case "finest": a.tracker.flowFinestLevel = Int(v)
                 case "grow": a.tracker.growthPenalty = Float(v)
+                case "warpsigma": a.tracker.warpCheckSigma = Float(v)
                 default: print("unknown config key \(p[0])")
                 }
             }

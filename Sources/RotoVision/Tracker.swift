@@ -40,6 +40,11 @@ public struct MaskTracker: Sendable {
         /// Extra cost per pixel for making a pixel outside the warped mask part of the object: masks
         /// otherwise creep, a few pixels a frame, into background of a similar colour and never come back.
         public var growthPenalty: Float = 0.3
+        /// Photometric check of the warp: where a pixel's colour differs from the previous frame's at the
+        /// place its flow points to (mean absolute RGB difference e), the warped prior is pulled towards
+        /// 0.5 by exp(−e²/2σ²) — disoccluded background behind a moving object points into the object and
+        /// would otherwise inherit its label. σ in RGB levels; 0 turns the check off.
+        public var warpCheckSigma: Float = 15
 
         /// The defaults.
         public init() {}
@@ -239,6 +244,9 @@ public struct MaskTracker: Sendable {
         }
         var graph = MaxFlow(nodes: nodes, edges: 2 * nodes)
         next.pixels.withUnsafeBufferPointer { px in
+        previous.pixels.withUnsafeBufferPointer { pv in
+        flow.u.withUnsafeBufferPointer { fu in
+        flow.v.withUnsafeBufferPointer { fv in
         node.withUnsafeBufferPointer { node in
         hard.withUnsafeBufferPointer { hard in
         prior.withUnsafeBufferPointer { prior in
@@ -258,13 +266,32 @@ public struct MaskTracker: Sendable {
                 }
             }
             let beta = 1 / (2 * max(sum / max(pairs, 1), 1))
+            let invTwoSigma2 = 1 / (2 * cfg.warpCheckSigma * cfg.warpCheckSigma)
+            // Mean absolute RGB difference between the next frame at p and the previous one where p's
+            // flow points (bilinear).
+            @inline(__always) func warpError(_ p: Int, _ x: Int, _ y: Int) -> Float {
+                let sx = min(max(Float(x) + fu[p], 0), Float(w - 1)), sy = min(max(Float(y) + fv[p], 0), Float(h - 1))
+                let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                let ax = sx - Float(x0), ay = sy - Float(y0)
+                var e: Float = 0
+                for ch in 0..<3 {
+                    let a = Float(pv[3 * (y0 * w + x0) + ch]) * (1 - ax) + Float(pv[3 * (y0 * w + x1) + ch]) * ax
+                    let b = Float(pv[3 * (y1 * w + x0) + ch]) * (1 - ax) + Float(pv[3 * (y1 * w + x1) + ch]) * ax
+                    e += abs(a * (1 - ay) + b * ay - Float(px[3 * p + ch]))
+                }
+                return e / 3
+            }
             for y in 0..<h {
                 for x in 0..<w {
                     let p = y * w + x
                     let i = Int(node[p])
                     if i < 0 { continue }
                     let c = max(-cfg.colourClamp, min(cfg.colourClamp, llr[bin(px, p)]))
-                    let q = min(0.95, max(0.05, prior[p]))
+                    var q = min(0.95, max(0.05, prior[p]))
+                    if cfg.warpCheckSigma > 0 && !unknown[p] {
+                        let e = warpError(p, x, y)
+                        q = 0.5 + expf(-e * e * invTwoSigma2) * (q - 0.5)
+                    }
                     var costFG = -cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(q)
                         + (hard[p] > 0 || nearBorder(x, y) ? 0 : cfg.growthPenalty)
                     var costBG = cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(1 - q)
@@ -287,7 +314,7 @@ public struct MaskTracker: Sendable {
                     graph.addTerminal(i, costFG: Double(costFG), costBG: Double(costBG))
                 }
             }
-        }}}}}
+        }}}}}}}}
         graph.run()
         for p in 0..<n where node[p] >= 0 { fg[p] = graph.sourceSide(Int(node[p])) }
         return (fg, prior)
