@@ -177,10 +177,12 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     }
 
     /// Analyses frame `index` of a clip of `count` frames with its motion towards its partner frame
-    /// (see `motionPartner`); `frames` gives the clip's working frames by index.
+    /// (see `motionPartner`); `frames` gives the clip's working frames by index. Only the frame itself
+    /// must be readable: a partner that cannot be read leaves the frame without motion.
     public func prepare(frame index: Int, count: Int, frames: (Int) throws -> RGBImage) rethrows -> PreparedFrame {
-        let partner = Self.motionPartner(of: index, frameCount: count)
-        return prepare(try frames(index), nearby: try partner.map(frames))
+        let image = try frames(index)
+        let nearby = Self.motionPartner(of: index, frameCount: count).flatMap { try? frames($0) }
+        return prepare(image, nearby: nearby)
     }
 
     /// Analyses a frame already scaled to working resolution (see `workingSize`); with `nearby` (the

@@ -231,6 +231,21 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         print("camouflaged disc: IoU \(alone.iou(truth)) alone, \(moving.iou(truth)) with motion")
     }
 
+    @Test func anUnreadablePartnerLeavesTheFrameWithoutMotion() throws {
+        struct Unreadable: Error {}
+        var s = Scene(width: 320, height: 240, seed: 5)
+        let truth = s.paint((230, 120, 20), disc(160, 120, 50))
+        let image = s.image
+        let frame = try engine.prepare(frame: 0, count: 2) { i in
+            if i == 1 { throw Unreadable() }
+            return image
+        }
+        let m = engine.upsample(engine.segment(frame, objects: [ObjectPrompt(objectID: 1, points: [pt(160, 120, 320, 240)])]),
+                                to: 320, 240, guide: nil, frame: frame).masks()[1]!
+        #expect(m.iou(truth) >= 0.9)
+        #expect(throws: Unreadable.self) { try engine.prepare(frame: 1, count: 2) { _ in throw Unreadable() } }
+    }
+
     @Test func theMotionPartnerIsTheNextFrameOrThePreviousForTheLast() {
         #expect(ClassicalSegmentationEngine.motionPartner(of: 0, frameCount: 90) == 1)
         #expect(ClassicalSegmentationEngine.motionPartner(of: 41, frameCount: 90) == 42)
