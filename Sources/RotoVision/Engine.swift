@@ -178,10 +178,13 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
 
     /// Analyses frame `index` of a clip of `count` frames with its motion towards its partner frame
     /// (see `motionPartner`); `frames` gives the clip's working frames by index. Only the frame itself
-    /// must be readable: a partner that cannot be read leaves the frame without motion.
+    /// must be readable: a partner that cannot be read leaves the frame without motion. The two frames
+    /// are read in increasing order (a video reader then decodes on without seeking back).
     public func prepare(frame index: Int, count: Int, frames: (Int) throws -> RGBImage) rethrows -> PreparedFrame {
+        let partner = Self.motionPartner(of: index, frameCount: count)
+        var nearby = partner.flatMap { $0 < index ? try? frames($0) : nil }
         let image = try frames(index)
-        let nearby = Self.motionPartner(of: index, frameCount: count).flatMap { try? frames($0) }
+        if let partner, partner > index { nearby = try? frames(partner) }
         return prepare(image, nearby: nearby)
     }
 
