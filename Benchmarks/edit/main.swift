@@ -6,7 +6,7 @@
 // hole's PSNR split between the clip's background and its own moving subject (which the object hides).
 //
 // usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
-//                   [--completion diffusion|homography|hybrid] [--flow LONG-SIDE]
+//                   [--completion adaptive|diffusion|homography|hybrid] [--flow LONG-SIDE]
 //                   [--dump DIR]   (writes the middle frame before, after and clean as PPM)
 //                   [--no-align]   (no direct re-alignment of the propagated sources)
 

@@ -82,6 +82,39 @@ struct InpaintTests {
         }
     }
 
+    @Test("with parallax (motion no homography follows) the flow around the hole is interpolated instead")
+    func parallaxBackground() {
+        // Each row pans at its own speed (fast in the middle, slow at the top and bottom: depth).
+        func clean(_ t: Int) -> RGBImage {
+            var px = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h {
+                let shift = Double(t) * (0.5 + 3 * sin(Double.pi * Double(y) / Double(h)))
+                let row = background(w, 1, dx: shift, dy: Double(y))
+                for i in 0..<(w * 3) { px[y * w * 3 + i] = row.pixels[i] }
+            }
+            return RGBImage(width: w, height: h, pixels: px)
+        }
+        var frames: [RGBImage] = [], holes: [Mask] = [], cleans: [RGBImage] = []
+        for t in 0..<count {
+            var f = clean(t)
+            cleans.append(f)
+            holes.append(square(into: &f, x0: 90 - 5 * t, y0: 28, s: 20))
+            frames.append(f)
+        }
+        func meanError(_ completion: FlowCompletion) -> Double {
+            var configuration = VideoInpainter.Configuration(quality: .standard)
+            configuration.completion = completion
+            var out = frames
+            _ = VideoInpainter(quality: .standard, configuration: configuration, threads: 2).remove(frames: &out, holes: holes)
+            return (0..<count).map { mae(out[$0], cleans[$0], in: holes[$0]) }.reduce(0, +) / Double(count)
+        }
+        let adaptive = meanError(.adaptive), homography = meanError(.homography), diffusion = meanError(.diffusion)
+        print("removal with parallax: MAE adaptive \(adaptive), homography \(homography), diffusion \(diffusion)")
+        #expect(VideoInpainter.Configuration().completion == .adaptive)
+        #expect(adaptive == diffusion)
+        #expect(adaptive < homography * 0.8)
+    }
+
     @Test("a region never seen is filled spatially, the same way in every frame")
     func neverSeen() {
         // A flat background: the fill of a hole that never moves must be that colour, with no flicker.

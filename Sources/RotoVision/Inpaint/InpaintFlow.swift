@@ -13,6 +13,9 @@ public enum FlowCompletion: String, Sendable, Equatable, CaseIterable {
     case homography
     /// The homography plus the smoothly interpolated residual of the measured flow around the hole.
     case hybrid
+    /// Decided once per clip: the homography where one explains the measured flow around the holes
+    /// (a far or planar scene), diffusion where it does not (parallax: the scene has depth).
+    case adaptive
 }
 
 /// The completed flow of one frame towards a neighbour, kept only over the box (at flow resolution)
@@ -63,7 +66,16 @@ struct InpaintFlow: Sendable {
         return FlowCrop(x0: box.x, y0: box.y, width: box.width, height: box.height, scaleX: scaleX, scaleY: scaleY, u: u, v: v)
     }
 
-    /// Replaces the flow inside `unknown` by the completed background motion.
+    /// The median distance (flow pixels) between the measured flow from `reference` to `target` outside
+    /// `unknown` and the homography fitted to it; nil when too little is known to fit one.
+    func homographyResidual(from reference: FlowPyramid, to target: FlowPyramid, unknown: [UInt8]) -> Float? {
+        let f = engine.compute(from: reference, to: target)
+        let known = unknown.map { $0 == 0 ? Float(1) : 0 }
+        return Homography.fit(f, known: known)?.medianResidual(f, known: known)
+    }
+
+    /// Replaces the flow inside `unknown` by the completed background motion (`.adaptive` must have been
+    /// decided; it completes as `.homography`).
     func complete(_ f: inout FlowField, unknown: [UInt8]) {
         let w = f.width, h = f.height, n = w * h
         var known = [Float](repeating: 0, count: n)
@@ -82,7 +94,9 @@ struct InpaintFlow: Sendable {
             return
         }
         var model: Homography? = nil
+        let completion = self.completion == .adaptive ? .homography : self.completion
         if completion != .diffusion { model = Homography.fit(f, known: known) }
+
         // Residual of the measured flow against the model (the model itself for pure homography).
         var field = [Float](repeating: 0, count: 2 * n)
         f.u.withUnsafeBufferPointer { U in
@@ -142,6 +156,21 @@ struct Homography: Sendable {
         let d = h[6] * xn + h[7] * yn + 1
         let px = (h[0] * xn + h[1] * yn + h[2]) / d, py = (h[3] * xn + h[4] * yn + h[5]) / d
         return (Float(px * s + cx) - x, Float(py * s + cy) - y)
+    }
+
+    /// Median end-point distance between the flow and the map at known pixels (every other pixel).
+    func medianResidual(_ f: FlowField, known: [Float]) -> Float {
+        let w = f.width, h = f.height
+        var r: [Float] = []
+        for y in stride(from: 0, to: h, by: 2) {
+            for x in stride(from: 0, to: w, by: 2) where known[y * w + x] > 0 {
+                let (mu, mv) = displacement(Float(x), Float(y))
+                let du = f.u[y * w + x] - mu, dv = f.v[y * w + x] - mv
+                r.append((du * du + dv * dv).squareRoot())
+            }
+        }
+        if r.isEmpty { return 0 }
+        return r.sorted()[r.count / 2]
     }
 
     /// Fits to the flow at known pixels (sampled every other pixel); nil when too few samples.
