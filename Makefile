@@ -28,7 +28,7 @@ bench-ingest: build
 ## Click-to-mask quality on ../shared/bench/davis2016-dev (IoU with 1/3/5 clicks) and add-selection latency.
 bench-select: build
 	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product select-bench
-	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench"
+	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench" $(ARGS)
 	bash Benchmarks/select/latency.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 ## Tracking quality on ../shared/bench/davis2016-dev (J, F, J&F with 1/3/5 clicks and the interactive protocol).
