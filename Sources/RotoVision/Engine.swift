@@ -636,23 +636,8 @@ struct BinarySegmentation {
             if fg[s] { hf[bin(s)] += frame.spSize[s]; nf += frame.spSize[s] } else { hb[bin(s)] += frame.spSize[s]; nbk += frame.spSize[s] }
         }
         if nf == 0 || nbk == 0 { return }
-        func blur(_ h: [Float]) -> [Float] {
-            var a = h, b = h
-            for pass in 0..<4 {
-                let horizontal = pass % 2 == 0
-                for y in 0..<side {
-                    for x in 0..<side {
-                        let i = y * side + x
-                        let lo = horizontal ? (x > 0 ? i - 1 : i) : (y > 0 ? i - side : i)
-                        let hi = horizontal ? (x < side - 1 ? i + 1 : i) : (y < side - 1 ? i + side : i)
-                        b[i] = 0.25 * (a[lo] + 2 * a[i] + a[hi])
-                    }
-                }
-                swap(&a, &b)
-            }
-            return a
-        }
-        hf = blur(hf); hb = blur(hb)
+        hf = blurredHistogram(hf, side: side, dimensions: 2, passes: 2)
+        hb = blurredHistogram(hb, side: side, dimensions: 2, passes: 2)
         let ef = nf * 1e-3, eb = nbk * 1e-3
         let zf = logf(nf + ef * Float(side * side)), zb = logf(nbk + eb * Float(side * side))
         let clamp = config.motionClamp, wgt = config.motionWeight
@@ -663,24 +648,8 @@ struct BinarySegmentation {
         }
     }
 
-    /// Separable [1 2 1] blur of a 3-D histogram.
-    func blur3(_ h: [Float]) -> [Float] {
-        let n = colourBinsPerAxis
-        var a = h
-        var b = h
-        for axis in 0..<3 {
-            let stride = axis == 0 ? n * n : (axis == 1 ? n : 1)
-            for i in 0..<colourBinCount {
-                let c = (i / stride) % n
-                var v = 2 * a[i]
-                v += c > 0 ? a[i - stride] : a[i]
-                v += c < n - 1 ? a[i + stride] : a[i]
-                b[i] = v * 0.25
-            }
-            swap(&a, &b)
-        }
-        return a
-    }
+    /// Separable [1 2 1] blur of a colour histogram.
+    func blur3(_ h: [Float]) -> [Float] { blurredHistogram(h, side: colourBinsPerAxis, dimensions: 3) }
 
     /// Background components enclosed by the object (not touching the border or an exclude click) and
     /// smaller than `holeFill` × object size become foreground.

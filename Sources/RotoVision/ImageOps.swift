@@ -153,3 +153,25 @@ struct LabImage {
         self.b = b
     }
 }
+
+/// Separable [1 2 1] blur of a histogram over a cube of `side` bins per axis in `dimensions` axes
+/// (row-major, the last axis fastest), `passes` times; each edge bin counts as its own missing neighbour.
+func blurredHistogram(_ h: [Float], side: Int, dimensions: Int, passes: Int = 1) -> [Float] {
+    precondition(h.count == Int(pow(Double(side), Double(dimensions))), "blurredHistogram: size mismatch")
+    var a = h, b = h
+    for _ in 0..<passes {
+        var stride = h.count / side
+        for _ in 0..<dimensions {
+            for i in 0..<h.count {
+                let c = (i / stride) % side
+                var v = 2 * a[i]
+                v += c > 0 ? a[i - stride] : a[i]
+                v += c < side - 1 ? a[i + stride] : a[i]
+                b[i] = v * 0.25
+            }
+            swap(&a, &b)
+            stride /= side
+        }
+    }
+    return a
+}

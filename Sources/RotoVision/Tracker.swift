@@ -380,21 +380,7 @@ struct ColourModel: Sendable {
     func logRatio() -> [Float] { zip(fg, bg).map { logf($0) - logf($1) } }
 
     /// Separable (1 2 1) blur over the 16³ colour cube.
-    static func blur(_ hist: [Float]) -> [Float] {
-        var a = hist, b = hist
-        for axis in 0..<3 {
-            let stride = [256, 16, 1][axis]
-            for i in 0..<4096 {
-                let c = (i / stride) % 16
-                var s = 2 * a[i]
-                s += c > 0 ? a[i - stride] : a[i]
-                s += c < 15 ? a[i + stride] : a[i]
-                b[i] = 0.25 * s
-            }
-            swap(&a, &b)
-        }
-        return a
-    }
+    static func blur(_ hist: [Float]) -> [Float] { blurredHistogram(hist, side: 16, dimensions: 3) }
 
 }
 
