@@ -175,3 +175,17 @@ func blurredHistogram(_ h: [Float], side: Int, dimensions: Int, passes: Int = 1)
     }
     return a
 }
+
+/// Bilinear sample of an RGB image (`img`, `w` × `h`, three bytes per pixel) at (x, y), 0 ≤ x, y.
+@inline(__always)
+func bilinearRGB(_ img: UnsafeBufferPointer<UInt8>, _ w: Int, _ h: Int, _ x: Float, _ y: Float) -> (Float, Float, Float) {
+    let x0 = min(Int(x), w - 1), y0 = min(Int(y), h - 1)
+    let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+    let ax = x - Float(x0), ay = y - Float(y0)
+    let a = (y0 * w + x0) * 3, b = (y0 * w + x1) * 3, c = (y1 * w + x0) * 3, d = (y1 * w + x1) * 3
+    let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+    let r = Float(img[a]) * w00 + Float(img[b]) * w01 + Float(img[c]) * w10 + Float(img[d]) * w11
+    let g = Float(img[a + 1]) * w00 + Float(img[b + 1]) * w01 + Float(img[c + 1]) * w10 + Float(img[d + 1]) * w11
+    let bl = Float(img[a + 2]) * w00 + Float(img[b + 2]) * w01 + Float(img[c + 2]) * w10 + Float(img[d + 2]) * w11
+    return (r, g, bl)
+}

@@ -271,15 +271,8 @@ public struct MaskTracker: Sendable {
             // flow points (bilinear).
             @inline(__always) func warpError(_ p: Int, _ x: Int, _ y: Int) -> Float {
                 let sx = min(max(Float(x) + fu[p], 0), Float(w - 1)), sy = min(max(Float(y) + fv[p], 0), Float(h - 1))
-                let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-                let ax = sx - Float(x0), ay = sy - Float(y0)
-                var e: Float = 0
-                for ch in 0..<3 {
-                    let a = Float(pv[3 * (y0 * w + x0) + ch]) * (1 - ax) + Float(pv[3 * (y0 * w + x1) + ch]) * ax
-                    let b = Float(pv[3 * (y1 * w + x0) + ch]) * (1 - ax) + Float(pv[3 * (y1 * w + x1) + ch]) * ax
-                    e += abs(a * (1 - ay) + b * ay - Float(px[3 * p + ch]))
-                }
-                return e / 3
+                let (r, g, b) = bilinearRGB(pv, w, h, sx, sy)
+                return (abs(r - Float(px[3 * p])) + abs(g - Float(px[3 * p + 1])) + abs(b - Float(px[3 * p + 2]))) / 3
             }
             for y in 0..<h {
                 for x in 0..<w {

@@ -143,7 +143,7 @@ struct SourceAligner {
                     let m = model.displacement(Float(p % w), Float(p / w))
                     let X = Float(p % w) + m.0, Y = Float(p / w) + m.1
                     guard X >= 0, Y >= 0, X <= Float(w - 1), Y <= Float(h - 1), hole[Int(Y + 0.5) * w + Int(X + 0.5)] == 0 else { continue }
-                    let (r, g, b) = VideoInpainter.sample(S, w, h, X, Y)
+                    let (r, g, b) = bilinearRGB(S, w, h, X, Y)
                     d[0].append(Float(T[3 * p]) - r); d[1].append(Float(T[3 * p + 1]) - g); d[2].append(Float(T[3 * p + 2]) - b)
                 }
             }
@@ -167,7 +167,7 @@ struct SourceAligner {
         var best = start
         img.pixels.withUnsafeBufferPointer { S in
             @inline(__always) func grey(_ x: Float, _ y: Float) -> Float {
-                let (r, g, b) = VideoInpainter.sample(S, w, h, x, y)
+                let (r, g, b) = bilinearRGB(S, w, h, x, y)
                 return (r + g + b) / 3
             }
             // The two frames' grey levels may differ by a constant (exposure): a bias, re-estimated every

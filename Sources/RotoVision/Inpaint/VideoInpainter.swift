@@ -417,20 +417,6 @@ public struct VideoInpainter: Sendable {
 
     // MARK: - Colours and spatial fill
 
-    /// Bilinear sample of `img` at (x, y) into `out[0..<3]` as floats.
-    @inline(__always)
-    static func sample(_ img: UnsafeBufferPointer<UInt8>, _ w: Int, _ h: Int, _ x: Float, _ y: Float) -> (Float, Float, Float) {
-        let x0 = min(Int(x), w - 1), y0 = min(Int(y), h - 1)
-        let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-        let ax = x - Float(x0), ay = y - Float(y0)
-        let a = (y0 * w + x0) * 3, b = (y0 * w + x1) * 3, c = (y1 * w + x0) * 3, d = (y1 * w + x1) * 3
-        let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
-        let r = Float(img[a]) * w00 + Float(img[b]) * w01 + Float(img[c]) * w10 + Float(img[d]) * w11
-        let g = Float(img[a + 1]) * w00 + Float(img[b + 1]) * w01 + Float(img[c + 1]) * w10 + Float(img[d + 1]) * w11
-        let bl = Float(img[a + 2]) * w00 + Float(img[b + 2]) * w01 + Float(img[c + 2]) * w10 + Float(img[d + 2]) * w11
-        return (r, g, bl)
-    }
-
     /// RGB of every resolved hole pixel of a frame (unresolved pixels: 0), three bytes per hole pixel.
     static func colours(_ st: FrameState, frames: [RGBImage], width w: Int) -> [UInt8] {
         let n = st.pixels.count
@@ -449,14 +435,14 @@ public struct VideoInpainter: Sendable {
                 let sa = Int(SA[i])
                 if sa < 0 { continue }
                 let a = SourcePosition.unpack(PA[i])
-                var (r, g, b) = frames[sa].pixels.withUnsafeBufferPointer { sample($0, w, h, a.x, a.y) }
+                var (r, g, b) = frames[sa].pixels.withUnsafeBufferPointer { bilinearRGB($0, w, h, a.x, a.y) }
                 let oa = offset[sa]
                 r += oa.x; g += oa.y; b += oa.z
                 let sb = Int(SB[i])
                 if sb >= 0 {
                     let wa = Float(WA[i]) / 255
                     let p = SourcePosition.unpack(PB[i])
-                    var (r2, g2, b2) = frames[sb].pixels.withUnsafeBufferPointer { sample($0, w, h, p.x, p.y) }
+                    var (r2, g2, b2) = frames[sb].pixels.withUnsafeBufferPointer { bilinearRGB($0, w, h, p.x, p.y) }
                     let ob = offset[sb]
                     r2 += ob.x; g2 += ob.y; b2 += ob.z
                     r = wa * r + (1 - wa) * r2; g = wa * g + (1 - wa) * g2; b = wa * b + (1 - wa) * b2
@@ -599,7 +585,7 @@ public struct VideoInpainter: Sendable {
                             let a = (A[j0 * aw + i0] * (1 - bx) + A[j0 * aw + i1] * bx) * (1 - by)
                                 + (A[j1 * aw + i0] * (1 - bx) + A[j1 * aw + i1] * bx) * by
                             if a <= 0 { continue }
-                            let (r, g, b) = sample(Fi, w, h, fx, fy)
+                            let (r, g, b) = bilinearRGB(Fi, w, h, fx, fy)
                             let q = (Y * W + X) * 3
                             O[q] = UInt8(min(max(a * r + (1 - a) * Float(O[q]) + 0.5, 0), 255))
                             O[q + 1] = UInt8(min(max(a * g + (1 - a) * Float(O[q + 1]) + 0.5, 0), 255))
