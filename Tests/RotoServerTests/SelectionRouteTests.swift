@@ -192,13 +192,13 @@ import Testing
     }
 
     /// 1280×720, 30 fps, 3 s: a 240×180 box cut from the same blocky random texture as the background
-    /// (camouflage: the same colours), its left edge moving 100 px/s from x = 200 (y = 270); the
+    /// (camouflage: the same colours), its left edge moving 300 px/s from x = 100 (y = 270); the
     /// background stands still. On frame 15 the box spans 250…489 × 270…449.
     static func camouflagedClip() throws -> String {
         try Clips.make("camouflaged.mp4", [
-            "-f", "lavfi", "-i", "color=c=0x807050:s=80x45:r=30:d=3,noise=alls=90:allf=u,"
+            "-f", "lavfi", "-i", "color=c=0x807050:s=40x23:r=30:d=3,noise=alls=90:allf=u,"
                 + "scale=1280:720:flags=neighbor,split[bg][src];[src]crop=240:180:880:480[box];"
-                + "[bg][box]overlay=x='200+100*t':y=270",
+                + "[bg][box]overlay=x='100+300*t':y=270",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
         ])
     }
@@ -215,9 +215,12 @@ import Testing
                                           json: points(id, frame: 15, [(370.0 / 1280, 360.0 / 720)]))
             #expect(r.code == 0, "\(r.message)")
             let m = try #require(try Self.masks(r).first)
-            // 0.70 when this was written; 0.51 with the frame alone (the colour models cannot tell the
-            // box from the background; the mask is a patch of blocks around the click).
+            // Measured when written: 0.88 (frames from the normalised video) and 0.87 (from the proxy,
+            // ready after a few seconds); with the frame alone 0.34 and 0.39 — the colour models cannot
+            // tell the box from the background. (A slower, finer-textured box scored 0.70 from the video
+            // but 0.53 from the proxy, so the result depended on the proxy's timing.)
             let iou = m.rle.iou(Self.truth(x: 250, y: 270, w: 240, h: 180))
+            print("camouflaged box over HTTP: IoU \(iou)")
             #expect(iou >= 0.65, "IoU \(iou)")
         }
     }
