@@ -60,6 +60,11 @@ func parseArgs() -> Args {
                 case "finest": a.tracker.flowFinestLevel = Int(v)
                 case "grow": a.tracker.growthPenalty = Float(v)
                 case "warpsigma": a.tracker.warpCheckSigma = Float(v)
+                case "motion": a.tracker.motionWeight = Float(v)
+                case "mclamp": a.tracker.motionClamp = Float(v)
+                case "mbin": a.tracker.motionBin = Float(v)
+                case "msupport": a.tracker.motionSupport = Float(v)
+                case "mfloor": a.tracker.motionTextureFloor = Float(v)
                 default: print("unknown config key \(p[0])")
                 }
             }

@@ -622,29 +622,13 @@ struct BinarySegmentation {
     /// Adds each region's motion log-likelihood ratio (histograms of the regions' mean displacement,
     /// learned from the `fg` regions and from the rest) to `ll`, weighted by `config.motionWeight`.
     func addMotion(_ ll: inout [Float], fg: [Bool]) {
-        let k = frame.spCount
-        let half = 24, side = 2 * half + 1
-        let inv = 1 / max(config.motionBin, 1e-3)
-        func bin(_ s: Int) -> Int {
-            let bu = min(half, max(-half, Int((frame.spMotion[2 * s] * inv).rounded())))
-            let bv = min(half, max(-half, Int((frame.spMotion[2 * s + 1] * inv).rounded())))
-            return (bv + half) * side + bu + half
+        var model = MotionModel(bin: config.motionBin)
+        for s in 0..<frame.spCount {
+            model.add(frame.spMotion[2 * s], frame.spMotion[2 * s + 1], weight: frame.spSize[s], object: fg[s])
         }
-        var hf = [Float](repeating: 0, count: side * side), hb = hf
-        var nf: Float = 0, nbk: Float = 0
-        for s in 0..<k {
-            if fg[s] { hf[bin(s)] += frame.spSize[s]; nf += frame.spSize[s] } else { hb[bin(s)] += frame.spSize[s]; nbk += frame.spSize[s] }
-        }
-        if nf == 0 || nbk == 0 { return }
-        hf = blurredHistogram(hf, side: side, dimensions: 2, passes: 2)
-        hb = blurredHistogram(hb, side: side, dimensions: 2, passes: 2)
-        let ef = nf * 1e-3, eb = nbk * 1e-3
-        let zf = logf(nf + ef * Float(side * side)), zb = logf(nbk + eb * Float(side * side))
-        let clamp = config.motionClamp, wgt = config.motionWeight
-        for s in 0..<k {
-            let b = bin(s)
-            let lr = (logf(hf[b] + ef) - zf) - (logf(hb[b] + eb) - zb)
-            ll[s] += wgt * frame.spSize[s] * min(clamp, max(-clamp, lr))
+        guard let ratio = model.logRatios(clamp: config.motionClamp) else { return }
+        for s in 0..<frame.spCount {
+            ll[s] += config.motionWeight * frame.spSize[s] * ratio[model.index(frame.spMotion[2 * s], frame.spMotion[2 * s + 1])]
         }
     }
 

@@ -45,6 +45,24 @@ public struct MaskTracker: Sendable {
         /// 0.5 by exp(−e²/2σ²) — disoccluded background behind a moving object points into the object and
         /// would otherwise inherit its label. σ in RGB levels; 0 turns the check off.
         public var warpCheckSigma: Float = 15
+        /// Weight of the motion log-likelihood ratio: histograms of the flow of the pixels the warp puts
+        /// in the object and of the rest of the region around it (each pixel weighted by how far its flow
+        /// can be trusted); a pixel that moves like the background is less likely to stay in or join the
+        /// object even where its colour matches. 0 turns it off.
+        public var motionWeight: Float = 2
+        /// Clamp of the motion log-likelihood ratio.
+        public var motionClamp: Float = 2
+        /// Largest motion log-likelihood ratio towards the object outside the warped mask: the flow is
+        /// smoothed across the object's boundary and carries background along, so by default motion
+        /// only keeps or removes pixels there, never adds them (it may still veto).
+        public var motionSupport: Float = 0
+        /// Width of a motion histogram bin, working pixels.
+        public var motionBin: Float = 1
+        /// How far the motion of a pixel is trusted: the flow of flat, textureless areas (water, sky, a
+        /// wall) is only what the flow's smoothing carried in from around them. A pixel's weight in the
+        /// motion model and term is t / (t + floor), t the smaller eigenvalue of the mean structure tensor
+        /// of the new frame's grey levels over twice the flow's window radius (grey levels² per pixel).
+        public var motionTextureFloor: Float = 16
 
         /// The defaults.
         public init() {}
@@ -223,6 +241,15 @@ public struct MaskTracker: Sendable {
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
         let model = anchorModel.map { recent.mixed(with: $0, weight: anchorWeight ?? configuration.anchorColourWeight) } ?? recent
         let llr = model.logRatio()
+        // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
+        var motion = MotionModel(bin: configuration.motionBin)
+        let trust = configuration.motionWeight > 0
+            ? flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor) : []
+        if configuration.motionWeight > 0 {
+            for p in 0..<n where !unknown[p] { motion.add(flow.u[p], flow.v[p], weight: trust[p], object: hard[p] > 0) }
+        }
+        let motionLLR = configuration.motionWeight > 0
+            ? motion.logRatios(clamp: configuration.motionClamp) ?? [] : []
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
         // Graph over band pixels.
         var node = [Int32](repeating: -1, count: n)
@@ -251,6 +278,7 @@ public struct MaskTracker: Sendable {
         hard.withUnsafeBufferPointer { hard in
         prior.withUnsafeBufferPointer { prior in
         llr.withUnsafeBufferPointer { llr in
+        motionLLR.withUnsafeBufferPointer { mllr in
             @inline(__always) func d2(_ a: Int, _ b: Int) -> Float {
                 let dr = Float(px[3 * a]) - Float(px[3 * b]), dg = Float(px[3 * a + 1]) - Float(px[3 * b + 1])
                 let db = Float(px[3 * a + 2]) - Float(px[3 * b + 2])
@@ -279,15 +307,19 @@ public struct MaskTracker: Sendable {
                     let p = y * w + x
                     let i = Int(node[p])
                     if i < 0 { continue }
-                    let c = max(-cfg.colourClamp, min(cfg.colourClamp, llr[bin(px, p)]))
+                    var c = cfg.colourWeight * max(-cfg.colourClamp, min(cfg.colourClamp, llr[bin(px, p)]))
+                    if !mllr.isEmpty {
+                        let m = mllr[motion.index(fu[p], fv[p])]
+                        c += cfg.motionWeight * trust[p] * (hard[p] > 0 ? m : min(m, cfg.motionSupport))
+                    }
                     var q = min(0.95, max(0.05, prior[p]))
                     if cfg.warpCheckSigma > 0 && !unknown[p] {
                         let e = warpError(p, x, y)
                         q = 0.5 + expf(-e * e * invTwoSigma2) * (q - 0.5)
                     }
-                    var costFG = -cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(q)
+                    var costFG = -c * 0.5 - cfg.priorWeight * logf(q)
                         + (hard[p] > 0 || nearBorder(x, y) ? 0 : cfg.growthPenalty)
-                    var costBG = cfg.colourWeight * c * 0.5 - cfg.priorWeight * logf(1 - q)
+                    var costBG = c * 0.5 - cfg.priorWeight * logf(1 - q)
                     // Neighbours: inside the band become edges, outside add their fixed label's cost.
                     @inline(__always) func visit(_ qn: Int, _ forward: Bool) {
                         let wgt = cfg.smoothness * expf(-beta * d2(p, qn))
@@ -307,12 +339,49 @@ public struct MaskTracker: Sendable {
                     graph.addTerminal(i, costFG: Double(costFG), costBG: Double(costBG))
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
         graph.run()
         for p in 0..<n where node[p] >= 0 { fg[p] = graph.sourceSide(Int(node[p])) }
         return (fg, prior)
     }
 
+}
+
+/// How far the flow of each pixel of `image` can be trusted, 0…1: t / (t + `floor`), t the smaller
+/// eigenvalue of the mean structure tensor of the grey levels over a (2·`radius` + 1)² window.
+func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
+    let w = image.width, h = image.height, n = w * h
+    var gx = [Float](repeating: 0, count: n), gy = gx, tmp = gx
+    GreyImage(image).data.withUnsafeBufferPointer { I in
+        for y in 0..<h {
+            let r = y * w, up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w
+            for x in 0..<w {
+                gx[r + x] = 0.5 * (I[r + min(w - 1, x + 1)] - I[r + max(0, x - 1)])
+                gy[r + x] = 0.5 * (I[dn + x] - I[up + x])
+            }
+        }
+    }
+    let spanX = windowSpans(w, radius: radius), spanY = windowSpans(h, radius: radius)
+    // The window mean of a product of the gradients.
+    func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
+        let src = zip(a, b).map { $0 * $1 }
+        var out = [Float](repeating: 0, count: n)
+        src.withUnsafeBufferPointer { S in
+            out.withUnsafeMutableBufferPointer { O in
+                tmp.withUnsafeMutableBufferPointer { T in boxSum(S, O, T, width: w, height: h, radius: radius) }
+            }
+        }
+        for y in 0..<h { for x in 0..<w { out[y * w + x] /= spanX[x] * spanY[y] } }
+        return out
+    }
+    let xx = windowMean(gx, gx), xy = windowMean(gx, gy), yy = windowMean(gy, gy)
+    var out = [Float](repeating: 0, count: n)
+    for p in 0..<n {
+        let a = xx[p], b = xy[p], c = yy[p]
+        let t = max(0, 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot())
+        out[p] = t / (t + floor)
+    }
+    return out
 }
 
 /// The last good view of an object (the label map it was in: shared, not copied), its largest area
