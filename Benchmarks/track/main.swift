@@ -16,6 +16,7 @@
 import Foundation
 import RotoMedia
 import RotoVision
+import Synchronization
 
 struct Args {
     var davis = "/work/shared/bench/davis2016-dev"
@@ -207,9 +208,12 @@ struct Scored {
 }
 
 /// Shared output slots for the worker threads (each index written by exactly one worker).
-final class Slots<T>: @unchecked Sendable {
-    var items: [T?]
-    init(_ n: Int) { items = [T?](repeating: nil, count: n) }
+/// One result slot per index, filled from several threads.
+final class Slots<T: Sendable>: Sendable {
+    private let state: Mutex<[T?]>
+    init(_ n: Int) { state = Mutex([T?](repeating: nil, count: n)) }
+    func set(_ i: Int, _ value: T) { state.withLock { $0[i] = value } }
+    var items: [T?] { state.withLock { $0 } }
 }
 
 struct Sequence: Sendable {
@@ -241,13 +245,14 @@ func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bo
             let full = engine.upsample(tracked[i], to: s.fullW, s.fullH, guide: nil)
             let m = full.masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
             let t = s.truth[i]
-            slots.items[i] = (m.iou(t), boundaryF(m, t, r: r), keepMasks ? m : nil)
+            slots.set(i, (m.iou(t), boundaryF(m, t, r: r), keepMasks ? m : nil))
             i += workers
         }
     }
     var sc = Scored(j: [], f: [], full: [])
+    let results = slots.items
     for i in 0..<n {
-        let (j, f, m) = slots.items[i]!
+        let (j, f, m) = results[i]!
         sc.j.append(j); sc.f.append(f)
         if let m { sc.full.append(m) }
     }
@@ -404,13 +409,13 @@ func runSequence(_ name: String) -> Row? {
     return row
 }
 
-final class Queue: @unchecked Sendable {
-    let lock = NSLock()
-    var next = 0
-    var rows: [Row?]
-    init(_ n: Int) { rows = [Row?](repeating: nil, count: n) }
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; next += 1; return next - 1 }
-    func put(_ i: Int, _ r: Row?) { lock.lock(); rows[i] = r; lock.unlock() }
+/// The next sequence to run and the rows done, shared by the worker threads.
+final class Queue: Sendable {
+    private let state: Mutex<(next: Int, rows: [Row?])>
+    init(_ n: Int) { state = Mutex((next: 0, rows: [Row?](repeating: nil, count: n))) }
+    func take() -> Int { state.withLock { $0.next += 1; return $0.next - 1 } }
+    func put(_ i: Int, _ r: Row?) { state.withLock { $0.rows[i] = r } }
+    var rows: [Row?] { state.withLock { $0.rows } }
 }
 
 let start = now()
