@@ -220,14 +220,8 @@ struct DenseFlow: Sendable {
         buf2.withUnsafeMutableBufferPointer { B2 in
         f.u.withUnsafeMutableBufferPointer { U in
         f.v.withUnsafeMutableBufferPointer { V in
-            // Gradients of the reference (central differences).
-            for y in 0..<h {
-                let r = y * w, up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w
-                for x in 0..<w {
-                    IX[r + x] = 0.5 * (I0[r + min(w - 1, x + 1)] - I0[r + max(0, x - 1)])
-                    IY[r + x] = 0.5 * (I0[dn + x] - I0[up + x])
-                }
-            }
+            // Gradients of the reference.
+            centralDifferences(I0, IX, IY, width: w, height: h)
             for p in 0..<n { B[p] = IX[p] * IX[p] }
             boxSum(UnsafeBufferPointer(B), SXX, T, width: w, height: h, radius: radius)
             for p in 0..<n { B[p] = IX[p] * IY[p] }
@@ -276,4 +270,50 @@ struct DenseFlow: Sendable {
             }
         }}}}}}}}}}}}}}
     }
+}
+
+/// The grey-level gradients of `image` (`width` × `height`) by central differences, edges clamped.
+func centralDifferences(_ image: UnsafeBufferPointer<Float>, _ gx: UnsafeMutableBufferPointer<Float>,
+                        _ gy: UnsafeMutableBufferPointer<Float>, width w: Int, height h: Int) {
+    for y in 0..<h {
+        let r = y * w, up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w
+        for x in 0..<w {
+            gx[r + x] = 0.5 * (image[r + min(w - 1, x + 1)] - image[r + max(0, x - 1)])
+            gy[r + x] = 0.5 * (image[dn + x] - image[up + x])
+        }
+    }
+}
+
+/// How far the flow of each pixel of `image` can be trusted, 0…1: t / (t + `floor`), t the smaller
+/// eigenvalue of the mean structure tensor of the grey levels over a (2·`radius` + 1)² window — the
+/// flow of a flat, textureless area is only what the flow's smoothing carried in from around it.
+func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
+    let w = image.width, h = image.height, n = w * h
+    var gx = [Float](repeating: 0, count: n), gy = gx, tmp = gx
+    GreyImage(image).data.withUnsafeBufferPointer { I in
+        gx.withUnsafeMutableBufferPointer { GX in
+            gy.withUnsafeMutableBufferPointer { GY in centralDifferences(I, GX, GY, width: w, height: h) }
+        }
+    }
+    let spanX = windowSpans(w, radius: radius), spanY = windowSpans(h, radius: radius)
+    // The window mean of a product of the gradients.
+    func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
+        let src = zip(a, b).map { $0 * $1 }
+        var out = [Float](repeating: 0, count: n)
+        src.withUnsafeBufferPointer { S in
+            out.withUnsafeMutableBufferPointer { O in
+                tmp.withUnsafeMutableBufferPointer { T in boxSum(S, O, T, width: w, height: h, radius: radius) }
+            }
+        }
+        for y in 0..<h { for x in 0..<w { out[y * w + x] /= spanX[x] * spanY[y] } }
+        return out
+    }
+    let xx = windowMean(gx, gx), xy = windowMean(gx, gy), yy = windowMean(gy, gy)
+    var out = [Float](repeating: 0, count: n)
+    for p in 0..<n {
+        let a = xx[p], b = xy[p], c = yy[p]
+        let t = max(0, 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot())
+        out[p] = t / (t + floor)
+    }
+    return out
 }

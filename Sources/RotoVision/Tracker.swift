@@ -245,13 +245,12 @@ public struct MaskTracker: Sendable {
         let llr = model.logRatio()
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
-        let trust = configuration.motionWeight > 0
-            ? flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor) : []
+        var trust: [Float] = [], motionLLR: [Float] = []
         if configuration.motionWeight > 0 {
+            trust = flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
             for p in 0..<n where !unknown[p] { motion.add(flow.u[p], flow.v[p], weight: trust[p], object: hard[p] > 0) }
+            motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
         }
-        let motionLLR = configuration.motionWeight > 0
-            ? motion.logRatios(clamp: configuration.motionClamp) ?? [] : []
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
         // Graph over band pixels.
         var node = [Int32](repeating: -1, count: n)
@@ -347,43 +346,6 @@ public struct MaskTracker: Sendable {
         return (fg, prior)
     }
 
-}
-
-/// How far the flow of each pixel of `image` can be trusted, 0…1: t / (t + `floor`), t the smaller
-/// eigenvalue of the mean structure tensor of the grey levels over a (2·`radius` + 1)² window.
-func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
-    let w = image.width, h = image.height, n = w * h
-    var gx = [Float](repeating: 0, count: n), gy = gx, tmp = gx
-    GreyImage(image).data.withUnsafeBufferPointer { I in
-        for y in 0..<h {
-            let r = y * w, up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w
-            for x in 0..<w {
-                gx[r + x] = 0.5 * (I[r + min(w - 1, x + 1)] - I[r + max(0, x - 1)])
-                gy[r + x] = 0.5 * (I[dn + x] - I[up + x])
-            }
-        }
-    }
-    let spanX = windowSpans(w, radius: radius), spanY = windowSpans(h, radius: radius)
-    // The window mean of a product of the gradients.
-    func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
-        let src = zip(a, b).map { $0 * $1 }
-        var out = [Float](repeating: 0, count: n)
-        src.withUnsafeBufferPointer { S in
-            out.withUnsafeMutableBufferPointer { O in
-                tmp.withUnsafeMutableBufferPointer { T in boxSum(S, O, T, width: w, height: h, radius: radius) }
-            }
-        }
-        for y in 0..<h { for x in 0..<w { out[y * w + x] /= spanX[x] * spanY[y] } }
-        return out
-    }
-    let xx = windowMean(gx, gx), xy = windowMean(gx, gy), yy = windowMean(gy, gy)
-    var out = [Float](repeating: 0, count: n)
-    for p in 0..<n {
-        let a = xx[p], b = xy[p], c = yy[p]
-        let t = max(0, 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot())
-        out[p] = t / (t + floor)
-    }
-    return out
 }
 
 /// The last good view of an object (the label map it was in: shared, not copied), its largest area
