@@ -25,13 +25,14 @@ struct MotionModel {
         background = object
     }
 
-    /// The bin of motion (`u`, `v`).
+    /// The bin of motion (`u`, `v`); clamped as floats first, so no value (however large, or NaN) can
+    /// trap the conversion to an integer.
     @inline(__always)
     func index(_ u: Float, _ v: Float) -> Int {
-        let h = Self.half
-        let bu = min(h, max(-h, Int((u * inverseBin).rounded())))
-        let bv = min(h, max(-h, Int((v * inverseBin).rounded())))
-        return (bv + h) * Self.side + bu + h
+        let h = Float(Self.half)
+        let bu = Int(min(h, max(-h, (u * inverseBin).rounded())))
+        let bv = Int(min(h, max(-h, (v * inverseBin).rounded())))
+        return (bv + Self.half) * Self.side + bu + Self.half
     }
 
     /// Counts a sample of motion (`u`, `v`) with `weight` (for example its area) on the object's side or

@@ -36,6 +36,49 @@ import Testing
 }
 
 extension TrackerFlowTests {
+    @Test("the motion model favours the object's motion, is neutral where both move alike, and bins any value")
+    func motionModel() throws {
+        var m = MotionModel(bin: 1)
+        #expect(m.logRatios(clamp: 2) == nil, "no samples: nothing to compare")
+        for _ in 0..<100 { m.add(5, 0, weight: 1, object: true) }
+        for _ in 0..<100 { m.add(0, 0, weight: 1, object: false) }
+        #expect(m.logRatios(clamp: 2) != nil)
+        for _ in 0..<100 { m.add(-20, 3, weight: 1, object: true); m.add(-20, 3, weight: 1, object: false) }
+        let r = try #require(m.logRatios(clamp: 2))
+        #expect(r[m.index(5, 0)] == 2, "the object's own motion: clamped towards the object")
+        #expect(r[m.index(0, 0)] == -2, "the background's own motion: clamped towards the background")
+        #expect(abs(r[m.index(-20, 3)]) < 0.1, "shared motion: neutral, \(r[m.index(-20, 3)])")
+        // Far outside the bins, infinite or NaN: an edge bin, never a trap.
+        for v: Float in [1e30, -1e30, .infinity, -.infinity, .nan] {
+            #expect((0..<r.count).contains(m.index(v, v)))
+        }
+        #expect(m.index(1e30, 0) == m.index(24, 0))
+    }
+
+    @Test("flow trust is low on a flat area, high on texture, and low along a straight edge")
+    func flowTrustFollowsTexture() {
+        let w = 96, h = 32
+        var px = [UInt8](repeating: 128, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let v: Double
+                switch x {
+                case ..<32: v = 128  // flat
+                case ..<64: v = 128 + 60 * sin(Double(x) * 0.9) * cos(Double(y) * 0.8)  // textured
+                default: v = x < 80 ? 60 : 200  // one vertical edge: the aperture problem
+                }
+                for c in 0..<3 { px[3 * (y * w + x) + c] = UInt8(clamping: Int(v.rounded())) }
+            }
+        }
+        let t = flowTrust(RGBImage(width: w, height: h, pixels: px), radius: 4, floor: 16)
+        let flat = t[16 * w + 12], textured = t[16 * w + 48], edge = t[16 * w + 80]
+        #expect(flat < 0.01, "flat \(flat)")
+        #expect(textured > 0.8, "textured \(textured)")
+        #expect(edge < 0.01, "edge \(edge)")
+    }
+}
+
+extension TrackerFlowTests {
     /// Prints where `propagate` spends its time at 480×270 (run in release for meaningful figures).
     @Test func timingBreakdown480x270() {
         let w = 480, h = 270
