@@ -66,16 +66,17 @@ struct InpaintFlow: Sendable {
         return FlowCrop(x0: box.x, y0: box.y, width: box.width, height: box.height, scaleX: scaleX, scaleY: scaleY, u: u, v: v)
     }
 
-    /// The median distance (flow pixels) between the measured flow from `reference` to `target` outside
-    /// `unknown` and the homography fitted to it; nil when too little is known to fit one.
-    func homographyResidual(from reference: FlowPyramid, to target: FlowPyramid, unknown: [UInt8]) -> Float? {
+    /// The median distance (flow pixels) between the flow `engine` measures from `reference` to `target`
+    /// outside `unknown` and the homography fitted to it; nil when too little is known to fit one.
+    static func homographyResidual(engine: DenseFlow, from reference: FlowPyramid, to target: FlowPyramid,
+                                   unknown: [UInt8]) -> Float? {
         let f = engine.compute(from: reference, to: target)
         let known = unknown.map { $0 == 0 ? Float(1) : 0 }
         return Homography.fit(f, known: known)?.medianResidual(f, known: known)
     }
 
     /// Replaces the flow inside `unknown` by the completed background motion (`.adaptive` must have been
-    /// decided; it completes as `.homography`).
+    /// decided into one of the others first).
     func complete(_ f: inout FlowField, unknown: [UInt8]) {
         let w = f.width, h = f.height, n = w * h
         var known = [Float](repeating: 0, count: n)
@@ -93,10 +94,9 @@ struct InpaintFlow: Sendable {
             f.v = f.u
             return
         }
+        precondition(completion != .adaptive, "InpaintFlow: decide .adaptive before completing")
         var model: Homography? = nil
-        let completion = self.completion == .adaptive ? .homography : self.completion
         if completion != .diffusion { model = Homography.fit(f, known: known) }
-
         // Residual of the measured flow against the model (the model itself for pure homography).
         var field = [Float](repeating: 0, count: 2 * n)
         f.u.withUnsafeBufferPointer { U in

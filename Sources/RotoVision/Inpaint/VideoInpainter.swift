@@ -215,9 +215,7 @@ public struct VideoInpainter: Sendable {
         let pyramids: [FlowPyramid?] = parallelMap(count) { i in
             needed[i] ? FlowPyramid(frames[i].downscaled(width: lw, height: lh), minSide: 16, maxLevels: 5) : nil
         }
-        let measure = InpaintFlow(engine: DenseFlow(radius: configuration.flowRadius, iterations: configuration.flowIterations,
-                                                    finestLevel: 0),
-                                  completion: configuration.completion, margin: margin)
+        let engine = DenseFlow(radius: configuration.flowRadius, iterations: configuration.flowIterations, finestLevel: 0)
         var completion = configuration.completion
         if completion == .adaptive {
             // One decision per clip (switching between frames would flicker): the median over up to 9
@@ -225,13 +223,14 @@ public struct VideoInpainter: Sendable {
             let pairs = (0..<(count - 1)).filter { hasHole[$0] && pyramids[$0] != nil && pyramids[$0 + 1] != nil }
             let picked = pairs.isEmpty ? [] : (0..<min(9, pairs.count)).map { pairs[$0 * pairs.count / min(9, pairs.count)] }
             let residuals = parallelMap(picked.count) { k in
-                measure.homographyResidual(from: pyramids[picked[k]]!, to: pyramids[picked[k] + 1]!, unknown: unknown[picked[k]])
+                InpaintFlow.homographyResidual(engine: engine, from: pyramids[picked[k]]!, to: pyramids[picked[k] + 1]!,
+                                               unknown: unknown[picked[k]])
             }.compactMap { $0 }.sorted()
             let parallax = residuals.isEmpty
                 || residuals[residuals.count / 2] > configuration.parallaxResidual * Float(max(lw, lh))
             completion = parallax ? .diffusion : .homography
         }
-        let flow = InpaintFlow(engine: measure.engine, completion: completion, margin: margin)
+        let flow = InpaintFlow(engine: engine, completion: completion, margin: margin)
         let sx = Float(w) / Float(lw), sy = Float(h) / Float(lh)
         // Box of the low-resolution hole, grown by 2 for bilinear sampling.
         @Sendable func box(_ m: [UInt8]) -> (x: Int, y: Int, width: Int, height: Int) {
