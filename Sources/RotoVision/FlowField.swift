@@ -82,30 +82,56 @@ struct GreyImage: Sendable {
 /// Box sums over a (2r+1)² window (clamped at the image border: the window shrinks), separable running sums.
 func boxSum(_ src: UnsafeBufferPointer<Float>, _ dst: UnsafeMutableBufferPointer<Float>,
             _ tmp: UnsafeMutableBufferPointer<Float>, width w: Int, height h: Int, radius r: Int) {
-    // Horizontal.
-    for y in 0..<h {
-        let row = y * w
-        var acc: Float = 0
-        for x in 0..<min(r, w) { acc += src[row + x] }
+    guard w > 0, h > 0, let S = src.baseAddress, let D = dst.baseAddress, let T = tmp.baseAddress else { return }
+    // Horizontal, four rows at a time: a running sum is one dependent chain of additions per row, and four
+    // independent chains keep the core busy where one would wait on each addition. Each row still adds
+    // and subtracts in the same order as a row on its own (the same sums to the last bit).
+    var y = 0
+    while y + 4 <= h {
+        let s0 = S + y * w, s1 = s0 + w, s2 = s1 + w, s3 = s2 + w
+        let t0 = T + y * w, t1 = t0 + w, t2 = t1 + w, t3 = t2 + w
+        var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+        for x in 0..<min(r, w) { a0 += s0[x]; a1 += s1[x]; a2 += s2[x]; a3 += s3[x] }
         for x in 0..<w {
             let add = x + r, sub = x - r - 1
-            if add < w { acc += src[row + add] }
-            if sub >= 0 { acc -= src[row + sub] }
-            tmp[row + x] = acc
+            if add < w { a0 += s0[add]; a1 += s1[add]; a2 += s2[add]; a3 += s3[add] }
+            if sub >= 0 { a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub] }
+            t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
         }
+        y += 4
     }
-    // Vertical, row-wise accumulation for cache friendliness.
-    for x in 0..<w { dst[x] = 0 }
-    for y in 0..<min(r, h) { for x in 0..<w { dst[x] += tmp[y * w + x] } }
-    for x in 0..<w { dst[x] += (r < h ? tmp[r * w + x] : 0) }
-    for y in 1..<max(h, 1) {
-        let row = y * w, prev = (y - 1) * w
-        let add = y + r, sub = y - r - 1
+    while y < h {
+        let s0 = S + y * w, t0 = T + y * w
+        var acc: Float = 0
+        for x in 0..<min(r, w) { acc += s0[x] }
         for x in 0..<w {
-            var v = dst[prev + x]
-            if add < h { v += tmp[add * w + x] }
-            if sub >= 0 { v -= tmp[sub * w + x] }
-            dst[row + x] = v
+            let add = x + r, sub = x - r - 1
+            if add < w { acc += s0[add] }
+            if sub >= 0 { acc -= s0[sub] }
+            t0[x] = acc
+        }
+        y += 1
+    }
+    // Vertical, row-wise accumulation: whole rows at a time through row pointers (no index arithmetic in
+    // the inner loops, which vectorise).
+    for x in 0..<w { D[x] = 0 }
+    for y in 0..<min(r, h) { let t = T + y * w; for x in 0..<w { D[x] += t[x] } }
+    if r < h { let t = T + r * w; for x in 0..<w { D[x] += t[x] } }
+    for y in 1..<h {
+        let d = D + y * w, p = D + (y - 1) * w
+        let add = y + r, sub = y - r - 1
+        switch (add < h, sub >= 0) {
+        case (true, true):
+            let a = T + add * w, s = T + sub * w
+            for x in 0..<w { d[x] = p[x] + a[x] - s[x] }
+        case (true, false):
+            let a = T + add * w
+            for x in 0..<w { d[x] = p[x] + a[x] }
+        case (false, true):
+            let s = T + sub * w
+            for x in 0..<w { d[x] = p[x] - s[x] }
+        case (false, false):
+            for x in 0..<w { d[x] = p[x] }
         }
     }
 }

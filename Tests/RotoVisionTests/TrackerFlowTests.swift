@@ -108,3 +108,27 @@ extension TrackerFlowTests {
         print("breakdown ms: 2 pyramids \(tPyr / 5), flow \(tFlow / 5), refine \(tRefine / 5)")
     }
 }
+
+extension TrackerFlowTests {
+    /// The running box sums match the window sums added up directly, at the border (the window shrinks),
+    /// for heights that are not a multiple of the four rows summed together, and for windows wider than
+    /// the image. Integer-valued inputs keep every partial sum exact, so the match is exact.
+    @Test("box sums equal the window sums", arguments: [(7, 5, 1), (16, 9, 2), (5, 3, 4), (33, 17, 0), (12, 8, 3)])
+    func boxSums(_ size: (Int, Int, Int)) {
+        let (w, h, r) = size
+        let src = (0..<(w * h)).map { Float(($0 * 7919) % 23) }
+        var dst = [Float](repeating: -1, count: w * h), tmp = [Float](repeating: -1, count: w * h)
+        src.withUnsafeBufferPointer { s in
+            dst.withUnsafeMutableBufferPointer { d in
+                tmp.withUnsafeMutableBufferPointer { t in boxSum(s, d, t, width: w, height: h, radius: r) }
+            }
+        }
+        for y in 0..<h {
+            for x in 0..<w {
+                var sum: Float = 0
+                for yy in max(0, y - r)...min(h - 1, y + r) { for xx in max(0, x - r)...min(w - 1, x + r) { sum += src[yy * w + xx] } }
+                #expect(dst[y * w + x] == sum, "(\(x), \(y)) of \(w)×\(h), radius \(r)")
+            }
+        }
+    }
+}
