@@ -142,6 +142,15 @@ func windowSpans(_ n: Int, radius r: Int) -> [Float] {
     (0..<n).map { Float(Swift.min($0 + r, n - 1) - Swift.max($0 - r, 0) + 1) }
 }
 
+/// How many pixels the (2r+1)² window around each pixel of a `width` × `height` grid holds (what `boxSum`
+/// of ones gives), row-major.
+func windowPopulation(width w: Int, height h: Int, radius r: Int) -> [Float] {
+    let spanX = windowSpans(w, radius: r), spanY = windowSpans(h, radius: r)
+    var out = [Float](repeating: 0, count: w * h)
+    for y in 0..<h { for x in 0..<w { out[y * w + x] = spanX[x] * spanY[y] } }
+    return out
+}
+
 /// A dense displacement field: for each pixel of the reference image, where it is found in the other image.
 struct FlowField: Sendable {
     let width: Int
@@ -165,12 +174,17 @@ struct FlowField: Sendable {
             v.withUnsafeBufferPointer { V in
                 out.u.withUnsafeMutableBufferPointer { OU in
                     out.v.withUnsafeMutableBufferPointer { OV in
+                        // Each column's source columns and weight, once.
+                        var col0 = [Int](repeating: 0, count: nw), col1 = col0, colW = [Float](repeating: 0, count: nw)
+                        for x in 0..<nw {
+                            let px = max(0, min(Float(width - 1), (Float(x) + 0.5) * sx - 0.5))
+                            col0[x] = Int(px); col1[x] = min(width - 1, col0[x] + 1); colW[x] = px - Float(col0[x])
+                        }
                         for y in 0..<nh {
                             let py = max(0, min(Float(height - 1), (Float(y) + 0.5) * sy - 0.5))
                             let y0 = Int(py), y1 = min(height - 1, y0 + 1), wy = py - Float(y0)
                             for x in 0..<nw {
-                                let px = max(0, min(Float(width - 1), (Float(x) + 0.5) * sx - 0.5))
-                                let x0 = Int(px), x1 = min(width - 1, x0 + 1), wx = px - Float(x0)
+                                let x0 = col0[x], x1 = col1[x], wx = colW[x]
                                 let a = y0 * width, b = y1 * width
                                 let uu = (U[a + x0] * (1 - wx) + U[a + x1] * wx) * (1 - wy) + (U[b + x0] * (1 - wx) + U[b + x1] * wx) * wy
                                 let vv = (V[a + x0] * (1 - wx) + V[a + x1] * wx) * (1 - wy) + (V[b + x0] * (1 - wx) + V[b + x1] * wx) * wy
@@ -232,6 +246,7 @@ struct DenseFlow: Sendable {
         var ix = [Float](repeating: 0, count: n), iy = ix
         var sxx = ix, sxy = ix, syy = ix, bx = ix, by = ix, tmp = ix, buf = ix, buf2 = ix
         let lam = regularisation * Float((2 * radius + 1) * (2 * radius + 1)) / 49
+        let population = windowPopulation(width: w, height: h, radius: smoothRadius)
         i0.data.withUnsafeBufferPointer { I0 in
         i1.data.withUnsafeBufferPointer { I1 in
         ix.withUnsafeMutableBufferPointer { IX in
@@ -282,16 +297,12 @@ struct DenseFlow: Sendable {
                     U[p] += max(-2, min(2, du))
                     V[p] += max(-2, min(2, dv))
                 }
-                // Light smoothing of the field (box mean).
+                // Light smoothing of the field (box mean; `population` holds each window's pixel count).
                 if smoothRadius > 0 {
-                    for p in 0..<n { B[p] = 1 }
-                    boxSum(UnsafeBufferPointer(B), B2, T, width: w, height: h, radius: smoothRadius)
-                    for p in 0..<n { B[p] = U[p] }
-                    boxSum(UnsafeBufferPointer(B), BX, T, width: w, height: h, radius: smoothRadius)
-                    for p in 0..<n { U[p] = BX[p] / B2[p] }
-                    for p in 0..<n { B[p] = V[p] }
-                    boxSum(UnsafeBufferPointer(B), BX, T, width: w, height: h, radius: smoothRadius)
-                    for p in 0..<n { V[p] = BX[p] / B2[p] }
+                    boxSum(UnsafeBufferPointer(U), BX, T, width: w, height: h, radius: smoothRadius)
+                    for p in 0..<n { U[p] = BX[p] / population[p] }
+                    boxSum(UnsafeBufferPointer(V), BX, T, width: w, height: h, radius: smoothRadius)
+                    for p in 0..<n { V[p] = BX[p] / population[p] }
                 }
             }
         }}}}}}}}}}}}}}
