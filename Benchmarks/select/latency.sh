@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # add-selection latency end to end over HTTP (curl on loopback), p50 and p95, for the first click on a
 # frame and for further clicks on it, at 1280×720 and at 2160×2160 (the spec caps each side at 2160 px,
-# so that is the largest frame the API accepts). Includes frame access, the engine,
+# so that is the largest frame the API accepts); right after init-selection, with the proxy ready, and
+# after a preview (a first click then also reads the preview's mask there). Includes frame access, the engine,
 # RLE and PNG encoding and the JSON envelope. Usage: latency.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
@@ -44,16 +45,26 @@ for clip in clips:
     init, _ = call("/v1/videos/multi-elements/init-selection", json.dumps({"video_url": up["data"]["url"]}).encode())
     d = init["data"]; sid = d["session_id"]
     proxy = os.path.join(data, "media", "sessions", sid, "proxy.mp4")
-    order = random.sample(range(d["total_frame"]), min(2 * int(frames), d["total_frame"]))
+    n = int(frames)
+    order = random.sample(range(d["total_frame"]), min(3 * n, d["total_frame"]))
     # Round 1 starts right after init-selection, while the working-size proxy is still being built;
     # round 2 waits for the proxy (the steady state). Marked frames are capped at 10 per session, so each
     # round clears the selection first.
-    for label, frames_ in (("right after init", order[: int(frames)]), ("proxy ready", order[int(frames):])):
+    # Round 3 marks one frame, previews, then clicks the others: each first click there also reads the
+    # preview's tracking_output for the frame's prior mask.
+    # Each round has frames of its own (the analysed frames of recent clicks are cached).
+    rounds = (("right after init", order[:n]), ("proxy ready", order[n:2 * n]), ("after a preview", order[2 * n:]))
+    for label, frames_ in rounds:
         if label == "proxy ready":
             t0 = time.perf_counter()
             while not os.path.exists(proxy) and time.perf_counter() - t0 < 120:
                 time.sleep(0.1)
         call("/v1/videos/multi-elements/clear-selection", json.dumps({"session_id": sid}).encode())
+        if label == "after a preview":
+            call("/v1/videos/multi-elements/add-selection",
+                 json.dumps({"session_id": sid, "frame_index": frames_[0], "points": [{"x": 0.5, "y": 0.55}]}).encode())
+            call("/v1/videos/multi-elements/preview-selection", json.dumps({"session_id": sid}).encode())
+            frames_ = frames_[1:]
         first, further = [], []
         for f in frames_[:10]:
             for k in range(3):

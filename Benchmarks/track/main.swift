@@ -12,6 +12,10 @@
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
+//   --no-prior  a new anchor frame is segmented from its clicks alone (default: it starts from the mask
+//             tracked there, as add-selection does after a preview)
+//   --prior-points N  points the engine takes from that mask (default: the engine's, 3)
+//   --prior-reach R  how near an include click a part of that mask must come (default: the engine's, 0.05)
 
 import Foundation
 import RotoMedia
@@ -25,6 +29,9 @@ struct Args {
     var clickCounts = [1, 3, 5]
     var verbose = false
     var negativeFirst = false
+    var noPrior = false
+    var priorPoints: Int?
+    var priorReach: Double?
     var jobs = 2
     var truthAnchor = false
     var dump: String?
@@ -42,6 +49,9 @@ func parseArgs() -> Args {
         case "--clicks": a.clickCounts = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
         case "--verbose": a.verbose = true
         case "--negative-first": a.negativeFirst = true
+        case "--no-prior": a.noPrior = true
+        case "--prior-points": a.priorPoints = Int(it.next() ?? "")
+        case "--prior-reach": a.priorReach = Double(it.next() ?? "")
         case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
         case "--truth-anchor": a.truthAnchor = true
         case "--dump": a.dump = it.next()
@@ -226,7 +236,12 @@ struct Sequence: Sendable {
 }
 
 let args = parseArgs()
-let engine = ClassicalSegmentationEngine()
+let engine = ClassicalSegmentationEngine(configuration: {
+    var c = ClassicalSegmentationEngine.Configuration()
+    if let n = args.priorPoints { c.priorPoints = n }
+    if let r = args.priorReach { c.priorReach = r }
+    return c
+}())
 let tracker = MaskTracker(configuration: args.tracker)
 let objectID = 0
 
@@ -354,6 +369,7 @@ func runSequence(_ name: String) -> Row? {
     // Interactive protocol: 5 clicks on frame 0, then per round one click on the worst frame.
     if args.rounds > 0, var current = fiveClick {
         var frameClicks: [Int: [PointPrompt]] = [0: Array(s.clicks.prefix(5))]
+        var framePriors: [Int: Mask] = [:]
         var anchors: [Int: SelectionLabels] = [:]
         anchors[0] = engine.segment(s.prepared0, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[0]!)])
         for round in 0..<args.rounds {
@@ -380,9 +396,12 @@ func runSequence(_ name: String) -> Row? {
             let click = PointPrompt(x: (Double(px.x) + 0.5) / Double(s.fullW), y: (Double(px.y) + 0.5) / Double(s.fullH),
                                     positive: positive)
             if frameClicks[worst] == nil && !positive { row.negativeFirst += 1 }
+            // A new anchor frame starts from the mask tracked there (what the person saw in the preview).
+            if frameClicks[worst] == nil && !args.noPrior { framePriors[worst] = current.full[worst] }
             frameClicks[worst, default: []].append(click)
             let prepared = worst == 0 ? s.prepared0 : engine.prepare(frame: worst, count: s.working.count) { s.working[$0] }
-            anchors[worst] = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[worst]!)])
+            anchors[worst] = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[worst]!,
+                                                                              prior: framePriors[worst])])
             let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
             row.rounds = round + 1

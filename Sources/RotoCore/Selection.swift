@@ -18,17 +18,40 @@ public struct Point: Sendable, Hashable, Codable {
     }
 }
 
-/// Every point of a session, per frame and per object. A value type: the domain rules return a new
-/// selection or throw, so a refused call never leaves partial state.
+/// One object's marks on one frame.
+public struct MarkedObject: Sendable, Equatable {
+    public var objectID: Int
+    /// The points, in the order they were added.
+    public var points: [Point]
+    /// The object's mask on this frame in the last preview when its first point here was added (full-size
+    /// COCO RLE): the engine starts from it and the points correct it. Nil when there was none.
+    public var prior: RLEMask?
+
+    public init(objectID: Int, points: [Point], prior: RLEMask? = nil) {
+        self.objectID = objectID
+        self.points = points
+        self.prior = prior
+    }
+}
+
+/// Every point of a session, per frame and per object, and the prior masks they started from. A value
+/// type: the domain rules return a new selection or throw, so a refused call never leaves partial state.
 public struct Selection: Sendable, Equatable, Codable {
     /// frame index → object id → points, in the order they were added.
     public private(set) var frames: [Int: [Int: [Point]]]
+    /// frame index → object id → prior mask (see `MarkedObject.prior`); only where there are points.
+    public private(set) var priors: [Int: [Int: RLEMask]]
 
-    public init(frames: [Int: [Int: [Point]]] = [:]) {
-        self.frames = frames.compactMapValues { objects in
+    public init(frames: [Int: [Int: [Point]]] = [:], priors: [Int: [Int: RLEMask]] = [:]) {
+        let kept = frames.compactMapValues { objects in
             let kept = objects.filter { !$0.value.isEmpty }
             return kept.isEmpty ? nil : kept
         }
+        self.frames = kept
+        self.priors = priors.compactMap { frame, objects -> (Int, [Int: RLEMask])? in
+            let marked = objects.filter { kept[frame]?[$0.key] != nil }
+            return marked.isEmpty ? nil : (frame, marked)
+        }.reduce(into: [:]) { $0[$1.0] = $1.1 }
     }
 
     public var isEmpty: Bool { frames.isEmpty }
@@ -37,14 +60,23 @@ public struct Selection: Sendable, Equatable, Codable {
     /// Every object id that has a point anywhere, ascending.
     public var objectIDs: [Int] { Set(frames.values.flatMap(\.keys)).sorted() }
 
-    /// The objects and their points on one frame, by ascending object id.
-    public func objects(onFrame frame: Int) -> [(objectID: Int, points: [Point])] {
-        (frames[frame] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    /// Whether `object` has no point on `frame` yet (its next point would be its first there).
+    public func isUnmarked(frame: Int, object: Int) -> Bool { frames[frame]?[object] == nil }
+
+    /// The objects, their points and priors on one frame, by ascending object id.
+    public func objects(onFrame frame: Int) -> [MarkedObject] {
+        (frames[frame] ?? [:]).sorted { $0.key < $1.key }.map {
+            MarkedObject(objectID: $0.key, points: $0.value, prior: priors[frame]?[$0.key])
+        }
     }
 
     /// Adds points (spec §3): re-adding an existing point is a no-op; limits are checked after the call.
-    public func adding(_ points: [Point], frame: Int, object: Int, limits: Limits) throws(RotoError) -> Selection {
+    /// `prior` is kept only when these are the object's first points on the frame (a prior belongs to the
+    /// marks it started with and goes when they are all deleted).
+    public func adding(_ points: [Point], frame: Int, object: Int, limits: Limits,
+                       prior: RLEMask? = nil) throws(RotoError) -> Selection {
         var list = frames[frame]?[object] ?? []
+        let first = list.isEmpty
         for p in points where !list.contains(where: { $0.matches(p) }) {
             list.append(p)
         }
@@ -58,7 +90,9 @@ public struct Selection: Sendable, Equatable, Codable {
             throw .invalid("frame_index", "at most \(limits.maxMarkedFrames) distinct marked frames per session",
                            got: "\(frame) would be marked frame \(next.count)")
         }
-        return Selection(frames: next)
+        var nextPriors = priors
+        if first, let prior { nextPriors[frame, default: [:]][object] = prior }
+        return Selection(frames: next, priors: nextPriors)
     }
 
     /// Deletes points (spec §3): every point must match one on that frame and object, else nothing is
@@ -73,7 +107,7 @@ public struct Selection: Sendable, Equatable, Codable {
         }
         var next = frames
         next[frame, default: [:]][object] = list.filter { q in !points.contains(where: { $0.matches(q) }) }
-        return Selection(frames: next)
+        return Selection(frames: next, priors: priors)
     }
 
     /// The selection with no points at all.
@@ -84,16 +118,23 @@ public struct Selection: Sendable, Equatable, Codable {
         var frame: Int
         var object: Int
         var points: [Point]
+        var prior: RLEMask?
     }
 
     public init(from decoder: any Decoder) throws {
         var frames: [Int: [Int: [Point]]] = [:]
-        for e in try [Entry](from: decoder) { frames[e.frame, default: [:]][e.object] = e.points }
-        self.init(frames: frames)
+        var priors: [Int: [Int: RLEMask]] = [:]
+        for e in try [Entry](from: decoder) {
+            frames[e.frame, default: [:]][e.object] = e.points
+            if let p = e.prior { priors[e.frame, default: [:]][e.object] = p }
+        }
+        self.init(frames: frames, priors: priors)
     }
 
     public func encode(to encoder: any Encoder) throws {
-        let entries = markedFrames.flatMap { f in objects(onFrame: f).map { Entry(frame: f, object: $0.objectID, points: $0.points) } }
+        let entries = markedFrames.flatMap { f in
+            objects(onFrame: f).map { Entry(frame: f, object: $0.objectID, points: $0.points, prior: $0.prior) }
+        }
         try entries.encode(to: encoder)
     }
 }

@@ -176,6 +176,19 @@ struct PreviewPipeline {
         return stream
     }
 
+    /// Object `object`'s mask on frame `frame` in a preview's `tracking_output` file at `path`: nil when
+    /// the file cannot be read, was made for another size, or has no pixel of the object on that frame.
+    static func trackedMask(in path: String, frame: Int, object: Int, session: SessionRecord) -> RLEMask? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let output = try? JSONCoding.decoder.decode(TrackingOutput.self, from: data),
+              output.width == session.width, output.height == session.height else { return nil }
+        let entry = frame < output.frames.count && output.frames[frame].frameIndex == frame
+            ? output.frames[frame] : output.frames.first { $0.frameIndex == frame }
+        guard let rle = entry?.rleMaskList.first(where: { $0.objectID == object })?.rleMask,
+              let mask = try? COCORLE.decode(size: rle.size, counts: rle.counts), !mask.isEmpty else { return nil }
+        return rle
+    }
+
     /// The working frames of the session's proxy, decoded on access; nil while there is no proxy.
     static func proxyFrames(session: SessionRecord, frames: FrameSource) throws -> ProxyFrames? {
         let proxy = frames.media.absolute(FrameSource.proxyPath(session.id))

@@ -22,9 +22,20 @@ struct Selections: Sendable {
         try await locks.withLock(command.sessionID) {
             let session = try await live(command.sessionID, account: account)
             try command.checkFrame(totalFrames: session.totalFrames)
+            // The first points on a frame of an object already selected elsewhere start from what the last
+            // preview tracked there.
+            var prior: RLEMask?
+            if kind == .add && session.selection.isUnmarked(frame: command.frameIndex, object: command.objectID)
+                && session.selection.objectIDs.contains(command.objectID),
+               let preview = try await database.latestPreviewTracking(sessionID: session.id) {
+                let path = frames.media.absolute(preview.path)
+                prior = try await pool.run {
+                    PreviewPipeline.trackedMask(in: path, frame: command.frameIndex, object: command.objectID, session: session)
+                }
+            }
             let next: Selection = switch kind {
             case .add: try session.selection.adding(command.points, frame: command.frameIndex,
-                                                    object: command.objectID, limits: limits)
+                                                    object: command.objectID, limits: limits, prior: prior)
             case .delete: try session.selection.deleting(command.points, frame: command.frameIndex,
                                                          object: command.objectID)
             }
@@ -102,7 +113,7 @@ struct FrameSource: Sendable {
     /// The working-size labels of one marked frame (the anchor add-selection answered with).
     /// `working` gives the clip's working frames by index.
     func labels(session: SessionRecord, frame index: Int, working: (Int) -> RGBImage,
-                objects: [(objectID: Int, points: [Point])]) -> SelectionLabels {
+                objects: [MarkedObject]) -> SelectionLabels {
         engine.segment(analysed(session: session, index: index, frames: working), objects: Self.prompts(objects))
     }
 
@@ -116,14 +127,17 @@ struct FrameSource: Sendable {
         return frame
     }
 
-    static func prompts(_ objects: [(objectID: Int, points: [Point])]) -> [ObjectPrompt] {
+    /// The engine's prompts for marked objects; a prior that does not decode (it was checked when stored)
+    /// is left out rather than failing the frame.
+    static func prompts(_ objects: [MarkedObject]) -> [ObjectPrompt] {
         objects.map { o in
-            ObjectPrompt(objectID: o.objectID, points: o.points.map { PointPrompt(x: $0.x, y: $0.y, positive: $0.include) })
+            ObjectPrompt(objectID: o.objectID, points: o.points.map { PointPrompt(x: $0.x, y: $0.y, positive: $0.include) },
+                         prior: o.prior.flatMap { try? COCORLE.decode(size: $0.size, counts: $0.counts) })
         }
     }
 
     /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
-    func segment(session: SessionRecord, frame index: Int, objects: [(objectID: Int, points: [Point])]) throws -> Segmented {
+    func segment(session: SessionRecord, frame index: Int, objects: [MarkedObject]) throws -> Segmented {
         let size = engine.workingSize(width: session.width, height: session.height)
         var reader: FrameReader?
         let frame = try analysed(session: session, index: index) { i in

@@ -30,6 +30,15 @@ extension AppDatabase {
         }
     }
 
+    /// The `tracking_output` file of the session's latest preview, whatever selection it was made for;
+    /// nil when the session has none.
+    public func latestPreviewTracking(sessionID: String) async throws -> FileRecord? {
+        try await writer.read { db in
+            guard let preview = try PreviewRecord.fetchOne(db, key: sessionID) else { return nil }
+            return try FileRecord.fetchOne(db, key: preview.trackingToken)
+        }
+    }
+
     /// Stores a new preview and its files, replacing the previous one; returns the replaced files so the
     /// caller can delete them from disk.
     public func replacePreview(_ preview: PreviewRecord, files: [FileRecord]) async throws -> [FileRecord] {

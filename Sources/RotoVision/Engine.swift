@@ -151,6 +151,11 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var motionClamp: Float = 2
         /// Geodesic step cost: weight of the motion difference of adjacent regions (working pixels).
         public var geoMotion: Float = 3
+        /// Points taken from an object's prior mask as include clicks (see `ObjectPrompt.prior`).
+        public var priorPoints: Int = 3
+        /// How close (fraction of the image diagonal) a part of the prior mask must come to an include
+        /// click to count.
+        public var priorReach: Double = 0.05
 
         /// The defaults.
         public init() {}
@@ -234,14 +239,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         // Click superpixels per object.
         var positives = [[Int]](), negatives = [[Int]]()
         for o in objects {
-            var pos = [Int](), neg = [Int]()
-            for p in o.points {
-                let px = p.pixel(width: frame.width, height: frame.height)
-                let r = frame.region(x: px.x, y: px.y)
-                if p.positive { pos.append(r) } else { neg.append(r) }
-            }
-            // An exclude click on the same region as an include click wins (the latest intent is to exclude).
-            pos.removeAll { neg.contains($0) }
+            let (pos, neg) = clickRegions(frame, object: o)
             positives.append(pos)
             negatives.append(neg)
         }
@@ -269,15 +267,34 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         return SelectionLabels(width: frame.width, height: frame.height, labels: labels, objectIDs: ids)
     }
 
+    /// The superpixels of an object's include and exclude clicks. A prior mask adds the
+    /// `priorPoints` points deepest inside it (and farthest from each other) as include clicks, so the
+    /// object is found from where it was believed to be and the person's clicks correct it. Only the
+    /// parts of the prior within `priorReach` of an include click count: a click far from every part of
+    /// it says the prior lost the object (and a prior without include clicks selects nothing). An
+    /// exclude click on the same region as an include click wins (the latest intent is to exclude).
+    func clickRegions(_ frame: PreparedFrame, object: ObjectPrompt) -> (positive: [Int], negative: [Int]) {
+        var pos = [Int](), neg = [Int]()
+        var points = object.points
+        if let prior = object.prior, configuration.priorPoints > 0 {
+            let m = prior.width == frame.width && prior.height == frame.height
+                ? prior : prior.resizedNearest(width: frame.width, height: frame.height)
+            let near = m.components(near: points.filter(\.positive), within: configuration.priorReach)
+            points += near.interiorClicks(count: configuration.priorPoints)
+        }
+        for p in points {
+            let px = p.pixel(width: frame.width, height: frame.height)
+            let r = frame.region(x: px.x, y: px.y)
+            if p.positive { pos.append(r) } else { neg.append(r) }
+        }
+        pos.removeAll { neg.contains($0) }
+        return (pos, neg)
+    }
+
     /// Diagnostic: every hypothesis the engine considers for `object` (one per radius), best score first,
     /// as working-resolution masks with their boundary scores.
     public func candidates(_ frame: PreparedFrame, object: ObjectPrompt) -> [(score: Double, mask: Mask)] {
-        var pos = [Int](), neg = [Int]()
-        for p in object.points {
-            let px = p.pixel(width: frame.width, height: frame.height)
-            if p.positive { pos.append(frame.region(x: px.x, y: px.y)) } else { neg.append(frame.region(x: px.x, y: px.y)) }
-        }
-        pos.removeAll { neg.contains($0) }
+        let (pos, neg) = clickRegions(frame, object: object)
         if pos.isEmpty { return [] }
         return BinarySegmentation(frame: frame, config: configuration, positives: pos, negatives: neg).candidates().map { r in
             var d = [UInt8](repeating: 0, count: frame.width * frame.height)

@@ -189,3 +189,39 @@ func bilinearRGB(_ img: UnsafeBufferPointer<UInt8>, _ w: Int, _ h: Int, _ x: Flo
     let bl = Float(img[a + 2]) * w00 + Float(img[b + 2]) * w01 + Float(img[c + 2]) * w10 + Float(img[d + 2]) * w11
     return (r, g, bl)
 }
+
+/// The 8-connected components of the non-zero pixels of `fg` (`width` × `height`, row-major): each pixel's
+/// component (-1 for zero pixels) and each component's area, in order of first pixel.
+func connectedComponents(_ fg: [UInt8], width w: Int, height h: Int) -> (labels: [Int32], areas: [Int]) {
+    let n = w * h
+    var label = [Int32](repeating: -1, count: n)
+    var areas: [Int] = []
+    var stack: [Int32] = []
+    fg.withUnsafeBufferPointer { f in
+        label.withUnsafeMutableBufferPointer { lab in
+            for s in 0..<n where f[s] != 0 && lab[s] < 0 {
+                let id = Int32(areas.count)
+                var area = 0
+                lab[s] = id
+                stack.append(Int32(s))
+                while let p32 = stack.popLast() {
+                    let p = Int(p32)
+                    area += 1
+                    let px = p % w, py = p / w
+                    for dy in -1...1 {
+                        let qy = py + dy
+                        if qy < 0 || qy >= h { continue }
+                        for dx in -1...1 {
+                            let qx = px + dx
+                            if qx < 0 || qx >= w { continue }
+                            let q = qy * w + qx
+                            if f[q] != 0 && lab[q] < 0 { lab[q] = id; stack.append(Int32(q)) }
+                        }
+                    }
+                }
+                areas.append(area)
+            }
+        }
+    }
+    return (label, areas)
+}

@@ -172,10 +172,14 @@ public struct ObjectPrompt: Sendable, Equatable {
     public var objectID: Int
     /// Include and exclude clicks, in the order they were made.
     public var points: [PointPrompt]
+    /// What the object was already believed to be on this frame (for example the mask a preview tracked
+    /// there), at any resolution: the engine starts from it and the clicks correct it. Nil: the clicks alone.
+    public var prior: Mask?
 
     /// Prompts for object `objectID`.
-    public init(objectID: Int, points: [PointPrompt]) {
+    public init(objectID: Int, points: [PointPrompt], prior: Mask? = nil) {
         self.objectID = objectID
         self.points = points
+        self.prior = prior
     }
 }

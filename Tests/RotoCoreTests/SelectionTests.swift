@@ -58,6 +58,36 @@ import Testing
         #expect(s.objectIDs == [0, 2])
     }
 
+    @Test("a prior is kept with an object's first points on a frame and goes with the last of them")
+    func priors() throws {
+        let prior = RLEMask(size: [4, 4], counts: "4444")
+        let other = RLEMask(size: [4, 4], counts: "88")
+        var s = try Selection.empty.adding([Point(x: 0.5, y: 0.5)], frame: 2, object: 1, limits: limits, prior: prior)
+        #expect(s.objects(onFrame: 2) == [MarkedObject(objectID: 1, points: [Point(x: 0.5, y: 0.5)], prior: prior)])
+        #expect(!s.isUnmarked(frame: 2, object: 1) && s.isUnmarked(frame: 2, object: 0) && s.isUnmarked(frame: 3, object: 1))
+        // Later points (and a re-add) keep the first prior; another object on the frame has its own.
+        s = try s.adding([Point(x: 0.1, y: 0.1)], frame: 2, object: 1, limits: limits, prior: other)
+        #expect(s.objects(onFrame: 2)[0].prior == prior)
+        #expect(try s.adding([Point(x: 0.1, y: 0.1)], frame: 2, object: 1, limits: limits, prior: other) == s)
+        s = try s.adding([Point(x: 0.9, y: 0.9)], frame: 2, object: 3, limits: limits)
+        #expect(s.objects(onFrame: 2).map(\.prior) == [prior, nil])
+        // Stored and read back with the points; a stored selection without priors still reads.
+        let data = try JSONEncoder().encode(s)
+        #expect(try JSONDecoder().decode(Selection.self, from: data) == s)
+        let old = #"[{"frame":2,"object":1,"points":[{"x":0.5,"y":0.5,"include":true}]}]"#
+        #expect(try JSONDecoder().decode(Selection.self, from: Data(old.utf8)).objects(onFrame: 2)[0].prior == nil)
+        // A refused add changes nothing, the prior included.
+        let full = try (0..<10).reduce(Selection.empty) { sel, f in
+            try sel.adding([Point(x: 0.5, y: 0.5)], frame: f, object: 0, limits: limits)
+        }
+        #expect(throws: RotoError.self) { try full.adding([Point(x: 0.5, y: 0.5)], frame: 10, object: 0, limits: limits, prior: prior) }
+        // Deleting the object's last points on the frame drops its prior; points added later start afresh.
+        s = try s.deleting([Point(x: 0.5, y: 0.5), Point(x: 0.1, y: 0.1)], frame: 2, object: 1)
+        #expect(s.priors[2]?[1] == nil && s.isUnmarked(frame: 2, object: 1))
+        s = try s.adding([Point(x: 0.5, y: 0.5)], frame: 2, object: 1, limits: limits)
+        #expect(s.objects(onFrame: 2)[0].prior == nil)
+    }
+
     func command(_ json: String) throws(RotoError) -> PointsCommand {
         try PointsCommand(FieldReader(body: Array(json.utf8)), limits: limits)
     }

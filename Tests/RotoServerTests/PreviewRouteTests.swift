@@ -34,6 +34,47 @@ import Testing
         return o.compactMapValues { if case .string(let s) = $0 { s } else { nil } }
     }
 
+    /// After a preview, a selected object's first click on another frame starts from the mask the preview
+    /// tracked there: one click on the blue part of a red-and-blue object gives the whole object, where the
+    /// same click in a session without a preview, or after clear-selection, gives the blue part alone.
+    @Test("a first click on a frame starts from the previewed mask")
+    func firstClickStartsFromThePreview() async throws {
+        try await withApp { client in
+            var whole = Mask(width: 1280, height: 720)
+            for y in 270..<450 { for x in 300..<660 { whole[x, y] = 1 } }
+            let clip = try Data(contentsOf: URL(fileURLWithPath: try Clips.twoToneObject()))
+            func session() async throws -> String {
+                let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
+                let r = try await client.initSelection(url: try #require(up.string("url")))
+                return try #require(r.string("session_id"), "\(r.message)")
+            }
+            func add(_ id: String, frame: Int, _ points: [(Double, Double)]) async throws -> Mask {
+                let list = points.map { #"{"x":\#($0.0 / 1280),"y":\#($0.1 / 720)}"# }.joined(separator: ",")
+                let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                              json: #"{"session_id":"\#(id)","frame_index":\#(frame),"points":[\#(list)]}"#)
+                #expect(r.code == 0, "\(r.message)")
+                return try #require(try SelectionRouteTests.masks(r).first?.rle)
+            }
+            let blue = (600.0, 360.0)
+            let plain = try await session()
+            let alone = try await add(plain, frame: 45, [blue])
+            #expect(alone.iou(whole) < 0.6, "without a preview: IoU with the whole object \(alone.iou(whole))")
+
+            let id = try await session()
+            let frame0 = try await add(id, frame: 0, [(420, 360), blue])
+            #expect(frame0.iou(whole) >= 0.85, "two clicks on frame 0: IoU \(frame0.iou(whole))")
+            let preview = try await client.call(.post, "/v1/videos/multi-elements/preview-selection", json: #"{"session_id":"\#(id)"}"#)
+            #expect(preview.code == 0, "\(preview.message)")
+            let started = try await add(id, frame: 45, [blue])
+            #expect(started.iou(whole) >= 0.85, "after the preview: IoU \(started.iou(whole))")
+            // After clear-selection the person starts over: no object is selected, so no prior.
+            let cleared = try await client.call(.post, "/v1/videos/multi-elements/clear-selection", json: #"{"session_id":"\#(id)"}"#)
+            #expect(cleared.code == 0, "\(cleared.message)")
+            let afresh = try await add(id, frame: 30, [blue])
+            #expect(afresh.iou(whole) < 0.6, "after clear-selection: IoU with the whole object \(afresh.iou(whole))")
+        }
+    }
+
     @Test func tracksRendersAndCaches() async throws {
         try await withApp { client in
             let id = try await session(client)

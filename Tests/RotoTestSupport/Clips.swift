@@ -40,4 +40,15 @@ public enum Clips {
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
         ])
     }
+
+    /// 1280×720, 30 fps, 2 s: a still object of two colours over a noisy green background — a red
+    /// 240×180 block (x 300–540) with a blue 120×180 block attached on its right (x 540–660), y 270–450.
+    public static func twoToneObject() throws -> String {
+        try make("two-tone.mp4", [
+            "-f", "lavfi", "-i", "color=c=0x3a5a40:s=1280x720:r=30:d=2,noise=alls=12:allf=t[bg];"
+                + "color=c=0xD02020:s=240x180:r=30:d=2[red];color=c=0x2030D0:s=120x180:r=30:d=2[blue];"
+                + "[red][blue]hstack[obj];[bg][obj]overlay=x=300:y=270",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        ])
+    }
 }

@@ -302,3 +302,47 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         #expect(RGBImage.workingSize(width: 100, height: 50, longSide: 480) == (100, 50))
     }
 }
+
+extension EngineTests {
+    /// An object of two colours (a red disc with a blue block attached) where a click on the block alone
+    /// selects the block; the mask believed before (a prior, here the object shifted by 6 px as a tracker
+    /// would leave it) makes the same click select the whole object. A click far from every part of the
+    /// prior (on another object) ignores it.
+    @Test("a prior mask near the click is the starting point; one far from it is ignored")
+    func priorMaskNearTheClick() {
+        let w = 320, h = 240
+        var s = Scene(width: w, height: h, seed: 12)
+        let discPart = s.paint((200, 30, 30), disc(110, 120, 45))
+        let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 95 && y < 150 }
+        let other = s.paint((230, 210, 40)) { x, y in x >= 255 && x < 305 && y >= 20 && y < 70 }
+        var whole = Mask(width: w, height: h), shifted = Mask(width: w, height: h)
+        for y in 0..<h { for x in 0..<w where discPart[x, y] == 1 || block[x, y] == 1 { whole[x, y] = 1 } }
+        for y in 0..<h { for x in 6..<w where whole[x - 6, y] == 1 { shifted[x, y] = 1 } }
+        let onBlock = [pt(190, 122, w, h)]
+        let alone = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock)])[0]!
+        let started = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: shifted)])[0]!
+        #expect(alone.iou(whole) < 0.6, "the block alone: IoU with the whole object \(alone.iou(whole))")
+        #expect(started.iou(whole) >= 0.85, "from the prior: IoU \(started.iou(whole))")
+        // Far from the prior: the other object, as without one.
+        let onOther = [pt(280, 45, w, h)]
+        let far = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onOther, prior: shifted)])[0]!
+        let farAlone = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onOther)])[0]!
+        #expect(far == farAlone)
+        #expect(far.iou(other) >= 0.85, "IoU \(far.iou(other))")
+        // A prior alone (exclude clicks only) selects nothing.
+        let none = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(20, 20, w, h, positive: false)],
+                                                                  prior: shifted)])[0]!
+        #expect(none.isEmpty)
+    }
+
+    @Test("the parts of a mask near points")
+    func componentsNearPoints() {
+        var m = Mask(width: 40, height: 20)
+        for y in 2..<8 { for x in 2..<8 { m[x, y] = 1 } }        // near (5, 5)
+        for y in 10..<18 { for x in 30..<38 { m[x, y] = 1 } }    // far
+        let near = m.components(near: [PointPrompt(x: 10.5 / 40, y: 5.5 / 20)], within: 0.1)  // reach 4.5 px
+        #expect(near.area == 36 && near[5, 5] == 1 && near[33, 14] == 0)
+        #expect(m.components(near: [], within: 0.1).isEmpty)
+        #expect(m.components(near: [PointPrompt(x: 0.5, y: 0.05)], within: 0.01).isEmpty)
+    }
+}

@@ -360,35 +360,7 @@ public enum SubjectExtractor {
     /// Keeps the foreground components that make up the subject (8-connected).
     static func keepSubjectComponents(_ fg: inout [UInt8], _ w: Int, _ h: Int) {
         let n = w * h
-        var label = [Int32](repeating: -1, count: n)
-        var areas: [Int] = []
-        var stack: [Int32] = []
-        fg.withUnsafeBufferPointer { f in
-            label.withUnsafeMutableBufferPointer { lab in
-                for s in 0..<n where f[s] != 0 && lab[s] < 0 {
-                    let id = Int32(areas.count)
-                    var area = 0
-                    lab[s] = id
-                    stack.append(Int32(s))
-                    while let p32 = stack.popLast() {
-                        let p = Int(p32)
-                        area += 1
-                        let px = p % w, py = p / w
-                        for dy in -1...1 {
-                            let qy = py + dy
-                            if qy < 0 || qy >= h { continue }
-                            for dx in -1...1 {
-                                let qx = px + dx
-                                if qx < 0 || qx >= w { continue }
-                                let q = qy * w + qx
-                                if f[q] != 0 && lab[q] < 0 { lab[q] = id; stack.append(Int32(q)) }
-                            }
-                        }
-                    }
-                    areas.append(area)
-                }
-            }
-        }
+        let (label, areas) = connectedComponents(fg, width: w, height: h)
         guard let largest = areas.max() else { return }
         let minArea = max(max(4, n / 5000), largest / 100)
         var keep = areas.map { $0 >= minArea }
