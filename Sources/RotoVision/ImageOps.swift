@@ -205,18 +205,9 @@ func connectedComponents(_ fg: [UInt8], width w: Int, height h: Int) -> (labels:
                 lab[s] = id
                 stack.append(Int32(s))
                 while let p32 = stack.popLast() {
-                    let p = Int(p32)
                     area += 1
-                    let px = p % w, py = p / w
-                    for dy in -1...1 {
-                        let qy = py + dy
-                        if qy < 0 || qy >= h { continue }
-                        for dx in -1...1 {
-                            let qx = px + dx
-                            if qx < 0 || qx >= w { continue }
-                            let q = qy * w + qx
-                            if f[q] != 0 && lab[q] < 0 { lab[q] = id; stack.append(Int32(q)) }
-                        }
+                    forEachNeighbourhoodPixel(of: Int(p32), width: w, height: h) { q in
+                        if f[q] != 0 && lab[q] < 0 { lab[q] = id; stack.append(Int32(q)) }
                     }
                 }
                 areas.append(area)
@@ -224,4 +215,14 @@ func connectedComponents(_ fg: [UInt8], width w: Int, height h: Int) -> (labels:
         }
     }
     return (label, areas)
+}
+
+/// Calls `body` with every pixel of the 3×3 neighbourhood of pixel `p` (itself included) that lies inside
+/// a `width` × `height` image.
+@inline(__always)
+func forEachNeighbourhoodPixel(of p: Int, width w: Int, height h: Int, _ body: (Int) -> Void) {
+    let px = p % w, py = p / w
+    for qy in max(0, py - 1)...min(h - 1, py + 1) {
+        for qx in max(0, px - 1)...min(w - 1, px + 1) { body(qy * w + qx) }
+    }
 }

@@ -437,17 +437,9 @@ public enum SubjectExtractor {
             var newly: [(Int32, Float, Float, Float)] = []
             var still: [Int32] = []
             for p32 in pending {
-                let p = Int(p32), px = p % w, py = p / w
                 var r: Float = 0, g: Float = 0, b: Float = 0, c: Float = 0
-                for dy in -1...1 {
-                    let qy = py + dy
-                    if qy < 0 || qy >= h { continue }
-                    for dx in -1...1 {
-                        let qx = px + dx
-                        if qx < 0 || qx >= w { continue }
-                        let q = qy * w + qx
-                        if known[q] != 0 { r += fr[q]; g += fgc[q]; b += fb[q]; c += 1 }
-                    }
+                forEachNeighbourhoodPixel(of: Int(p32), width: w, height: h) { q in
+                    if known[q] != 0 { r += fr[q]; g += fgc[q]; b += fb[q]; c += 1 }
                 }
                 if c > 0 { newly.append((p32, r / c, g / c, b / c)) } else { still.append(p32) }
             }
