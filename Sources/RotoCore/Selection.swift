@@ -48,10 +48,11 @@ public struct Selection: Sendable, Equatable, Codable {
             return kept.isEmpty ? nil : kept
         }
         self.frames = kept
-        self.priors = priors.compactMap { frame, objects -> (Int, [Int: RLEMask])? in
-            let marked = objects.filter { kept[frame]?[$0.key] != nil }
-            return marked.isEmpty ? nil : (frame, marked)
-        }.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        var marked: [Int: [Int: RLEMask]] = [:]
+        for (frame, objects) in priors {
+            for (object, mask) in objects where kept[frame]?[object] != nil { marked[frame, default: [:]][object] = mask }
+        }
+        self.priors = marked
     }
 
     public var isEmpty: Bool { frames.isEmpty }

@@ -184,8 +184,9 @@ struct PreviewPipeline {
               output.width == session.width, output.height == session.height else { return nil }
         let entry = frame < output.frames.count && output.frames[frame].frameIndex == frame
             ? output.frames[frame] : output.frames.first { $0.frameIndex == frame }
+        // An empty mask is one run (of zeros).
         guard let rle = entry?.rleMaskList.first(where: { $0.objectID == object })?.rleMask,
-              let mask = try? COCORLE.decode(size: rle.size, counts: rle.counts), !mask.isEmpty else { return nil }
+              let runs = try? COCORLE.parseCounts(rle.counts), runs.count > 1 else { return nil }
         return rle
     }
 
