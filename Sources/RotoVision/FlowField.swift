@@ -332,7 +332,7 @@ func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
             gy.withUnsafeMutableBufferPointer { GY in centralDifferences(I, GX, GY, width: w, height: h) }
         }
     }
-    let spanX = windowSpans(w, radius: radius), spanY = windowSpans(h, radius: radius)
+    let population = windowPopulation(width: w, height: h, radius: radius)
     // The window mean of a product of the gradients.
     func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
         let src = zip(a, b).map { $0 * $1 }
@@ -342,7 +342,7 @@ func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
                 tmp.withUnsafeMutableBufferPointer { T in boxSum(S, O, T, width: w, height: h, radius: radius) }
             }
         }
-        for y in 0..<h { for x in 0..<w { out[y * w + x] /= spanX[x] * spanY[y] } }
+        for p in 0..<n { out[p] /= population[p] }
         return out
     }
     let xx = windowMean(gx, gx), xy = windowMean(gx, gy), yy = windowMean(gy, gy)
