@@ -18,3 +18,25 @@ func parallelMap<T: Sendable>(_ n: Int, threads: Int, _ body: @Sendable (Int) ->
     }
     return slots.withLock { $0.map { $0! } }
 }
+
+/// A value computed on another thread from the moment it is made; ``value`` waits for it. The work runs
+/// on a global dispatch queue, so it takes one of the pool's threads (bounded like ``parallelMap``'s).
+final class Pending<T: Sendable>: Sendable {
+    private let result = Mutex<T?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () -> T) {
+        DispatchQueue.global().async { [self] in
+            let v = body()
+            result.withLock { $0 = v }
+            done.signal()
+        }
+    }
+
+    /// The value, once computed (any number of calls, from any thread).
+    var value: T {
+        done.wait()
+        done.signal()
+        return result.withLock { $0! }
+    }
+}

@@ -348,6 +348,15 @@ public struct MaskTracker: Sendable {
 
 }
 
+/// The pyramids of a chunk of consecutive steps of a walk and the flow of each step back to the one before
+/// (coarse when every object was away).
+struct FlowChunk: Sendable {
+    let steps: [Int]
+    let absent: Bool
+    let pyramids: [FlowPyramid]
+    let flows: [FlowField]
+}
+
 /// The last good view of an object (the label map it was in: shared, not copied), its largest area
 /// seen, and the camera's motion and the steps since that view.
 struct LostObject: Sendable {
@@ -532,8 +541,9 @@ extension MaskTracker {
 
     /// Propagates `start` (the labels of `images[path[0]]`) along `path` (consecutive frame indices);
     /// returns the labels of `path[1...]` (nothing when `collect` is false; each is also given to `onStep`
-    /// as it is made). The flows of the next steps (they do not depend on the masks)
-    /// are measured in parallel, a chunk at a time; only the pyramids of one chunk are held.
+    /// as it is made). The flows of the next steps (they do not depend on the masks) are measured in
+    /// parallel, a chunk at a time, the next chunk on the other threads while this one is refined; only
+    /// the pyramids of two chunks are held.
     func walk<Frames: RandomAccessCollection & Sendable>(
         _ images: Frames, _ path: [Int], from start: SelectionLabels, models: [Int: ColourModel], collect: Bool = true,
         onStep: (_ frame: Int, _ labels: SelectionLabels) -> Void = { _, _ in }
@@ -542,8 +552,7 @@ extension MaskTracker {
         let threads = max(1, configuration.threads)
         let chunk = threads == 1 ? 1 : 4 * threads
         let engine = flowEngine
-        var coarse = engine
-        coarse.finestLevel = max(engine.finestLevel, 3)
+        let coarse = { var c = engine; c.finestLevel = max(engine.finestLevel, 3); return c }()
         var out: [SelectionLabels] = []
         if collect { out.reserveCapacity(path.count - 1) }
         var cur = start
@@ -555,6 +564,19 @@ extension MaskTracker {
         for (k, m) in models where (k + 1) << 12 < ratioTable.count {
             ratioTable.replaceSubrange((k + 1) << 12 ..< (k + 2) << 12, with: m.logRatio())
         }
+        // The flows of a chunk of steps do not depend on the masks, so the next chunk is measured on
+        // another thread while this one is refined. `absent`: every object is away, so only the camera's
+        // motion is needed and a coarse flow does.
+        @Sendable func measure(_ start: Int, after previous: FlowPyramid, absent: Bool, threads: Int) -> FlowChunk {
+            let steps = Array(path[start..<min(path.count, start + chunk)])
+            let pyramids = parallelMap(steps.count, threads: threads) { FlowPyramid(images[steps[$0]]) }
+            let stepEngine = absent ? coarse : engine
+            let flows = parallelMap(steps.count, threads: threads) { k in
+                stepEngine.compute(from: pyramids[k], to: k == 0 ? previous : pyramids[k - 1])
+            }
+            return FlowChunk(steps: steps, absent: absent, pyramids: pyramids, flows: flows)
+        }
+        var next: Pending<FlowChunk>?
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
         while i < path.count {
@@ -566,25 +588,33 @@ extension MaskTracker {
                 }
                 break
             }
-            let end = min(path.count, i + chunk)
-            let steps = Array(path[i..<end])
-            let pyramids = parallelMap(steps.count, threads: threads) { FlowPyramid(images[steps[$0]]) }
-            let first = previousPyramid
-            // While every object is away, only the camera's motion is needed: a coarse flow does.
-            let absent = !cur.labels.contains(where: { $0 != 0 })
-            let stepEngine = absent ? coarse : engine
-            let flows = parallelMap(steps.count, threads: threads) { k in
-                stepEngine.compute(from: pyramids[k], to: k == 0 ? first : pyramids[k - 1])
+            // The chunk measured ahead while the last one was refined, or now.
+            let current = next?.value
+                ?? measure(i, after: previousPyramid, absent: !cur.labels.contains(where: { $0 != 0 }), threads: threads)
+            let end = i + current.steps.count
+            next = nil
+            if threads > 1 && end < path.count {
+                let last = current.pyramids[current.steps.count - 1], absent = !cur.labels.contains(where: { $0 != 0 })
+                next = Pending { measure(end, after: last, absent: absent, threads: threads - 1) }
             }
-            for k in 0..<steps.count {
-                cur = propagate(images[path[i + k - 1]], mask: cur, images[steps[k]], flow: flows[k], anchorModels: models)
-                reacquire(&cur, lost: &lost, image: images[steps[k]], flow: flows[k], models: models, ratios: ratioTable)
+            for k in 0..<current.steps.count {
+                let step = current.steps[k]
+                // A chunk assumes the objects' presence (fine or coarse flow) before its steps are
+                // refined: a step where it changed is measured again, so the result is the same as with
+                // one step at a time.
+                let absent = !cur.labels.contains(where: { $0 != 0 })
+                let flow = absent == current.absent ? current.flows[k]
+                    : (absent ? coarse : engine).compute(from: current.pyramids[k],
+                                                         to: k == 0 ? previousPyramid : current.pyramids[k - 1])
+                cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models)
+                reacquire(&cur, lost: &lost, image: images[step], flow: flow, models: models, ratios: ratioTable)
                 if collect { out.append(cur) }
-                onStep(steps[k], cur)
+                onStep(step, cur)
             }
-            previousPyramid = pyramids[steps.count - 1]
+            previousPyramid = current.pyramids[current.steps.count - 1]
             i = end
         }
+        _ = next?.value  // a chunk measured ahead for nothing is waited for, not left running
         return out
     }
 
