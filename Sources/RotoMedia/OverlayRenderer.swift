@@ -73,11 +73,14 @@ public struct OverlayOptions: Sendable, Equatable {
     public var keyframeSeconds: Double
     /// Deadline for the whole render (`.timedOut` after it). Default 15 minutes.
     public var timeoutSeconds: Double
+    /// Largest side of the rendered video and cover: the video is scaled down (aspect kept, even sides)
+    /// to fit and the objects are drawn at that size. Default nil: the video's own size.
+    public var maxLongSide: Int?
 
     /// Creates options; every argument has the documented default.
     public init(palette: [RGBColor] = OverlayOptions.defaultPalette, fillAlpha: Double = 0.45, outlineWidth: Int = 3,
                 preset: String = "ultrafast", crf: Int = 23, threads: Int = 2, keyframeSeconds: Double = 2,
-                timeoutSeconds: Double = 900) {
+                timeoutSeconds: Double = 900, maxLongSide: Int? = nil) {
         self.palette = palette
         self.fillAlpha = fillAlpha
         self.outlineWidth = outlineWidth
@@ -86,6 +89,7 @@ public struct OverlayOptions: Sendable, Equatable {
         self.threads = threads
         self.keyframeSeconds = keyframeSeconds
         self.timeoutSeconds = timeoutSeconds
+        self.maxLongSide = maxLongSide
     }
 }
 
@@ -95,9 +99,9 @@ public struct RenderedVideo: Sendable, Equatable {
     public var path: String
     /// Number of frames (the input's).
     public var frameCount: Int
-    /// Frame width (the input's).
+    /// Frame width (the input's, or scaled down to fit the options' `maxLongSide`).
     public var width: Int
-    /// Frame height (the input's).
+    /// Frame height (likewise).
     public var height: Int
     /// Frames that got an overlay (a non-empty label plane).
     public var overlaidFrames: Int
@@ -121,8 +125,9 @@ public enum OverlayRenderer {
     /// drawn on it: frame i gets `labels(i)` (nil or an empty plane: the frame is unchanged), every
     /// object a translucent fill and an opaque outline in its palette colour.
     ///
-    /// The output is H.264 yuv420p (libx264), `+faststart` MP4, with the input's frames, timestamps,
-    /// size and frame rate; an AAC audio track is copied. It is written to a temporary file next to
+    /// The output is H.264 yuv420p (libx264), `+faststart` MP4, with the input's frames, timestamps and
+    /// frame rate and its size (scaled down, bilinear, to fit `options.maxLongSide` when set: the label
+    /// planes are drawn at that size); an AAC audio track is copied. It is written to a temporary file next to
     /// `output` and renamed into place; nothing is left behind on failure. Runs synchronously; checks
     /// task cancellation (`.cancelled`) and `options.timeoutSeconds` (`.timedOut`) as it goes.
     /// Errors thrown by `labels` stop the render: a ``MediaError`` propagates as is, anything else
@@ -131,13 +136,13 @@ public enum OverlayRenderer {
                               labels: (Int) throws -> LabelPlane?) throws(MediaError) -> RenderedVideo {
         let settings = TranscodeSettings(preset: options.preset, crf: options.crf, threads: options.threads,
                                          keyframeSeconds: options.keyframeSeconds, timeoutSeconds: options.timeoutSeconds,
-                                         activity: "rendering the preview")
+                                         activity: "rendering the preview", maxLongSide: options.maxLongSide)
         var converter: FrameConverter?
         var painter: OverlayPainter?
         let canvas = try Frame()
         var overlaid = 0
         let (tally, sizes) = try transcode(input: input, outputs: [output], settings: settings) {
-            index, frame, width, height throws(MediaError) in
+            index, frame, size throws(MediaError) in
             let plane: LabelPlane?
             do {
                 plane = try labels(index)
@@ -146,8 +151,8 @@ public enum OverlayRenderer {
             } catch {
                 throw MediaError(code: .invalidArgument, message: "no labels for frame \(index): \(error)")
             }
-            let convert = converter ?? FrameConverter(cropWidth: width, cropHeight: height, rotation: 0)
-            let paint = painter ?? OverlayPainter(width: width, height: height, options: options)
+            let convert = converter ?? scaler(size)
+            let paint = painter ?? OverlayPainter(width: size.output.width, height: size.output.height, options: options)
             converter = convert
             painter = paint
             let (ready, drawn) = try overlay(frame, labels: plane, painter: paint, canvas: canvas, converter: convert)
@@ -159,7 +164,7 @@ public enum OverlayRenderer {
     }
 
     /// Writes frame `frameIndex` of `input` with `labels` drawn on it (as ``render(input:output:options:labels:)``
-    /// draws it) as a baseline JPEG (yuvj420p, libavcodec's mjpeg encoder) of the video's size.
+    /// draws it) as a baseline JPEG (yuvj420p, libavcodec's mjpeg encoder) of the rendered video's size.
     ///
     /// - Parameter quality: 1…100 (maps to the JPEG quantiser scale 31…2). Default 85.
     public static func cover(input: String, frameIndex: Int, labels: LabelPlane?, output: String, quality: Int = 85,
@@ -174,10 +179,13 @@ public enum OverlayRenderer {
         }
         let decoded = try reader.decodedFrame(at: frameIndex)
         let canvas = try Frame()
-        let painter = OverlayPainter(width: width, height: height, options: options)
+        let size = TranscodeSize(source: (width, height),
+                                 output: fittedSize(width: width, height: height, maxLongSide: options.maxLongSide))
+        let painter = OverlayPainter(width: size.output.width, height: size.output.height, options: options)
         // The converters own the frames they return: keep them alive until the JPEG is encoded.
-        let toYUV = FrameConverter(cropWidth: width, cropHeight: height, rotation: 0)
-        let toJPEG = FrameConverter(cropWidth: width, cropHeight: height, rotation: 0, format: AV_PIX_FMT_YUVJ420P)
+        let toYUV = scaler(size)
+        let toJPEG = FrameConverter(cropWidth: size.output.width, cropHeight: size.output.height, rotation: 0,
+                                    format: AV_PIX_FMT_YUVJ420P)
         let bytes = try withExtendedLifetime((toYUV, toJPEG, canvas, reader)) { () throws(MediaError) -> [UInt8] in
             let drawn = try overlay(decoded, labels: labels, painter: painter, canvas: canvas, converter: toYUV)
             return try encodeJPEG(try toJPEG.convert(drawn.frame), quality: quality)
@@ -194,6 +202,13 @@ public enum OverlayRenderer {
     }
 
     // MARK: - Internals
+
+    /// The decoded frames to yuv420p at the output size (bilinear when scaled down).
+    static func scaler(_ size: TranscodeSize) -> FrameConverter {
+        let scaled = size.output != size.source
+        return FrameConverter(cropWidth: size.source.width, cropHeight: size.source.height, rotation: 0,
+                              scaledTo: size.output, scaleFlags: scaled ? SWS_BILINEAR : SWS_BICUBIC)
+    }
 
     /// `source` converted to yuv420p with `labels` drawn on it (in `canvas`), or just converted when
     /// there is nothing to draw. The frame stays valid until the next call.

@@ -10,6 +10,23 @@ struct TranscodeSettings {
     var timeoutSeconds: Double
     /// Names the work in timeout messages.
     var activity: String
+    /// Largest side of the output (the input's size scaled down to fit, even); nil: the input's size.
+    var maxLongSide: Int? = nil
+}
+
+/// The input's frame size and the size the outputs are encoded at.
+struct TranscodeSize {
+    var source: (width: Int, height: Int)
+    var output: (width: Int, height: Int)
+}
+
+/// `width` × `height` scaled down, aspect kept, so that neither side exceeds `maxLongSide`, with even
+/// sides of at least 2; unchanged when it already fits or `maxLongSide` is nil.
+func fittedSize(width: Int, height: Int, maxLongSide: Int?) -> (width: Int, height: Int) {
+    guard let limit = maxLongSide, max(width, height) > limit else { return (width, height) }
+    let scale = Double(limit) / Double(max(width, height))
+    func even(_ v: Int) -> Int { max(2, Int((Double(v) * scale / 2).rounded()) * 2) }
+    return (even(width), even(height))
 }
 
 /// What a transcode produced.
@@ -20,13 +37,14 @@ struct TranscodeTally {
 }
 
 /// The loop the renderers share: decodes `input` (a normalised H.264 MP4) in order and, for each
-/// frame, asks `produce` for one yuv420p frame per output (valid until the next call), which it
-/// encodes with libx264 into the matching output with the input's timestamps, size and rate. An AAC
+/// frame, asks `produce` for one yuv420p frame per output of the output size (valid until the next call),
+/// which it encodes with libx264 into the matching output with the input's timestamps and rate, at the
+/// input's size or, with `settings.maxLongSide`, scaled down to fit it. An AAC
 /// audio track is copied into every output. Every output is written to a temporary file and renamed
 /// into place only when all succeeded; nothing is left behind on failure. Verifies that every input
 /// frame came out.
 func transcode(input path: String, outputs: [String], settings: TranscodeSettings,
-               produce: (_ index: Int, _ decoded: UnsafeMutablePointer<AVFrame>, _ width: Int, _ height: Int)
+               produce: (_ index: Int, _ decoded: UnsafeMutablePointer<AVFrame>, _ size: TranscodeSize)
                    throws(MediaError) -> [UnsafeMutablePointer<AVFrame>]) throws(MediaError) -> (TranscodeTally, [Int]) {
     var tally = TranscodeTally()
     var sizes: [Int] = []
@@ -45,7 +63,7 @@ func transcode(input path: String, outputs: [String], settings: TranscodeSetting
 }
 
 private func transcodeInto(input path: String, temporaries: [String], settings: TranscodeSettings,
-                           produce: (Int, UnsafeMutablePointer<AVFrame>, Int, Int) throws(MediaError) -> [UnsafeMutablePointer<AVFrame>],
+                           produce: (Int, UnsafeMutablePointer<AVFrame>, TranscodeSize) throws(MediaError) -> [UnsafeMutablePointer<AVFrame>],
                            tally: inout TranscodeTally) throws(MediaError) {
     let deadline = Deadline(seconds: settings.timeoutSeconds)
     let input = try InputFile(path: path, format: "mov", deadline: deadline, failureCode: .corrupt)
@@ -59,6 +77,8 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
     guard width >= 2, height >= 2 else {
         throw MediaError(code: .undecodable, message: "bad frame size \(par.pointee.width)x\(par.pointee.height)")
     }
+    let size = TranscodeSize(source: (width, height),
+                             output: fittedSize(width: width, height: height, maxLongSide: settings.maxLongSide))
     let (timeBase, rate, frameDuration) = try streamTiming(inVideo)
     let gop = max(1, Int((rate.double * max(settings.keyframeSeconds, 0)).rounded()))
     let encoderSettings = EncoderSettings(preset: settings.preset, crf: settings.crf, threads: settings.threads,
@@ -69,7 +89,7 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
                  audio: UnsafeMutablePointer<AVStream>?)] = []
     for temporary in temporaries {
         let file = try OutputFile(path: temporary)
-        let encoder = try Encoder(width: width, height: height, settings: encoderSettings,
+        let encoder = try Encoder(width: size.output.width, height: size.output.height, settings: encoderSettings,
                                   globalHeader: file.needsGlobalHeader, colorFrom: par)
         let video = try file.addStream(encoder: encoder)
         let audio = try inAudio.map { stream throws(MediaError) in try file.addStream(copying: stream) }
@@ -97,7 +117,7 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
             }
         }
     }) { frame, pts throws(MediaError) in
-        let frames = try produce(index, frame, width, height)
+        let frames = try produce(index, frame, size)
         guard frames.count == sinks.count else {
             throw MediaError(code: .internalError, message: "\(frames.count) frames produced for \(sinks.count) outputs")
         }
@@ -114,6 +134,6 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
         try sink.file.finish()
     }
     tally.frameCount = sinks.first?.encoder.packetsWritten ?? index
-    tally.width = width
-    tally.height = height
+    tally.width = size.output.width
+    tally.height = size.output.height
 }

@@ -45,7 +45,8 @@ public enum VideoRewriter {
         }
         var targets: [Frame] = []
         let (tally, sizes) = try transcode(input: input, outputs: outputs, settings: settings) {
-            index, frame, width, height throws(MediaError) in
+            index, frame, size throws(MediaError) in
+            let (width, height) = size.source
             let f = frame.pointee
             let space = Int32(bitPattern: f.colorspace.rawValue)
             let fullRange = f.color_range == AVCOL_RANGE_JPEG

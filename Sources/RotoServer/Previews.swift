@@ -81,6 +81,10 @@ struct PreviewPipeline {
     let frames: FrameSource
     let tracker: MaskTracker
 
+    /// How the overlay video and the cover are drawn: the video's size scaled down to fit 1280 pixels
+    /// (the masks in `tracking_output` stay at the video's size; see docs/api-decisions.md).
+    static let overlay = OverlayOptions(maxLongSide: 1280)
+
     /// Runs the pipeline; returns how long each phase took, for the log.
     func run(session: SessionRecord, video: String, cover: String, tracking: String) throws -> String {
         var timer = PhaseTimer()
@@ -109,7 +113,8 @@ struct PreviewPipeline {
         }
         let first = selection.markedFrames.first ?? 0
         var coverLabels: SelectionLabels?
-        _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video) { i in
+        _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video,
+                                       options: Self.overlay) { i in
             guard let labels = stream.take(i) else { return nil }
             let full = fullSize(labels)
             if i == first { coverLabels = full }
@@ -126,7 +131,7 @@ struct PreviewPipeline {
         // 5. The cover: the first marked frame with its overlay.
         try OverlayRenderer.cover(input: media.absolute(FrameSource.videoPath(session.id)), frameIndex: first,
                                   labels: coverLabels.map { LabelPlane(width: $0.width, height: $0.height, labels: $0.labels) },
-                                  output: cover)
+                                  output: cover, options: Self.overlay)
         // 6. tracking_output.
         let output = TrackingOutput(sessionID: session.id, width: session.width, height: session.height,
                                     fps: Double(session.fps), totalFrame: session.totalFrames,

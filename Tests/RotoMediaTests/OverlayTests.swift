@@ -156,6 +156,57 @@ struct OverlayTests {
         #expect(throws: MediaError.self) { try painter.prepare(LabelPlane(width: 16, height: 8, labels: [1])) }
     }
 
+    @Test("scaled down to fit maxLongSide: the video and the cover at 1280x720 from 1920x1080, drawn at that size")
+    func scaledDown() throws {
+        let dir = try Scratch()
+        let source = dir.file("source.mp4")
+        try Clips.make(source, size: "1920x1080", rate: "30", seconds: 1,
+                       codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30"], audio: true)
+        let options = OverlayOptions(maxLongSide: 1280)
+        // 600..<1200 × 300..<750 at 1920x1080 is 400..<800 × 200..<500 at 1280x720.
+        let plane = Self.rectangle(width: 1920, height: 1080, x: 600..<1200, y: 300..<750)
+        let output = dir.file("preview.mp4")
+        let video = try OverlayRenderer.render(input: source, output: output, options: options) { $0 % 2 == 0 ? plane : nil }
+        #expect(video.frameCount == 30 && video.width == 1280 && video.height == 720 && video.overlaidFrames == 15)
+        let facts = try MediaProbe.probe(path: output)
+        #expect(facts.frameCount == 30 && facts.codedWidth == 1280 && facts.codedHeight == 720)
+        #expect(facts.nominalFrameRate == 30 && facts.audioCodec == "aac")
+        // Against the source scaled the same way by the ffmpeg CLI: tinted inside, unchanged outside.
+        let reference = dir.file("reference.mp4")
+        _ = try run("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", source,
+                                        "-vf", "scale=1280:720:flags=bilinear", "-c:v", "libx264", "-qp", "0", reference])
+        let rendered = try FrameReader(path: output), scaled = try FrameReader(path: reference)
+        let red = OverlayOptions.defaultPalette[0]
+        for index in [0, 1, 28] {
+            let frame = try rendered.frame(at: index), original = try scaled.frame(at: index)
+            #expect(frame.width == 1280 && frame.height == 720)
+            #expect(Self.meanAbs(frame, original, x: 40..<360, y: 540..<700) < 5, "frame \(index) outside")
+            let shift = Self.meanShift(frame, original, x: 410..<790, y: 210..<490)
+            if index % 2 == 0 {
+                #expect(shift[0] > 10 && shift[1] < -10, "frame \(index): shift \(shift)")
+                // The 3-pixel outline is drawn at the output size: on the object's top edge (row 200).
+                let edge = Self.meanShift(frame, RGBFrame(index: 0, width: 1280, height: 720,
+                                                          pixels: [UInt8](repeating: 0, count: 1280 * 720 * 3)),
+                                          x: 420..<780, y: 200..<201)
+                #expect(abs(edge[0] - Double(red.red)) < 25 && abs(edge[1] - Double(red.green)) < 25,
+                        "frame \(index): outline colour \(edge)")
+            } else {
+                #expect(Self.meanAbs(frame, original, x: 410..<790, y: 210..<490) < 5, "odd frame \(index)")
+            }
+        }
+        let cover = dir.file("cover.jpg")
+        try OverlayRenderer.cover(input: source, frameIndex: 0, labels: plane, output: cover, options: options)
+        let probe = String(decoding: try run("/usr/bin/ffprobe", [
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+            "-of", "csv=p=0", cover]), as: UTF8.self)
+        #expect(probe.trimmingCharacters(in: .whitespacesAndNewlines) == "1280,720")
+        #expect(fittedSize(width: 2160, height: 2160, maxLongSide: 1280) == (1280, 1280))
+        #expect(fittedSize(width: 720, height: 1280, maxLongSide: 1280) == (720, 1280))
+        #expect(fittedSize(width: 1080, height: 1920, maxLongSide: 1280) == (720, 1280))
+        #expect(fittedSize(width: 2160, height: 1012, maxLongSide: 1280) == (1280, 600))
+        #expect(fittedSize(width: 1920, height: 1080, maxLongSide: nil) == (1920, 1080))
+    }
+
     @Test("cover JPEG of one frame with the overlay")
     func cover() throws {
         let dir = try Scratch()
