@@ -335,7 +335,8 @@ func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
     let population = windowPopulation(width: w, height: h, radius: radius)
     // The window mean of a product of the gradients.
     func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
-        let src = zip(a, b).map { $0 * $1 }
+        var src = [Float](repeating: 0, count: n)
+        for p in 0..<n { src[p] = a[p] * b[p] }
         var out = [Float](repeating: 0, count: n)
         src.withUnsafeBufferPointer { S in
             out.withUnsafeMutableBufferPointer { O in

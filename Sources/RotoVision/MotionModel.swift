@@ -43,6 +43,36 @@ struct MotionModel {
         if isObject { object[b] += weight; objectMass += weight } else { background[b] += weight; backgroundMass += weight }
     }
 
+    /// ``add(_:_:weight:object:)`` for every pixel of a flow field but those `skipping` marks: pixel p
+    /// counts with `weights[p]` on the object's side where `object[p] > 0` (same order and sums as one
+    /// call per pixel).
+    mutating func add(u: [Float], v: [Float], weights: [Float], object isObject: [Float], skipping: [Bool]) {
+        let n = u.count
+        precondition(v.count == n && weights.count == n && isObject.count == n && skipping.count == n,
+                     "MotionModel.add: size mismatch")
+        var objectSum = objectMass, backgroundSum = backgroundMass
+        // The histograms are moved out while they are filled (no copy), as `index` reads `self`.
+        var hObject: [Float] = [], hBackground: [Float] = []
+        swap(&hObject, &object)
+        swap(&hBackground, &background)
+        u.withUnsafeBufferPointer { U in
+        v.withUnsafeBufferPointer { V in
+        weights.withUnsafeBufferPointer { W in
+        isObject.withUnsafeBufferPointer { O in
+        skipping.withUnsafeBufferPointer { S in
+        hObject.withUnsafeMutableBufferPointer { HO in
+        hBackground.withUnsafeMutableBufferPointer { HB in
+            for p in 0..<n where !S[p] {
+                let b = index(U[p], V[p])
+                if O[p] > 0 { HO[b] += W[p]; objectSum += W[p] } else { HB[b] += W[p]; backgroundSum += W[p] }
+            }
+        }}}}}}}
+        swap(&hObject, &object)
+        swap(&hBackground, &background)
+        objectMass = objectSum
+        backgroundMass = backgroundSum
+    }
+
     /// log P(motion | object) − log P(motion | background) per bin, each histogram blurred twice and
     /// floored at a thousandth of its mass spread over the bins, clamped to ±`clamp`. Nil while either
     /// side has no samples (nothing to compare).

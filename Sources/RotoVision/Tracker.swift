@@ -152,7 +152,14 @@ public struct MaskTracker: Sendable {
         }
         if maxX < 0 { return ((0, 0, 0, 0), [], []) }
         var maxMotion: Float = 0
-        for p in 0..<flow.u.count { maxMotion = max(maxMotion, abs(flow.u[p]), abs(flow.v[p])) }
+        flow.u.withUnsafeBufferPointer { U in
+            flow.v.withUnsafeBufferPointer { V in
+                for p in 0..<U.count {
+                    let m = max(abs(U[p]), abs(V[p]))
+                    if m > maxMotion { maxMotion = m }
+                }
+            }
+        }
         let margin = Int(maxMotion.rounded(.up)) + 3 * bandWidth(w, h) + 2
         let x0 = max(0, minX - margin), y0 = max(0, minY - margin)
         let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
@@ -248,7 +255,7 @@ public struct MaskTracker: Sendable {
         var trust: [Float] = [], motionLLR: [Float] = []
         if configuration.motionWeight > 0 {
             trust = flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
-            for p in 0..<n where !unknown[p] { motion.add(flow.u[p], flow.v[p], weight: trust[p], object: hard[p] > 0) }
+            motion.add(u: flow.u, v: flow.v, weights: trust, object: hard, skipping: unknown)
             motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
         }
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
@@ -323,10 +330,12 @@ public struct MaskTracker: Sendable {
                     var costBG = c * 0.5 - cfg.priorWeight * logf(1 - q)
                     // Neighbours: inside the band become edges, outside add their fixed label's cost.
                     @inline(__always) func visit(_ qn: Int, _ forward: Bool) {
-                        let wgt = cfg.smoothness * expf(-beta * d2(p, qn))
                         let j = Int(node[qn])
+                        // An edge between two band pixels is added once, from its first pixel.
+                        if j >= 0 && !forward { return }
+                        let wgt = cfg.smoothness * expf(-beta * d2(p, qn))
                         if j >= 0 {
-                            if forward { graph.addEdge(i, j, Double(wgt), Double(wgt)) }
+                            graph.addEdge(i, j, Double(wgt), Double(wgt))
                         } else if hard[qn] > 0 {
                             costBG += wgt
                         } else {
