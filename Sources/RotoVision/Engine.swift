@@ -50,6 +50,18 @@ public struct SelectionLabels: Sendable, Equatable {
     /// One mask per object ID, plus empty masks for `extraIDs` not in the label map.
     public func masks(including extraIDs: [Int]) -> [Int: Mask] {
         var out: [Int: Mask] = [:]
+        if objectIDs.count == 1 && !labels.contains(where: { $0 > 1 }) {
+            // One object: the labels (0 or 1) are its mask already; shared, not copied.
+            out[objectIDs[0]] = Mask(trusted: width, height, labels)
+        } else {
+            out = perObjectMasks()
+        }
+        for id in extraIDs where out[id] == nil { out[id] = Mask(width: width, height: height) }
+        return out
+    }
+
+    private func perObjectMasks() -> [Int: Mask] {
+        var out: [Int: Mask] = [:]
         for (i, id) in objectIDs.enumerated() {
             let tag = UInt8(i + 1)
             var d = [UInt8](repeating: 0, count: width * height)
@@ -60,7 +72,6 @@ public struct SelectionLabels: Sendable, Equatable {
             }
             out[id] = Mask(trusted: width, height, d)
         }
-        for id in extraIDs where out[id] == nil { out[id] = Mask(width: width, height: height) }
         return out
     }
 }
