@@ -33,34 +33,7 @@ enum Upsampler {
                 }
             }
         }
-        // uniform[cell] = the 4×4 block of working pixels (cx-1 … cx+2, cy-1 … cy+2) has one label.
-        var uniform = [Bool](repeating: false, count: w * h)
-        src.labels.withUnsafeBufferPointer { L in
-            // Row-wise then column-wise "all equal" over windows [x-1, x+2].
-            var rowEq = [Bool](repeating: false, count: w * h)
-            for y in 0..<h {
-                for x in 0..<w {
-                    let v = L[y * w + x]
-                    var ok = true
-                    for dx in -1...2 {
-                        let xx = min(w - 1, max(0, x + dx))
-                        if L[y * w + xx] != v { ok = false; break }
-                    }
-                    rowEq[y * w + x] = ok
-                }
-            }
-            for y in 0..<h {
-                for x in 0..<w {
-                    let v = L[y * w + x]
-                    var ok = true
-                    for dy in -1...2 {
-                        let yy = min(h - 1, max(0, y + dy))
-                        if !rowEq[yy * w + x] || L[yy * w + x] != v { ok = false; break }
-                    }
-                    uniform[y * w + x] = ok
-                }
-            }
-        }
+        let uniform = src.labels.withUnsafeBufferPointer { uniformBlocks($0, width: w, height: h) }
         // Column mapping: working coordinate u = (X + 0.5) * w / W − 0.5, cell = floor(u).
         let sxf = Float(w) / Float(W), syf = Float(h) / Float(H)
         var cellX = [Int32](repeating: 0, count: W)
@@ -110,11 +83,11 @@ enum Upsampler {
                                         defer { cx += 1 }
                                         let x0 = spanStart[cx], x1 = spanEnd[cx]
                                         if x0 >= x1 { continue }
-                                        if U[cy * w + cx] {
+                                        if U[cy * w + cx] != 0 {
                                             // A run of uniform cells with the same label: one fill.
                                             let label = L[cy * w + cx]
                                             var last = cx
-                                            while last + 1 < w && U[cy * w + last + 1] && L[cy * w + last + 1] == label { last += 1 }
+                                            while last + 1 < w && U[cy * w + last + 1] != 0 && L[cy * w + last + 1] == label { last += 1 }
                                             (orow + x0).update(repeating: label, count: spanEnd[last] - x0)
                                             cx = last
                                             continue
@@ -168,6 +141,62 @@ enum Upsampler {
             }
         }
         return SelectionLabels(width: W, height: H, labels: out, objectIDs: src.objectIDs)
+    }
+}
+
+extension Upsampler {
+    /// Per working pixel (cell), 1 when the 4×4 block of `L` (w × h) from x−1, y−1 to x+2, y+2, indices
+    /// clamped to the map, holds one label: such a cell's output pixels copy it.
+    static func uniformBlocks(_ L: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int) -> [UInt8] {
+        // uniform[cell] = 1 when the 4×4 block of working pixels (cx-1 … cx+2, cy-1 … cy+2, clamped to the
+        // map) has one label: rows first ("all equal" over [x-1, x+2]), then columns over [y-1, y+2].
+        // Branch-free in the interior; the clamped border rows and columns go through `clampedEqual`.
+        var uniform = [UInt8](repeating: 0, count: w * h)
+        var rowEq = [UInt8](repeating: 0, count: w * h)
+        rowEq.withUnsafeMutableBufferPointer { R in
+            for y in 0..<h {
+                let row = y * w
+                for x in 0..<w where x < 1 || x + 2 >= w {
+                    R[row + x] = Self.clampedEqual(count: w, at: x) { L[row + $0] } ? 1 : 0
+                }
+                if w >= 4 {
+                    for x in 1..<(w - 2) {
+                        let v = L[row + x]
+                        let e = (L[row + x - 1] ^ v) | (L[row + x + 1] ^ v) | (L[row + x + 2] ^ v)
+                        R[row + x] = e == 0 ? 1 : 0
+                    }
+                }
+            }
+            uniform.withUnsafeMutableBufferPointer { U in
+                for y in 0..<h {
+                    let row = y * w
+                    if y >= 1 && y + 2 < h {
+                        let a = row - w, b = row + w, c = row + 2 * w
+                        for x in 0..<w {
+                            let v = L[row + x]
+                            let e = (L[a + x] ^ v) | (L[b + x] ^ v) | (L[c + x] ^ v)
+                            let r = R[a + x] & R[row + x] & R[b + x] & R[c + x]
+                            U[row + x] = e == 0 ? r : 0
+                        }
+                    } else {
+                        for x in 0..<w {
+                            // Uniform rows (a uniform row's label is its pixel's) of one label.
+                            let uniformRows = Self.clampedEqual(count: h, at: y) { R[$0 * w + x] == 0 ? -1 : Int(L[$0 * w + x]) }
+                            U[row + x] = uniformRows && R[row + x] != 0 ? 1 : 0
+                        }
+                    }
+                }
+            }
+        }
+        return uniform
+    }
+
+    /// Whether `value(i)` is the same for i = k−1 … k+2, each index clamped to 0 ..< count.
+    @inline(__always)
+    static func clampedEqual<T: Equatable>(count: Int, at k: Int, _ value: (Int) -> T) -> Bool {
+        let v = value(k)
+        for d in -1...2 where value(min(count - 1, max(0, k + d))) != v { return false }
+        return true
     }
 }
 
