@@ -183,10 +183,13 @@ struct PreviewPipeline {
 
     /// Object `object`'s mask on frame `frame` in a preview's `tracking_output` file at `path`: nil when
     /// the file cannot be read, was made for another size, or has no pixel of the object on that frame.
-    static func trackedMask(in path: String, frame: Int, object: Int, session: SessionRecord) -> RLEMask? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let output = try? JSONCoding.decoder.decode(TrackingOutput.self, from: data),
-              output.width == session.width, output.height == session.height else { return nil }
+    /// The decoded file is kept in `cache` (a preview's files never change: a new preview is new files).
+    static func trackedMask(in path: String, frame: Int, object: Int, session: SessionRecord,
+                            cache: RecentCache<TrackingOutput>? = nil) -> RLEMask? {
+        let decoded = cache?[path] ?? FileManager.default.contents(atPath: path)
+            .flatMap { try? JSONCoding.decoder.decode(TrackingOutput.self, from: $0) }
+        guard let output = decoded, output.width == session.width, output.height == session.height else { return nil }
+        cache?[path] = output
         let entry = frame < output.frames.count && output.frames[frame].frameIndex == frame
             ? output.frames[frame] : output.frames.first { $0.frameIndex == frame }
         // An empty mask is one run (of zeros).

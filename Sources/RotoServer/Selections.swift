@@ -30,7 +30,8 @@ struct Selections: Sendable {
                let preview = try await database.latestPreviewTracking(sessionID: session.id) {
                 let path = frames.media.absolute(preview.path)
                 prior = try await pool.run {
-                    PreviewPipeline.trackedMask(in: path, frame: command.frameIndex, object: command.objectID, session: session)
+                    PreviewPipeline.trackedMask(in: path, frame: command.frameIndex, object: command.objectID, session: session,
+                                                cache: frames.trackingOutputs)
                 }
             }
             let next: Selection = switch kind {
@@ -84,7 +85,10 @@ struct FrameSource: Sendable {
     let engine: ClassicalSegmentationEngine
     /// Analysed frames (superpixels and statistics) of recent clicks: further clicks on a frame skip
     /// decoding and analysis.
-    let prepared = PreparedFrameCache(capacity: 16)
+    let prepared = RecentCache<PreparedFrame>(capacity: 16)
+    /// The `tracking_output` of recent previews, decoded (keyed by file path: a new preview is a new
+    /// file): after a preview, first clicks on several frames read it once.
+    let trackingOutputs = RecentCache<TrackingOutput>(capacity: 2)
 
     struct Segmented: Sendable {
         var masks: [ObjectMask]
@@ -170,10 +174,11 @@ struct FrameSource: Sendable {
     static func proxyPath(_ session: String) -> String { "sessions/\(session)/proxy.mp4" }
 }
 
-/// A small least-recently-used cache of analysed frames, shared by the blocking pool's threads.
-final class PreparedFrameCache: Sendable {
+/// A small least-recently-used cache (analysed frames, decoded tracking outputs), shared by the blocking
+/// pool's threads.
+final class RecentCache<Value: Sendable>: Sendable {
     private struct State {
-        var entries: [String: PreparedFrame] = [:]
+        var entries: [String: Value] = [:]
         var order: [String] = []
     }
 
@@ -182,7 +187,7 @@ final class PreparedFrameCache: Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    subscript(key: String) -> PreparedFrame? {
+    subscript(key: String) -> Value? {
         get {
             state.withLock { s in
                 guard let hit = s.entries[key] else { return nil }
