@@ -50,7 +50,7 @@ public struct SelectionLabels: Sendable, Equatable {
     /// One mask per object ID, plus empty masks for `extraIDs` not in the label map.
     public func masks(including extraIDs: [Int]) -> [Int: Mask] {
         var out: [Int: Mask] = [:]
-        if objectIDs.count == 1 && !labels.contains(where: { $0 > 1 }) {
+        if objectIDs.count == 1 && labels.withUnsafeBufferPointer({ l in l.reduce(0 as UInt8) { $0 | $1 } <= 1 }) {
             // One object: the labels (0 or 1) are its mask already; shared, not copied.
             out[objectIDs[0]] = Mask(trusted: width, height, labels)
         } else {

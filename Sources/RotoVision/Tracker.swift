@@ -196,10 +196,13 @@ public struct MaskTracker: Sendable {
         // Warped soft mask (bilinear sampling of the one-hot previous mask).
         var warped = [Float](repeating: 0, count: n)
         var prevMask = [Float](repeating: 0, count: n)
-        for p in 0..<n where labels[p] == tag { prevMask[p] = 1 }
+        labels.withUnsafeBufferPointer { L in
+            prevMask.withUnsafeMutableBufferPointer { M in for p in 0..<n where L[p] == tag { M[p] = 1 } }
+        }
         let maxX = Float(w - 1), maxY = Float(h - 1)
         // Pixels that come from outside the previous frame (entering it): nothing is known about them.
         var unknown = [Bool](repeating: false, count: n)
+        unknown.withUnsafeMutableBufferPointer { unknown in
         prevMask.withUnsafeBufferPointer { M in
             flow.u.withUnsafeBufferPointer { U in
                 flow.v.withUnsafeBufferPointer { V in
@@ -221,8 +224,11 @@ public struct MaskTracker: Sendable {
                 }
             }
         }
+        }
         var hard = [Float](repeating: 0, count: n)
-        for p in 0..<n where warped[p] >= 0.5 { hard[p] = 1 }
+        warped.withUnsafeBufferPointer { W in
+            hard.withUnsafeMutableBufferPointer { H in for p in 0..<n where W[p] >= 0.5 { H[p] = 1 } }
+        }
         // Band: pixels whose (2·band+1)² window holds both labels; soft prior: box mean of the hard mask.
         var count = [Float](repeating: 0, count: n), tmp = count, prior = count
         let pr = max(2, band / 2)
@@ -239,10 +245,14 @@ public struct MaskTracker: Sendable {
         // Box sums shrink at the border; normalise by the window population.
         let popX = windowSpans(w, radius: pr), popY = windowSpans(h, radius: pr)
         let bandX = windowSpans(w, radius: band), bandY = windowSpans(h, radius: band)
-        for y in 0..<h {
-            for x in 0..<w {
-                let p = y * w + x
-                prior[p] = unknown[p] ? 0.5 : prior[p] / (popX[x] * popY[y])
+        prior.withUnsafeMutableBufferPointer { P in
+            unknown.withUnsafeBufferPointer { K in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let p = y * w + x
+                        P[p] = K[p] ? 0.5 : P[p] / (popX[x] * popY[y])
+                    }
+                }
             }
         }
         // Colour models from the previous frame, mixed with the anchor's (when tracking from one) so the
@@ -262,14 +272,20 @@ public struct MaskTracker: Sendable {
         // Graph over band pixels.
         var node = [Int32](repeating: -1, count: n)
         var nodes = 0
-        for y in 0..<h {
-            for x in 0..<w {
-                let p = y * w + x, c = count[p]
-                if c > 0.5 && c < bandX[x] * bandY[y] - 0.5 { node[p] = Int32(nodes); nodes += 1 }
+        node.withUnsafeMutableBufferPointer { N in
+            count.withUnsafeBufferPointer { C in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let p = y * w + x, c = C[p]
+                        if c > 0.5 && c < bandX[x] * bandY[y] - 0.5 { N[p] = Int32(nodes); nodes += 1 }
+                    }
+                }
             }
         }
         var fg = [Bool](repeating: false, count: n)
-        for p in 0..<n { fg[p] = hard[p] > 0 }
+        hard.withUnsafeBufferPointer { H in
+            fg.withUnsafeMutableBufferPointer { F in for p in 0..<n { F[p] = H[p] > 0 } }
+        }
         if nodes == 0 { return (fg, prior) }
         let cfg = configuration
         // Objects entering the frame grow at its border: no growth penalty there.
