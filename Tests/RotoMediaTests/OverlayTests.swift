@@ -156,6 +156,26 @@ struct OverlayTests {
         #expect(throws: MediaError.self) { try painter.prepare(LabelPlane(width: 16, height: 8, labels: [1])) }
     }
 
+    @Test("painter: the region drawn follows the labelled pixels wherever they are in a row")
+    func painterRegion() throws {
+        // A plane 37 wide (rows not a multiple of 8 bytes) drawn 1:1, one or two labelled pixels placed
+        // at every column, so the row scans meet their words' edges everywhere.
+        let painter = OverlayPainter(width: 38, height: 12, options: .init(outlineWidth: 1))
+        for a in 0..<37 {
+            for b in [a, 36 - a, (a * 7) % 37] {
+                var labels = [UInt8](repeating: 0, count: 37 * 11)
+                labels[5 * 37 + a] = 1
+                labels[6 * 37 + b] = 2
+                #expect(try painter.prepare(LabelPlane(width: 37, height: 11, labels: labels)))
+                // Bounding box x min(a, b)…max(a, b), y 5…6, mapped onto 38×12, grown by radius 0 + 2, even.
+                let lo = min(a, b), hi = max(a, b)
+                let x0 = max(0, lo * 38 / 37 - 2) & ~1, x1 = min(38, ((hi + 1) * 38 + 36) / 37 + 3) & ~1
+                #expect(painter.region.x0 == x0 && painter.region.x1 == x1, "a \(a) b \(b): \(painter.region)")
+                #expect(painter.region.y0 == (5 * 12 / 11 - 2) & ~1)
+            }
+        }
+    }
+
     @Test("scaled down to fit maxLongSide: the video and the cover at 1280x720 from 1920x1080, drawn at that size")
     func scaledDown() throws {
         let dir = try Scratch()
