@@ -28,8 +28,10 @@ public struct VideoInpainter: Sendable {
         public var dilationFraction: Double = 1.0 / 90
         /// Minimum hole dilation in pixels.
         public var minDilation: Int = 2
-        /// Long side of the flow resolution (never above the working size).
-        public var flowLongSide: Int = 320
+        /// Long side of the flow resolution (never above the working size). 480 for std (was 320 when the
+        /// flow was slower: davis2016-dev hole PSNR 19.7 → 20.2 dB, SSIM 0.559 → 0.573, +0.5 s on a 5 s 720p
+        /// task), 640 for pro.
+        public var flowLongSide: Int = 480
         /// Lucas–Kanade window radius at flow resolution.
         public var flowRadius: Int = 3
         /// Lucas–Kanade iterations per pyramid level.
@@ -56,7 +58,7 @@ public struct VideoInpainter: Sendable {
         /// The defaults for `quality`.
         public init(quality: EditQuality = .standard) {
             if quality == .pro {
-                flowLongSide = 480
+                flowLongSide = 640
                 flowIterations = 4
             }
         }
