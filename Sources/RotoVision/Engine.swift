@@ -44,6 +44,9 @@ public struct SelectionLabels: Sendable, Equatable {
         return SelectionLabels(width: width, height: height, labels: labels.map { table[Int($0)] }, objectIDs: ids)
     }
 
+    /// Whether no pixel carries an object (an OR over the labels, which vectorises).
+    var isEmpty: Bool { labels.withUnsafeBufferPointer { l in l.reduce(0 as UInt8) { $0 | $1 } == 0 } }
+
     /// One mask per object ID (an object without pixels gets an empty mask).
     public func masks() -> [Int: Mask] { masks(including: []) }
 

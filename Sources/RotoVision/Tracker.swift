@@ -92,7 +92,7 @@ public struct MaskTracker: Sendable {
                    _ next: RGBImage, _ nextPyr: FlowPyramid, anchorModels: [Int: ColourModel] = [:]) -> SelectionLabels {
         precondition(previous.width == mask.width && previous.height == mask.height
                      && next.width == mask.width && next.height == mask.height, "MaskTracker: size mismatch")
-        if !mask.labels.contains(where: { $0 != 0 }) { return mask }  // no object: nothing to measure
+        if mask.isEmpty { return mask }  // no object: nothing to measure
         // Flow from the next frame back to the previous: next(x) ≈ previous(x + f(x)).
         return propagate(previous, mask: mask, next, flow: flowEngine.compute(from: nextPyr, to: prevPyr),
                          anchorModels: anchorModels)
@@ -605,7 +605,7 @@ extension MaskTracker {
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
         while i < path.count {
-            if !cur.labels.contains(where: { $0 != 0 }) && lost.isEmpty {
+            if cur.isEmpty && lost.isEmpty {
                 // Every object is gone for good: the rest of the path is empty too.
                 for t in path[i...] {
                     if collect { out.append(cur) }
@@ -614,20 +614,20 @@ extension MaskTracker {
                 break
             }
             // The chunk measured ahead while the last one was refined, or now.
-            let current = next?.value
-                ?? measure(i, after: previousPyramid, absent: !cur.labels.contains(where: { $0 != 0 }), threads: threads)
+            let absentNow = cur.isEmpty
+            let current = next?.value ?? measure(i, after: previousPyramid, absent: absentNow, threads: threads)
             let end = i + current.steps.count
             next = nil
             if threads > 1 && end < path.count {
-                let last = current.pyramids[current.steps.count - 1], absent = !cur.labels.contains(where: { $0 != 0 })
-                next = Pending { measure(end, after: last, absent: absent, threads: threads - 1) }
+                let last = current.pyramids[current.steps.count - 1]
+                next = Pending { measure(end, after: last, absent: absentNow, threads: threads - 1) }
             }
             for k in 0..<current.steps.count {
                 let step = current.steps[k]
                 // A chunk assumes the objects' presence (fine or coarse flow) before its steps are
                 // refined: a step where it changed is measured again, so the result is the same as with
                 // one step at a time.
-                let absent = !cur.labels.contains(where: { $0 != 0 })
+                let absent = k == 0 ? absentNow : cur.isEmpty
                 let flow = absent == current.absent ? current.flows[k]
                     : (absent ? coarse : engine).compute(from: current.pyramids[k],
                                                          to: k == 0 ? previousPyramid : current.pyramids[k - 1])
