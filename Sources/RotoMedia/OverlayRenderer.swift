@@ -127,8 +127,8 @@ public enum OverlayRenderer {
     ///
     /// The output is H.264 yuv420p (libx264), `+faststart` MP4, with the input's frames, timestamps and
     /// frame rate and its size (scaled down, bilinear, to fit `options.maxLongSide` when set: the label
-    /// planes are drawn at that size); an AAC audio track is copied. It is written to a temporary file next to
-    /// `output` and renamed into place; nothing is left behind on failure. Runs synchronously; checks
+    /// planes are drawn at that size); an AAC audio track is copied. It is written to a temporary file
+    /// next to `output` and renamed into place; nothing is left behind on failure. Runs synchronously; checks
     /// task cancellation (`.cancelled`) and `options.timeoutSeconds` (`.timedOut`) as it goes.
     /// Errors thrown by `labels` stop the render: a ``MediaError`` propagates as is, anything else
     /// becomes `.invalidArgument`.
