@@ -44,8 +44,12 @@ public struct SelectionLabels: Sendable, Equatable {
         return SelectionLabels(width: width, height: height, labels: labels.map { table[Int($0)] }, objectIDs: ids)
     }
 
-    /// Whether no pixel carries an object (an OR over the labels, which vectorises).
-    var isEmpty: Bool { labels.withUnsafeBufferPointer { l in l.reduce(0 as UInt8) { $0 | $1 } == 0 } }
+    /// The OR of every label (an OR over the bytes, which vectorises): 0 when no pixel carries an object,
+    /// at most 1 when only label 1 occurs.
+    private var labelUnion: UInt8 { labels.withUnsafeBufferPointer { l in l.reduce(0 as UInt8) { $0 | $1 } } }
+
+    /// Whether no pixel carries an object.
+    var isEmpty: Bool { labelUnion == 0 }
 
     /// One mask per object ID (an object without pixels gets an empty mask).
     public func masks() -> [Int: Mask] { masks(including: []) }
@@ -53,7 +57,7 @@ public struct SelectionLabels: Sendable, Equatable {
     /// One mask per object ID, plus empty masks for `extraIDs` not in the label map.
     public func masks(including extraIDs: [Int]) -> [Int: Mask] {
         var out: [Int: Mask] = [:]
-        if objectIDs.count == 1 && labels.withUnsafeBufferPointer({ l in l.reduce(0 as UInt8) { $0 | $1 } <= 1 }) {
+        if objectIDs.count == 1 && labelUnion <= 1 {
             // One object: the labels (0 or 1) are its mask already; shared, not copied.
             out[objectIDs[0]] = Mask(trusted: width, height, labels)
         } else {
