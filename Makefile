@@ -4,7 +4,7 @@ CONFIG ?= release
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview bench-edit clean
+.PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview bench-edit fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -46,6 +46,10 @@ bench-edit: build
 	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product edit-bench
 	bash Benchmarks/edit/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto" \
 	  "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/edit-bench" $(ARGS)
+
+## Mutation fuzzing of the API on a live server: no 5xx, always the envelope, refused calls change nothing.
+fuzz: build
+	bash Benchmarks/fuzz/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 clean:
 	rm -rf .build

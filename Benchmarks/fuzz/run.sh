@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Mutation fuzzing of the API on a live server (see fuzz_api.py): a 4 s 720p session, then CALLS fuzzed
+# calls for each of SEEDS seeds. Exits non-zero on any 5xx, broken envelope or state changed by a refused
+# call. Usage: run.sh /path/to/roto   (CALLS=500 SEEDS="1 2 3" by default)
+set -euo pipefail
+ROTO=${1:?path to the roto binary}
+source "$(dirname "$0")/../lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+start_server "$ROTO"
+trap stop_server EXIT
+url=$(upload "$(clip h264-720p30-4s 1280x720 30 4)")
+sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
+for _ in $(seq 600); do [ -f "$DATA/media/sessions/$sid/proxy.mp4" ] && break; sleep 0.1; done
+status=0
+for seed in ${SEEDS:-1 2 3}; do
+  python3 "$HERE/fuzz_api.py" "http://127.0.0.1:$PORT" "$KEY" "$sid" --seed "$seed" --calls "${CALLS:-500}" || status=1
+done
+curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "server down after fuzzing" >&2; status=1; }
+exit $status
