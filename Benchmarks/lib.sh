@@ -42,6 +42,18 @@ upload() {
     --data-binary @"$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])'
 }
 
+# new_session FILE: uploads FILE and starts a selection session on it; prints the session id.
+new_session() {
+  local url
+  url=$(upload "$1")
+  api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])'
+}
+
+# wait_proxy SID: waits (up to 2 minutes) until the session's working-size proxy is ready.
+wait_proxy() {
+  for _ in $(seq 1200); do [ -f "$DATA/media/sessions/$1/proxy.mp4" ] && return; sleep 0.1; done
+}
+
 # api PATH JSON: POSTs to the API; prints the response body.
 api() {
   curl -s -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $KEY" -d "$2"

@@ -28,9 +28,8 @@ task() {
 bench() { # label file duration-class
   local label=$1 file=$2 duration=$3
   start_server "$ROTO"
-  local url sid
-  url=$(upload "$file")
-  sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
+  local sid
+  sid=$(new_session "$file")
   api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
   local std pro peak
   std=$(task "$sid" std "$duration")
@@ -44,10 +43,9 @@ bench() { # label file duration-class
 # crash_check ROTO FILE: three removal tasks queued, the server killed with SIGKILL while the first is
 # processing, restarted on the same data directory and port; prints how many tasks exist and succeeded.
 crash_check() {
-  local roto=$1 file=$2 url sid ids=() status
+  local roto=$1 file=$2 sid ids=() status
   start_server "$roto"
-  url=$(upload "$file")
-  sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
+  sid=$(new_session "$file")
   api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
   for k in 1 2 3; do
     ids+=("$(api /v1/videos/multi-elements "{\"session_id\":\"$sid\",\"edit_mode\":\"removal\",\"prompt\":\"remove it\",\"external_task_id\":\"crash-$k\"}" \

@@ -8,9 +8,8 @@ source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 start_server "$ROTO"
 trap stop_server EXIT
-url=$(upload "$(clip h264-720p30-4s 1280x720 30 4)")
-sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
-for _ in $(seq 600); do [ -f "$DATA/media/sessions/$sid/proxy.mp4" ] && break; sleep 0.1; done
+sid=$(new_session "$(clip h264-720p30-4s 1280x720 30 4)")
+wait_proxy "$sid"
 status=0
 for seed in ${SEEDS:-1 2 3}; do
   python3 "$HERE/fuzz_api.py" "http://127.0.0.1:$PORT" "$KEY" "$sid" --seed "$seed" --calls "${CALLS:-500}" || status=1

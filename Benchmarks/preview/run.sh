@@ -14,10 +14,9 @@ bench() { # label file
   ffmpeg -hide_banner -loglevel error -y -i "$file" -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 "$OUT/plain.mp4"
   t1=$(date +%s.%N); ff=$(python3 -c "print($t1-$t0)")
   start_server "$ROTO"
-  local url sid
-  url=$(upload "$file")
-  sid=$(api /v1/videos/multi-elements/init-selection "{\"video_url\":\"$url\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["session_id"])')
-  for _ in $(seq 1200); do [ -f "$DATA/media/sessions/$sid/proxy.mp4" ] && break; sleep 0.1; done
+  local sid
+  sid=$(new_session "$file")
+  wait_proxy "$sid"
   api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
   t0=$(date +%s.%N)
   api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
