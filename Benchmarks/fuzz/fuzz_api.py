@@ -3,8 +3,9 @@
 
 Each call takes a valid request body, breaks one thing in it (a field removed, replaced by a value of
 another type or out of range, an extra field, a broken point, a truncated body) and checks the answer:
-never a 5xx, always the envelope (`code` int, `message` string, `request_id`), and a refused selection
-call leaves the session's state (`GET .../sessions/{id}`) exactly as it was. Prints each violation and
+never a 5xx, always the envelope (`code` int, `message` string, `request_id`), and a refused call
+leaves the session's state (`GET .../sessions/{id}`) or, for task creation, the task list exactly as it
+was. Prints each violation and
 exits 1 if there was one.
 
 usage: fuzz_api.py BASE_URL API_KEY SESSION_ID [--seed N] [--calls N]
@@ -39,12 +40,15 @@ def main():
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
-    def state():
-        status, reply = call("GET", f"{P}/sessions/{a.session}")
+    def state(path):
+        # What a refused call must leave alone: the session's points, or (task creation) the set of tasks
+        # (their statuses move on by themselves).
+        status, reply = call("GET", f"{P}?pageSize=500" if path == P else f"{P}/sessions/{a.session}")
         try:
-            return json.loads(reply).get("data")
+            data = json.loads(reply).get("data")
         except ValueError:
             return ("unreadable", status, reply[:100])
+        return sorted(t["task_id"] for t in data) if path == P and isinstance(data, list) else data
 
     def mutate(body):
         b = copy.deepcopy(body)
@@ -80,7 +84,7 @@ def main():
         if rng.random() < 0.05:
             raw = json.dumps(body).encode()
             raw = raw[:rng.randint(0, len(raw))]
-        before = state()
+        before = state(path)
         status, reply = call("POST", path, body, raw)
         try:
             env = json.loads(reply)
@@ -90,7 +94,7 @@ def main():
         if status >= 500 or not ok:
             bad += 1
             print("BAD", status, path, json.dumps(body)[:300], reply[:300])
-        elif env["code"] not in (0, 1302) and path != P and state() != before:
+        elif env["code"] not in (0, 1302) and state(path) != before:
             bad += 1
             print("STATE CHANGED by a refused call", path, json.dumps(body)[:300], env["message"][:200])
     queries = ["?pageNum=0", "?pageNum=1001", "?pageSize=0", "?pageSize=501", "?pageNum=abc", "?pageSize=1e3",
