@@ -186,10 +186,13 @@ struct PreviewPipeline {
     /// The decoded file is kept in `cache` (a preview's files never change: a new preview is new files).
     static func trackedMask(in path: String, frame: Int, object: Int, session: SessionRecord,
                             cache: RecentCache<TrackingOutput>? = nil) -> RLEMask? {
-        let decoded = cache?[path] ?? FileManager.default.contents(atPath: path)
-            .flatMap { try? JSONCoding.decoder.decode(TrackingOutput.self, from: $0) }
+        var decoded = cache?[path]
+        if decoded == nil {
+            decoded = FileManager.default.contents(atPath: path)
+                .flatMap { try? JSONCoding.decoder.decode(TrackingOutput.self, from: $0) }
+            if let decoded { cache?[path] = decoded }  // a hit is already the most recent: stored once
+        }
         guard let output = decoded, output.width == session.width, output.height == session.height else { return nil }
-        cache?[path] = output
         let entry = frame < output.frames.count && output.frames[frame].frameIndex == frame
             ? output.frames[frame] : output.frames.first { $0.frameIndex == frame }
         // An empty mask is one run (of zeros).
