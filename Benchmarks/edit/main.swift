@@ -9,6 +9,8 @@
 //                   [--completion adaptive|diffusion|homography|hybrid] [--flow LONG-SIDE]
 //                   [--dump DIR]   (writes the middle frame before, after and clean as PPM)
 //                   [--no-align]   (no direct re-alignment of the propagated sources)
+//                   [--motion-from-clean]  (a diagnostic: the motion measured on the clean frames, holes
+//                                  included: what a perfect flow completion would give)
 
 import Foundation
 import Synchronization
@@ -24,6 +26,7 @@ struct Args {
     var flowLongSide: Int?
     var dump: String?
     var align = true
+    var motionFromClean = false
 }
 
 func parseArgs() -> Args {
@@ -42,6 +45,7 @@ func parseArgs() -> Args {
         case "--completion": a.completion = FlowCompletion(rawValue: it.next() ?? "")
         case "--dump": a.dump = it.next()
         case "--no-align": a.align = false
+        case "--motion-from-clean": a.motionFromClean = true
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
         default: print("unknown argument \(s)")
@@ -164,18 +168,30 @@ func splitPSNR(_ result: [RGBImage], clean: [RGBImage], truth: [Mask], subject: 
     return (db(0), db(1), Double(count[1]) / Double(max(1, count[0] + count[1])))
 }
 
-/// Mean over frames of (PSNR in the hole, SSIM in the hole, whole-frame PSNR); every 5th frame for SSIM.
-func score(_ result: [RGBImage], clean: [RGBImage], truth: [Mask]) -> (Double, Double, Double) {
-    let slots = Mutex<[(Double, Double?, Double)?]>(Array(repeating: nil, count: result.count))
+struct Scores { var hole: Double, ssim: Double, whole: Double, smallHole: Double, smallWhole: Double }
+
+/// The size the learned video inpainters are scored at on DAVIS (E2FGVI, ProPainter: whole-frame PSNR of
+/// the completed frames at 432×240).
+let literatureSize = (width: 432, height: 240)
+
+/// Means over frames of PSNR in the hole, SSIM in the hole (every 5th frame) and whole-frame PSNR; and
+/// both PSNRs again with result and clean frames area-downscaled to `literatureSize`.
+func score(_ result: [RGBImage], clean: [RGBImage], truth: [Mask]) -> Scores {
+    let slots = Mutex<[(Double, Double?, Double, Double, Double)?]>(Array(repeating: nil, count: result.count))
     DispatchQueue.concurrentPerform(iterations: result.count) { i in
         guard !truth[i].isEmpty else { return }
         let a = psnr(result[i], clean[i], region: truth[i])
         let b = i % 5 == 0 ? ssim(result[i], clean[i], region: truth[i]) : nil
         let c = psnr(result[i], clean[i], region: nil)
-        slots.withLock { $0[i] = (a, b, c) }
+        let (sw, sh) = literatureSize
+        let r = result[i].downscaled(width: sw, height: sh), k = clean[i].downscaled(width: sw, height: sh)
+        let d = psnr(r, k, region: truth[i].resizedNearest(width: sw, height: sh))
+        let e = psnr(r, k, region: nil)
+        slots.withLock { $0[i] = (a, b, c, d, e) }
     }
-    let scores = slots.withLock { $0 }.compactMap { $0 }
-    return (mean(scores.map(\.0)), mean(scores.compactMap(\.1)), mean(scores.map(\.2)))
+    let s = slots.withLock { $0 }.compactMap { $0 }
+    return Scores(hole: mean(s.map(\.0)), ssim: mean(s.compactMap(\.1)), whole: mean(s.map(\.2)),
+                  smallHole: mean(s.map(\.3)), smallWhole: mean(s.map(\.4)))
 }
 
 // MARK: - Run
@@ -188,7 +204,7 @@ let seqs = args.seqs.isEmpty
         .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
     : args.seqs
 
-struct Row { var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String]; var split: [String] = [] }
+struct Row { var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String]; var split: [String] = []; var small: [String] = [] }
 var rows: [Row] = []
 var sums: [String: [Double]] = [:]
 
@@ -205,6 +221,7 @@ for name in seqs {
     var composited = full
     var truth: [Mask] = []
     for i in 0..<n { truth.append(blob.draw(Double(i) / Double(n - 1), into: &composited[i])) }
+    sums["hole share", default: []].append(mean(truth.map { Double($0.area) / Double(fw * fh) }))
 
     // Select and track as the server does (working size), then upsample each frame's hole.
     let ws = engine.workingSize(width: fw, height: fh)
@@ -215,6 +232,7 @@ for name in seqs {
 
     var cells: [String] = []
     var split: [String] = []
+    var small: [String] = []
     var size = ""
     // The clip's own moving subject (DAVIS masks), to split the hole's PSNR by what it hides.
     let subjectFull: [Mask] = (0..<n).compactMap { i in
@@ -241,9 +259,10 @@ for name in seqs {
         for (variant, holes) in [("tracked", trackedHoles), ("true", trueHoles)] {
             var frames = input
             let t0 = now()
-            _ = inpainter.remove(frames: &frames, holes: holes)
+            _ = inpainter.remove(frames: &frames, holes: holes, motionFrames: args.motionFromClean ? clean : nil)
             let t = secs(t0, now())
-            let (p, s, whole) = score(frames, clean: clean, truth: trueHoles)
+            let sc = score(frames, clean: clean, truth: trueHoles)
+            let (p, s, whole) = (sc.hole, sc.ssim, sc.whole)
             let subject = subjectFull.map { $0.width == es.width ? $0 : $0.resizedNearest(width: es.width, height: es.height) }
             let parts = splitPSNR(frames, clean: clean, truth: trueHoles, subject: subject)
             if let dir = args.dump {
@@ -261,11 +280,14 @@ for name in seqs {
             sums[key + " bg", default: []].append(parts.bg)
             if parts.share > 0 { sums[key + " obj", default: []].append(parts.obj) }
             sums[key + " share", default: []].append(parts.share)
+            sums[key + " small hole", default: []].append(sc.smallHole)
+            sums[key + " small whole", default: []].append(sc.smallWhole)
+            small.append("\(f1(sc.smallHole)) \(f1(sc.smallWhole))")
             split.append("\(f1(parts.bg)) \(parts.share > 0 ? f1(parts.obj) : "-") \(String(format: "%3.0f%%", 100 * parts.share))")
             cells.append("\(f1(p)) \(f3(s)) \(f1(whole)) \(String(format: "%4.0f", t * 1000 / Double(n)))")
         }
     }
-    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells, split: split)
+    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells, split: split, small: small)
     sums["iou", default: []].append(row.iou)
     // Progress on stderr (stdout is block-buffered when piped).
     FileHandle.standardError.write(Data("done \(name): \(n) frames at \(size), hole IoU \(f3(row.iou))\n".utf8))
@@ -304,3 +326,18 @@ for q in args.qualities {
     }
 }
 print(pad("mean", 16) + meanSplit.map { pad($0, 26) }.joined())
+
+print("")
+print("The same results scored the way the learned inpainters are on DAVIS: result and clean frames area-downscaled")
+print("to \(literatureSize.width)x\(literatureSize.height). Cells: PSNR dB inside the hole, whole-frame PSNR dB (the figure those papers")
+print("report; it depends on the hole's share of the frame, here \(String(format: "%.1f", 100 * mean(sums["hole share"] ?? [])))% on average).")
+print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
+for r in rows { print(pad(r.name, 16) + r.small.map { pad($0, 26) }.joined()) }
+var meanSmall: [String] = []
+for q in args.qualities {
+    for v in ["tracked", "true"] {
+        let k = "\(q.rawValue) \(v)"
+        meanSmall.append("\(f1(mean(sums[k + " small hole"] ?? []))) \(f1(mean(sums[k + " small whole"] ?? [])))")
+    }
+}
+print(pad("mean", 16) + meanSmall.map { pad($0, 26) }.joined())

@@ -82,6 +82,33 @@ struct InpaintTests {
         }
     }
 
+    @Test("motion measured on given frames (the benchmarks' diagnostic) replaces the completed flow")
+    func motionFromGivenFrames() {
+        var frames: [RGBImage] = [], holes: [Mask] = [], cleans: [RGBImage] = []
+        for t in 0..<count {
+            let clean = background(w, h, dx: 2 * Double(t), dy: 0.5 * Double(t))
+            var f = clean
+            holes.append(square(into: &f, x0: 90 - 5 * t, y0: 30, s: 18))
+            frames.append(f)
+            cleans.append(clean)
+        }
+        func errors(motion: [RGBImage]) -> [Double] {
+            var configuration = VideoInpainter.Configuration(quality: .standard)
+            configuration.alignSources = false
+            var out = frames
+            _ = VideoInpainter(quality: .standard, configuration: configuration, threads: 2)
+                .remove(frames: &out, holes: holes, motionFrames: motion)
+            return (0..<count).map { mae(out[$0], cleans[$0], in: holes[$0]) }
+        }
+        // The true motion, measured on the clean frames: the background lands where it belongs.
+        let measured = errors(motion: cleans)
+        for t in 0..<count { #expect(measured[t] < 2, "frame \(t): MAE \(measured[t]) with the clean frames' motion") }
+        // A still clip as the motion source: no motion, so the background is taken from the wrong places.
+        let still = errors(motion: Array(repeating: cleans[0], count: count))
+        let a = measured.reduce(0, +) / Double(count), b = still.reduce(0, +) / Double(count)
+        #expect(b > 5 * max(a, 0.5), "MAE \(a) with the true motion, \(b) with none")
+    }
+
     @Test("with parallax (motion no homography follows) the flow around the hole is interpolated instead")
     func parallaxBackground() {
         // Each row pans at its own speed (fast in the middle, slow at the top and bottom: depth).

@@ -105,7 +105,11 @@ public struct VideoInpainter: Sendable {
     /// Fills `holes[i]` (1 = pixels of the removed objects) in `frames[i]`, in place, for every frame. All
     /// frames and masks have the same size. Returns, per frame, the mask of the pixels that were replaced
     /// (the hole after the engine's own dilation), for compositing at full resolution.
-    public func remove(frames: inout [RGBImage], holes: [Mask]) -> [Mask] {
+    ///
+    /// `motionFrames` is a diagnostic for benchmarks: when given (the same size and count as `frames`,
+    /// typically the clean frames of a composited clip), the motion is measured on them everywhere, holes
+    /// included, instead of being completed inside the holes — what a perfect flow completion would give.
+    public func remove(frames: inout [RGBImage], holes: [Mask], motionFrames: [RGBImage]? = nil) -> [Mask] {
         precondition(frames.count == holes.count, "VideoInpainter: one hole per frame")
         let count = frames.count
         guard let first = frames.first else { return [] }
@@ -125,7 +129,10 @@ public struct VideoInpainter: Sendable {
             }
         }
         if pixels.allSatisfy(\.isEmpty) { return replaced }
-        let flows = motion(frames: frames, replaced: replaced)
+        if let m = motionFrames {
+            precondition(m.count == count && m.allSatisfy { $0.width == w && $0.height == h }, "VideoInpainter: motion frames mismatch")
+        }
+        let flows = motion(frames: motionFrames ?? frames, replaced: replaced, measuredEverywhere: motionFrames != nil)
         var states = pixels.map { FrameState(pixels: $0) }
         var round = 0
         while true {
@@ -199,7 +206,7 @@ public struct VideoInpainter: Sendable {
         var forward: [FlowCrop?]
     }
 
-    func motion(frames: [RGBImage], replaced: [Mask]) -> Motion {
+    func motion(frames: [RGBImage], replaced: [Mask], measuredEverywhere: Bool) -> Motion {
         let count = frames.count
         let w = frames[0].width, h = frames[0].height
         let fs = RGBImage.workingSize(width: w, height: h, longSide: min(configuration.flowLongSide, max(w, h)))
@@ -210,7 +217,9 @@ public struct VideoInpainter: Sendable {
         }
         let margin = configuration.flowMargin
         let unknown: [[UInt8]] = parallelMap(count) { i in
-            hasHole[i] ? InpaintMorphology.dilate(lowHoles[i], width: lw, height: lh, radius: margin) : []
+            guard hasHole[i] else { return [] }
+            return measuredEverywhere ? [UInt8](repeating: 0, count: lw * lh)
+                : InpaintMorphology.dilate(lowHoles[i], width: lw, height: lh, radius: margin)
         }
         // Pyramids of every frame next to a hole.
         let needed = (0..<count).map { i in hasHole[i] || (i > 0 && hasHole[i - 1]) || (i + 1 < count && hasHole[i + 1]) }
