@@ -61,7 +61,7 @@ struct EditPipeline {
                 holes.append(Mask(width: size.width, height: size.height, data: up.labels))
             }
             try cancel.check()
-            replaced = VideoInpainter(quality: quality, threads: 2).remove(frames: &filled, holes: holes)
+            replaced = VideoInpainter(quality: quality, threads: 2).remove(frames: &filled, holes: consume holes)
             let area = replaced.reduce(0) { $0 + $1.area }
             timer.lap("remove (hole \(100 * area / max(1, size.width * size.height * replaced.count))% of the pixels)")
         }

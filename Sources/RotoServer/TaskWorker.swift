@@ -104,7 +104,8 @@ struct TaskWorker: Service {
             let pipeline = EditPipeline(media: media, frames: frames, tracker: tracker, cancel: cancel)
             let frozen = session
             let phases = try await pool.run {
-                try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked)
+                defer { Memory.returnFreedPages() }
+                return try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked)
             }
             try await succeed(task, output: output, watermarked: watermarked)
             logger.info("task succeeded", metadata: ["task": "\(task.id)", "seconds": "\(ContinuousClock.now - started)",

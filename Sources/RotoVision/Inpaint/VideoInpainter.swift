@@ -109,7 +109,7 @@ public struct VideoInpainter: Sendable {
     /// `motionFrames` is a diagnostic for benchmarks: when given (the same size and count as `frames`,
     /// typically the clean frames of a composited clip), the motion is measured on them everywhere, holes
     /// included, instead of being completed inside the holes — what a perfect flow completion would give.
-    public func remove(frames: inout [RGBImage], holes: [Mask], motionFrames: [RGBImage]? = nil) -> [Mask] {
+    public func remove(frames: inout [RGBImage], holes: consuming [Mask], motionFrames: [RGBImage]? = nil) -> [Mask] {
         precondition(frames.count == holes.count, "VideoInpainter: one hole per frame")
         let count = frames.count
         guard let first = frames.first else { return [] }
@@ -120,7 +120,12 @@ public struct VideoInpainter: Sendable {
                          "VideoInpainter: frame \(i) size mismatch")
         }
         let radius = dilationRadius(width: w, height: h)
-        let replaced = parallelMap(count) { InpaintMorphology.dilated(holes[$0], radius: radius) }
+        // The given holes are released once dilated (a clip's worth of full-size masks).
+        let replaced: [Mask]
+        do {
+            let given = consume holes
+            replaced = parallelMap(count) { InpaintMorphology.dilated(given[$0], radius: radius) }
+        }
         let pixels: [[Int32]] = parallelMap(count) { i in
             replaced[i].data.withUnsafeBufferPointer { m in
                 var out: [Int32] = []
