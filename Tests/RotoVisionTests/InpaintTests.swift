@@ -63,8 +63,9 @@ struct InpaintTests {
         }
     }
 
-    @Test("with a panning camera the background is aligned before it fills the hole")
-    func panningBackground() {
+    /// A camera panning right and down over the background while a square crosses it leftwards: the
+    /// frames, the square's masks and the clean frames.
+    func panningClip() -> (frames: [RGBImage], holes: [Mask], cleans: [RGBImage]) {
         var frames: [RGBImage] = [], holes: [Mask] = [], cleans: [RGBImage] = []
         for t in 0..<count {
             let clean = background(w, h, dx: 2 * Double(t), dy: 0.5 * Double(t))
@@ -73,6 +74,14 @@ struct InpaintTests {
             frames.append(f)
             cleans.append(clean)
         }
+        return (frames, holes, cleans)
+    }
+
+    @Test("with a panning camera the background is aligned before it fills the hole")
+    func panningBackground() {
+        let clip = panningClip()
+        var frames = clip.frames
+        let holes = clip.holes, cleans = clip.cleans
         let before = (0..<count).map { mae(frames[$0], cleans[$0], in: holes[$0]) }
         _ = VideoInpainter(quality: .standard, threads: 2).remove(frames: &frames, holes: holes)
         for t in 0..<count {
@@ -84,14 +93,7 @@ struct InpaintTests {
 
     @Test("motion measured on given frames (the benchmarks' diagnostic) replaces the completed flow")
     func motionFromGivenFrames() {
-        var frames: [RGBImage] = [], holes: [Mask] = [], cleans: [RGBImage] = []
-        for t in 0..<count {
-            let clean = background(w, h, dx: 2 * Double(t), dy: 0.5 * Double(t))
-            var f = clean
-            holes.append(square(into: &f, x0: 90 - 5 * t, y0: 30, s: 18))
-            frames.append(f)
-            cleans.append(clean)
-        }
+        let (frames, holes, cleans) = panningClip()
         func errors(motion: [RGBImage]) -> [Double] {
             var configuration = VideoInpainter.Configuration(quality: .standard)
             configuration.alignSources = false
