@@ -262,7 +262,6 @@ for name in seqs {
             _ = inpainter.remove(frames: &frames, holes: holes, motionFrames: args.motionFromClean ? clean : nil)
             let t = secs(t0, now())
             let sc = score(frames, clean: clean, truth: trueHoles)
-            let (p, s, whole) = (sc.hole, sc.ssim, sc.whole)
             let subject = subjectFull.map { $0.width == es.width ? $0 : $0.resizedNearest(width: es.width, height: es.height) }
             let parts = splitPSNR(frames, clean: clean, truth: trueHoles, subject: subject)
             if let dir = args.dump {
@@ -273,9 +272,9 @@ for name in seqs {
                 }
             }
             let key = "\(quality.rawValue) \(variant)"
-            sums[key + " psnr", default: []].append(p)
-            sums[key + " ssim", default: []].append(s)
-            sums[key + " whole", default: []].append(whole)
+            sums[key + " psnr", default: []].append(sc.hole)
+            sums[key + " ssim", default: []].append(sc.ssim)
+            sums[key + " whole", default: []].append(sc.whole)
             sums[key + " ms/frame", default: []].append(t * 1000 / Double(n))
             sums[key + " bg", default: []].append(parts.bg)
             if parts.share > 0 { sums[key + " obj", default: []].append(parts.obj) }
@@ -284,7 +283,7 @@ for name in seqs {
             sums[key + " small whole", default: []].append(sc.smallWhole)
             small.append("\(f1(sc.smallHole)) \(f1(sc.smallWhole))")
             split.append("\(f1(parts.bg)) \(parts.share > 0 ? f1(parts.obj) : "-") \(String(format: "%3.0f%%", 100 * parts.share))")
-            cells.append("\(f1(p)) \(f3(s)) \(f1(whole)) \(String(format: "%4.0f", t * 1000 / Double(n)))")
+            cells.append("\(f1(sc.hole)) \(f3(sc.ssim)) \(f1(sc.whole)) \(String(format: "%4.0f", t * 1000 / Double(n)))")
         }
     }
     let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells, split: split, small: small)
@@ -302,13 +301,14 @@ print(pad("sequence", 16) + pad("frames", 7) + pad("size", 10) + pad("hole IoU",
 for r in rows {
     print(pad(r.name, 16) + pad("\(r.frames)", 7) + pad(r.size, 10) + pad(f3(r.iou), 9) + r.cells.map { pad($0, 26) }.joined())
 }
-var meanCells: [String] = []
-for q in args.qualities {
-    for v in ["tracked", "true"] {
-        let k = "\(q.rawValue) \(v)"
-        meanCells.append("\(f1(mean(sums[k + " psnr"] ?? []))) \(f3(mean(sums[k + " ssim"] ?? []))) "
-            + "\(f1(mean(sums[k + " whole"] ?? []))) \(String(format: "%4.0f", mean(sums[k + " ms/frame"] ?? [])))")
+/// One cell per quality and variant (the columns), from the means of the figures under "QUALITY VARIANT …".
+@MainActor func columnMeans(_ cell: (_ mean: (String) -> Double) -> String) -> [String] {
+    args.qualities.flatMap { q in
+        ["tracked", "true"].map { v in cell { mean(sums["\(q.rawValue) \(v) \($0)"] ?? []) } }
     }
+}
+let meanCells = columnMeans { m in
+    "\(f1(m("psnr"))) \(f3(m("ssim"))) \(f1(m("whole"))) \(String(format: "%4.0f", m("ms/frame")))"
 }
 print(pad("mean", 16) + pad("", 7) + pad("", 10) + pad(f3(mean(sums["iou"] ?? [])), 9) + meanCells.map { pad($0, 26) }.joined())
 
@@ -317,14 +317,7 @@ print("The hole's PSNR split by what the clean frames show there: the clip's bac
 print("subject (DAVIS mask; it moves and deforms behind the synthetic object) | the subject's share of the hole.")
 print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
 for r in rows { print(pad(r.name, 16) + r.split.map { pad($0, 26) }.joined()) }
-var meanSplit: [String] = []
-for q in args.qualities {
-    for v in ["tracked", "true"] {
-        let k = "\(q.rawValue) \(v)"
-        meanSplit.append("\(f1(mean(sums[k + " bg"] ?? []))) \(f1(mean(sums[k + " obj"] ?? []))) "
-            + String(format: "%3.0f%%", 100 * mean(sums[k + " share"] ?? [])))
-    }
-}
+let meanSplit = columnMeans { m in "\(f1(m("bg"))) \(f1(m("obj"))) " + String(format: "%3.0f%%", 100 * m("share")) }
 print(pad("mean", 16) + meanSplit.map { pad($0, 26) }.joined())
 
 print("")
@@ -333,11 +326,5 @@ print("to \(literatureSize.width)x\(literatureSize.height). Cells: PSNR dB insid
 print("report; it depends on the hole's share of the frame, here \(String(format: "%.1f", 100 * mean(sums["hole share"] ?? [])))% on average).")
 print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
 for r in rows { print(pad(r.name, 16) + r.small.map { pad($0, 26) }.joined()) }
-var meanSmall: [String] = []
-for q in args.qualities {
-    for v in ["tracked", "true"] {
-        let k = "\(q.rawValue) \(v)"
-        meanSmall.append("\(f1(mean(sums[k + " small hole"] ?? []))) \(f1(mean(sums[k + " small whole"] ?? [])))")
-    }
-}
+let meanSmall = columnMeans { m in "\(f1(m("small hole"))) \(f1(m("small whole")))" }
 print(pad("mean", 16) + meanSmall.map { pad($0, 26) }.joined())

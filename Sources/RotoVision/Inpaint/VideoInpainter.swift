@@ -233,7 +233,9 @@ public struct VideoInpainter: Sendable {
         }
         let engine = DenseFlow(radius: configuration.flowRadius, iterations: configuration.flowIterations, finestLevel: 0)
         var completion = configuration.completion
-        if completion == .adaptive {
+        if completion == .adaptive && measuredEverywhere {
+            completion = .diffusion  // nothing is completed; any decided mode will do
+        } else if completion == .adaptive {
             // One decision per clip (switching between frames would flicker): the median over up to 9
             // frame pairs spread over the clip of the homography's median residual around the hole.
             let pairs = (0..<(count - 1)).filter { hasHole[$0] && pyramids[$0] != nil && pyramids[$0 + 1] != nil }
