@@ -25,11 +25,13 @@ test: deps
 bench-ingest: build
 	bash Benchmarks/ingest/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
-## Click-to-mask quality on ../shared/bench/davis2016-dev (IoU with 1/3/5 clicks) and add-selection latency.
+## Click-to-mask quality on ../shared/bench/davis2016-dev (IoU with 1/3/5 clicks) and add-selection latency
+## (idle, then during a removal and a preview).
 bench-select: build
 	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product select-bench
 	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench" $(ARGS)
 	bash Benchmarks/select/latency.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
+	bash Benchmarks/select/under-load.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 ## Tracking quality on ../shared/bench/davis2016-dev (J, F, J&F with 1/3/5 clicks and the interactive protocol).
 bench-track: build

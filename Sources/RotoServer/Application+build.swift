@@ -9,6 +9,13 @@ import ServiceLifecycle
 
 /// The one seam that builds Roto's server: the executable and the tests both call it.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    try await buildApplication(configuration, logger: logger, pools: ServerPools(threads: configuration.workerThreads))
+}
+
+/// ``buildApplication(_:logger:)`` on the given blocking pools (tests hold the job threads with work of
+/// their own to show that clicks and file downloads never wait for them).
+func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil,
+                      pools: ServerPools) async throws -> some ApplicationProtocol {
     let logger: Logger = {
         var l = logger ?? Logger(label: "roto")
         l.logLevel = configuration.logLevel
@@ -24,27 +31,26 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
     let media = try MediaStore(dataDirectory: dataDir)
     try await Bootstrap.credentials(configuration, database: database, logger: logger)
 
-    let pool = BlockingPool(threads: configuration.workerThreads)
     let ids = IDGenerator()
     let urls = PublicURLs(base: configuration.resolvedPublicURL(boundPort: configuration.port))
     let readiness = Readiness()
     let limits = configuration.limits
     let downloader = Downloader(allowPrivateNetworks: configuration.allowPrivateNetworks,
                                 connectTimeout: .seconds(configuration.downloadConnectTimeout),
-                                readTimeout: .seconds(configuration.downloadReadTimeout), pool: pool)
+                                readTimeout: .seconds(configuration.downloadReadTimeout), pool: pools.interactive)
     let engine = ClassicalSegmentationEngine()
     let proxies = ProxyQueue()
-    let ingestor = Ingestor(database: database, media: media, downloader: downloader, pool: pool, ids: ids,
+    let ingestor = Ingestor(database: database, media: media, downloader: downloader, pools: pools, ids: ids,
                             urls: urls, proxies: proxies, configuration: configuration, logger: logger)
     let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
-                           fileIO: FileIO(threadPool: pool.threads))
+                           fileIO: FileIO(threadPool: pools.interactive.threads))
     let frames = FrameSource(media: media, engine: engine)
     var trackerConfiguration = MaskTracker.Configuration()
     trackerConfiguration.threads = configuration.workerThreads  // flows measured ahead on the worker threads
     let tracker = MaskTracker(configuration: trackerConfiguration)
     let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
-    let selections = Selections(database: database, frames: frames, pool: pool, locks: locks, limits: limits)
-    let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pool: pool,
+    let selections = Selections(database: database, frames: frames, pool: pools.interactive, locks: locks, limits: limits)
+    let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pool: pools.jobs,
                             locks: locks, urls: urls, logger: logger)
     let workerBell = Doorbell(), callbackBell = Doorbell()
     let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
@@ -91,10 +97,11 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "roto"),
         services: [
             DataDirectoryLockService(lock: lock),
-            BlockingPoolService(pool: pool),
+            BlockingPoolService(pool: pools.interactive),
+            BlockingPoolService(pool: pools.jobs),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
-            ProxyBuilder(database: database, media: media, pool: pool, engine: engine, queue: proxies, logger: logger),
-            TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pool, ids: ids, urls: urls,
+            ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),
+            TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.jobs, ids: ids, urls: urls,
                        limits: limits, doorbell: workerBell, callbacks: callbackBell, logger: logger,
                        concurrency: configuration.taskConcurrency),
             CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, logger: logger,

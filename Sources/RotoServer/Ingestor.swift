@@ -12,7 +12,7 @@ struct Ingestor: Sendable {
     let database: AppDatabase
     let media: MediaStore
     let downloader: Downloader
-    let pool: BlockingPool
+    let pools: ServerPools
     let ids: IDGenerator
     let urls: PublicURLs
     let proxies: ProxyQueue
@@ -95,7 +95,7 @@ struct Ingestor: Sendable {
         // 2. Probe by content and check the rules.
         let facts: VideoFacts
         do {
-            facts = try await pool.run { () throws(MediaError) -> VideoFacts in try MediaProbe.probe(path: sourcePath) }
+            facts = try await pools.interactive.run { () throws(MediaError) -> VideoFacts in try MediaProbe.probe(path: sourcePath) }
         } catch let e as MediaError {
             throw Self.map(e, field: "video")
         }
@@ -110,7 +110,7 @@ struct Ingestor: Sendable {
         let preset = configuration.normalizePreset
         let normalized: NormalizedVideo
         do {
-            normalized = try await pool.run { () throws(MediaError) -> NormalizedVideo in
+            normalized = try await pools.jobs.run { () throws(MediaError) -> NormalizedVideo in
                 try Normalizer.normalize(input: sourcePath, facts: facts, frameRate: fps, output: tmp,
                                          options: NormalizeOptions(preset: preset))
             }

@@ -1,42 +1,108 @@
-import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
+
+// The helpers below run their work on threads started by the calling thread, not on a shared pool:
+// a thread inherits its creator's scheduling priority (on Linux, its nice value), so the helpers of a
+// long job that the server runs at a lower priority stay at that priority and never compete on equal
+// terms with a click's segmentation. Starting a thread costs tens of microseconds; every caller hands
+// out work by the frame or by the clip.
 
 /// `body(i)` for every i in 0..<n on up to `threads` threads (the caller's included), results in order.
 /// Items are handed out one at a time, so uneven items balance; with one thread (or one item) it is a
 /// plain loop on the caller's thread.
 func parallelMap<T: Sendable>(_ n: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
     if threads <= 1 || n <= 1 { return (0..<n).map(body) }
-    let slots = Mutex<[T?]>([T?](repeating: nil, count: n))
-    let next = Atomic<Int>(0)
-    DispatchQueue.concurrentPerform(iterations: min(threads, n)) { _ in
-        while true {
-            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if i >= n { break }
-            let v = body(i)
-            slots.withLock { $0[i] = v }
+    let shared = MapSlots<T>(n)
+    withoutActuallyEscaping(body) { body in
+        let work: @Sendable () -> Void = {
+            while true {
+                let i = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= n { break }
+                let v = body(i)
+                shared.slots.withLock { $0[i] = v }
+            }
         }
+        // Joined before `body` goes out of scope.
+        let helpers = (1..<min(threads, n)).map { _ in JoinableThread(work) }
+        work()
+        for helper in helpers { helper.join() }
     }
-    return slots.withLock { $0.map { $0! } }
+    return shared.slots.withLock { $0.map { $0! } }
 }
 
-/// A value computed on another thread from the moment it is made; ``value`` waits for it. The work runs
-/// on a global dispatch queue, so it takes one of the pool's threads (bounded like ``parallelMap``'s).
+/// The results of a ``parallelMap`` and the next item to hand out, shared by its threads.
+private final class MapSlots<T: Sendable>: Sendable {
+    let slots: Mutex<[T?]>
+    let next = Atomic<Int>(0)
+    init(_ n: Int) { slots = Mutex([T?](repeating: nil, count: n)) }
+}
+
+/// A value computed on another thread (started by the caller, at its priority) from the moment it is
+/// made; ``value`` waits for it.
 final class Pending<T: Sendable>: Sendable {
-    private let result = Mutex<T?>(nil)
-    private let done = DispatchSemaphore(value: 0)
+    private final class Slot: Sendable {
+        let value = Mutex<T?>(nil)
+    }
+    private let slot: Slot
+    private let thread: JoinableThread
 
     init(_ body: @escaping @Sendable () -> T) {
-        DispatchQueue.global().async { [self] in
-            let v = body()
-            result.withLock { $0 = v }
-            done.signal()
-        }
+        let slot = Slot()
+        self.slot = slot
+        thread = JoinableThread { slot.value.withLock { $0 = body() } }
     }
 
     /// The value, once computed (any number of calls, from any thread).
     var value: T {
-        done.wait()
-        done.signal()
-        return result.withLock { $0! }
+        thread.join()
+        return slot.value.withLock { $0! }
+    }
+
+    deinit { thread.join() }
+}
+
+/// A POSIX thread running one closure; ``join()`` waits for it (any number of calls, from any thread).
+final class JoinableThread: Sendable {
+    private let state: Mutex<(thread: pthread_t?, joined: Bool)>
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        final class Box: Sendable {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        #if canImport(Glibc)
+        var thread = pthread_t()
+        #else
+        var thread: pthread_t?
+        #endif
+        let started = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if started != 0 {
+            // No thread to be had (resource limits): run it here rather than fail.
+            Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
+            state = Mutex((thread: nil, joined: true))
+        } else {
+            #if canImport(Glibc)
+            state = Mutex((thread: thread, joined: false))
+            #else
+            state = Mutex((thread: thread!, joined: false))
+            #endif
+        }
+    }
+
+    func join() {
+        state.withLock { s in
+            guard !s.joined, let thread = s.thread else { return }
+            pthread_join(thread, nil)
+            s.joined = true
+        }
     }
 }

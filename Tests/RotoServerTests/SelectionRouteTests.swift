@@ -5,6 +5,7 @@ import NIOCore
 import RotoAPI
 import RotoVision
 import RotoTestSupport
+import Synchronization
 import Testing
 @testable import RotoServer
 
@@ -72,6 +73,55 @@ import Testing
             #expect(iou >= 0.9, "IoU \(iou)")
             guard case .object(let res)? = r.data["res"] else { Issue.record("no res"); return }
             #expect(res["frame_index"] == .number(12))
+        }
+    }
+
+    /// Clicks, file downloads and DNS run on threads of their own: with every job thread held (as a long
+    /// preview or removal holds it), a click still gets its mask and a file still downloads. The job
+    /// threads run at a higher nice value than the interactive ones (Linux).
+    @Test func clicksDoNotWaitForTheJobThreads() async throws {
+        let pools = ServerPools(threads: 1)
+        try await withApp(pools: pools) { client in
+            let clip = try Data(contentsOf: URL(fileURLWithPath: try Self.boxesClip()))
+            let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
+            let url = try #require(up.string("url"))
+            let r0 = try await client.initSelection(url: url)
+            let id = try #require(r0.string("session_id"), "\(r0.message)")
+            // Hold the only job thread (once the session's proxy build, queued first, has let it go).
+            let gate = DispatchSemaphore(value: 0)
+            let (started, holding) = AsyncStream.makeStream(of: Int32.self)
+            let hold = Task {
+                try await pools.jobs.run {
+                    holding.yield(BlockingPool.niceness())
+                    gate.wait()
+                }
+            }
+            var held = started.makeAsyncIterator()
+            let jobNiceness = await held.next()
+            // Should a click wait for the held thread, let it go after a while so the test fails instead
+            // of hanging.
+            let waited = Atomic<Bool>(false)
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(120))
+                waited.store(true, ordering: .relaxed)
+                gate.signal()
+            }
+            let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                          json: points(id, frame: 12, [(650.0 / 1280, 350.0 / 720)]))
+            let download = try await client.call(.get, try #require(URL(string: url)?.path), key: nil)
+            let interactiveNiceness = try await pools.interactive.run { BlockingPool.niceness() }
+            let clickWaited = waited.load(ordering: .relaxed)
+            watchdog.cancel()
+            gate.signal()
+            try await hold.value
+            #expect(!clickWaited, "the click or the download waited for the job thread")
+            #expect(r.code == 0, "\(r.message)")
+            let mask = try #require(try Self.masks(r).first).rle
+            #expect(mask.iou(Self.truth(x: 500, y: 250, w: 300, h: 200)) >= 0.9)
+            #expect(download.status == 200 && download.body.readableBytes == clip.count)
+            #if os(Linux)
+            #expect(jobNiceness == ServerPools.jobNiceness && interactiveNiceness == 0)
+            #endif
         }
     }
 

@@ -45,6 +45,13 @@ func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(),
     return try await app.test(.router, body)
 }
 
+/// `withApp` on blocking pools the test holds.
+func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(), pools: ServerPools,
+                _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    let app = try await buildApplication(configuration, pools: pools)
+    return try await app.test(.router, body)
+}
+
 /// A decoded response envelope with its raw JSON.
 struct Reply {
     var status: Int
