@@ -25,9 +25,11 @@ func testConfiguration(dataDir: String? = nil, allowPrivate: Bool = true) -> Ser
     c.allowPrivateNetworks = allowPrivate
     c.logLevel = .warning
     c.janitorInterval = 3600
-    // The loopback clip servers share two cores with the tests running in parallel (ffmpeg encodes,
-    // removal tasks); one went 30 s without sending a byte in a CI run (stop 17) and a refusal test
-    // failed on the read timeout instead of its rule. No test checks the read timeout itself.
+    // A loopback clip server once went 30 s without sending a byte in a CI run and a refusal test failed
+    // on the read timeout instead of its rule. The cause: the synchronous unit tests held both threads
+    // of the cooperative pool, where the servers' handlers run; `make test` now runs them in a process
+    // of their own. The margin stays: the clip servers still share two cores with removal tasks. No
+    // test checks the read timeout itself.
     c.downloadReadTimeout = 120
     return c
 }
