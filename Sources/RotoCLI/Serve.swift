@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Let downloads reach loopback and private addresses. [env: ROTO_ALLOW_PRIVATE_NETWORKS=1]")
     var allowPrivateNetworks = false
 
-    @Option(help: "Threads of each blocking pool (interactive work; long jobs) for FFmpeg and the vision engine. [env: ROTO_WORKER_THREADS] (default: 2)")
+    @Option(help: "Threads of each of two blocking pools (interactive work; previews and other long jobs) for FFmpeg and the vision engine. [env: ROTO_WORKER_THREADS] (default: 2)")
     var workerThreads: Int?
 
     @Option(help: "Edit tasks run at once. [env: ROTO_TASK_CONCURRENCY] (default: 1)")

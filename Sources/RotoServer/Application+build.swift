@@ -9,11 +9,12 @@ import ServiceLifecycle
 
 /// The one seam that builds Roto's server: the executable and the tests both call it.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
-    try await buildApplication(configuration, logger: logger, pools: ServerPools(threads: configuration.workerThreads))
+    let pools = ServerPools(threads: configuration.workerThreads, taskThreads: configuration.taskConcurrency)
+    return try await buildApplication(configuration, logger: logger, pools: pools)
 }
 
-/// ``buildApplication(_:logger:)`` on the given blocking pools (tests hold the job threads with work of
-/// their own to show that clicks and file downloads never wait for them).
+/// ``buildApplication(_:logger:)`` on the given blocking pools (tests hold the job and task threads with
+/// work of their own to show that clicks, file downloads and previews never wait for them).
 func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil,
                       pools: ServerPools) async throws -> some ApplicationProtocol {
     let logger: Logger = {
@@ -99,9 +100,10 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             DataDirectoryLockService(lock: lock),
             BlockingPoolService(pool: pools.interactive),
             BlockingPoolService(pool: pools.jobs),
+            BlockingPoolService(pool: pools.tasks),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
             ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),
-            TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.jobs, ids: ids, urls: urls,
+            TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.tasks, ids: ids, urls: urls,
                        limits: limits, doorbell: workerBell, callbacks: callbackBell, logger: logger,
                        concurrency: configuration.taskConcurrency),
             CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, logger: logger,

@@ -45,21 +45,28 @@ struct BlockingPool: Sendable {
     }
 }
 
-/// The server's two blocking pools. Short work that someone is waiting on at once runs on `interactive`
-/// (a click's segmentation, reading a file to serve it, DNS, probing an upload); long jobs run on `jobs`
-/// (normalising a video, building its proxy, a preview, an edit task) at a higher nice value. A click is
-/// then never queued behind a preview or a removal, and gets the cores first while they run.
+/// The server's blocking pools, one per kind of wait. Short work that someone is waiting on at once runs
+/// on `interactive` (a click's segmentation, reading a file to serve it, DNS, probing an upload); long
+/// work that someone is waiting on runs on `jobs` (normalising a video, building its proxy, a preview);
+/// edit tasks, which nobody watches run, on `tasks`. Each lane runs at a higher nice value than the one
+/// before, so a click is never queued behind a preview or a removal and gets the cores first, and a
+/// preview or an init-selection is never queued behind an edit task and gets most of the cores from it.
 struct ServerPools: Sendable {
-    /// Nice value of the job threads: under CFS a nice-5 thread gets about a third of the weight of a
-    /// nice-0 one, so a click competing with two job threads gets most of a core.
+    /// Nice value of the job threads: under CFS a nice-5 thread weighs about a third of a nice-0 one.
     static let jobNiceness: Int32 = 5
+    /// Nice value of the edit-task threads: a nice-10 thread weighs about a third of a nice-5 one.
+    static let taskNiceness: Int32 = 10
 
     let interactive: BlockingPool
     let jobs: BlockingPool
+    let tasks: BlockingPool
 
-    init(threads: Int) {
+    /// `threads` for each of the interactive and job pools, `taskThreads` (the task worker's
+    /// concurrency: a task holds its thread from start to end) for edit tasks.
+    init(threads: Int, taskThreads: Int) {
         interactive = BlockingPool(threads: threads)
         jobs = BlockingPool(threads: threads, niceness: Self.jobNiceness)
+        tasks = BlockingPool(threads: taskThreads, niceness: Self.taskNiceness)
     }
 }
 

@@ -30,8 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var allowPrivateNetworks = false
     /// Keep the database in memory (tests); files still go to `dataDirectory`.
     public var inMemoryDatabase = false
-    /// Threads of each of the two blocking pools (FFmpeg, the engine): interactive work (clicks, file
-    /// reads, DNS) and long jobs (normalisation, proxies, previews, edit tasks); see ``ServerPools``.
+    /// Threads of each of two blocking pools (FFmpeg, the engine): interactive work (clicks, file reads,
+    /// DNS) and long jobs (normalisation, proxies, previews); see ``ServerPools``.
     public var workerThreads = 2
     /// Connect / read timeouts and the overall budget of a download, in seconds.
     public var downloadConnectTimeout: Int64 = 10
@@ -42,7 +42,7 @@ public struct ServerConfiguration: Sendable {
     public var normalizePreset = "veryfast"
     /// How often the janitor sweeps expired sessions and files, in seconds.
     public var janitorInterval: Int64 = 60
-    /// Edit tasks run at once (each on a thread of the jobs pool).
+    /// Edit tasks run at once (each on a thread of the tasks pool, which has this many).
     public var taskConcurrency = 1
     /// Delays between callback retries; after the last one a delivery is given up. The default makes
     /// 8 tries over about 40 minutes (spec §6.3: at least 5 over at least 10 minutes).

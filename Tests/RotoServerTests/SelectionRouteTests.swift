@@ -76,51 +76,37 @@ import Testing
         }
     }
 
-    /// Clicks, file downloads and DNS run on threads of their own: with every job thread held (as a long
-    /// preview or removal holds it), a click still gets its mask and a file still downloads. The job
-    /// threads run at a higher nice value than the interactive ones (Linux).
-    @Test func clicksDoNotWaitForTheJobThreads() async throws {
-        let pools = ServerPools(threads: 1)
+    /// Each kind of wait has threads of its own. With every job and edit-task thread held (as long
+    /// previews and removals hold them), a click still gets its mask and a file still downloads; with the
+    /// edit-task thread held, a preview is still made. Each lane runs at a higher nice value than the one
+    /// before it (Linux).
+    @Test func clicksAndPreviewsDoNotWaitForLongerWork() async throws {
+        let pools = ServerPools(threads: 1, taskThreads: 1)
         try await withApp(pools: pools) { client in
             let clip = try Data(contentsOf: URL(fileURLWithPath: try Self.boxesClip()))
             let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
             let url = try #require(up.string("url"))
             let r0 = try await client.initSelection(url: url)
             let id = try #require(r0.string("session_id"), "\(r0.message)")
-            // Hold the only job thread (once the session's proxy build, queued first, has let it go).
-            let gate = DispatchSemaphore(value: 0)
-            let (started, holding) = AsyncStream.makeStream(of: Int32.self)
-            let hold = Task {
-                try await pools.jobs.run {
-                    holding.yield(BlockingPool.niceness())
-                    gate.wait()
-                }
-            }
-            var held = started.makeAsyncIterator()
-            let jobNiceness = await held.next()
-            // Should a click wait for the held thread, let it go after a while so the test fails instead
-            // of hanging.
-            let waited = Atomic<Bool>(false)
-            let watchdog = Task {
-                try await Task.sleep(for: .seconds(120))
-                waited.store(true, ordering: .relaxed)
-                gate.signal()
-            }
+            // The only job thread is held once the session's proxy build, queued first, has let it go.
+            let task = await PoolHold(pools.tasks)
+            let job = await PoolHold(pools.jobs)
             let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
                                           json: points(id, frame: 12, [(650.0 / 1280, 350.0 / 720)]))
             let download = try await client.call(.get, try #require(URL(string: url)?.path), key: nil)
             let interactiveNiceness = try await pools.interactive.run { BlockingPool.niceness() }
-            let clickWaited = waited.load(ordering: .relaxed)
-            watchdog.cancel()
-            gate.signal()
-            try await hold.value
-            #expect(!clickWaited, "the click or the download waited for the job thread")
+            #expect(try await !job.release(), "the click or the download waited for the job thread")
+            let preview = try await client.call(.post, "/v1/videos/multi-elements/preview-selection",
+                                                json: #"{"session_id":"\#(id)"}"#)
+            #expect(try await !task.release(), "the preview waited for the edit-task thread")
             #expect(r.code == 0, "\(r.message)")
             let mask = try #require(try Self.masks(r).first).rle
             #expect(mask.iou(Self.truth(x: 500, y: 250, w: 300, h: 200)) >= 0.9)
             #expect(download.status == 200 && download.body.readableBytes == clip.count)
+            #expect(preview.code == 0, "\(preview.message)")
             #if os(Linux)
-            #expect(jobNiceness == ServerPools.jobNiceness && interactiveNiceness == 0)
+            #expect(interactiveNiceness == 0 && job.niceness == ServerPools.jobNiceness
+                    && task.niceness == ServerPools.taskNiceness)
             #endif
         }
     }
@@ -290,5 +276,47 @@ import Testing
             let m = try #require(try Self.masks(r).first)
             #expect(m.rle.iou(Self.truth(x: 500, y: 250, w: 300, h: 200)) >= 0.9)
         }
+    }
+}
+
+/// Holds one thread of a blocking pool from its start until ``release()``, or for at most two minutes,
+/// so that a test whose call waits for the thread fails instead of hanging.
+struct PoolHold {
+    private final class Gate: Sendable {
+        let semaphore = DispatchSemaphore(value: 0)
+        let expired = Atomic<Bool>(false)
+    }
+    private let gate = Gate()
+    private let job: Task<Void, any Error>
+    private let watchdog: Task<Void, any Error>
+    /// The nice value of the held thread.
+    let niceness: Int32
+
+    /// Returns once the pool has started the holding work (after whatever was queued before it).
+    init(_ pool: BlockingPool) async {
+        let (started, holding) = AsyncStream.makeStream(of: Int32.self)
+        let gate = gate
+        job = Task {
+            try await pool.run {
+                holding.yield(BlockingPool.niceness())
+                gate.semaphore.wait()
+            }
+        }
+        var iterator = started.makeAsyncIterator()
+        niceness = await iterator.next() ?? -1
+        watchdog = Task {
+            try await Task.sleep(for: .seconds(120))
+            gate.expired.store(true, ordering: .relaxed)
+            gate.semaphore.signal()
+        }
+    }
+
+    /// Lets the thread go; true when the two minutes had run out first.
+    func release() async throws -> Bool {
+        let late = gate.expired.load(ordering: .relaxed)
+        watchdog.cancel()
+        gate.semaphore.signal()
+        try await job.value
+        return late
     }
 }
