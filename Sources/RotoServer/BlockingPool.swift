@@ -26,8 +26,8 @@ struct BlockingPool: Sendable {
         }
     }
 
-    /// The calling thread's nice value (on Linux nice is per thread, and `who` 0 is the calling thread;
-    /// threads it starts inherit it). A thread may only raise its own: the pool's threads keep theirs.
+    /// Sets the calling thread's nice value (on Linux nice is per thread, `who` 0 is the calling thread,
+    /// and threads it starts inherit it). A thread may only raise its own: the pool's threads keep theirs.
     static func setNiceness(_ value: Int32) {
         #if os(Linux)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, value)
@@ -37,7 +37,6 @@ struct BlockingPool: Sendable {
     /// The calling thread's nice value (0 where it is not per thread).
     static func niceness() -> Int32 {
         #if os(Linux)
-        errno = 0
         return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         #else
         return 0

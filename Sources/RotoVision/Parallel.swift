@@ -67,7 +67,8 @@ final class Pending<T: Sendable>: Sendable {
 
 /// A POSIX thread running one closure; ``join()`` waits for it (any number of calls, from any thread).
 final class JoinableThread: Sendable {
-    private let state: Mutex<(thread: pthread_t?, joined: Bool)>
+    /// The thread until it is joined.
+    private let thread: Mutex<pthread_t?>
 
     init(_ body: @escaping @Sendable () -> Void) {
         final class Box: Sendable {
@@ -88,21 +89,17 @@ final class JoinableThread: Sendable {
         if started != 0 {
             // No thread to be had (resource limits): run it here rather than fail.
             Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
-            state = Mutex((thread: nil, joined: true))
+            self.thread = Mutex(nil)
         } else {
-            #if canImport(Glibc)
-            state = Mutex((thread: thread, joined: false))
-            #else
-            state = Mutex((thread: thread!, joined: false))
-            #endif
+            self.thread = Mutex(thread)
         }
     }
 
     func join() {
-        state.withLock { s in
-            guard !s.joined, let thread = s.thread else { return }
-            pthread_join(thread, nil)
-            s.joined = true
+        thread.withLock { t in
+            guard let running = t else { return }
+            pthread_join(running, nil)
+            t = nil
         }
     }
 }
