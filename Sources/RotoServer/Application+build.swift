@@ -9,8 +9,7 @@ import ServiceLifecycle
 
 /// The one seam that builds Roto's server: the executable and the tests both call it.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
-    let pools = ServerPools(threads: configuration.workerThreads, taskThreads: configuration.taskConcurrency)
-    return try await buildApplication(configuration, logger: logger, pools: pools)
+    try await buildApplication(configuration, logger: logger, pools: ServerPools(configuration))
 }
 
 /// ``buildApplication(_:logger:)`` on the given blocking pools (tests hold the job and task threads with

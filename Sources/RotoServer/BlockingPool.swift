@@ -67,6 +67,12 @@ struct ServerPools: Sendable {
         jobs = BlockingPool(threads: threads, niceness: Self.jobNiceness)
         tasks = BlockingPool(threads: taskThreads, niceness: Self.taskNiceness)
     }
+
+    /// The pools `configuration` asks for: `workerThreads` each for interactive work and jobs,
+    /// `taskConcurrency` for edit tasks.
+    init(_ configuration: ServerConfiguration) {
+        self.init(threads: configuration.workerThreads, taskThreads: configuration.taskConcurrency)
+    }
 }
 
 /// Owns the pool's lifetime inside the service group: shuts the threads down after every other service.

@@ -40,17 +40,11 @@ func temporaryDirectory() -> String {
     return path
 }
 
-/// Runs `body` against the real application, in process.
-func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(),
+/// Runs `body` against the real application, in process, on `pools` when the test holds them (else
+/// the pools the configuration asks for).
+func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(), pools: ServerPools? = nil,
                 _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-    let app = try await buildApplication(configuration)
-    return try await app.test(.router, body)
-}
-
-/// `withApp` on blocking pools the test holds.
-func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(), pools: ServerPools,
-                _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-    let app = try await buildApplication(configuration, pools: pools)
+    let app = try await buildApplication(configuration, pools: pools ?? ServerPools(configuration))
     return try await app.test(.router, body)
 }
 
