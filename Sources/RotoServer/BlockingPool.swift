@@ -3,6 +3,7 @@ import Glibc
 #endif
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// Runs blocking C work (FFmpeg, the vision engine, DNS) on a fixed set of threads, off Swift's
 /// cooperative pool: concurrency is bounded by the number of threads.
@@ -11,6 +12,11 @@ struct BlockingPool: Sendable {
     /// The nice value of the pool's threads (Linux; 0 elsewhere): work on them, and every thread it
     /// starts (FFmpeg's, the tracker's), gets the CPU after work at a lower nice value.
     let niceness: Int32
+    private let queue = Queue()
+
+    private final class Queue: Sendable {
+        let waiting = Atomic<Int>(0)
+    }
 
     init(threads count: Int, niceness: Int32 = 0) {
         threads = NIOThreadPool(numberOfThreads: max(1, count))
@@ -18,9 +24,16 @@ struct BlockingPool: Sendable {
         threads.start()
     }
 
+    /// How many calls to ``run(_:)`` are waiting for a thread: submitted, not yet started. (Work the pool
+    /// drops unrun when it shuts down stays counted.)
+    var waiting: Int { queue.waiting.load(ordering: .relaxed) }
+
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         let niceness = niceness
+        let queue = queue
+        queue.waiting.add(1, ordering: .relaxed)
         return try await threads.runIfActive {
+            queue.waiting.subtract(1, ordering: .relaxed)
             if niceness != 0 { Self.setNiceness(niceness) }
             return try body()
         }

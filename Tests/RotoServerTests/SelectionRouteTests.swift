@@ -82,13 +82,20 @@ import Testing
     /// before it (Linux).
     @Test func clicksAndPreviewsDoNotWaitForLongerWork() async throws {
         let pools = ServerPools(threads: 1, taskThreads: 1)
-        try await withApp(pools: pools) { client in
+        let config = testConfiguration()
+        try await withApp(config, pools: pools) { client in
             let clip = try Data(contentsOf: URL(fileURLWithPath: try Self.boxesClip()))
             let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
             let url = try #require(up.string("url"))
             let r0 = try await client.initSelection(url: url)
             let id = try #require(r0.string("session_id"), "\(r0.message)")
-            // The only job thread is held once the session's proxy build, queued first, has let it go.
+            // The only job thread is held once the session's proxy build has let it go: from then on,
+            // nothing may queue on the job pool until the preview.
+            let proxy = config.dataDirectory + "/media/sessions/\(id)/proxy.mp4"
+            for _ in 0..<3000 where !FileManager.default.fileExists(atPath: proxy) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try #require(FileManager.default.fileExists(atPath: proxy), "no proxy after 5 minutes")
             let task = await PoolHold(pools.tasks)
             let job = await PoolHold(pools.jobs)
             let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
@@ -279,12 +286,13 @@ import Testing
     }
 }
 
-/// Holds one thread of a blocking pool from its start until ``release()``, or for at most two minutes,
-/// so that a test whose call waits for the thread fails instead of hanging.
+/// Holds one thread of a blocking pool from its start until ``release()``. Work that queues on the pool
+/// meanwhile is work that waits for the held thread: it releases the thread at once and is reported, so
+/// that a test whose call waits for the thread fails (and does not hang) however slow the machine is.
 struct PoolHold {
     private final class Gate: Sendable {
         let semaphore = DispatchSemaphore(value: 0)
-        let expired = Atomic<Bool>(false)
+        let waited = Atomic<Bool>(false)
     }
     private let gate = Gate()
     private let job: Task<Void, any Error>
@@ -305,18 +313,18 @@ struct PoolHold {
         var iterator = started.makeAsyncIterator()
         niceness = await iterator.next() ?? -1
         watchdog = Task {
-            try await Task.sleep(for: .seconds(120))
-            gate.expired.store(true, ordering: .relaxed)
+            while pool.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            gate.waited.store(true, ordering: .relaxed)
             gate.semaphore.signal()
         }
     }
 
-    /// Lets the thread go; true when the two minutes had run out first.
+    /// Lets the thread go; true when some work had queued on the pool behind the hold.
     func release() async throws -> Bool {
-        let late = gate.expired.load(ordering: .relaxed)
         watchdog.cancel()
+        let waited = gate.waited.load(ordering: .relaxed)
         gate.semaphore.signal()
         try await job.value
-        return late
+        return waited
     }
 }
