@@ -6,6 +6,8 @@
 // usage: track-bench [--davis DIR] [--seqs a,b] [--rounds N] [--clicks 1,3,5] [--verbose]
 //   --rounds  extra rounds of the interactive protocol after the 5-click start (default 9; 0 = off)
 //   --truth-anchor  also track from the true frame-0 mask (the tracker alone, without the click engine)
+//   --step N  track every N-th frame, blending the frames between (as for clips over 48 fps; default 1)
+//   --interpolate-odd  track every frame, then replace each odd frame by the blend of its neighbours
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow)
@@ -36,6 +38,8 @@ struct Args {
     var truthAnchor = false
     var dump: String?
     var tracker = MaskTracker.Configuration()
+    var step = 1
+    var interpolateOdd = false
 }
 
 func parseArgs() -> Args {
@@ -54,6 +58,8 @@ func parseArgs() -> Args {
         case "--prior-reach": a.priorReach = Double(it.next() ?? "")
         case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
         case "--truth-anchor": a.truthAnchor = true
+        case "--step": a.step = max(1, Int(it.next() ?? "") ?? 1)
+        case "--interpolate-odd": a.interpolateOdd = true
         case "--dump": a.dump = it.next()
         case "--config":
             for kv in (it.next() ?? "").split(separator: ",") {
@@ -248,7 +254,13 @@ let objectID = 0
 /// Track from `anchors`, upsample each frame to full size (as PreviewPipeline does), score J and F.
 func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bool) -> (Scored, trackSeconds: Double) {
     let t0 = now()
-    let tracked = tracker.track(frames: s.working, anchors: anchors, objectIDs: [objectID])
+    var trackedFrames = tracker.track(frames: s.working, anchors: anchors, objectIDs: [objectID], step: args.step)
+    if args.interpolateOdd {  // the cost of blending alone: every odd frame from its tracked neighbours
+        for t in stride(from: 1, to: trackedFrames.count - 1, by: 2) where anchors[t] == nil {
+            trackedFrames[t] = tracker.blend(trackedFrames[t - 1], weight: 0.5, trackedFrames[t + 1])
+        }
+    }
+    let tracked = trackedFrames
     let t1 = now()
     let n = tracked.count
     let r = Int((0.008 * Double(s.fullW * s.fullW + s.fullH * s.fullH).squareRoot()).rounded(.up))

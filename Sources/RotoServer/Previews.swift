@@ -90,6 +90,7 @@ struct PreviewPipeline {
         var timer = PhaseTimer()
         let selection = session.selection
         let objectIDs = selection.objectIDs
+        let step = MaskTracker.step(framesPerSecond: Double(session.fps))
         // 1–2. The working frames (decoded on access from the all-intra proxy; without one, all decoded
         // now from the video) and the anchors.
         let lazy = try Self.proxyFrames(session: session, frames: frames)
@@ -99,10 +100,10 @@ struct PreviewPipeline {
         if let lazy {
             let anchors = Self.anchors(session: session, frames: frames, working: lazy)
             timer.lap("anchors")
-            stream = Self.startTracking(lazy, anchors: anchors, objectIDs: objectIDs, tracker: tracker)
+            stream = Self.startTracking(lazy, anchors: anchors, objectIDs: objectIDs, tracker: tracker, step: step)
         } else {
             let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: { timer.lap($0) })
-            stream = Self.startTracking(working, anchors: anchors, objectIDs: objectIDs, tracker: tracker)
+            stream = Self.startTracking(working, anchors: anchors, objectIDs: objectIDs, tracker: tracker, step: step)
         }
         defer { stream.waitUntilFinished() }  // the tracker never outlives the job, even on an error
         var entries: [FrameMasks] = []
@@ -166,14 +167,14 @@ struct PreviewPipeline {
         return anchors
     }
 
-    /// Starts tracking `working` on a thread of its own; the returned stream gives the frames as they
-    /// become final.
+    /// Starts tracking `working` on a thread of its own, every `step`-th frame (see
+    /// `MaskTracker.step(framesPerSecond:)`); the returned stream gives the frames as they become final.
     static func startTracking<Frames: RandomAccessCollection & Sendable>(
-        _ working: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], tracker: MaskTracker
+        _ working: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], tracker: MaskTracker, step: Int
     ) -> TrackedFrames where Frames.Element == RGBImage, Frames.Index == Int {
         let stream = TrackedFrames(count: working.count)
         let thread = Thread {
-            tracker.stream(frames: working, anchors: anchors, objectIDs: objectIDs) { stream.put($0, $1) }
+            tracker.stream(frames: working, anchors: anchors, objectIDs: objectIDs, step: step) { stream.put($0, $1) }
             stream.finish()
         }
         thread.stackSize = 8 << 20
@@ -214,9 +215,10 @@ struct PreviewPipeline {
     static func track(session: SessionRecord, frames: FrameSource, tracker: MaskTracker,
                       lap: (String) -> Void = { _ in }) throws -> [SelectionLabels] {
         let objectIDs = session.selection.objectIDs
+        let step = MaskTracker.step(framesPerSecond: Double(session.fps))
         guard let lazy = try Self.proxyFrames(session: session, frames: frames) else {
             let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: lap)
-            let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs)
+            let tracked = tracker.track(frames: working, anchors: anchors, objectIDs: objectIDs, step: step)
             lap("track")
             return tracked
         }
@@ -224,7 +226,9 @@ struct PreviewPipeline {
         lap("anchors")
         var tracked: [SelectionLabels] = []
         tracked.reserveCapacity(lazy.count)
-        tracker.stream(frames: lazy, anchors: anchors, objectIDs: objectIDs) { _, labels in tracked.append(labels) }
+        tracker.stream(frames: lazy, anchors: anchors, objectIDs: objectIDs, step: step) { _, labels in
+            tracked.append(labels)
+        }
         lap("track")
         if let failure = lazy.failure { throw failure }
         return tracked

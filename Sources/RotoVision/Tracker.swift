@@ -452,10 +452,19 @@ extension MaskTracker {
     /// blends the forward pass from the earlier one and the backward pass from the later one by temporal
     /// distance. Without anchors every frame is empty.
     public func track(frames: some RandomAccessCollection<RGBImage>, anchors: [Int: SelectionLabels],
-                      objectIDs: [Int]) -> [SelectionLabels] {
+                      objectIDs: [Int], step: Int = 1) -> [SelectionLabels] {
         var result: [SelectionLabels] = []
-        stream(frames: Array(frames), anchors: anchors, objectIDs: objectIDs) { _, labels in result.append(labels) }
+        stream(frames: Array(frames), anchors: anchors, objectIDs: objectIDs, step: step) { _, labels in
+            result.append(labels)
+        }
         return result
+    }
+
+    /// The tracking step for a clip of `fps` frames per second: the tracker is tuned and measured on clips
+    /// of 24–30 fps, and a faster clip is tracked on every `step`-th frame (at 24 fps or more), the frames
+    /// between blended from their two tracked neighbours.
+    public static func step(framesPerSecond fps: Double) -> Int {
+        fps.isFinite ? max(1, min(8, Int(fps / 24))) : 1
     }
 
     /// ``track(frames:anchors:objectIDs:)`` without holding the result: `onFinal` gets every frame once,
@@ -463,12 +472,35 @@ extension MaskTracker {
     /// frame), so a consumer can start at once and drop each frame when it is done with it.
     /// The frames are read in walking order, a few at a time (a lazy collection that decodes on access
     /// keeps memory bounded); each is read from several threads at once when `threads` > 1.
+    ///
+    /// With `step` > 1 only every `step`-th frame, every anchor and the last frame are tracked (the flow
+    /// then spans the frames between); each frame between two tracked ones blends their labels by
+    /// temporal distance (see ``blend(_:weight:_:)``).
     public func stream<Frames: RandomAccessCollection & Sendable>(
-        frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int],
+        frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], step: Int = 1,
         onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
     ) where Frames.Element == RGBImage, Frames.Index == Int {
         precondition(images.startIndex == 0, "MaskTracker.stream: frames are indexed from 0")
         let count = images.count
+        if step > 1 && count > 2 {
+            var kept = Set(stride(from: 0, to: count, by: step))
+            kept.insert(count - 1)
+            for a in anchors.keys where a >= 0 && a < count { kept.insert(a) }
+            let indices = kept.sorted()
+            let position = Dictionary(uniqueKeysWithValues: indices.enumerated().map { ($1, $0) })
+            var subsetAnchors: [Int: SelectionLabels] = [:]
+            for (a, labels) in anchors { if let j = position[a] { subsetAnchors[j] = labels } }
+            var last: (frame: Int, labels: SelectionLabels)?
+            stream(frames: FrameSubset(base: images, frames: indices), anchors: subsetAnchors, objectIDs: objectIDs) { j, labels in
+                let t = indices[j]
+                if let (s, previous) = last {
+                    for u in (s + 1)..<t { onFinal(u, blend(previous, weight: Float(t - u) / Float(t - s), labels)) }
+                }
+                onFinal(t, labels)
+                last = (t, labels)
+            }
+            return
+        }
         guard let first = images.first else { return }
         let w = first.width, h = first.height
         let empty = SelectionLabels(width: w, height: h, labels: [UInt8](repeating: 0, count: w * h), objectIDs: objectIDs)
@@ -758,7 +790,7 @@ extension MaskTracker {
     /// Blends two label maps of the same frame: per object, `weight ×` the smoothed indicator of `a` plus
     /// `(1 − weight) ×` that of `b`; a pixel takes the object with the highest blended score when it is at
     /// least 0.5, else no object. Where the passes disagree the boundary moves between them smoothly.
-    func blend(_ a: SelectionLabels, weight: Float, _ b: SelectionLabels) -> SelectionLabels {
+    public func blend(_ a: SelectionLabels, weight: Float, _ b: SelectionLabels) -> SelectionLabels {
         let w = a.width, h = a.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
         var best = [Float](repeating: 0.5, count: n)
@@ -792,4 +824,14 @@ extension MaskTracker {
         }
         return SelectionLabels(width: w, height: h, labels: out, objectIDs: a.objectIDs)
     }
+}
+
+/// The frames of `base` at `frames` (increasing indices), indexed from 0.
+struct FrameSubset<Base: RandomAccessCollection & Sendable>: RandomAccessCollection, Sendable
+where Base.Element == RGBImage, Base.Index == Int {
+    let base: Base
+    let frames: [Int]
+    var startIndex: Int { 0 }
+    var endIndex: Int { frames.count }
+    subscript(position: Int) -> RGBImage { base[frames[position]] }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RotoVision
+import Synchronization
 import Testing
 
 /// Deterministic smooth value noise in [0, 1] (lattice `cell` pixels, bilinear).
@@ -334,6 +335,27 @@ private func report(_ name: String, _ ious: [Double]) {
         }
     }
 
+    @Test("a clip tracked on every second frame (60 fps) reads only those frames and the anchors, keeps the anchors exactly, and follows the object on every frame")
+    func everySecondFrame() {
+        let clip = TrackClip(width: 240, height: 136, count: 25) { t in
+            [disc(cx: 40 + 3 * Double(t), cy: 60 + Double(t), r: 22)]
+        }
+        let anchors = [0: clip.labels(0, ids: [4]), 13: clip.labels(13, ids: [4])]
+        let frames = RecordedReads(clip.frames)
+        var emitted: [Int] = []
+        var out: [SelectionLabels] = []
+        tracker.stream(frames: frames, anchors: anchors, objectIDs: [4], step: 2) { t, labels in
+            emitted.append(t)
+            out.append(labels)
+        }
+        #expect(emitted == Array(0..<25), "every frame once, in increasing order")
+        #expect(frames.read == Set(stride(from: 0, to: 25, by: 2)).union([13]), "only every second frame and the anchors are read")
+        #expect(out[13] == anchors[13])
+        expectFollows(out, clip, id: 4, frames: 0..<25, least: 0.85, "every second frame")
+        #expect(MaskTracker.step(framesPerSecond: 60) == 2 && MaskTracker.step(framesPerSecond: 30) == 1
+                && MaskTracker.step(framesPerSecond: 24) == 1)
+    }
+
     @Test("the flows measured ahead (the next chunk while one is refined) give exactly the sequential result; frames stream in order")
     func threadsDoNotChangeTheResult() {
         let clip = TrackClip(width: 160, height: 90, count: 23) { t in
@@ -384,4 +406,19 @@ private func report(_ name: String, _ ious: [Double]) {
         print("MaskTracker.propagate 480x270: ms per frame min \(String(format: "%.1f", sorted[0])), median \(String(format: "%.1f", sorted[sorted.count / 2])), IoU at frame 10 \(String(format: "%.3f", iou))")
         #expect(iou >= 0.85)
     }
+}
+
+/// Frames that remember which of them were read.
+private struct RecordedReads: RandomAccessCollection, Sendable {
+    private final class Log: Sendable { let reads = Mutex<Set<Int>>([]) }
+    let frames: [RGBImage]
+    private let log = Log()
+    init(_ frames: [RGBImage]) { self.frames = frames }
+    var startIndex: Int { 0 }
+    var endIndex: Int { frames.count }
+    subscript(position: Int) -> RGBImage {
+        log.reads.withLock { _ = $0.insert(position) }
+        return frames[position]
+    }
+    var read: Set<Int> { log.reads.withLock { $0 } }
 }
