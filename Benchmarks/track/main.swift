@@ -257,7 +257,9 @@ func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bo
     var trackedFrames = tracker.track(frames: s.working, anchors: anchors, objectIDs: [objectID], step: args.step)
     if args.interpolateOdd {  // the cost of blending alone: every odd frame from its tracked neighbours
         for t in stride(from: 1, to: trackedFrames.count - 1, by: 2) where anchors[t] == nil {
-            trackedFrames[t] = tracker.blend(trackedFrames[t - 1], weight: 0.5, trackedFrames[t + 1])
+            trackedFrames[t] = ProcessInfo.processInfo.environment["PLAIN_BLEND"] != nil
+                ? tracker.blend(trackedFrames[t - 1], weight: 0.5, trackedFrames[t + 1])
+                : tracker.interpolate(trackedFrames[t - 1], trackedFrames[t + 1], at: 0.5)
         }
     }
     let tracked = trackedFrames

@@ -51,6 +51,22 @@ public struct SelectionLabels: Sendable, Equatable {
     /// Whether no pixel carries an object.
     var isEmpty: Bool { labelUnion == 0 }
 
+    /// Each present label's centroid (working pixels).
+    func centroids() -> [UInt8: (x: Float, y: Float)] {
+        var sx = [Double](repeating: 0, count: 256), sy = sx, count = sx
+        labels.withUnsafeBufferPointer { l in
+            for y in 0..<height {
+                for x in 0..<width {
+                    let t = Int(l[y * width + x])
+                    if t != 0 { sx[t] += Double(x); sy[t] += Double(y); count[t] += 1 }
+                }
+            }
+        }
+        var out: [UInt8: (x: Float, y: Float)] = [:]
+        for t in 1..<256 where count[t] > 0 { out[UInt8(t)] = (Float(sx[t] / count[t]), Float(sy[t] / count[t])) }
+        return out
+    }
+
     /// One mask per object ID (an object without pixels gets an empty mask).
     public func masks() -> [Int: Mask] { masks(including: []) }
 

@@ -494,7 +494,7 @@ extension MaskTracker {
             stream(frames: FrameSubset(base: images, frames: indices), anchors: subsetAnchors, objectIDs: objectIDs) { j, labels in
                 let t = indices[j]
                 if let (s, previous) = last {
-                    for u in (s + 1)..<t { onFinal(u, blend(previous, weight: Float(t - u) / Float(t - s), labels)) }
+                    for u in (s + 1)..<t { onFinal(u, interpolate(previous, labels, at: Float(u - s) / Float(t - s))) }
                 }
                 onFinal(t, labels)
                 last = (t, labels)
@@ -791,6 +791,29 @@ extension MaskTracker {
     /// `(1 − weight) ×` that of `b`; a pixel takes the object with the highest blended score when it is at
     /// least 0.5, else no object. Where the passes disagree the boundary moves between them smoothly.
     public func blend(_ a: SelectionLabels, weight: Float, _ b: SelectionLabels) -> SelectionLabels {
+        blend(a, weight: weight, b, shifts: [:])
+    }
+
+    /// The labels of a frame a `fraction` (0…1) of the way from frame `a` to frame `b`, both tracked: each
+    /// object present in both is moved along its centroid's displacement (`a`'s view forwards, `b`'s
+    /// backwards, to where the object is at that moment), and the two views are blended by temporal
+    /// distance (``blend(_:weight:_:)``).
+    public func interpolate(_ a: SelectionLabels, _ b: SelectionLabels, at fraction: Float) -> SelectionLabels {
+        let ca = a.centroids(), cb = b.centroids()
+        var shifts: [UInt8: (a: (x: Int, y: Int), b: (x: Int, y: Int))] = [:]
+        for (tag, pa) in ca {
+            guard let pb = cb[tag] else { continue }
+            let dx = pb.x - pa.x, dy = pb.y - pa.y
+            shifts[tag] = ((Int((fraction * dx).rounded()), Int((fraction * dy).rounded())),
+                           (Int((-(1 - fraction) * dx).rounded()), Int((-(1 - fraction) * dy).rounded())))
+        }
+        return blend(a, weight: 1 - fraction, b, shifts: shifts)
+    }
+
+    /// ``blend(_:weight:_:)`` with object `tag` of `a` read moved by `shifts[tag].a` pixels and of `b` by
+    /// `shifts[tag].b`.
+    func blend(_ a: SelectionLabels, weight: Float, _ b: SelectionLabels,
+               shifts: [UInt8: (a: (x: Int, y: Int), b: (x: Int, y: Int))]) -> SelectionLabels {
         let w = a.width, h = a.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
         var best = [Float](repeating: 0.5, count: n)
@@ -802,13 +825,14 @@ extension MaskTracker {
         var ind = [Float](repeating: 0, count: n), sa = ind, sb = ind, tmp = ind
         for tag in 1..<256 where present[tag] {
             let t = UInt8(tag)
-            for p in 0..<n { ind[p] = a.labels[p] == t ? 1 : 0 }
+            let shift = shifts[t]
+            Self.indicator(of: t, in: a.labels, moved: shift?.a ?? (0, 0), width: w, height: h, into: &ind)
             ind.withUnsafeBufferPointer { I in
                 tmp.withUnsafeMutableBufferPointer { T in
                     sa.withUnsafeMutableBufferPointer { S in boxSum(I, S, T, width: w, height: h, radius: r) }
                 }
             }
-            for p in 0..<n { ind[p] = b.labels[p] == t ? 1 : 0 }
+            Self.indicator(of: t, in: b.labels, moved: shift?.b ?? (0, 0), width: w, height: h, into: &ind)
             ind.withUnsafeBufferPointer { I in
                 tmp.withUnsafeMutableBufferPointer { T in
                     sb.withUnsafeMutableBufferPointer { S in boxSum(I, S, T, width: w, height: h, radius: r) }
@@ -823,6 +847,26 @@ extension MaskTracker {
             }
         }
         return SelectionLabels(width: w, height: h, labels: out, objectIDs: a.objectIDs)
+    }
+
+    /// 1 where `labels` (moved by `shift` pixels) holds `tag`, else 0.
+    static func indicator(of tag: UInt8, in labels: [UInt8], moved shift: (x: Int, y: Int), width w: Int, height h: Int,
+                          into ind: inout [Float]) {
+        labels.withUnsafeBufferPointer { l in
+            ind.withUnsafeMutableBufferPointer { o in
+                if shift == (0, 0) {
+                    for p in 0..<o.count { o[p] = l[p] == tag ? 1 : 0 }
+                    return
+                }
+                for y in 0..<h {
+                    let sy = y - shift.y
+                    for x in 0..<w {
+                        let sx = x - shift.x
+                        o[y * w + x] = sx >= 0 && sx < w && sy >= 0 && sy < h && l[sy * w + sx] == tag ? 1 : 0
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -356,6 +356,22 @@ private func report(_ name: String, _ ious: [Double]) {
                 && MaskTracker.step(framesPerSecond: 24) == 1)
     }
 
+    @Test("a frame between two tracked ones takes each object where it is at that moment, not where the two views overlap")
+    func interpolationFollowsTheObject() {
+        func discLabels(_ cx: Int, _ cy: Int) -> SelectionLabels {
+            var l = [UInt8](repeating: 0, count: 160 * 90)
+            for y in 0..<90 { for x in 0..<160 where (x - cx) * (x - cx) + (y - cy) * (y - cy) <= 196 { l[y * 160 + x] = 1 } }
+            return SelectionLabels(width: 160, height: 90, labels: l, objectIDs: [3])
+        }
+        // 24 px apart (the radius is 14): the two views barely overlap.
+        let a = discLabels(50, 40), b = discLabels(74, 46)
+        let truth = discLabels(56, 42).masks()[3]!
+        let moved = tracker.interpolate(a, b, at: 0.25).masks()[3]!.iou(truth)
+        let blended = tracker.blend(a, weight: 0.75, b).masks()[3]!.iou(truth)
+        print("interpolation a quarter of the way: IoU \(moved) moved, \(blended) blended in place")
+        #expect(moved >= 0.9 && blended < 0.8)
+    }
+
     @Test("the flows measured ahead (the next chunk while one is refined) give exactly the sequential result; frames stream in order")
     func threadsDoNotChangeTheResult() {
         let clip = TrackClip(width: 160, height: 90, count: 23) { t in
