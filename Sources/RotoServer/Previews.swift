@@ -105,7 +105,10 @@ struct PreviewPipeline {
             let (working, anchors) = try Self.anchors(session: session, frames: frames, lap: { timer.lap($0) })
             stream = Self.startTracking(working, anchors: anchors, objectIDs: objectIDs, tracker: tracker, step: step)
         }
-        defer { stream.waitUntilFinished() }  // the tracker never outlives the job, even on an error
+        defer {  // the tracker never outlives the job, even on an error
+            stream.abandon()
+            stream.waitUntilFinished()
+        }
         var entries: [FrameMasks] = []
         entries.reserveCapacity(stream.count)
         let engine = frames.engine
@@ -127,6 +130,7 @@ struct PreviewPipeline {
             return LabelPlane(width: full.width, height: full.height, labels: full.labels)
         }
         timer.lap("track+upsample+rle+render")
+        stream.abandon()  // every frame the renderer wanted has been taken
         stream.waitUntilFinished()
         if let failure = lazy?.failure { throw failure }
         // 5. The cover: the first marked frame with its overlay.
@@ -236,20 +240,34 @@ struct PreviewPipeline {
 }
 
 /// Tracked labels handed from the tracking thread to one consumer (the renderer), which takes each frame
-/// once, in order, blocking until it is final; a frame is held only between the two.
+/// once, in order, blocking until it is final; a frame is held only between the two, and the tracker runs
+/// at most `lead` frames ahead of the consumer (so the frames held do not grow with the clip).
 final class TrackedFrames: Sendable {
     let count: Int
-    private let state: Mutex<(frames: [SelectionLabels?], finished: Bool)>
+    let lead: Int
+    private let state: Mutex<State>
     private let signal = DispatchSemaphore(value: 0)
+    private let space = DispatchSemaphore(value: 0)
 
-    init(count: Int) {
-        self.count = count
-        state = Mutex((frames: [SelectionLabels?](repeating: nil, count: count), finished: false))
+    private struct State {
+        var frames: [SelectionLabels?]
+        var finished = false
+        /// Every frame below it has been taken or passed over.
+        var taken = 0
+        /// The consumer has stopped taking: the tracker no longer waits, and what it gives is dropped.
+        var abandoned = false
     }
 
-    /// Frame `index` is final.
+    init(count: Int, lead: Int = 48) {
+        self.count = count
+        self.lead = max(1, lead)
+        state = Mutex(State(frames: [SelectionLabels?](repeating: nil, count: count)))
+    }
+
+    /// Frame `index` is final. Waits while it is `lead` frames or more ahead of the consumer.
     func put(_ index: Int, _ labels: SelectionLabels) {
-        state.withLock { if index < count { $0.frames[index] = labels } }
+        while state.withLock({ !$0.abandoned && index >= $0.taken + lead }) { space.wait() }
+        state.withLock { if index < count && !$0.abandoned { $0.frames[index] = labels } }
         signal.signal()
     }
 
@@ -259,16 +277,27 @@ final class TrackedFrames: Sendable {
         signal.signal()
     }
 
+    /// The consumer takes no more frames: call before waiting for the tracker, so it cannot wait for room.
+    func abandon() {
+        state.withLock { $0.abandoned = true; $0.frames = [] }
+        space.signal()
+    }
+
     /// Waits until frame `index` is final and takes it; nil for a frame tracking does not give (past the
     /// end) or one already taken.
     func take(_ index: Int) -> SelectionLabels? {
         guard index >= 0 && index < count else { return nil }
         while true {
-            let (labels, finished) = state.withLock { s in
-                defer { s.frames[index] = nil }
-                return (s.frames[index], s.finished)
+            let (labels, finished) = state.withLock { s -> (SelectionLabels?, Bool) in
+                guard !s.abandoned else { return (nil, true) }
+                let labels = s.frames[index]
+                if labels != nil {
+                    s.frames[index] = nil
+                    s.taken = max(s.taken, index + 1)
+                }
+                return (labels, s.finished)
             }
-            if let labels { return labels }
+            if let labels { space.signal(); return labels }
             if finished { return nil }
             signal.wait()
         }

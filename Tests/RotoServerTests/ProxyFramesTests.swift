@@ -2,6 +2,7 @@ import Foundation
 import RotoMedia
 import RotoTestSupport
 import RotoVision
+import Synchronization
 import Testing
 @testable import RotoServer
 
@@ -23,4 +24,47 @@ import Testing
         }
         #expect(lazy.failure == nil)
     }
+}
+
+/// The hand-over from the tracking thread to the renderer.
+@Suite struct TrackedFramesTests {
+    static func labels(_ i: Int) -> SelectionLabels {
+        SelectionLabels(width: 4, height: 1, labels: [UInt8(i % 256), 0, 0, 0], objectIDs: [0])
+    }
+
+    @Test("the tracker runs at most `lead` frames ahead of the renderer, and every frame arrives once, in order")
+    func leadIsBounded() async throws {
+        let frames = TrackedFrames(count: 200, lead: 4)
+        let progress = Progress()
+        let producer = Thread {
+            for i in 0..<200 {
+                frames.put(i, Self.labels(i))
+                progress.last.store(i, ordering: .relaxed)
+            }
+            frames.finish()
+        }
+        producer.start()
+        for i in 0..<10 { #expect(frames.take(i) == Self.labels(i)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let ahead = progress.last.load(ordering: .relaxed)
+        #expect(ahead < 10 + 4, "the tracker put frame \(ahead) with frames 0–9 taken")
+        for i in 10..<200 { #expect(frames.take(i) == Self.labels(i)) }
+        frames.waitUntilFinished()
+    }
+
+    @Test("a renderer that stops early lets a tracker waiting for room finish")
+    func abandonReleasesTheTracker() {
+        let frames = TrackedFrames(count: 100, lead: 2)
+        let producer = Thread {
+            for i in 0..<100 { frames.put(i, Self.labels(i)) }
+            frames.finish()
+        }
+        producer.start()
+        for i in 0..<5 { _ = frames.take(i) }
+        frames.abandon()
+        frames.waitUntilFinished()
+        #expect(frames.take(6) == nil)
+    }
+
+    final class Progress: Sendable { let last = Atomic<Int>(-1) }
 }
