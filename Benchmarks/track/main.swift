@@ -10,7 +10,8 @@
 //   --interpolate-odd  track every frame, then replace each odd frame by the blend of its neighbours
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced
-//   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow)
+//   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
+//             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
@@ -77,6 +78,7 @@ func parseArgs() -> Args {
                 case "finest": a.tracker.flowFinestLevel = Int(v)
                 case "grow": a.tracker.growthPenalty = Float(v)
                 case "warpsigma": a.tracker.warpCheckSigma = Float(v)
+                case "claims": a.tracker.claimThreshold = Float(v)
                 case "motion": a.tracker.motionWeight = Float(v)
                 case "mclamp": a.tracker.motionClamp = Float(v)
                 case "mbin": a.tracker.motionBin = Float(v)

@@ -47,6 +47,12 @@ public struct MaskTracker: Sendable {
         /// 0.5 by exp(−e²/2σ²) — disoccluded background behind a moving object points into the object and
         /// would otherwise inherit its label. σ in RGB levels; 0 turns the check off.
         public var warpCheckSigma: Float = 15
+        /// Occlusion check of the warp: every pixel of the new frame is splatted (bilinearly) where its flow
+        /// points in the previous one. Where a band pixel points to a place claimed more than this many
+        /// times, the frames disagree about what is there (background uncovered behind a moving object
+        /// points into the object alongside the object itself), and an object-leaning prior there is set
+        /// to 0.5: the colour and motion models decide. 0 turns the check off.
+        public var claimThreshold: Float = 1.8
         /// Weight of the motion log-likelihood ratio: histograms of the flow of the pixels the warp puts
         /// in the object and of the rest of the region around it (each pixel weighted by how far its flow
         /// can be trusted); a pixel that moves like the background is less likely to stay in or join the
@@ -269,6 +275,8 @@ public struct MaskTracker: Sendable {
             motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
         }
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
+        // How many pixels of the new frame claim each pixel of the previous one (the occlusion check).
+        let claims = configuration.claimThreshold > 0 ? Self.claims(flow, skipping: unknown) : []
         // Graph over band pixels.
         var node = [Int32](repeating: -1, count: n)
         var nodes = 0
@@ -341,6 +349,10 @@ public struct MaskTracker: Sendable {
                         let e = warpError(p, x, y)
                         q = 0.5 + expf(-e * e * invTwoSigma2) * (q - 0.5)
                     }
+                    if !claims.isEmpty && q > 0.5 && !unknown[p] {
+                        let sx = min(max(Float(x) + fu[p], 0), Float(w - 1)), sy = min(max(Float(y) + fv[p], 0), Float(h - 1))
+                        if claims[Int(sy.rounded()) * w + Int(sx.rounded())] > cfg.claimThreshold { q = 0.5 }
+                    }
                     var costFG = -c * 0.5 - cfg.priorWeight * logf(q)
                         + (hard[p] > 0 || nearBorder(x, y) ? 0 : cfg.growthPenalty)
                     var costBG = c * 0.5 - cfg.priorWeight * logf(1 - q)
@@ -371,6 +383,37 @@ public struct MaskTracker: Sendable {
         return (fg, prior)
     }
 
+}
+
+extension MaskTracker {
+    /// For each pixel of the previous frame, the (bilinear) weight of the new frame's pixels whose flow
+    /// points to it, those `skipping` marks left out: about 1 where the frames map one to one, more where
+    /// several pixels of the new frame claim the same place (one of them has no true match there).
+    static func claims(_ flow: FlowField, skipping: [Bool]) -> [Float] {
+        let w = flow.width, h = flow.height
+        var out = [Float](repeating: 0, count: w * h)
+        guard w > 0 && h > 0 else { return out }
+        let maxX = Float(w - 1), maxY = Float(h - 1)
+        flow.u.withUnsafeBufferPointer { U in
+        flow.v.withUnsafeBufferPointer { V in
+        skipping.withUnsafeBufferPointer { S in
+        out.withUnsafeMutableBufferPointer { C in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = y * w + x
+                    if S[p] { continue }
+                    let sx = min(max(Float(x) + U[p], 0), maxX), sy = min(max(Float(y) + V[p], 0), maxY)
+                    let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                    let ax = sx - Float(x0), ay = sy - Float(y0)
+                    C[y0 * w + x0] += (1 - ax) * (1 - ay)
+                    C[y0 * w + x1] += ax * (1 - ay)
+                    C[y1 * w + x0] += (1 - ax) * ay
+                    C[y1 * w + x1] += ax * ay
+                }
+            }
+        }}}}
+        return out
+    }
 }
 
 /// The pyramids of a chunk of consecutive steps of a walk and the flow of each step back to the one before

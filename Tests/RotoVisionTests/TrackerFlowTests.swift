@@ -131,4 +131,22 @@ extension TrackerFlowTests {
             }
         }
     }
+
+    @Test("the occlusion check's claims: one where the frames map one to one, two where two parts of the new frame point to the same place, none where nothing points")
+    func claimsFindWhereTwoPixelsPointToOnePlace() {
+        // Backward flow (new → previous): the left half stays, the right half came from 3 px further left,
+        // so previous columns 7–9 are claimed by both halves and columns 17–19 by none.
+        var flow = FlowField(width: 20, height: 6)
+        for y in 0..<6 { for x in 10..<20 { flow.u[y * 20 + x] = -3 } }
+        let claims = MaskTracker.claims(flow, skipping: [Bool](repeating: false, count: 120))
+        for y in 0..<6 {
+            for x in 0..<7 { #expect(abs(claims[y * 20 + x] - 1) < 1e-5, "(\(x), \(y))") }
+            for x in 7..<10 { #expect(abs(claims[y * 20 + x] - 2) < 1e-5, "(\(x), \(y))") }
+            for x in 17..<20 { #expect(claims[y * 20 + x] == 0, "(\(x), \(y))") }
+        }
+        // Skipped pixels (entering the frame) claim nothing.
+        let none = MaskTracker.claims(flow, skipping: [Bool](repeating: true, count: 120))
+        #expect(none.allSatisfy { $0 == 0 })
+    }
+
 }
