@@ -7,7 +7,8 @@
 //   --rounds  extra rounds of the interactive protocol after the 5-click start (default 9; 0 = off)
 //   --truth-anchor  also track from the true frame-0 mask (the tracker alone, without the click engine)
 //   --step N  track every N-th frame, blending the frames between (as for clips over 48 fps; default 1)
-//   --interpolate-odd  track every frame, then replace each odd frame by the blend of its neighbours
+//   --interpolate-odd  track every frame, then interpolate each odd frame from its neighbours
+//             (`--blend-in-place`: blend them without moving the objects)
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
@@ -41,6 +42,7 @@ struct Args {
     var tracker = MaskTracker.Configuration()
     var step = 1
     var interpolateOdd = false
+    var blendInPlace = false
 }
 
 func parseArgs() -> Args {
@@ -61,6 +63,7 @@ func parseArgs() -> Args {
         case "--truth-anchor": a.truthAnchor = true
         case "--step": a.step = max(1, Int(it.next() ?? "") ?? 1)
         case "--interpolate-odd": a.interpolateOdd = true
+        case "--blend-in-place": a.blendInPlace = true
         case "--dump": a.dump = it.next()
         case "--config":
             for kv in (it.next() ?? "").split(separator: ",") {
@@ -259,7 +262,7 @@ func trackAndScore(_ s: Sequence, anchors: [Int: SelectionLabels], keepMasks: Bo
     var trackedFrames = tracker.track(frames: s.working, anchors: anchors, objectIDs: [objectID], step: args.step)
     if args.interpolateOdd {  // the cost of blending alone: every odd frame from its tracked neighbours
         for t in stride(from: 1, to: trackedFrames.count - 1, by: 2) where anchors[t] == nil {
-            trackedFrames[t] = ProcessInfo.processInfo.environment["PLAIN_BLEND"] != nil
+            trackedFrames[t] = args.blendInPlace
                 ? tracker.blend(trackedFrames[t - 1], weight: 0.5, trackedFrames[t + 1])
                 : tracker.interpolate(trackedFrames[t - 1], trackedFrames[t + 1], at: 0.5)
         }

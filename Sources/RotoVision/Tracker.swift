@@ -327,10 +327,9 @@ public struct MaskTracker: Sendable {
             }
             let beta = 1 / (2 * max(sum / max(pairs, 1), 1))
             let invTwoSigma2 = 1 / (2 * cfg.warpCheckSigma * cfg.warpCheckSigma)
-            // Mean absolute RGB difference between the next frame at p and the previous one where p's
-            // flow points (bilinear).
-            @inline(__always) func warpError(_ p: Int, _ x: Int, _ y: Int) -> Float {
-                let sx = min(max(Float(x) + fu[p], 0), Float(w - 1)), sy = min(max(Float(y) + fv[p], 0), Float(h - 1))
+            // Mean absolute RGB difference between the next frame at p and the previous one at (sx, sy),
+            // where p's flow points (bilinear).
+            @inline(__always) func warpError(_ p: Int, _ sx: Float, _ sy: Float) -> Float {
                 let (r, g, b) = bilinearRGB(pv, w, h, sx, sy)
                 return (abs(r - Float(px[3 * p])) + abs(g - Float(px[3 * p + 1])) + abs(b - Float(px[3 * p + 2]))) / 3
             }
@@ -345,13 +344,16 @@ public struct MaskTracker: Sendable {
                         c += cfg.motionWeight * trust[p] * (hard[p] > 0 ? m : min(m, cfg.motionSupport))
                     }
                     var q = min(0.95, max(0.05, prior[p]))
-                    if cfg.warpCheckSigma > 0 && !unknown[p] {
-                        let e = warpError(p, x, y)
-                        q = 0.5 + expf(-e * e * invTwoSigma2) * (q - 0.5)
-                    }
-                    if !claims.isEmpty && q > 0.5 && !unknown[p] {
+                    if !unknown[p] {
+                        // Where p's flow points in the previous frame.
                         let sx = min(max(Float(x) + fu[p], 0), Float(w - 1)), sy = min(max(Float(y) + fv[p], 0), Float(h - 1))
-                        if claims[Int(sy.rounded()) * w + Int(sx.rounded())] > cfg.claimThreshold { q = 0.5 }
+                        if cfg.warpCheckSigma > 0 {
+                            let e = warpError(p, sx, sy)
+                            q = 0.5 + expf(-e * e * invTwoSigma2) * (q - 0.5)
+                        }
+                        if !claims.isEmpty && q > 0.5 && claims[Int(sy.rounded()) * w + Int(sx.rounded())] > cfg.claimThreshold {
+                            q = 0.5
+                        }
                     }
                     var costFG = -c * 0.5 - cfg.priorWeight * logf(q)
                         + (hard[p] > 0 || nearBorder(x, y) ? 0 : cfg.growthPenalty)
@@ -505,7 +507,7 @@ extension MaskTracker {
 
     /// The tracking step for a clip of `fps` frames per second: the tracker is tuned and measured on clips
     /// of 24–30 fps, and a faster clip is tracked on every `step`-th frame (at 24 fps or more), the frames
-    /// between blended from their two tracked neighbours.
+    /// between interpolated from their two tracked neighbours.
     public static func step(framesPerSecond fps: Double) -> Int {
         fps.isFinite ? max(1, min(8, Int(fps / 24))) : 1
     }
@@ -517,8 +519,8 @@ extension MaskTracker {
     /// keeps memory bounded); each is read from several threads at once when `threads` > 1.
     ///
     /// With `step` > 1 only every `step`-th frame, every anchor and the last frame are tracked (the flow
-    /// then spans the frames between); each frame between two tracked ones blends their labels by
-    /// temporal distance (see ``blend(_:weight:_:)``).
+    /// then spans the frames between); each frame between two tracked ones is interpolated from them
+    /// (see ``interpolate(_:_:at:)``).
     public func stream<Frames: RandomAccessCollection & Sendable>(
         frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], step: Int = 1,
         onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
