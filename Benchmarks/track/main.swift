@@ -6,7 +6,7 @@
 // usage: track-bench [--davis DIR] [--seqs a,b] [--rounds N] [--clicks 1,3,5] [--verbose]
 //   --rounds  extra rounds of the interactive protocol after the 5-click start (default 9; 0 = off)
 //   --truth-anchor  also track from the true frame-0 mask (the tracker alone, without the click engine)
-//   --step N  track every N-th frame, blending the frames between (as for clips over 48 fps; default 1)
+//   --step N  track every N-th frame, interpolating the frames between (as for 60 fps clips; default 1)
 //   --interpolate-odd  track every frame, then interpolate each odd frame from its neighbours
 //             (`--blend-in-place`: blend them without moving the objects)
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
