@@ -43,6 +43,15 @@ import Testing
         return #"{"session_id":"\#(session)","frame_index":\#(frame),"points":[\#(list)]\#(obj)}"#
     }
 
+    /// Waits up to `seconds` for the session's background proxy; whether it exists.
+    static func waitForProxy(_ config: ServerConfiguration, session id: String, seconds: Int = 300) async throws -> Bool {
+        let proxy = config.dataDirectory + "/media/sessions/\(id)/proxy.mp4"
+        for _ in 0..<(seconds * 10) where !FileManager.default.fileExists(atPath: proxy) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return FileManager.default.fileExists(atPath: proxy)
+    }
+
     static func masks(_ r: Reply) throws -> [(id: Int, rle: Mask, png: Mask)] {
         guard case .object(let res)? = r.data["res"], case .array(let list)? = res["rle_mask_list"] else { return [] }
         return try list.map { item in
@@ -91,11 +100,7 @@ import Testing
             let id = try #require(r0.string("session_id"), "\(r0.message)")
             // The only job thread is held once the session's proxy build has let it go: from then on,
             // nothing may queue on the job pool until the preview.
-            let proxy = config.dataDirectory + "/media/sessions/\(id)/proxy.mp4"
-            for _ in 0..<3000 where !FileManager.default.fileExists(atPath: proxy) {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            try #require(FileManager.default.fileExists(atPath: proxy), "no proxy after 5 minutes")
+            try #require(try await Self.waitForProxy(config, session: id), "no proxy after 5 minutes")
             let task = await PoolHold(pools.tasks)
             let job = await PoolHold(pools.jobs)
             let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
@@ -272,11 +277,7 @@ import Testing
         let config = testConfiguration()
         try await withApp(config) { client in
             let id = try await Self.session(client)
-            let proxy = config.dataDirectory + "/media/sessions/\(id)/proxy.mp4"
-            for _ in 0..<300 where !FileManager.default.fileExists(atPath: proxy) {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(FileManager.default.fileExists(atPath: proxy))
+            #expect(try await Self.waitForProxy(config, session: id, seconds: 30))
             let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
                                           json: points(id, frame: 45, [(650.0 / 1280, 350.0 / 720)]))
             #expect(r.code == 0, "\(r.message)")
