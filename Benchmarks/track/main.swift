@@ -82,6 +82,8 @@ func parseArgs() -> Args {
                 case "grow": a.tracker.growthPenalty = Float(v)
                 case "warpsigma": a.tracker.warpCheckSigma = Float(v)
                 case "claims": a.tracker.claimThreshold = Float(v)
+                case "doubt": a.tracker.doubtFraction = Float(v)
+                case "doubtmargin": a.tracker.doubtMargin = Float(v)
                 case "motion": a.tracker.motionWeight = Float(v)
                 case "mclamp": a.tracker.motionClamp = Float(v)
                 case "mbin": a.tracker.motionBin = Float(v)

@@ -149,4 +149,48 @@ extension TrackerFlowTests {
         #expect(none.allSatisfy { $0 == 0 })
     }
 
+    @Test("an object whose mask slid onto colours much less like it than at first is looked for at its last good view and taken back there; with the rule off it stays")
+    func doubtfulObjectIsTakenBack() {
+        let w = 120, h = 80
+        // A textured green background and a red disc at (40, 40); on the later frame the mask sits on an
+        // orange-brown patch at (90, 40), a colour the anchor saw neither in the object nor around it.
+        func frame(patch: Bool) -> (RGBImage, disc: [UInt8], patch: [UInt8]) {
+            var px = [UInt8](repeating: 0, count: w * h * 3)
+            var d = [UInt8](repeating: 0, count: w * h), q = d
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = y * w + x, n = 20 * sin(Double(x) * 0.7 + Double(y) * 0.3)
+                    var rgb = (90 + n, 130 - n, 90.0)
+                    if (x - 40) * (x - 40) + (y - 40) * (y - 40) <= 144 { rgb = (200 + n, 70 + n / 2, 60); d[p] = 1 }
+                    if patch && (x - 90) * (x - 90) + (y - 40) * (y - 40) <= 144 { rgb = (150 + n, 100 + n / 2, 40); q[p] = 1 }
+                    px[3 * p] = UInt8(rgb.0); px[3 * p + 1] = UInt8(rgb.1); px[3 * p + 2] = UInt8(rgb.2)
+                }
+            }
+            return (RGBImage(width: w, height: h, pixels: px), d, q)
+        }
+        let anchor = frame(patch: false), later = frame(patch: true)
+        func run(_ configuration: MaskTracker.Configuration) -> Mask {
+            let tracker = MaskTracker(configuration: configuration)
+            let model = ColourModel(image: anchor.0, labels: anchor.disc, tag: 1, band: tracker.bandWidth(w, h))
+            var table = [Float](repeating: 0, count: 2 << 12)
+            table.replaceSubrange(1 << 12 ..< 2 << 12, with: model.logRatio())
+            var lost: [Int: LostObject] = [:]
+            var cur = SelectionLabels(width: w, height: h, labels: anchor.disc, objectIDs: [1])
+            tracker.reacquire(&cur, lost: &lost, image: anchor.0, flow: FlowField(width: w, height: h),
+                              models: [0: model], ratios: table)
+            #expect(cur.labels == anchor.disc, "a good view is kept as it is")
+            cur = SelectionLabels(width: w, height: h, labels: later.patch, objectIDs: [1])
+            tracker.reacquire(&cur, lost: &lost, image: later.0, flow: FlowField(width: w, height: h),
+                              models: [0: model], ratios: table)
+            return cur.masks()[1]!
+        }
+        let disc = Mask(width: w, height: h, data: later.disc), patch = Mask(width: w, height: h, data: later.patch)
+        let taken = run(MaskTracker.Configuration())
+        #expect(taken.iou(disc) >= 0.8, "IoU with the disc \(taken.iou(disc))")
+        var off = MaskTracker.Configuration()
+        off.doubtFraction = 0
+        let kept = run(off)
+        #expect(kept.iou(patch) == 1, "without the rule the mask stays where it slid (IoU with the patch \(kept.iou(patch)))")
+    }
+
 }

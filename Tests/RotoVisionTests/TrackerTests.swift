@@ -39,8 +39,11 @@ private struct TrackClip {
     /// truth[t][k] = mask of shape k on frame t.
     var truth: [[Mask]] = []
 
+    /// `pan`: the background's motion in pixels a frame (a panning camera); `cover(t, x, y)`: the colour
+    /// of something in front of every shape at that pixel of frame `t`, if any.
     init(width: Int, height: Int, count: Int, shapes: (Int) -> [TrackShape],
-         bar: ((Int) -> ClosedRange<Int>?)? = nil) {
+         bar: ((Int) -> ClosedRange<Int>?)? = nil, pan: Double = 0,
+         cover: ((Int, Double, Double) -> (Double, Double, Double)?)? = nil) {
         self.width = width
         self.height = height
         for t in 0..<count {
@@ -52,8 +55,9 @@ private struct TrackClip {
                 for x in 0..<width {
                     let p = y * width + x
                     let fx = Double(x) + 0.5, fy = Double(y) + 0.5
-                    let n = valueNoise(fx, fy, cell: 5, seed: 3) - 0.5
-                    let n2 = valueNoise(fx, fy, cell: 13, seed: 4) - 0.5
+                    let bx = fx - pan * Double(t)
+                    let n = valueNoise(bx, fy, cell: 5, seed: 3) - 0.5
+                    let n2 = valueNoise(bx, fy, cell: 13, seed: 4) - 0.5
                     var rgb = (90 + 80 * n + 40 * n2, 130 + 70 * n - 30 * n2, 90 + 60 * n + 40 * n2)
                     for (k, s) in ss.enumerated() where s.inside(fx, fy) {
                         let (lx, ly) = s.local(fx, fy)
@@ -64,6 +68,10 @@ private struct TrackClip {
                     }
                     if let barRows, barRows.contains(y) {
                         rgb = (90, 130, 90)
+                        for j in 0..<ss.count { masks[j][p] = 0 }
+                    }
+                    if let front = cover?(t, fx, fy) {
+                        rgb = front
                         for j in 0..<ss.count { masks[j][p] = 0 }
                     }
                     px[3 * p] = UInt8(clamping: Int(rgb.0.rounded()))
@@ -231,6 +239,23 @@ private func report(_ name: String, _ ious: [Double]) {
         }, bar: { t in (8...10).contains(t) ? 30...106 : nil })
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
         expectFollows(out, clip, frames: 12..<18, least: 0.7, "hidden completely, frames 12-17")
+    }
+
+    @Test("an object the camera follows is found again in its place after something the camera passes hid it")
+    func cameraFollowsObjectPastOccluder() {
+        // The camera pans (the background moves 6 px a frame to the left) and keeps the disc in the middle
+        // of the frame; a dark trunk, part of the background, passes in front of it and hides it wholly
+        // on frames 14–16. Where the camera's motion takes the disc's last view is the wrong place.
+        let clip = TrackClip(width: 200, height: 120, count: 30, shapes: { _ in [disc(cx: 100, cy: 60, r: 22)] },
+                             pan: -6, cover: { t, x, y in
+            let trunk = 190 - 6 * Double(t)
+            guard abs(x - trunk) <= 30 else { return nil }
+            let m = valueNoise(x - trunk, y, cell: 6, seed: 21) - 0.5
+            return (70 + 50 * m, 55 + 40 * m, 45 + 30 * m)
+        })
+        #expect((14...16).allSatisfy { clip.truth[$0][0].area == 0 })
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
+        expectFollows(out, clip, frames: 22..<30, least: 0.7, "camera follows the object, frames 22-29")
     }
 
     @Test func twoAnchorsBracketing() {
