@@ -443,6 +443,9 @@ struct LostObject: Sendable {
     var peak: Int
     /// The mean colour log-likelihood ratio of the object's first view, under its anchor's model.
     var reference: Float
+    /// The view's centroid, and the object's own motion per step (in the frame, smoothed) up to it.
+    var centroid: (x: Float, y: Float)
+    var velocity: (x: Float, y: Float) = (0, 0)
     var dx: Float = 0
     var dy: Float = 0
     var steps = 0
@@ -735,9 +738,10 @@ extension MaskTracker {
     /// least `doubtFraction` as object-like as in its first view) and looks for the objects it no longer
     /// holds well: below a tenth of that area (gone, hidden, or lost by the tracker), or with doubtful
     /// colours (the mask slid onto background). The last good view is tried where the camera's motion
-    /// (the median flow) has taken it since and, when that is elsewhere, where it was in the frame (a
-    /// camera that follows the object), each refined on this frame against the anchor's colour model
-    /// alone. The better is taken back when it is at least 16 pixels, at most twice the largest area
+    /// (the median flow) has taken it since, where it was in the frame (a camera that follows the
+    /// object) and where its own motion would have taken it (an object walking on behind something),
+    /// each place more than a band from the others, each refined on this frame against the anchor's
+    /// colour model alone. The best is taken back when it is at least 16 pixels, at most twice the largest area
     /// seen, and looks like the object (mean colour log-likelihood ratio ≥ 1, and for a doubtful object
     /// `doubtMargin` above what it holds). Forgotten after `maxLostSteps` steps.
     func reacquire(_ cur: inout SelectionLabels, lost: inout [Int: LostObject], image: RGBImage, flow: FlowField,
@@ -745,6 +749,7 @@ extension MaskTracker {
         let w = cur.width, h = cur.height, n = w * h
         var area = [Int](repeating: 0, count: 256)
         var colour = [Float](repeating: 0, count: 256)
+        var sumX = [Float](repeating: 0, count: 256), sumY = sumX
         // Each object's mean colour log-likelihood ratio under its anchor's model: an object whose pixels
         // look clearly like its background (mean below −1; say it went behind something) is dropped, to
         // be looked for below.
@@ -754,10 +759,16 @@ extension MaskTracker {
         table.withUnsafeBufferPointer { T in
         area.withUnsafeMutableBufferPointer { A in
         colour.withUnsafeMutableBufferPointer { C in
-            for p in 0..<n {
-                let v = Int(L[p])
-                A[v] += 1
-                if v > 0 && v <= objects { C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)])) }
+            for y in 0..<h {
+                for x in 0..<w {
+                    let p = y * w + x, v = Int(L[p])
+                    A[v] += 1
+                    if v > 0 && v <= objects {
+                        C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)]))
+                        sumX[v] += Float(x)
+                        sumY[v] += Float(y)
+                    }
+                }
             }
         }}}}}
         for k in 0..<objects where area[k + 1] > 0 && models[k] != nil && colour[k + 1] < -Float(area[k + 1]) {
@@ -777,7 +788,13 @@ extension MaskTracker {
             let reference = lost[k]?.reference ?? held[k]
             let doubtful = models[k] != nil && a > 0 && reference > 0 && held[k] < configuration.doubtFraction * reference
             if a > 0 && 2 * a >= peak && !doubtful {
-                lost[k] = LostObject(labels: cur.labels, peak: peak, reference: reference)
+                let c = (x: sumX[k + 1] / Float(a), y: sumY[k + 1] / Float(a))
+                var velocity: (x: Float, y: Float) = lost[k]?.velocity ?? (0, 0)
+                if let last = lost[k], last.steps == 0 {
+                    // Seen well on the step before too: the centroid's move is the object's own motion.
+                    velocity = ((velocity.x + c.x - last.centroid.x) / 2, (velocity.y + c.y - last.centroid.y) / 2)
+                }
+                lost[k] = LostObject(labels: cur.labels, peak: peak, reference: reference, centroid: c, velocity: velocity)
                 good.insert(k)
             } else if lost[k] != nil {
                 lost[k]!.peak = peak
@@ -793,6 +810,11 @@ extension MaskTracker {
         let mu = us.isEmpty ? 0 : us[us.count / 2], mv = vs.isEmpty ? 0 : vs[vs.count / 2]
         for k in following { lost[k]!.dx -= mu; lost[k]!.dy -= mv }
         let band = bandWidth(w, h)
+        func centroid(of labels: [UInt8], _ tag: UInt8) -> (x: Float, y: Float) {
+            var sx: Float = 0, sy: Float = 0, count: Float = 0
+            for p in 0..<n where labels[p] == tag { sx += Float(p % w); sy += Float(p / w); count += 1 }
+            return (sx / max(count, 1), sy / max(count, 1))
+        }
         for k in missing {
             guard var object = lost[k] else { continue }
             object.steps += 1
@@ -802,8 +824,12 @@ extension MaskTracker {
             guard let model = models[k], object.steps <= 8 || object.steps % 4 == 0 else { continue }
             let tag = UInt8(k + 1)
             let camera = (x: Int(object.dx.rounded()), y: Int(object.dy.rounded()))
+            let own = (x: Int((object.velocity.x * Float(object.steps)).rounded()),
+                       y: Int((object.velocity.y * Float(object.steps)).rounded()))
             var places = [camera]
-            if abs(camera.x) + abs(camera.y) > band { places.append((0, 0)) }
+            for place in [(x: 0, y: 0), own] where places.allSatisfy({ abs($0.x - place.x) + abs($0.y - place.y) > band }) {
+                places.append(place)
+            }
             var best: (labels: [UInt8], count: Int, mean: Float)?
             for place in places {
                 guard let r = search(tag: tag, view: object.labels, shift: place, in: cur.labels, image: image,
@@ -815,7 +841,8 @@ extension MaskTracker {
             guard let best, best.mean >= 1, area[k + 1] == 0 || best.mean >= held[k] + configuration.doubtMargin else { continue }
             for p in 0..<n where best.labels[p] != 0 { cur.labels[p] = tag }
             for p in 0..<n where cur.labels[p] == tag && best.labels[p] == 0 { cur.labels[p] = 0 }
-            lost[k] = LostObject(labels: cur.labels, peak: max(object.peak, best.count), reference: object.reference)
+            lost[k] = LostObject(labels: cur.labels, peak: max(object.peak, best.count), reference: object.reference,
+                                 centroid: centroid(of: best.labels, tag), velocity: object.velocity)
         }
     }
 

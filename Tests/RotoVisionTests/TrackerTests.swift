@@ -258,6 +258,17 @@ private func report(_ name: String, _ ious: [Double]) {
         expectFollows(out, clip, frames: 22..<30, least: 0.7, "camera follows the object, frames 22-29")
     }
 
+    @Test("an object moving on behind something that hides it for a while is found again where its own motion took it")
+    func hiddenWhileMovingThenFound() {
+        // The disc moves 6 px a frame to the right; a background-coloured band hides it wholly on frames
+        // 8–15, and it comes out 48 px from where it went in, more than its diameter.
+        let clip = TrackClip(width: 240, height: 136, count: 28, shapes: { t in
+            [disc(cx: 40 + 6 * Double(t), cy: 68, r: 20)]
+        }, bar: { t in (8...15).contains(t) ? 30...106 : nil })
+        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
+        expectFollows(out, clip, frames: 19..<28, least: 0.7, "hidden while moving, frames 19-27")
+    }
+
     @Test func twoAnchorsBracketing() {
         // A red disc with a blue cap. Anchor 0 marks the red part only; anchor 19 marks both: frames near
         // each anchor must follow that anchor's interpretation.
