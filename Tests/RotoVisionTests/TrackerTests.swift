@@ -231,14 +231,22 @@ private func report(_ name: String, _ ious: [Double]) {
         #expect(parallel == out)
     }
 
-    @Test("an object hidden completely for a few frames is found again")
-    func hiddenCompletelyThenFound() {
-        // A background-coloured band covers the whole disc on frames 8–10.
-        let clip = TrackClip(width: 240, height: 136, count: 18, shapes: { t in
-            [disc(cx: 70 + 2 * Double(t), cy: 68, r: 26)]
-        }, bar: { t in (8...10).contains(t) ? 30...106 : nil })
+    /// A disc moving `speed` px a frame to the right, wholly hidden by a background-coloured band on
+    /// `hidden` frames.
+    struct Hiding: Sendable, CustomTestStringConvertible {
+        var start: Double, speed: Double, radius: Double, count: Int, hidden: ClosedRange<Int>, check: Range<Int>
+        var testDescription: String { "\(Int(speed)) px a frame, hidden on frames \(hidden)" }
+    }
+
+    @Test("an object hidden completely for a while is found again: a slow one near where it went in, one that moved on farther than its diameter (48 px) where its own motion took it",
+          arguments: [Hiding(start: 70, speed: 2, radius: 26, count: 18, hidden: 8...10, check: 12..<18),
+                      Hiding(start: 40, speed: 6, radius: 20, count: 28, hidden: 8...15, check: 19..<28)])
+    func hiddenCompletelyThenFound(_ c: Hiding) {
+        let clip = TrackClip(width: 240, height: 136, count: c.count, shapes: { t in
+            [disc(cx: c.start + c.speed * Double(t), cy: 68, r: c.radius)]
+        }, bar: { t in c.hidden.contains(t) ? 30...106 : nil })
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
-        expectFollows(out, clip, frames: 12..<18, least: 0.7, "hidden completely, frames 12-17")
+        expectFollows(out, clip, frames: c.check, least: 0.7, "hidden completely (\(c.testDescription))")
     }
 
     @Test("an object the camera follows is found again in its place after something the camera passes hid it")
@@ -256,17 +264,6 @@ private func report(_ name: String, _ ious: [Double]) {
         #expect((14...16).allSatisfy { clip.truth[$0][0].area == 0 })
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
         expectFollows(out, clip, frames: 22..<30, least: 0.7, "camera follows the object, frames 22-29")
-    }
-
-    @Test("an object moving on behind something that hides it for a while is found again where its own motion took it")
-    func hiddenWhileMovingThenFound() {
-        // The disc moves 6 px a frame to the right; a background-coloured band hides it wholly on frames
-        // 8–15, and it comes out 48 px from where it went in, more than its diameter.
-        let clip = TrackClip(width: 240, height: 136, count: 28, shapes: { t in
-            [disc(cx: 40 + 6 * Double(t), cy: 68, r: 20)]
-        }, bar: { t in (8...15).contains(t) ? 30...106 : nil })
-        let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
-        expectFollows(out, clip, frames: 19..<28, least: 0.7, "hidden while moving, frames 19-27")
     }
 
     @Test func twoAnchorsBracketing() {
