@@ -443,8 +443,9 @@ struct LostObject: Sendable {
     var peak: Int
     /// The mean colour log-likelihood ratio of the object's first view, under its anchor's model.
     var reference: Float
-    /// The view's centroid, and the object's own motion per step (in the frame, smoothed) up to it.
-    var centroid: (x: Float, y: Float)
+    /// The view's centroid (nil for a view found by a search), and the object's own motion per step (in
+    /// the frame, smoothed) up to it.
+    var centroid: (x: Float, y: Float)?
     var velocity: (x: Float, y: Float) = (0, 0)
     var dx: Float = 0
     var dy: Float = 0
@@ -790,9 +791,9 @@ extension MaskTracker {
             if a > 0 && 2 * a >= peak && !doubtful {
                 let c = (x: sumX[k + 1] / Float(a), y: sumY[k + 1] / Float(a))
                 var velocity: (x: Float, y: Float) = lost[k]?.velocity ?? (0, 0)
-                if let last = lost[k], last.steps == 0 {
+                if let last = lost[k], last.steps == 0, let before = last.centroid {
                     // Seen well on the step before too: the centroid's move is the object's own motion.
-                    velocity = ((velocity.x + c.x - last.centroid.x) / 2, (velocity.y + c.y - last.centroid.y) / 2)
+                    velocity = ((velocity.x + c.x - before.x) / 2, (velocity.y + c.y - before.y) / 2)
                 }
                 lost[k] = LostObject(labels: cur.labels, peak: peak, reference: reference, centroid: c, velocity: velocity)
                 good.insert(k)
@@ -810,11 +811,6 @@ extension MaskTracker {
         let mu = us.isEmpty ? 0 : us[us.count / 2], mv = vs.isEmpty ? 0 : vs[vs.count / 2]
         for k in following { lost[k]!.dx -= mu; lost[k]!.dy -= mv }
         let band = bandWidth(w, h)
-        func centroid(of labels: [UInt8], _ tag: UInt8) -> (x: Float, y: Float) {
-            var sx: Float = 0, sy: Float = 0, count: Float = 0
-            for p in 0..<n where labels[p] == tag { sx += Float(p % w); sy += Float(p / w); count += 1 }
-            return (sx / max(count, 1), sy / max(count, 1))
-        }
         for k in missing {
             guard var object = lost[k] else { continue }
             object.steps += 1
@@ -842,7 +838,7 @@ extension MaskTracker {
             for p in 0..<n where best.labels[p] != 0 { cur.labels[p] = tag }
             for p in 0..<n where cur.labels[p] == tag && best.labels[p] == 0 { cur.labels[p] = 0 }
             lost[k] = LostObject(labels: cur.labels, peak: max(object.peak, best.count), reference: object.reference,
-                                 centroid: centroid(of: best.labels, tag), velocity: object.velocity)
+                                 centroid: nil, velocity: object.velocity)
         }
     }
 
