@@ -40,9 +40,8 @@ private struct TrackClip {
     var truth: [[Mask]] = []
 
     /// `pan`: the background's motion in pixels a frame (a panning camera); `cover(t, x, y)`: the colour
-    /// of something in front of every shape at that pixel of frame `t`, if any.
-    init(width: Int, height: Int, count: Int, shapes: (Int) -> [TrackShape],
-         bar: ((Int) -> ClosedRange<Int>?)? = nil, pan: Double = 0,
+    /// of something in front of every shape at that pixel (centre) of frame `t`, if any.
+    init(width: Int, height: Int, count: Int, shapes: (Int) -> [TrackShape], pan: Double = 0,
          cover: ((Int, Double, Double) -> (Double, Double, Double)?)? = nil) {
         self.width = width
         self.height = height
@@ -50,7 +49,6 @@ private struct TrackClip {
             var px = [UInt8](repeating: 0, count: width * height * 3)
             let ss = shapes(t)
             var masks = ss.map { _ in [UInt8](repeating: 0, count: width * height) }
-            let barRows = bar?(t)
             for y in 0..<height {
                 for x in 0..<width {
                     let p = y * width + x
@@ -65,10 +63,6 @@ private struct TrackClip {
                         rgb = (s.base.0 + 80 * m, s.base.1 + 60 * m, s.base.2 + 60 * m)
                         for j in 0..<ss.count { masks[j][p] = 0 }
                         masks[k][p] = 1
-                    }
-                    if let barRows, barRows.contains(y) {
-                        rgb = (90, 130, 90)
-                        for j in 0..<ss.count { masks[j][p] = 0 }
                     }
                     if let front = cover?(t, fx, fy) {
                         rgb = front
@@ -92,6 +86,11 @@ private struct TrackClip {
         }
         return SelectionLabels(width: width, height: height, labels: l, objectIDs: ids)
     }
+}
+
+/// A `cover` for `TrackClip`: a flat band of the background's mean colour across `rows` on `frames`.
+private func bar(rows: ClosedRange<Int>, on frames: ClosedRange<Int>) -> (Int, Double, Double) -> (Double, Double, Double)? {
+    { t, _, y in frames.contains(t) && rows.contains(Int(y)) ? (90, 130, 90) : nil }
 }
 
 private func disc(cx: Double, cy: Double, r: Double, base: (Double, Double, Double) = (200, 70, 60),
@@ -207,7 +206,7 @@ private func report(_ name: String, _ ious: [Double]) {
         // A background-coloured horizontal bar hides the disc's middle on frames 8 and 9.
         let clip = TrackClip(width: 240, height: 136, count: 16, shapes: { t in
             [disc(cx: 50 + 4 * Double(t), cy: 68, r: 28)]
-        }, bar: { t in (8...9).contains(t) ? 60...75 : nil })
+        }, cover: bar(rows: 60...75, on: 8...9))
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
         expectFollows(out, clip, frames: 10..<16, least: 0.7, "occlusion, frames 10-15")
     }
@@ -244,7 +243,7 @@ private func report(_ name: String, _ ious: [Double]) {
     func hiddenCompletelyThenFound(_ c: Hiding) {
         let clip = TrackClip(width: 240, height: 136, count: c.count, shapes: { t in
             [disc(cx: c.start + c.speed * Double(t), cy: 68, r: c.radius)]
-        }, bar: { t in c.hidden.contains(t) ? 30...106 : nil })
+        }, cover: bar(rows: 30...106, on: c.hidden))
         let out = tracker.track(frames: clip.frames, anchors: [0: clip.labels(0, ids: [1])], objectIDs: [1])
         expectFollows(out, clip, frames: c.check, least: 0.7, "hidden completely (\(c.testDescription))")
     }
