@@ -36,6 +36,8 @@ struct Args {
     var noPrior = false
     var priorPoints: Int?
     var priorReach: Double?
+    /// `--no-prior-touch`: only the reach rule decides which parts of a prior count.
+    var priorTouch = true
     var jobs = 2
     var truthAnchor = false
     var dump: String?
@@ -59,6 +61,7 @@ func parseArgs() -> Args {
         case "--no-prior": a.noPrior = true
         case "--prior-points": a.priorPoints = Int(it.next() ?? "")
         case "--prior-reach": a.priorReach = Double(it.next() ?? "")
+        case "--no-prior-touch": a.priorTouch = false
         case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
         case "--truth-anchor": a.truthAnchor = true
         case "--step": a.step = max(1, Int(it.next() ?? "") ?? 1)
@@ -253,6 +256,7 @@ let engine = ClassicalSegmentationEngine(configuration: {
     var c = ClassicalSegmentationEngine.Configuration()
     if let n = args.priorPoints { c.priorPoints = n }
     if let r = args.priorReach { c.priorReach = r }
+    c.priorTouch = args.priorTouch
     return c
 }())
 let tracker = MaskTracker(configuration: args.tracker)

@@ -80,20 +80,22 @@ extension Mask {
     /// The mask's 8-connected parts that come within `reach` (a fraction of the image diagonal) of one of
     /// `points` (normalised coordinates); empty without points.
     public func components(near points: [PointPrompt], within reach: Double) -> Mask {
-        if points.isEmpty || isEmpty { return Mask(width: width, height: height) }
-        let (label, areas) = connectedComponents(data, width: width, height: height)
+        if points.isEmpty { return Mask(width: width, height: height) }
         let r = reach * Double(width * width + height * height).squareRoot()
         let r2 = r * r
         let centres = points.map { p in (p.x * Double(width), p.y * Double(height)) }
-        var keep = [Bool](repeating: false, count: areas.count)
-        for y in 0..<height {
-            for x in 0..<width {
-                let l = Int(label[y * width + x])
-                if l < 0 || keep[l] { continue }
-                let px = Double(x) + 0.5, py = Double(y) + 0.5
-                for (cx, cy) in centres where (px - cx) * (px - cx) + (py - cy) * (py - cy) <= r2 { keep[l] = true; break }
-            }
+        return components { p in
+            let px = Double(p % width) + 0.5, py = Double(p / width) + 0.5
+            return centres.contains { (px - $0.0) * (px - $0.0) + (py - $0.1) * (py - $0.1) <= r2 }
         }
+    }
+
+    /// The mask's 8-connected parts that have a pixel where `touches` (a pixel index) holds.
+    func components(where touches: (Int) -> Bool) -> Mask {
+        if isEmpty { return Mask(width: width, height: height) }
+        let (label, areas) = connectedComponents(data, width: width, height: height)
+        var keep = [Bool](repeating: false, count: areas.count)
+        for p in 0..<label.count where label[p] >= 0 && !keep[Int(label[p])] && touches(p) { keep[Int(label[p])] = true }
         var out = [UInt8](repeating: 0, count: width * height)
         for p in 0..<out.count where label[p] >= 0 && keep[Int(label[p])] { out[p] = 1 }
         return Mask(trusted: width, height, out)

@@ -190,6 +190,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// How close (fraction of the image diagonal) a part of the prior mask must come to an include
         /// click to count.
         public var priorReach: Double = 0.05
+        /// Also count the prior's parts that the include clicks' own segmentation reaches when none is
+        /// within `priorReach` of them.
+        public var priorTouch: Bool = true
 
         /// The defaults.
         public init() {}
@@ -304,18 +307,37 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// The superpixels of an object's include and exclude clicks. A prior mask adds the
     /// `priorPoints` points deepest inside it (and farthest from each other) as include clicks, so the
     /// object is found from where it was believed to be and the person's clicks correct it. Only the
-    /// parts of the prior within `priorReach` of an include click count: a click far from every part of
-    /// it says the prior lost the object (and a prior without include clicks selects nothing). An
-    /// exclude click on the same region as an include click wins (the latest intent is to exclude).
+    /// parts of the prior within `priorReach` of an include click count, or, when none is, the parts that
+    /// the clicks' own segmentation reaches (`priorTouch`: the click is on a part tracking missed). A
+    /// click whose own segmentation stays clear of the prior says the prior lost the object (and a prior
+    /// without include clicks selects nothing). An exclude click on the same region as an include click
+    /// wins (the latest intent is to exclude).
     func clickRegions(_ frame: PreparedFrame, object: ObjectPrompt) -> (positive: [Int], negative: [Int]) {
-        var pos = [Int](), neg = [Int]()
         var points = object.points
         if let prior = object.prior, configuration.priorPoints > 0 {
             let m = prior.width == frame.width && prior.height == frame.height
                 ? prior : prior.resizedNearest(width: frame.width, height: frame.height)
-            let near = m.components(near: points.filter(\.positive), within: configuration.priorReach)
+            var near = m.components(near: points.filter(\.positive), within: configuration.priorReach)
+            if near.isEmpty && configuration.priorTouch {
+                // Far from every part of the prior, the clicks may still be on the same object (a part
+                // that tracking missed): the prior's parts that what the clicks alone select reaches count.
+                let own = regions(frame, of: points)
+                if !own.positive.isEmpty {
+                    let alone = BinarySegmentation(frame: frame, config: configuration, positives: own.positive,
+                                                   negatives: own.negative).best().fg
+                    let reached = frame.withNeighbours(alone)
+                    near = m.components { reached[Int(frame.labels[$0])] }
+                }
+            }
             points += near.interiorClicks(count: configuration.priorPoints)
         }
+        return regions(frame, of: points)
+    }
+
+    /// The superpixels of include and exclude `points`; an exclude click on the same region as an include
+    /// click wins.
+    func regions(_ frame: PreparedFrame, of points: [PointPrompt]) -> (positive: [Int], negative: [Int]) {
+        var pos = [Int](), neg = [Int]()
         for p in points {
             let px = p.pixel(width: frame.width, height: frame.height)
             let r = frame.region(x: px.x, y: px.y)

@@ -254,6 +254,15 @@ public struct PreparedFrame: Sendable {
         return out
     }
 
+    /// `regions` and the regions next to them.
+    func withNeighbours(_ regions: [Bool]) -> [Bool] {
+        var out = regions
+        for s in 0..<spCount where regions[s] {
+            for e in Int(adjStart[s])..<Int(adjStart[s + 1]) { out[Int(adjNode[e])] = true }
+        }
+        return out
+    }
+
     /// The superpixel under working pixel (`x`, `y`).
     func region(x: Int, y: Int) -> Int { Int(labels[y * image.width + x]) }
 

@@ -335,6 +335,27 @@ extension EngineTests {
         #expect(none.isEmpty)
     }
 
+    /// Tracking kept a red disc but missed the long blue bar attached to it; the person clicks the far
+    /// end of the bar, more than `priorReach` from every part of the prior. What that click selects on
+    /// its own (the bar) touches the prior, so the prior still counts and the whole object comes back.
+    @Test("a prior far from the click counts when what the click selects touches it")
+    func priorTouchedByTheClickedPart() {
+        let w = 320, h = 240
+        var s = Scene(width: w, height: h, seed: 5)
+        let discPart = s.paint((200, 30, 30), disc(90, 120, 40))
+        let bar = s.paint((30, 40, 210)) { x, y in x >= 126 && x < 265 && y >= 104 && y < 136 }
+        var whole = Mask(width: w, height: h)
+        for y in 0..<h { for x in 0..<w where discPart[x, y] == 1 || bar[x, y] == 1 { whole[x, y] = 1 } }
+        let onBarEnd = [pt(250, 120, w, h)]  // 120 px from the disc; the reach is 20 px
+        let withTouch = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBarEnd, prior: discPart)])[0]!
+        var reachOnly = ClassicalSegmentationEngine.Configuration()
+        reachOnly.priorTouch = false
+        let withoutTouch = ClassicalSegmentationEngine(configuration: reachOnly)
+            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBarEnd, prior: discPart)])[0]!
+        #expect(withTouch.iou(whole) >= 0.85, "IoU \(withTouch.iou(whole))")
+        #expect(withoutTouch.iou(whole) < 0.6, "the bar alone: IoU with the whole object \(withoutTouch.iou(whole))")
+    }
+
     @Test("the parts of a mask near points")
     func componentsNearPoints() {
         var m = Mask(width: 40, height: 20)
