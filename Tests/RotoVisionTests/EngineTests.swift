@@ -303,6 +303,11 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
     }
 }
 
+/// The pixels in `a` or in `b` (masks of one size).
+func union(_ a: Mask, _ b: Mask) -> Mask {
+    Mask(width: a.width, height: a.height, data: zip(a.data, b.data).map { $0 != 0 || $1 != 0 ? 1 : 0 })
+}
+
 extension EngineTests {
     /// An object of two colours (a red disc with a blue block attached) where a click on the block alone
     /// selects the block; the mask believed before (a prior, here the object shifted by 6 px as a tracker
@@ -315,8 +320,8 @@ extension EngineTests {
         let discPart = s.paint((200, 30, 30), disc(110, 120, 45))
         let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 95 && y < 150 }
         let other = s.paint((230, 210, 40)) { x, y in x >= 255 && x < 305 && y >= 20 && y < 70 }
-        var whole = Mask(width: w, height: h), shifted = Mask(width: w, height: h)
-        for y in 0..<h { for x in 0..<w where discPart[x, y] == 1 || block[x, y] == 1 { whole[x, y] = 1 } }
+        let whole = union(discPart, block)
+        var shifted = Mask(width: w, height: h)
         for y in 0..<h { for x in 6..<w where whole[x - 6, y] == 1 { shifted[x, y] = 1 } }
         let onBlock = [pt(190, 122, w, h)]
         let alone = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock)])[0]!
@@ -344,8 +349,7 @@ extension EngineTests {
         var s = Scene(width: w, height: h, seed: 5)
         let discPart = s.paint((200, 30, 30), disc(90, 120, 40))
         let bar = s.paint((30, 40, 210)) { x, y in x >= 126 && x < 265 && y >= 104 && y < 136 }
-        var whole = Mask(width: w, height: h)
-        for y in 0..<h { for x in 0..<w where discPart[x, y] == 1 || bar[x, y] == 1 { whole[x, y] = 1 } }
+        let whole = union(discPart, bar)
         let onBarEnd = [pt(250, 120, w, h)]  // 120 px from the disc; the reach is 20 px
         let withTouch = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBarEnd, prior: discPart)])[0]!
         var reachOnly = ClassicalSegmentationEngine.Configuration()
