@@ -309,17 +309,23 @@ func union(_ a: Mask, _ b: Mask) -> Mask {
 }
 
 extension EngineTests {
-    /// An object of two colours (a red disc with a blue block attached) where a click on the block alone
-    /// selects the block; the mask believed before (a prior, here the object shifted by 6 px as a tracker
-    /// would leave it) makes the same click select the whole object. A click far from every part of the
-    /// prior (on another object) ignores it.
-    @Test("a prior mask near the click is the starting point; one far from it is ignored")
-    func priorMaskNearTheClick() {
-        let w = 320, h = 240
-        var s = Scene(width: w, height: h, seed: 12)
-        let discPart = s.paint((200, 30, 30), disc(110, 120, 45))
+    /// An object of two colours (a red disc with a blue block attached on its right) and another object
+    /// (a yellow square) up and to the right, on the test background.
+    static func twoColourScene() -> (scene: Scene, disc: Mask, block: Mask, other: Mask) {
+        var s = Scene(width: 320, height: 240, seed: 12)
+        let disc = s.paint((200, 30, 30), disc(110, 120, 45))
         let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 95 && y < 150 }
         let other = s.paint((230, 210, 40)) { x, y in x >= 255 && x < 305 && y >= 20 && y < 70 }
+        return (s, disc, block, other)
+    }
+
+    /// A click on the block alone selects the block; the mask believed before (a prior, here the object
+    /// shifted by 6 px as a tracker would leave it) makes the same click select the whole object. A click
+    /// far from every part of the prior (on another object) ignores it.
+    @Test("a prior mask near the click is the starting point; one far from it is ignored")
+    func priorMaskNearTheClick() {
+        let (s, discPart, block, other) = Self.twoColourScene()
+        let w = s.image.width, h = s.image.height
         let whole = union(discPart, block)
         var shifted = Mask(width: w, height: h)
         for y in 0..<h { for x in 6..<w where whole[x - 6, y] == 1 { shifted[x, y] = 1 } }
@@ -340,24 +346,22 @@ extension EngineTests {
         #expect(none.isEmpty)
     }
 
-    /// Tracking kept a red disc but missed the long blue bar attached to it; the person clicks the far
-    /// end of the bar, more than `priorReach` from every part of the prior. What that click selects on
-    /// its own (the bar) touches the prior, so the prior still counts and the whole object comes back.
+    /// Tracking kept the red disc but missed the blue block; the person clicks the block's far end, more
+    /// than `priorReach` from every part of the prior. What that click selects on its own (the block)
+    /// touches the prior, so the prior still counts and the whole object comes back.
     @Test("a prior far from the click counts when what the click selects touches it")
     func priorTouchedByTheClickedPart() {
-        let w = 320, h = 240
-        var s = Scene(width: w, height: h, seed: 5)
-        let discPart = s.paint((200, 30, 30), disc(90, 120, 40))
-        let bar = s.paint((30, 40, 210)) { x, y in x >= 126 && x < 265 && y >= 104 && y < 136 }
-        let whole = union(discPart, bar)
-        let onBarEnd = [pt(250, 120, w, h)]  // 120 px from the disc; the reach is 20 px
-        let withTouch = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBarEnd, prior: discPart)])[0]!
+        let (s, discPart, block, _) = Self.twoColourScene()
+        let w = s.image.width, h = s.image.height
+        let whole = union(discPart, block)
+        let onBlockEnd = [pt(208, 122, w, h)]  // 53 px from the disc; the reach is 20 px
+        let withTouch = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlockEnd, prior: discPart)])[0]!
         var reachOnly = ClassicalSegmentationEngine.Configuration()
         reachOnly.priorTouch = false
         let withoutTouch = ClassicalSegmentationEngine(configuration: reachOnly)
-            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBarEnd, prior: discPart)])[0]!
+            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlockEnd, prior: discPart)])[0]!
         #expect(withTouch.iou(whole) >= 0.85, "IoU \(withTouch.iou(whole))")
-        #expect(withoutTouch.iou(whole) < 0.6, "the bar alone: IoU with the whole object \(withoutTouch.iou(whole))")
+        #expect(withoutTouch.iou(whole) < 0.6, "the block alone: IoU with the whole object \(withoutTouch.iou(whole))")
     }
 
     @Test("the parts of a mask near points")
