@@ -751,7 +751,8 @@ extension MaskTracker {
     /// each place more than a band from the others, each refined on this frame against the anchor's
     /// colour model alone. The best is taken back when it is at least 16 pixels, at most twice the largest area
     /// seen, and looks like the object (mean colour log-likelihood ratio ≥ 1 or ≥ `reacquireFraction` of
-    /// its first view's, and for a doubtful object `doubtMargin` above what it holds). Forgotten after `maxLostSteps` steps.
+    /// its first view's, and for a doubtful object `doubtMargin` above what it holds). Forgotten after
+    /// `maxLostSteps` steps.
     func reacquire(_ cur: inout SelectionLabels, lost: inout [Int: LostObject], image: RGBImage, flow: FlowField,
                    models: [Int: ColourModel], ratios table: [Float]) {
         let w = cur.width, h = cur.height, n = w * h
@@ -841,7 +842,10 @@ extension MaskTracker {
                 let mean = r.score / Float(r.count)
                 if mean > best?.mean ?? -.infinity { best = (r.labels, r.count, mean) }
             }
-            guard let best, best.mean >= min(1, configuration.reacquireFraction * object.reference), area[k + 1] == 0 || best.mean >= held[k] + configuration.doubtMargin else { continue }
+            // Looks like the object: a mean ratio of 1, or `reacquireFraction` of its first view's.
+            let looksLikeIt = min(1, configuration.reacquireFraction * object.reference)
+            guard let best, best.mean >= looksLikeIt,
+                  area[k + 1] == 0 || best.mean >= held[k] + configuration.doubtMargin else { continue }
             for p in 0..<n where best.labels[p] != 0 { cur.labels[p] = tag }
             for p in 0..<n where cur.labels[p] == tag && best.labels[p] == 0 { cur.labels[p] = 0 }
             lost[k] = LostObject(labels: cur.labels, peak: max(object.peak, best.count), reference: object.reference,
