@@ -1,7 +1,9 @@
 // Click → mask benchmark on DAVIS 2016 frames. Driven by run.sh, which extracts the frames with ffmpeg.
 //
 // usage: select-bench --frames DIR --davis DIR [--step 20] [--seqs a,b] [--frame0-only] [--no-timing]
-//                     [--config key=value,...]
+//                     [--no-guide] [--config key=value,...]
+// --no-guide: upsample the quality masks without the full-size frame as a guide, as the server does
+// (it reads clicked frames from the working-size proxy).
 // DIR/<seq>/frames.rgb holds frames 0, step, 2·step, … of <seq>/video.mp4 as raw 1280×720 RGB24.
 
 import Foundation
@@ -21,6 +23,7 @@ struct Args {
     var verbose = false
     var dump = ""
     var oracle = false
+    var guide = true
     /// DIR/<seq>/next.rgb holds frames 1, step + 1, … (the frame after each of frames.rgb): the engine
     /// also separates by motion, as the server does. `--no-motion` segments each frame alone.
     var motion = true
@@ -39,6 +42,7 @@ func parseArgs() -> Args {
         case "--no-timing": a.timing = false
         case "--verbose": a.verbose = true
         case "--oracle": a.oracle = true
+        case "--no-guide": a.guide = false
         case "--no-motion": a.motion = false
         case "--dump": a.dump = it.next() ?? ""
         case "--config":
@@ -169,7 +173,17 @@ for seq in seqs {
         for n in clickCounts {
             let pts = Array(clicks.prefix(n))
             let t0 = cpuNow()
-            let masks = engine.segment(img, objects: [ObjectPrompt(objectID: 0, points: pts)], nearby: nearby)
+            let objects = [ObjectPrompt(objectID: 0, points: pts)]
+            let masks: [Int: Mask]
+            if args.guide {
+                masks = engine.segment(img, objects: objects, nearby: nearby)
+            } else {  // as the server: the boundary interpolated without the full-size frame
+                let ws = engine.workingSize(width: fw, height: fh)
+                let frame = engine.prepare(img.downscaled(width: ws.width, height: ws.height),
+                                           nearby: nearby?.downscaled(width: ws.width, height: ws.height))
+                masks = engine.upsample(engine.segment(frame, objects: objects), to: fw, fh, guide: nil, frame: frame)
+                    .masks(including: [0])
+            }
             let t1 = cpuNow()
             times720.append(ms(t0, t1))
             let m = masks[0] ?? Mask(width: fw, height: fh)
