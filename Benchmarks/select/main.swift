@@ -158,6 +158,12 @@ for seq in seqs {
         let nearby = (idx + 1) * fsize <= next.count ? RGBImage(width: fw, height: fh, pixels: Array(next[(idx * fsize)..<((idx + 1) * fsize)])) : nil
         let maskPath = "\(dir)/masks/" + String(format: "%05d.png", frameNo)
         guard let png = readFile(maskPath), let truth = try? decodePNG(png) else { idx += 1; continue }
+        /// The frame at working size, analysed (as the server analyses the proxy's frame).
+        func analysed() -> PreparedFrame {
+            let ws = engine.workingSize(width: fw, height: fh)
+            return engine.prepare(img.downscaled(width: ws.width, height: ws.height),
+                                  nearby: nearby?.downscaled(width: ws.width, height: ws.height))
+        }
         idx += 1
         if truth.isEmpty { continue }
         let derived = truth.interiorClicks(count: 5)
@@ -178,9 +184,7 @@ for seq in seqs {
             if args.guide {
                 masks = engine.segment(img, objects: objects, nearby: nearby)
             } else {  // as the server: the boundary interpolated without the full-size frame
-                let ws = engine.workingSize(width: fw, height: fh)
-                let frame = engine.prepare(img.downscaled(width: ws.width, height: ws.height),
-                                           nearby: nearby?.downscaled(width: ws.width, height: ws.height))
+                let frame = analysed()
                 masks = engine.upsample(engine.segment(frame, objects: objects), to: fw, fh, guide: nil, frame: frame)
                     .masks(including: [0])
             }
@@ -190,8 +194,7 @@ for seq in seqs {
             ious.append(m.iou(truth))
             if args.oracle {
                 let ws = engine.workingSize(width: fw, height: fh)
-                let frame = engine.prepare(img.downscaled(width: ws.width, height: ws.height),
-                                           nearby: nearby?.downscaled(width: ws.width, height: ws.height))
+                let frame = analysed()
                 let t = truth.resizedNearest(width: ws.width, height: ws.height)
                 let c = engine.candidates(frame, object: ObjectPrompt(objectID: 0, points: pts))
                 let orc = engine.upsample(engine.regionOracle(frame, truth: t), to: fw, fh, guide: img, frame: frame).masks()[0]!
