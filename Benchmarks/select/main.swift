@@ -77,6 +77,7 @@ func parseArgs() -> Args {
                 case "border": a.config.borderOffset = Float(p[1])!
                 case "sigma": a.config.upsampleSigma = Float(p[1])!
                 case "mdist": a.config.multiClickDistanceWeight = Double(p[1])!
+                case "mclampbg": a.config.multiClickClampBackground = Float(p[1])!
                 case "hull": a.config.hullPrior = p[1] == "1"
                 case "local": a.config.localColour = Float(p[1])!
                 case "mradii": a.config.multiClickRadii = p[1].split(separator: "/").map { Double($0)! }

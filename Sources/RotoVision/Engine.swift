@@ -177,6 +177,10 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var multiClickBorderOffset: Float? = nil
         /// With several include clicks: weight of the far-from-clicks cost (nil: `distanceWeight`).
         public var multiClickDistanceWeight: Double? = 4
+        /// With several include clicks: clamp of the colour log-likelihood ratio towards background (nil:
+        /// `llrClampBackground`). Several clicks teach the object's colour model more of the object, so
+        /// a colour it has not seen is better evidence of background than after one click.
+        public var multiClickClampBackground: Float? = 3
         /// Weight of the motion log-likelihood ratio against the colour one (frames analysed with motion).
         public var motionWeight: Float = 1
         /// Width of a motion histogram bin, working pixels.
@@ -673,7 +677,7 @@ struct BinarySegmentation {
         }
         var outF = [Float](repeating: 0, count: k)
         let clamp = config.llrClamp
-        let clampNeg = config.llrClampBackground
+        let clampNeg = positives.count > 1 ? config.multiClickClampBackground ?? config.llrClampBackground : config.llrClampBackground
         for s in 0..<k {
             let gi = lfs.count == 1 ? 0 : min(lfs.count - 1, max(0, Int(group[s])))
             var a: Float = 0
