@@ -60,13 +60,15 @@ for clip in clips:
             while not os.path.exists(proxy) and time.perf_counter() - t0 < 120:
                 time.sleep(0.1)
         call("/v1/videos/multi-elements/clear-selection", json.dumps({"session_id": sid}).encode())
+        marked = 0  # frames marked before the timed clicks (a session has at most 10)
         if label == "after a preview":
             call("/v1/videos/multi-elements/add-selection",
                  json.dumps({"session_id": sid, "frame_index": frames_[0], "points": [{"x": 0.5, "y": 0.55}]}).encode())
             call("/v1/videos/multi-elements/preview-selection", json.dumps({"session_id": sid}).encode())
             frames_ = frames_[1:]
+            marked = 1
         first, further = [], []
-        for f in frames_[:10]:
+        for f in frames_[:10 - marked]:
             for k in range(3):
                 pt = {"x": 0.5 + 0.02 * k, "y": 0.55}
                 r, t = call("/v1/videos/multi-elements/add-selection",
