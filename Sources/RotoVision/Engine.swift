@@ -171,8 +171,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var localColour: Float = 0
         /// With several include clicks: radii tried (nil: `radii`).
         public var multiClickRadii: [Double]? = nil
-        /// With several include clicks: smoothness (nil: `smoothness`).
-        public var multiClickSmoothness: Double? = nil
+        /// With several include clicks: smoothness (nil: `smoothness`). Their data term is stronger (a
+        /// colour model learned from more of the object, the clicks' hull as spatial prior).
+        public var multiClickSmoothness: Double? = 17
         /// With several include clicks: geodesic head start of the image border (nil: `borderOffset`).
         public var multiClickBorderOffset: Float? = nil
         /// With several include clicks: weight of the far-from-clicks cost (nil: `distanceWeight`).
