@@ -20,6 +20,8 @@
 //             tracked there, as add-selection does after a preview)
 //   --prior-points N  points the engine takes from that mask (default: the engine's, 3)
 //   --prior-reach R  how near an include click a part of that mask must come (default: the engine's, 0.05)
+//   --engine k=v,…  click-engine settings for the anchors: regions, mclampbg (multiClickClampBackground),
+//             msmooth (multiClickSmoothness)
 
 import Foundation
 import RotoMedia
@@ -36,6 +38,7 @@ struct Args {
     var noPrior = false
     var priorPoints: Int?
     var priorReach: Double?
+    var engine = ClassicalSegmentationEngine.Configuration()
     /// `--no-prior-touch`: only the reach rule decides which parts of a prior count.
     var priorTouch = true
     var jobs = 2
@@ -61,6 +64,17 @@ func parseArgs() -> Args {
         case "--no-prior": a.noPrior = true
         case "--prior-points": a.priorPoints = Int(it.next() ?? "")
         case "--prior-reach": a.priorReach = Double(it.next() ?? "")
+        case "--engine":
+            for kv in (it.next() ?? "").split(separator: ",") {
+                let p = kv.split(separator: "=").map(String.init)
+                guard p.count == 2, let v = Double(p[1]) else { print("bad engine setting \(kv)"); continue }
+                switch p[0] {
+                case "regions": a.engine.regions = Int(v)
+                case "mclampbg": a.engine.multiClickClampBackground = Float(v)
+                case "msmooth": a.engine.multiClickSmoothness = v
+                default: print("unknown engine key \(p[0])")
+                }
+            }
         case "--no-prior-touch": a.priorTouch = false
         case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
         case "--truth-anchor": a.truthAnchor = true
@@ -253,7 +267,7 @@ struct Sequence: Sendable {
 
 let args = parseArgs()
 let engine = ClassicalSegmentationEngine(configuration: {
-    var c = ClassicalSegmentationEngine.Configuration()
+    var c = args.engine
     if let n = args.priorPoints { c.priorPoints = n }
     if let r = args.priorReach { c.priorReach = r }
     c.priorTouch = args.priorTouch
