@@ -65,14 +65,12 @@ func parseArgs() -> Args {
         case "--prior-points": a.priorPoints = Int(it.next() ?? "")
         case "--prior-reach": a.priorReach = Double(it.next() ?? "")
         case "--engine":
-            for kv in (it.next() ?? "").split(separator: ",") {
-                let p = kv.split(separator: "=").map(String.init)
-                guard p.count == 2, let v = Double(p[1]) else { print("bad engine setting \(kv)"); continue }
-                switch p[0] {
+            for (key, v) in settings(it.next()) {
+                switch key {
                 case "regions": a.engine.regions = Int(v)
                 case "mclampbg": a.engine.multiClickClampBackground = Float(v)
                 case "msmooth": a.engine.multiClickSmoothness = v
-                default: print("unknown engine key \(p[0])")
+                default: print("unknown engine key \(key)")
                 }
             }
         case "--no-prior-touch": a.priorTouch = false
@@ -83,10 +81,8 @@ func parseArgs() -> Args {
         case "--blend-in-place": a.blendInPlace = true
         case "--dump": a.dump = it.next()
         case "--config":
-            for kv in (it.next() ?? "").split(separator: ",") {
-                let p = kv.split(separator: "=").map(String.init)
-                guard p.count == 2, let v = Double(p[1]) else { print("bad config \(kv)"); continue }
-                switch p[0] {
+            for (key, v) in settings(it.next()) {
+                switch key {
                 case "band": a.tracker.bandFraction = v
                 case "colour": a.tracker.colourWeight = Float(v)
                 case "clamp": a.tracker.colourClamp = Float(v)
@@ -106,13 +102,23 @@ func parseArgs() -> Args {
                 case "mbin": a.tracker.motionBin = Float(v)
                 case "msupport": a.tracker.motionSupport = Float(v)
                 case "mfloor": a.tracker.motionTextureFloor = Float(v)
-                default: print("unknown config key \(p[0])")
+                default: print("unknown config key \(key)")
                 }
             }
         default: print("unknown argument \(s)")
         }
     }
     return a
+}
+
+/// The `k=v,…` pairs of a `--config` or `--engine` argument (a pair that does not parse is reported and
+/// skipped).
+func settings(_ argument: String?) -> [(key: String, value: Double)] {
+    (argument ?? "").split(separator: ",").compactMap { kv in
+        let p = kv.split(separator: "=").map(String.init)
+        guard p.count == 2, let v = Double(p[1]) else { print("bad setting \(kv)"); return nil }
+        return (p[0], v)
+    }
 }
 
 struct ClickFile: Decodable {
