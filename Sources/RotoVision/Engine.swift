@@ -406,6 +406,12 @@ struct BinarySegmentation {
         var margin: [Float]
     }
 
+    /// A `multiClick…` setting when the object has several include clicks (and the setting is given),
+    /// else the one-click one.
+    func severalClicks<T>(_ setting: T?, else one: T) -> T {
+        positives.count > 1 ? setting ?? one : one
+    }
+
     /// Multi-source Dijkstra on the superpixel graph. `blocked` regions are never entered.
     func geodesic(from seeds: [(Int, Float)], blocked: [Bool]?) -> (dist: [Float], parent: [Int32], root: [Int32]) {
         let k = frame.spCount
@@ -444,7 +450,7 @@ struct BinarySegmentation {
 
     /// All hypotheses (one per radius in `config.radii`), best score first.
     func candidates() -> [Result] {
-        let r0 = positives.count > 1 ? config.multiClickRadii ?? config.radii : config.radii
+        let r0 = severalClicks(config.multiClickRadii, else: config.radii)
         let radii = r0.isEmpty ? [config.radius] : r0
         // Wider colour cores only help a lone click (it may sit on a small part of the object).
         let cores = config.coreDistances.isEmpty || positives.count > 1 ? [config.coreDistance] : config.coreDistances
@@ -521,7 +527,7 @@ struct BinarySegmentation {
         // clicks plus the image border.
         let fgGeo = geodesic(from: positives.map { ($0, 0) }, blocked: isNeg)
         var bgSeeds = negatives.map { ($0, Float(0)) }
-        let borderOffset = positives.count > 1 ? config.multiClickBorderOffset ?? config.borderOffset : config.borderOffset
+        let borderOffset = severalClicks(config.multiClickBorderOffset, else: config.borderOffset)
         for s in 0..<k where frame.spBorder[s] > 0 && !isPos[s] { bgSeeds.append((s, borderOffset)) }
         let bgGeo = geodesic(from: bgSeeds, blocked: isPos)
         var pgeo = [Float](repeating: 0.5, count: k)
@@ -580,7 +586,7 @@ struct BinarySegmentation {
         // Spatial prior: foreground far from every include click costs extra.
         let radius = max(1, Float(radiusFraction) * sh.diag + Float(config.spreadWeight) * sh.spread)
         var spatial = [Float](repeating: 0, count: k)
-        let distW = Float(positives.count > 1 ? config.multiClickDistanceWeight ?? config.distanceWeight : config.distanceWeight)
+        let distW = Float(severalClicks(config.multiClickDistanceWeight, else: config.distanceWeight))
         for s in 0..<k {
             let r = sh.clickDistance[s] / radius
             spatial[s] = r > 1 ? distW * (r - 1) * (r - 1) : 0
@@ -589,7 +595,7 @@ struct BinarySegmentation {
         var margin = [Float](repeating: 0, count: k)
         let big = 1e9
         let eta = Float(config.geodesicWeight)
-        let lambda = positives.count > 1 ? config.multiClickSmoothness ?? config.smoothness : config.smoothness
+        let lambda = severalClicks(config.multiClickSmoothness, else: config.smoothness)
         for round in 0..<max(1, config.rounds) {
             let fgLL = round == 0 ? sh.coreLL : colourLogLikelihoods(fg: fg, group: sh.group, groups: sh.groups, mix: sh.mix)
             var graph = MaxFlow(nodes: k)
@@ -678,7 +684,7 @@ struct BinarySegmentation {
         }
         var outF = [Float](repeating: 0, count: k)
         let clamp = config.llrClamp
-        let clampNeg = positives.count > 1 ? config.multiClickClampBackground ?? config.llrClampBackground : config.llrClampBackground
+        let clampNeg = severalClicks(config.multiClickClampBackground, else: config.llrClampBackground)
         for s in 0..<k {
             let gi = lfs.count == 1 ? 0 : min(lfs.count - 1, max(0, Int(group[s])))
             var a: Float = 0
