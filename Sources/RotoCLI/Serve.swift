@@ -91,6 +91,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try makeConfiguration()
+        Memory.tuneAllocatorForServing(environment: ProcessInfo.processInfo.environment)
         let app = try await buildApplication(configuration)
         try await app.runService()
     }
