@@ -87,6 +87,8 @@ func parseArgs() -> Args {
                 case "mbin": a.config.motionBin = Float(p[1])!
                 case "mclamp": a.config.motionClamp = Float(p[1])!
                 case "gmot": a.config.geoMotion = Float(p[1])!
+                case "imot": a.config.independentMotion = Float(p[1])!
+                case "imotnoise": a.config.independentMotionMaxNoise = Float(p[1])!
                 default: print("unknown config key \(p[0])")
                 }
             }

@@ -70,6 +70,7 @@ func parseArgs() -> Args {
                 case "regions": a.engine.regions = Int(v)
                 case "mclampbg": a.engine.multiClickClampBackground = Float(v)
                 case "msmooth": a.engine.multiClickSmoothness = v
+                case "imot": a.engine.independentMotion = Float(v)
                 default: print("unknown engine key \(key)")
                 }
             }

@@ -190,6 +190,15 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var motionClamp: Float = 2
         /// Geodesic step cost: weight of the motion difference of adjacent regions (working pixels).
         public var geoMotion: Float = 3
+        /// Weight (per pixel) of the independent-motion cue (0: off): when the clicked part moves
+        /// against the camera, regions that move against it lean to the object and regions that move
+        /// with it lean to the background (see `BinarySegmentation.addIndependentMotion`).
+        public var independentMotion: Float = 2
+        /// The independent-motion cue is used only while the camera's motion explains the background:
+        /// its regions' median distance from the fitted camera motion at most this (working pixels).
+        /// Parallax (a camera moving through depth) and water leave larger residuals that would read
+        /// as moving objects.
+        public var independentMotionMaxNoise: Float = 0.35
         /// Points taken from an object's prior mask as include clicks (see `ObjectPrompt.prior`).
         public var priorPoints: Int = 3
         /// How close (fraction of the image diagonal) a part of the prior mask must come to an include
@@ -713,6 +722,58 @@ struct BinarySegmentation {
         guard let ratio = model.logRatios(clamp: config.motionClamp) else { return }
         for s in 0..<frame.spCount {
             ll[s] += config.motionWeight * frame.spSize[s] * ratio[model.index(frame.spMotion[2 * s], frame.spMotion[2 * s + 1])]
+        }
+        if config.independentMotion > 0 { addIndependentMotion(&ll, fg: fg) }
+    }
+
+    /// Adds the independent-motion cue to `ll`. The camera's motion is an affine field fitted to the
+    /// mean motion of the regions outside `fg` (weighted least squares, twice re-weighted with Huber
+    /// weights at 1 working pixel so other moving things count less); a region's residual is its
+    /// distance from that field. The cue is used when the background follows the field (median
+    /// residual ≤ `independentMotionMaxNoise`) and the object's regions clearly do not (median above
+    /// 0.5 px and twice the background's). With t = max(0.5, 3 × the background's median), a region
+    /// with residual r adds `independentMotion` × clamp((r − 1.5 t) / 0.5 t, −1, 1) per pixel: still
+    /// against the camera (r ≤ t) leans to the background, moving (r ≥ 2 t) to the object. The motion
+    /// histograms cannot say this: a part of the object that moves differently from the clicked part
+    /// (a dancer's legs) has a motion neither histogram has seen.
+    func addIndependentMotion(_ ll: inout [Float], fg: [Bool]) {
+        let k = frame.spCount
+        guard k > 0, frame.spMotion.count == 2 * k else { return }
+        // Normalised centroids (−1…1) keep the normal equations well conditioned.
+        let sx = 2 / Float(frame.width), sy = 2 / Float(frame.height)
+        let x = frame.spX.map { $0 * sx - 1 }, y = frame.spY.map { $0 * sy - 1 }
+        let u = (0..<k).map { frame.spMotion[2 * $0] }, v = (0..<k).map { frame.spMotion[2 * $0 + 1] }
+        var weight = (0..<k).map { fg[$0] ? 0 : frame.spSize[$0] }
+        var residual = [Float](repeating: 0, count: k)
+        for _ in 0..<3 {
+            guard let c = fitPlanes(x: x, y: y, weights: weight, values: [u, v]) else { return }
+            for s in 0..<k {
+                let du = u[s] - Float(c[0][0] + c[0][1] * Double(x[s]) + c[0][2] * Double(y[s]))
+                let dv = v[s] - Float(c[1][0] + c[1][1] * Double(x[s]) + c[1][2] * Double(y[s]))
+                residual[s] = (du * du + dv * dv).squareRoot()
+            }
+            for s in 0..<k where !fg[s] { weight[s] = frame.spSize[s] / max(1, residual[s]) }
+        }
+        // Area-weighted median residual of the regions inside (or outside) `fg`.
+        func median(inside: Bool) -> Float? {
+            var items: [(r: Float, n: Float)] = []
+            for s in 0..<k where fg[s] == inside { items.append((residual[s], frame.spSize[s])) }
+            guard !items.isEmpty else { return nil }
+            items.sort { $0.r < $1.r }
+            let half = items.reduce(0) { $0 + $1.n } / 2
+            var acc: Float = 0
+            for item in items {
+                acc += item.n
+                if acc >= half { return item.r }
+            }
+            return items[items.count - 1].r
+        }
+        guard let object = median(inside: true), let background = median(inside: false),
+              background <= config.independentMotionMaxNoise, object > max(0.5, 2 * background) else { return }
+        let t = max(0.5, 3 * background)
+        for s in 0..<k {
+            let e = min(1, max(-1, (residual[s] - 1.5 * t) / (0.5 * t)))
+            ll[s] += config.independentMotion * frame.spSize[s] * e
         }
     }
 

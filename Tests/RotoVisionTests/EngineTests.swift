@@ -231,6 +231,60 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         print("camouflaged disc: IoU \(alone.iou(truth)) alone, \(moving.iou(truth)) with motion")
     }
 
+    /// A red body with a yellow limb that swings (moves unlike the body) in front of a still background,
+    /// clicked on the body only: neither the limb's colour nor its motion is the body's, so the colour
+    /// and motion models cannot say it belongs, but it moves while the scene stands still (the
+    /// independent-motion cue).
+    @Test func aPartThatMovesUnlikeTheClickedPartIsKeptByItsMotion() {
+        let w = 640, h = 360, cx = 300.0, cy = 150.0, r = 55.0
+        let palette: [(UInt8, UInt8, UInt8)] = [(60, 80, 200), (170, 170, 150), (90, 120, 70)]
+        var g = SplitMix(state: 5)
+        let cells = (0..<(64 * 64)).map { _ in Int(g.next() % 3) }
+        // The limb: a bar hanging from the body, its lower end `swing` px to the side.
+        func limb(_ bx: Double, _ by: Double, swing: Double) -> (Int, Int) -> Bool {
+            { x, y in
+                let t = (Double(y) + 0.5 - by) / 80
+                guard t >= 0 && t <= 1 else { return false }
+                return abs(Double(x) + 0.5 - (bx + swing * t)) <= 14
+            }
+        }
+        func frame(dx: Double, swing: Double) -> (RGBImage, Mask) {
+            var px = [UInt8](repeating: 0, count: w * h * 3)
+            var truth = Mask(width: w, height: h)
+            let body = disc(cx + dx, cy, r), arm = limb(cx + dx, cy + r - 10, swing: swing)
+            var n = SplitMix(state: 7)
+            for y in 0..<h {
+                for x in 0..<w {
+                    var c = palette[cells[((y / 10) & 63) * 64 + ((x / 10) & 63)]]
+                    if arm(x, y) { c = (225, 150, 40); truth[x, y] = 1 }
+                    if body(x, y) { c = (210, 40, 40); truth[x, y] = 1 }
+                    let d = Int(n.next() % 9) - 4
+                    let q = (y * w + x) * 3
+                    px[q] = UInt8(clamping: Int(c.0) + d); px[q + 1] = UInt8(clamping: Int(c.1) + d)
+                    px[q + 2] = UInt8(clamping: Int(c.2) + d)
+                }
+            }
+            return (RGBImage(width: w, height: h, pixels: px), truth)
+        }
+        let (first, truth) = frame(dx: 0, swing: 0), (next, _) = frame(dx: 3, swing: 16)
+        let clicks = [ObjectPrompt(objectID: 1, points: [pt(cx - 20, cy, w, h), pt(cx + 20, cy - 10, w, h), pt(cx, cy + 25, w, h)])]
+        var limbTruth = Mask(width: w, height: h)
+        for y in 0..<h { for x in 0..<w where truth[x, y] != 0 && !disc(cx, cy, r)(x, y) { limbTruth[x, y] = 1 } }
+        func limbShare(_ m: Mask) -> Double {
+            var hit = 0
+            for y in 0..<h { for x in 0..<w where limbTruth[x, y] != 0 && m[x, y] != 0 { hit += 1 } }
+            return Double(hit) / Double(limbTruth.area)
+        }
+        var off = ClassicalSegmentationEngine.Configuration()
+        off.independentMotion = 0
+        let with = engine.segment(first, objects: clicks, nearby: next)[1]!
+        let without = ClassicalSegmentationEngine(configuration: off).segment(first, objects: clicks, nearby: next)[1]!
+        print("swinging limb: share \(limbShare(without)) → \(limbShare(with)), IoU \(without.iou(truth)) → \(with.iou(truth))")
+        #expect(limbShare(with) >= 0.7)
+        #expect(limbShare(with) > limbShare(without) + 0.3)
+        #expect(with.iou(truth) >= 0.85)
+    }
+
     @Test func anUnreadablePartnerLeavesTheFrameWithoutMotion() throws {
         struct Unreadable: Error {}
         var s = Scene(width: 320, height: 240, seed: 5)

@@ -298,27 +298,7 @@ public enum SubjectExtractor {
 
     /// Least-squares fit of `v ≈ c0 + c1·x + c2·y` over the samples where `use` is true.
     static func fitAffine(_ x: [Float], _ y: [Float], _ v: [Float], _ use: [Bool]) -> [Float]? {
-        var s = [Double](repeating: 0, count: 9), r = [Double](repeating: 0, count: 3)
-        for j in 0..<x.count where use[j] {
-            let f = [1, Double(x[j]), Double(y[j])]
-            for a in 0..<3 {
-                r[a] += f[a] * Double(v[j])
-                for b in 0..<3 { s[a * 3 + b] += f[a] * f[b] }
-            }
-        }
-        // Solve the 3×3 normal equations by Cramer's rule.
-        func det(_ m: [Double]) -> Double {
-            m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
-        }
-        let d = det(s)
-        if abs(d) < 1e-9 * max(1, s[0] * s[0] * s[0]) { return nil }
-        var out = [Float](repeating: 0, count: 3)
-        for c in 0..<3 {
-            var mm = s
-            for row in 0..<3 { mm[row * 3 + c] = r[row] }
-            out[c] = Float(det(mm) / d)
-        }
-        return out
+        fitPlanes(x: x, y: y, weights: use.map { $0 ? 1 : 0 }, values: [v])?[0].map(Float.init)
     }
 
     /// Per pixel: distance to the nearest background model in units of its tolerance, and that model.
