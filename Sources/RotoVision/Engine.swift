@@ -731,9 +731,10 @@ struct BinarySegmentation {
     /// weights at 1 working pixel so other moving things count less); a region's residual is its
     /// distance from that field. The cue is used when the background follows the field (median
     /// residual ≤ `independentMotionMaxNoise`) and the object's regions clearly do not (median above
-    /// 0.5 px and twice the background's). With t = max(0.5, 3 × the background's median), a region
-    /// with residual r adds `independentMotion` × clamp((r − 1.5 t) / 0.5 t, −1, 1) per pixel: still
-    /// against the camera (r ≤ t) leans to the background, moving (r ≥ 2 t) to the object. The motion
+    /// 0.5 px and twice the background's). With h the smaller of the object's median and twice the
+    /// noise floor max(0.5, 3 × the background's median), a region with residual r adds
+    /// `independentMotion` × clamp((r − 0.75 h) / 0.25 h, −1, 1) per pixel: still against the camera
+    /// (r ≤ h / 2) leans to the background, moving like the object or more (r ≥ h) to it. The motion
     /// histograms cannot say this: a part of the object that moves differently from the clicked part
     /// (a dancer's legs) has a motion neither histogram has seen.
     func addIndependentMotion(_ ll: inout [Float], fg: [Bool]) {
@@ -770,9 +771,12 @@ struct BinarySegmentation {
         }
         guard let object = median(inside: true), let background = median(inside: false),
               background <= config.independentMotionMaxNoise, object > max(0.5, 2 * background) else { return }
-        let t = max(0.5, 3 * background)
+        // Full object evidence from `high` up, full background evidence from `high` / 2 down: the
+        // noise floor t doubled, or the object's own median when that is lower (a slow object's own
+        // regions are never pushed out).
+        let high = min(2 * max(0.5, 3 * background), object)
         for s in 0..<k {
-            let e = min(1, max(-1, (residual[s] - 1.5 * t) / (0.5 * t)))
+            let e = min(1, max(-1, (residual[s] - 0.75 * high) / (0.25 * high)))
             ll[s] += config.independentMotion * frame.spSize[s] * e
         }
     }
