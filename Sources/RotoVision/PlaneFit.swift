@@ -6,7 +6,7 @@ func fitPlanes(x: [Float], y: [Float], weights: [Float], values: [[Float]]) -> [
     var r = [[Double]](repeating: [0, 0, 0], count: values.count)
     for j in 0..<x.count where weights[j] > 0 {
         let w = Double(weights[j])
-        let f = [1, Double(x[j]), Double(y[j])]
+        let f = SIMD3<Double>(1, Double(x[j]), Double(y[j]))
         for a in 0..<3 {
             for b in 0..<3 { s[a * 3 + b] += w * f[a] * f[b] }
             for c in 0..<values.count { r[c][a] += w * f[a] * Double(values[c][j]) }
