@@ -103,6 +103,8 @@ func parseArgs() -> Args {
                 case "mbin": a.tracker.motionBin = Float(v)
                 case "msupport": a.tracker.motionSupport = Float(v)
                 case "mfloor": a.tracker.motionTextureFloor = Float(v)
+                case "imot": a.tracker.independentMotion = Float(v)
+                case "imotnoise": a.tracker.independentMotionMaxNoise = Float(v)
                 default: print("unknown config key \(key)")
                 }
             }

@@ -88,8 +88,66 @@ public struct MaskTracker: Sendable {
         /// of the new frame's grey levels over twice the flow's window radius (grey levels² per pixel).
         public var motionTextureFloor: Float = 16
 
+        /// Weight of the independent-motion evidence, as in the click engine: while the camera's motion
+        /// explains the background around an object and the object moves against it, a band pixel
+        /// still against the camera leans to the background and one moving against it to the object
+        /// (see `independentMotion(flow:…)`); 0 turns it off.
+        public var independentMotion: Float = 0.5
+        /// The independent-motion evidence is used only while the camera's fitted motion explains the
+        /// background around the object (median residual at most this, working pixels).
+        public var independentMotionMaxNoise: Float = 0.35
+
         /// The defaults.
         public init() {}
+    }
+
+    /// The camera's motion around an object in a crop and how fast the object moves against it, for
+    /// `IndependentMotion.evidence`; nil when the camera's motion does not explain the background or
+    /// the object does not move against it. The camera's motion is an affine field fitted (twice
+    /// re-weighted with Huber weights at 1 px) to the flow of every fourth pixel (each way) clear of the band
+    /// (`count` 0: the flow next to the object carries its motion along), weighted by `trust`; the
+    /// object's motion is read on the pixels deep inside the warped mask (a full band window).
+    static func independentMotion(flow: FlowField, count: [Float], bandX: [Float], bandY: [Float], unknown: [Bool],
+                                  trust: [Float], maxNoise: Float) -> IndependentMotion? {
+        let w = flow.width, h = flow.height
+        let sx = 2 / Float(max(1, w)), sy = 2 / Float(max(1, h))
+        var xs: [Float] = [], ys: [Float] = [], us: [Float] = [], vs: [Float] = [], ws: [Float] = [], inside: [Bool] = []
+        for y in stride(from: 0, to: h, by: 4) {
+            for x in stride(from: 0, to: w, by: 4) {
+                let p = y * w + x
+                if unknown[p] { continue }
+                let background = count[p] < 0.5, core = count[p] > bandX[x] * bandY[y] - 0.5
+                guard background || core else { continue }
+                xs.append(Float(x) * sx - 1); ys.append(Float(y) * sy - 1)
+                us.append(flow.u[p]); vs.append(flow.v[p])
+                ws.append(background ? trust[p] : 0); inside.append(core)
+            }
+        }
+        let m = xs.count
+        guard m > 16 else { return nil }
+        let base = ws
+        var residual = [Float](repeating: 0, count: m)
+        var camera: [[Double]] = []
+        for _ in 0..<3 {
+            guard let c = fitPlanes(x: xs, y: ys, weights: ws, values: [us, vs]) else { return nil }
+            camera = c
+            for i in 0..<m {
+                let du = us[i] - Float(c[0][0] + c[0][1] * Double(xs[i]) + c[0][2] * Double(ys[i]))
+                let dv = vs[i] - Float(c[1][0] + c[1][1] * Double(xs[i]) + c[1][2] * Double(ys[i]))
+                residual[i] = (du * du + dv * dv).squareRoot()
+                ws[i] = base[i] / max(1, residual[i])
+            }
+        }
+        func median(_ core: Bool) -> Float? {
+            var r: [Float] = []
+            for i in 0..<m where inside[i] == core { r.append(residual[i]) }
+            guard !r.isEmpty else { return nil }
+            r.sort()
+            return r[r.count / 2]
+        }
+        guard let object = median(true), let background = median(false),
+              background <= maxNoise, object > max(0.5, 2 * background) else { return nil }
+        return IndependentMotion(camera: camera, high: min(2 * max(0.5, 3 * background), object), sx: sx, sy: sy)
     }
 
     /// The configuration in use.
@@ -290,6 +348,10 @@ public struct MaskTracker: Sendable {
             motion.add(u: flow.u, v: flow.v, weights: trust, object: hard, skipping: unknown)
             motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
         }
+        let moving = configuration.independentMotion > 0 && !trust.isEmpty
+            ? Self.independentMotion(flow: flow, count: count, bandX: bandX, bandY: bandY, unknown: unknown,
+                                     trust: trust, maxNoise: configuration.independentMotionMaxNoise)
+            : nil
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check).
         let claims = configuration.claimThreshold > 0 ? Self.claims(flow, skipping: unknown) : []
@@ -359,6 +421,7 @@ public struct MaskTracker: Sendable {
                         let m = mllr[motion.index(fu[p], fv[p])]
                         c += cfg.motionWeight * trust[p] * (hard[p] > 0 ? m : min(m, cfg.motionSupport))
                     }
+                    if let moving { c += cfg.independentMotion * trust[p] * moving.evidence(x, y, fu[p], fv[p]) }
                     var q = min(0.95, max(0.05, prior[p]))
                     if !unknown[p] {
                         // Where p's flow points in the previous frame.
@@ -995,4 +1058,21 @@ where Base.Element == RGBImage, Base.Index == Int {
     var startIndex: Int { 0 }
     var endIndex: Int { frames.count }
     subscript(position: Int) -> RGBImage { base[frames[position]] }
+}
+
+/// The camera's motion around an object (an affine field over crop coordinates normalised to −1…1)
+/// and the residual speed from which a pixel counts as moving like the object.
+struct IndependentMotion {
+    let camera: [[Double]]
+    let high: Float
+    let sx: Float, sy: Float
+
+    /// −1…1 for crop pixel (`x`, `y`) with flow (`u`, `v`): still against the camera (residual ≤ high / 2)
+    /// is −1, moving against it as fast as the object or faster (≥ high) is +1, linear between.
+    @inline(__always) func evidence(_ x: Int, _ y: Int, _ u: Float, _ v: Float) -> Float {
+        let fx = Double(Float(x) * sx - 1), fy = Double(Float(y) * sy - 1)
+        let du = u - Float(camera[0][0] + camera[0][1] * fx + camera[0][2] * fy)
+        let dv = v - Float(camera[1][0] + camera[1][1] * fx + camera[1][2] * fy)
+        return min(1, max(-1, ((du * du + dv * dv).squareRoot() - 0.75 * high) / (0.25 * high)))
+    }
 }
