@@ -740,21 +740,10 @@ struct BinarySegmentation {
     func addIndependentMotion(_ ll: inout [Float], fg: [Bool]) {
         let k = frame.spCount
         guard k > 0, frame.spMotion.count == 2 * k else { return }
-        // Normalised centroids (−1…1) keep the normal equations well conditioned.
-        let sx = 2 / Float(frame.width), sy = 2 / Float(frame.height)
-        let x = frame.spX.map { $0 * sx - 1 }, y = frame.spY.map { $0 * sy - 1 }
         let u = (0..<k).map { frame.spMotion[2 * $0] }, v = (0..<k).map { frame.spMotion[2 * $0 + 1] }
-        var weight = (0..<k).map { fg[$0] ? 0 : frame.spSize[$0] }
-        var residual = [Float](repeating: 0, count: k)
-        for _ in 0..<3 {
-            guard let c = fitPlanes(x: x, y: y, weights: weight, values: [u, v]) else { return }
-            for s in 0..<k {
-                let du = u[s] - Float(c[0][0] + c[0][1] * Double(x[s]) + c[0][2] * Double(y[s]))
-                let dv = v[s] - Float(c[1][0] + c[1][1] * Double(x[s]) + c[1][2] * Double(y[s]))
-                residual[s] = (du * du + dv * dv).squareRoot()
-            }
-            for s in 0..<k where !fg[s] { weight[s] = frame.spSize[s] / max(1, residual[s]) }
-        }
+        guard let (camera, residual) = IndependentMotion.fitCamera(
+            x: frame.spX, y: frame.spY, u: u, v: v, weights: (0..<k).map { fg[$0] ? 0 : frame.spSize[$0] },
+            width: frame.width, height: frame.height) else { return }
         // Area-weighted median residual of the regions inside (or outside) `fg`.
         func median(inside: Bool) -> Float? {
             var items: [(r: Float, n: Float)] = []
@@ -770,15 +759,10 @@ struct BinarySegmentation {
             return items[items.count - 1].r
         }
         guard let object = median(inside: true), let background = median(inside: false),
-              background <= config.independentMotionMaxNoise, object > max(0.5, 2 * background) else { return }
-        // Full object evidence from `high` up, full background evidence from `high` / 2 down: the
-        // noise floor t doubled, or the object's own median when that is lower (a slow object's own
-        // regions are never pushed out).
-        let high = min(2 * max(0.5, 3 * background), object)
-        for s in 0..<k {
-            let e = min(1, max(-1, (residual[s] - 0.75 * high) / (0.25 * high)))
-            ll[s] += config.independentMotion * frame.spSize[s] * e
-        }
+              let cue = IndependentMotion(camera: camera, object: object, background: background,
+                                          maxNoise: config.independentMotionMaxNoise,
+                                          width: frame.width, height: frame.height) else { return }
+        for s in 0..<k { ll[s] += config.independentMotion * frame.spSize[s] * cue.evidence(residual[s]) }
     }
 
     /// Separable [1 2 1] blur of a colour histogram.

@@ -101,16 +101,14 @@ public struct MaskTracker: Sendable {
         public init() {}
     }
 
-    /// The camera's motion around an object in a crop and how fast the object moves against it, for
-    /// `IndependentMotion.evidence`; nil when the camera's motion does not explain the background or
-    /// the object does not move against it. The camera's motion is an affine field fitted (twice
-    /// re-weighted with Huber weights at 1 px) to the flow of every fourth pixel (each way) clear of the band
-    /// (`count` 0: the flow next to the object carries its motion along), weighted by `trust`; the
-    /// object's motion is read on the pixels deep inside the warped mask (a full band window).
+    /// The independent-motion cue around an object in a crop; nil when the camera's motion does not
+    /// explain the background or the object does not move against it. The camera is fitted to the
+    /// flow of every fourth pixel (each way) clear of the band (`count` 0: the flow next to the object
+    /// carries its motion along), weighted by `trust`; the object's motion is read on the pixels deep
+    /// inside the warped mask (a full band window).
     static func independentMotion(flow: FlowField, count: [Float], bandX: [Float], bandY: [Float], unknown: [Bool],
                                   trust: [Float], maxNoise: Float) -> IndependentMotion? {
         let w = flow.width, h = flow.height
-        let sx = 2 / Float(max(1, w)), sy = 2 / Float(max(1, h))
         var xs: [Float] = [], ys: [Float] = [], us: [Float] = [], vs: [Float] = [], ws: [Float] = [], inside: [Bool] = []
         for y in stride(from: 0, to: h, by: 4) {
             for x in stride(from: 0, to: w, by: 4) {
@@ -118,36 +116,23 @@ public struct MaskTracker: Sendable {
                 if unknown[p] { continue }
                 let background = count[p] < 0.5, core = count[p] > bandX[x] * bandY[y] - 0.5
                 guard background || core else { continue }
-                xs.append(Float(x) * sx - 1); ys.append(Float(y) * sy - 1)
-                us.append(flow.u[p]); vs.append(flow.v[p])
+                xs.append(Float(x)); ys.append(Float(y)); us.append(flow.u[p]); vs.append(flow.v[p])
                 ws.append(background ? trust[p] : 0); inside.append(core)
             }
         }
-        let m = xs.count
-        guard m > 16 else { return nil }
-        let base = ws
-        var residual = [Float](repeating: 0, count: m)
-        var camera: [[Double]] = []
-        for _ in 0..<3 {
-            guard let c = fitPlanes(x: xs, y: ys, weights: ws, values: [us, vs]) else { return nil }
-            camera = c
-            for i in 0..<m {
-                let du = us[i] - Float(c[0][0] + c[0][1] * Double(xs[i]) + c[0][2] * Double(ys[i]))
-                let dv = vs[i] - Float(c[1][0] + c[1][1] * Double(xs[i]) + c[1][2] * Double(ys[i]))
-                residual[i] = (du * du + dv * dv).squareRoot()
-                ws[i] = base[i] / max(1, residual[i])
-            }
-        }
+        guard xs.count > 16,
+              let (camera, residual) = IndependentMotion.fitCamera(x: xs, y: ys, u: us, v: vs, weights: ws,
+                                                                   width: w, height: h) else { return nil }
         func median(_ core: Bool) -> Float? {
             var r: [Float] = []
-            for i in 0..<m where inside[i] == core { r.append(residual[i]) }
+            for i in 0..<xs.count where inside[i] == core { r.append(residual[i]) }
             guard !r.isEmpty else { return nil }
             r.sort()
             return r[r.count / 2]
         }
-        guard let object = median(true), let background = median(false),
-              background <= maxNoise, object > max(0.5, 2 * background) else { return nil }
-        return IndependentMotion(camera: camera, high: min(2 * max(0.5, 3 * background), object), sx: sx, sy: sy)
+        guard let object = median(true), let background = median(false) else { return nil }
+        return IndependentMotion(camera: camera, object: object, background: background, maxNoise: maxNoise,
+                                 width: w, height: h)
     }
 
     /// The configuration in use.
@@ -421,7 +406,7 @@ public struct MaskTracker: Sendable {
                         let m = mllr[motion.index(fu[p], fv[p])]
                         c += cfg.motionWeight * trust[p] * (hard[p] > 0 ? m : min(m, cfg.motionSupport))
                     }
-                    if let moving { c += cfg.independentMotion * trust[p] * moving.evidence(x, y, fu[p], fv[p]) }
+                    if let moving { c += cfg.independentMotion * trust[p] * moving.evidence(x: Float(x), y: Float(y), u: fu[p], v: fv[p]) }
                     var q = min(0.95, max(0.05, prior[p]))
                     if !unknown[p] {
                         // Where p's flow points in the previous frame.
@@ -1058,21 +1043,4 @@ where Base.Element == RGBImage, Base.Index == Int {
     var startIndex: Int { 0 }
     var endIndex: Int { frames.count }
     subscript(position: Int) -> RGBImage { base[frames[position]] }
-}
-
-/// The camera's motion around an object (an affine field over crop coordinates normalised to −1…1)
-/// and the residual speed from which a pixel counts as moving like the object.
-struct IndependentMotion {
-    let camera: [[Double]]
-    let high: Float
-    let sx: Float, sy: Float
-
-    /// −1…1 for crop pixel (`x`, `y`) with flow (`u`, `v`): still against the camera (residual ≤ high / 2)
-    /// is −1, moving against it as fast as the object or faster (≥ high) is +1, linear between.
-    @inline(__always) func evidence(_ x: Int, _ y: Int, _ u: Float, _ v: Float) -> Float {
-        let fx = Double(Float(x) * sx - 1), fy = Double(Float(y) * sy - 1)
-        let du = u - Float(camera[0][0] + camera[0][1] * fx + camera[0][2] * fy)
-        let dv = v - Float(camera[1][0] + camera[1][1] * fx + camera[1][2] * fy)
-        return min(1, max(-1, ((du * du + dv * dv).squareRoot() - 0.75 * high) / (0.25 * high)))
-    }
 }
