@@ -2,8 +2,9 @@
 /// affine field, and how far a motion's distance from it (its residual) says "moves against the
 /// camera like the object" (+1) or "still against the camera" (−1).
 struct IndependentMotion {
-    /// Coefficients of u and v over normalised coordinates (−1…1 across the image).
-    let camera: [[Double]]
+    /// Coefficients (c0, c1, c2) of u and of v over normalised coordinates (−1…1 across the image),
+    /// kept as plain vectors: `evidence(x:y:u:v:)` reads them for every band pixel the tracker refines.
+    let cameraU: SIMD3<Double>, cameraV: SIMD3<Double>
     /// Residual from which a motion counts fully as the object's; half of it and below counts fully
     /// as the background's.
     let high: Float
@@ -38,7 +39,8 @@ struct IndependentMotion {
     /// object's own pixels are never pushed out.
     init?(camera: [[Double]], object: Float, background: Float, maxNoise: Float, width: Int, height: Int) {
         guard background <= maxNoise, object > max(0.5, 2 * background) else { return nil }
-        self.camera = camera
+        cameraU = SIMD3(camera[0][0], camera[0][1], camera[0][2])
+        cameraV = SIMD3(camera[1][0], camera[1][1], camera[1][2])
         high = min(2 * max(0.5, 3 * background), object)
         scaleX = 2 / Float(max(1, width))
         scaleY = 2 / Float(max(1, height))
@@ -52,8 +54,8 @@ struct IndependentMotion {
     /// The evidence of motion (`u`, `v`) at pixel (`x`, `y`).
     @inline(__always) func evidence(x: Float, y: Float, u: Float, v: Float) -> Float {
         let fx = Double(x * scaleX - 1), fy = Double(y * scaleY - 1)
-        let du = u - Float(camera[0][0] + camera[0][1] * fx + camera[0][2] * fy)
-        let dv = v - Float(camera[1][0] + camera[1][1] * fx + camera[1][2] * fy)
+        let du = u - Float(cameraU.x + cameraU.y * fx + cameraU.z * fy)
+        let dv = v - Float(cameraV.x + cameraV.y * fx + cameraV.z * fy)
         return evidence((du * du + dv * dv).squareRoot())
     }
 }
