@@ -328,12 +328,14 @@ public struct MaskTracker: Sendable {
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
         var trust: [Float] = [], motionLLR: [Float] = []
-        if configuration.motionWeight > 0 {
+        if configuration.motionWeight > 0 || configuration.independentMotion > 0 {
             trust = flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
+        }
+        if configuration.motionWeight > 0 {
             motion.add(u: flow.u, v: flow.v, weights: trust, object: hard, skipping: unknown)
             motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
         }
-        let moving = configuration.independentMotion > 0 && !trust.isEmpty
+        let moving = configuration.independentMotion > 0
             ? Self.independentMotion(flow: flow, count: count, bandX: bandX, bandY: bandY, unknown: unknown,
                                      trust: trust, maxNoise: configuration.independentMotionMaxNoise)
             : nil

@@ -141,11 +141,13 @@ private func report(_ name: String, _ ious: [Double]) {
     /// over the still background, tracked from its true frame-0 mask with `with` and with `without`:
     /// the colour models cannot tell disc and background apart. Returns both runs' IoU at frame 19 and
     /// mean IoU over frames 1–19, and the `with` run.
-    private func camouflagedDisc(with: MaskTracker.Configuration, without: MaskTracker.Configuration, _ name: String)
+    /// `pan`: the camera's pan (the background's motion, pixels a frame).
+    private func camouflagedDisc(with: MaskTracker.Configuration, without: MaskTracker.Configuration, pan: Double = 0,
+                                 _ name: String)
         -> (last: (with: Double, without: Double), mean: (with: Double, without: Double), out: [SelectionLabels], clip: TrackClip) {
-        let clip = TrackClip(width: 240, height: 136, count: 20) { t in
+        let clip = TrackClip(width: 240, height: 136, count: 20, shapes: { t in
             [disc(cx: 50 + 5 * Double(t), cy: 68, r: 26, base: (90, 130, 90), seed: 11)]
-        }
+        }, pan: pan)
         let anchors = [0: clip.labels(0, ids: [1])]
         let a = MaskTracker(configuration: with).track(frames: clip.frames, anchors: anchors, objectIDs: [1])
         let b = MaskTracker(configuration: without).track(frames: clip.frames, anchors: anchors, objectIDs: [1])
@@ -161,6 +163,7 @@ private func report(_ name: String, _ ious: [Double]) {
         // The warp's photometric check alone (no motion model on either side).
         var checked = MaskTracker.Configuration()
         checked.motionWeight = 0
+        checked.independentMotion = 0
         var unchecked = checked
         unchecked.warpCheckSigma = 0
         let r = camouflagedDisc(with: checked, without: unchecked, "uncovered background, warp check")
@@ -176,11 +179,28 @@ private func report(_ name: String, _ ious: [Double]) {
     func motionSeparatesCamouflagedObject() {
         var still = MaskTracker.Configuration()
         still.motionWeight = 0
+        still.independentMotion = 0
         let r = camouflagedDisc(with: MaskTracker.Configuration(), without: still, "camouflaged disc, motion model")
         // Measured when written: frame 19 0.848 with the motion model, 0.476 without; mean 0.891 and 0.726.
         #expect(r.last.with >= r.last.without + 0.1)
         #expect(r.mean.with > r.mean.without + 0.05)
         expectFollows(r.out, r.clip, frames: 0..<20, least: 0.6, "camouflaged disc")
+    }
+
+    /// A known gap: the same camouflaged disc under a camera panning 2 px a frame the other way. The
+    /// background uncovered behind the disc is kept frame after frame and the mask trails a tail of it.
+    /// Measured when written (frame 19 IoU): 0.35 with the motion histograms and independent motion (the
+    /// defaults), 0.37 without independent motion, 0.33 with independent motion alone (it takes the
+    /// uncovered strip, whose flow mixes the two motions). Still camera: 0.85 (test above).
+    @Test("a camouflaged object under a panning camera: followed at first; the trail of uncovered background is a known gap")
+    func camouflagedObjectUnderPanningCamera() {
+        var none = MaskTracker.Configuration()
+        none.independentMotion = 0
+        let r = camouflagedDisc(with: MaskTracker.Configuration(), without: none, pan: -2, "camouflaged disc, panning camera")
+        expectFollows(r.out, r.clip, frames: 0..<3, least: 0.8, "camouflaged disc, panning camera, frames 0-2")
+        withKnownIssue("the mask keeps the background uncovered behind a camouflaged object when the camera pans") {
+            #expect(r.last.with >= 0.6)
+        }
     }
 
     @Test func translatingRectangleBackwardFromLastFrame() {
