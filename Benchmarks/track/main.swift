@@ -12,7 +12,7 @@
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
-//             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor)
+//             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
@@ -105,6 +105,7 @@ func parseArgs() -> Args {
                 case "mfloor": a.tracker.motionTextureFloor = Float(v)
                 case "imot": a.tracker.independentMotion = Float(v)
                 case "imotnoise": a.tracker.independentMotionMaxNoise = Float(v)
+                case "stillrim": a.tracker.motionSkipsStillRim = v != 0
                 default: print("unknown config key \(key)")
                 }
             }

@@ -96,6 +96,11 @@ public struct MaskTracker: Sendable {
         /// The independent-motion evidence is used only while the camera's fitted motion explains the
         /// background around the object (median residual at most this, working pixels).
         public var independentMotionMaxNoise: Float = 0.35
+        /// Whether the object's motion histogram leaves out the warped mask's rim pixels (within a band
+        /// of its edge) that are still against the camera (fitted as for `independentMotion`, and only
+        /// while its gate holds): background the mask took behind a moving object otherwise teaches the
+        /// histogram the background's motion, and the mask trails a growing tail of it.
+        public var motionSkipsStillRim: Bool = true
 
         /// The defaults.
         public init() {}
@@ -331,14 +336,27 @@ public struct MaskTracker: Sendable {
         if configuration.motionWeight > 0 || configuration.independentMotion > 0 {
             trust = flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
         }
-        if configuration.motionWeight > 0 {
-            motion.add(u: flow.u, v: flow.v, weights: trust, object: hard, skipping: unknown)
-            motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
-        }
-        let moving = configuration.independentMotion > 0
+        let moving = configuration.independentMotion > 0 || (configuration.motionSkipsStillRim && configuration.motionWeight > 0)
             ? Self.independentMotion(flow: flow, count: count, bandX: bandX, bandY: bandY, unknown: unknown,
                                      trust: trust, maxNoise: configuration.independentMotionMaxNoise)
             : nil
+        if configuration.motionWeight > 0 {
+            var skipping = unknown
+            if configuration.motionSkipsStillRim, let moving {
+                // Rim pixels of the warped mask (within a band of its edge) that are still against the
+                // camera are left out: a strip of background the mask took (uncovered behind the object,
+                // a shadow) moves like the background, and would teach the object's histogram that motion.
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let p = y * w + x
+                        if hard[p] > 0 && count[p] < bandX[x] * bandY[y] - 0.5
+                            && moving.evidence(x: Float(x), y: Float(y), u: flow.u[p], v: flow.v[p]) <= -1 { skipping[p] = true }
+                    }
+                }
+            }
+            motion.add(u: flow.u, v: flow.v, weights: trust, object: hard, skipping: skipping)
+            motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
+        }
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check).
         let claims = configuration.claimThreshold > 0 ? Self.claims(flow, skipping: unknown) : []
@@ -408,7 +426,7 @@ public struct MaskTracker: Sendable {
                         let m = mllr[motion.index(fu[p], fv[p])]
                         c += cfg.motionWeight * trust[p] * (hard[p] > 0 ? m : min(m, cfg.motionSupport))
                     }
-                    if let moving { c += cfg.independentMotion * trust[p] * moving.evidence(x: Float(x), y: Float(y), u: fu[p], v: fv[p]) }
+                    if cfg.independentMotion > 0, let moving { c += cfg.independentMotion * trust[p] * moving.evidence(x: Float(x), y: Float(y), u: fu[p], v: fv[p]) }
                     var q = min(0.95, max(0.05, prior[p]))
                     if !unknown[p] {
                         // Where p's flow points in the previous frame.

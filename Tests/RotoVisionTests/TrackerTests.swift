@@ -187,20 +187,21 @@ private func report(_ name: String, _ ious: [Double]) {
         expectFollows(r.out, r.clip, frames: 0..<20, least: 0.6, "camouflaged disc")
     }
 
-    /// A known gap: the same camouflaged disc under a camera panning 2 px a frame the other way. The
-    /// background uncovered behind the disc is kept frame after frame and the mask trails a tail of it.
-    /// Measured when written (frame 19 IoU): 0.35 with the motion histograms and independent motion (the
-    /// defaults), 0.37 without independent motion, 0.33 with independent motion alone (it takes the
-    /// uncovered strip, whose flow mixes the two motions). Still camera: 0.85 (test above).
-    @Test("a camouflaged object under a panning camera: followed at first; the trail of uncovered background is a known gap")
+    /// The same camouflaged disc under a camera panning 2 px a frame the other way. The strip of
+    /// background uncovered behind the disc each frame enters the mask's rim; it moves like the
+    /// background, and once it counted in the object's motion histogram, that motion stopped telling
+    /// background from object and the mask trailed a growing tail of background (frame 19 IoU 0.35).
+    /// The histogram now leaves out rim pixels that are still against the fitted camera.
+    @Test("a camouflaged object under a panning camera does not trail the background uncovered behind it")
     func camouflagedObjectUnderPanningCamera() {
-        var none = MaskTracker.Configuration()
-        none.independentMotion = 0
-        let r = camouflagedDisc(with: MaskTracker.Configuration(), without: none, pan: -2, "camouflaged disc, panning camera")
-        expectFollows(r.out, r.clip, frames: 0..<3, least: 0.8, "camouflaged disc, panning camera, frames 0-2")
-        withKnownIssue("the mask keeps the background uncovered behind a camouflaged object when the camera pans") {
-            #expect(r.last.with >= 0.6)
-        }
+        var learnsRim = MaskTracker.Configuration()
+        learnsRim.motionSkipsStillRim = false
+        let r = camouflagedDisc(with: MaskTracker.Configuration(), without: learnsRim, pan: -2,
+                                "camouflaged disc, panning camera, still rim left out")
+        // Measured when written: frame 19 0.80 left out, 0.35 learnt; mean over frames 1-19 0.79 and 0.60.
+        #expect(r.last.with >= r.last.without + 0.3)
+        #expect(r.mean.with >= r.mean.without + 0.1)
+        expectFollows(r.out, r.clip, frames: 0..<20, least: 0.6, "camouflaged disc, panning camera")
     }
 
     @Test func translatingRectangleBackwardFromLastFrame() {
