@@ -138,10 +138,10 @@ private func report(_ name: String, _ ious: [Double]) {
     }
 
     /// A disc cut from the background's own noise (other seed, same base colour) moving 5 px a frame
-    /// over the still background, tracked from its true frame-0 mask with `with` and with `without`:
-    /// the colour models cannot tell disc and background apart. Returns both runs' IoU at frame 19 and
-    /// mean IoU over frames 1–19, and the `with` run.
-    /// `pan`: the camera's pan (the background's motion, pixels a frame).
+    /// over the background (moving `pan` pixels a frame: a panning camera; still by default), tracked
+    /// from its true frame-0 mask with `with` and with `without`: the colour models cannot tell disc and
+    /// background apart. Returns both runs' IoU at frame 19 and mean IoU over frames 1–19, and the
+    /// `with` run.
     private func camouflagedDisc(with: MaskTracker.Configuration, without: MaskTracker.Configuration, pan: Double = 0,
                                  _ name: String)
         -> (last: (with: Double, without: Double), mean: (with: Double, without: Double), out: [SelectionLabels], clip: TrackClip) {
