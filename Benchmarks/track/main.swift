@@ -12,7 +12,8 @@
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
-//             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim)
+//             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim,
+//             prioredge)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
@@ -88,6 +89,7 @@ func parseArgs() -> Args {
                 case "colour": a.tracker.colourWeight = Float(v)
                 case "clamp": a.tracker.colourClamp = Float(v)
                 case "prior": a.tracker.priorWeight = Float(v)
+                case "prioredge": a.tracker.priorEdgeScale = Float(v)
                 case "smooth": a.tracker.smoothness = Float(v)
                 case "anchor": a.tracker.anchorColourWeight = Float(v)
                 case "flowr": a.tracker.flowRadius = Int(v)
