@@ -1046,9 +1046,11 @@ extension MaskTracker {
     /// Steps a lost object is looked for before it is forgotten.
     static let maxLostSteps = 150
 
-    /// Blends two label maps of the same frame: per object, `weight ×` the smoothed indicator of `a` plus
+    /// Blends two label maps of the same frame: per object, `weight ×` the soft indicator of `a` plus
     /// `(1 − weight) ×` that of `b`; a pixel takes the object with the highest blended score when it is at
-    /// least 0.5, else no object. Where the passes disagree the boundary moves between them smoothly.
+    /// least 0.5, else no object. Where the passes disagree the boundary moves between them smoothly. The
+    /// soft indicator is `edgePrior` with `priorEdgeScale` (the box mean over a quarter band when that is
+    /// 0, which loses parts thinner than about half the box even where both passes hold them).
     public func blend(_ a: SelectionLabels, weight: Float, _ b: SelectionLabels) -> SelectionLabels {
         blend(a, weight: weight, b, shifts: [:])
     }
@@ -1082,10 +1084,43 @@ extension MaskTracker {
         let r = max(1, bandWidth(w, h) / 4)
         let popX = windowSpans(w, radius: r), popY = windowSpans(h, radius: r)
         var ind = [Float](repeating: 0, count: n), sa = ind, sb = ind, tmp = ind
+        let edgeScale = configuration.priorEdgeScale
         for tag in 1..<256 where present[tag] {
             let t = UInt8(tag)
             let shift = shifts[t]
             Self.indicator(of: t, in: a.labels, moved: shift?.a ?? (0, 0), width: w, height: h, into: &ind)
+            if edgeScale > 0 {
+                // Each view as the logistic of the signed distance to its edge (as the warped prior): where
+                // the two agree the blend is exactly their mask, thin parts included; where they differ
+                // it passes smoothly from one to the other. Computed on the views' bounding box grown by
+                // the distance's cap; outside it both views score under 0.05.
+                let ia = ind
+                Self.indicator(of: t, in: b.labels, moved: shift?.b ?? (0, 0), width: w, height: h, into: &ind)
+                var x0 = w, y0 = h, x1 = -1, y1 = -1
+                for y in 0..<h {
+                    for x in 0..<w where ia[y * w + x] > 0 || ind[y * w + x] > 0 {
+                        x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = y
+                    }
+                }
+                if x1 < 0 { continue }
+                let margin = Int(3 * edgeScale) + 2
+                x0 = max(0, x0 - margin); y0 = max(0, y0 - margin)
+                x1 = min(w - 1, x1 + margin); y1 = min(h - 1, y1 + margin)
+                let cw = x1 - x0 + 1, ch = y1 - y0 + 1
+                var ca = [Float](repeating: 0, count: cw * ch), cb = ca
+                for y in 0..<ch {
+                    for x in 0..<cw { ca[y * cw + x] = ia[(y0 + y) * w + x0 + x]; cb[y * cw + x] = ind[(y0 + y) * w + x0 + x] }
+                }
+                let qa = Self.edgePrior(hard: ca, width: cw, height: ch, scale: edgeScale)
+                let qb = Self.edgePrior(hard: cb, width: cw, height: ch, scale: edgeScale)
+                for y in 0..<ch {
+                    for x in 0..<cw {
+                        let score = weight * qa[y * cw + x] + (1 - weight) * qb[y * cw + x], p = (y0 + y) * w + x0 + x
+                        if score >= best[p] { best[p] = score; out[p] = t }
+                    }
+                }
+                continue
+            }
             ind.withUnsafeBufferPointer { I in
                 tmp.withUnsafeMutableBufferPointer { T in
                     sa.withUnsafeMutableBufferPointer { S in boxSum(I, S, T, width: w, height: h, radius: r) }

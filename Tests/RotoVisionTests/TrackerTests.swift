@@ -436,6 +436,33 @@ private func report(_ name: String, _ ious: [Double]) {
                 && MaskTracker.step(framesPerSecond: 24) == 1)
     }
 
+    @Test("blending two passes keeps what both hold, thin parts included, and moves smoothly where they differ")
+    func blendKeepsWhatBothPassesHold() {
+        // At the working size (640 px wide): a disc with a leg 3 px wide, and the same disc 6 px to the
+        // right without it.
+        let w = 640, h = 200
+        func labels(_ cx: Int, leg: Bool) -> SelectionLabels {
+            var l = [UInt8](repeating: 0, count: w * h)
+            for y in 0..<h {
+                for x in 0..<w where (x - cx) * (x - cx) + (y - 80) * (y - 80) <= 1600 || (leg && y >= 80 && y < 170 && x >= cx && x < cx + 3) {
+                    l[y * w + x] = 1
+                }
+            }
+            return SelectionLabels(width: w, height: h, labels: l, objectIDs: [2])
+        }
+        let a = labels(200, leg: true), b = labels(206, leg: false)
+        #expect(tracker.blend(a, weight: 0.5, a) == a, "both passes agree: exactly their mask")
+        var box = MaskTracker.Configuration()
+        box.priorEdgeScale = 0
+        let old = MaskTracker(configuration: box).blend(a, weight: 0.5, a)
+        #expect(old.masks()[2]!.area < a.masks()[2]!.area - 100, "the box mean lost the leg")
+        // Between the two views the disc's edge moves with the weight.
+        func rightEdge(_ l: SelectionLabels) -> Int { (0..<w).last { l.labels[80 * w + $0] != 0 } ?? -1 }
+        let edges = [1, 0.75, 0.5, 0.25, 0].map { rightEdge(tracker.blend(a, weight: Float($0), b)) }
+        #expect(edges.first == 240 && edges.last == 246)
+        #expect(zip(edges, edges.dropFirst()).allSatisfy { $0 <= $1 }, "\(edges)")
+    }
+
     @Test("a frame between two tracked ones takes each object where it is at that moment, not where the two views overlap")
     func interpolationFollowsTheObject() {
         func discLabels(_ cx: Int, _ cy: Int) -> SelectionLabels {
