@@ -306,40 +306,34 @@ public struct MaskTracker: Sendable {
         warped.withUnsafeBufferPointer { W in
             hard.withUnsafeMutableBufferPointer { H in for p in 0..<n where W[p] >= 0.5 { H[p] = 1 } }
         }
-        // Band: pixels whose (2·band+1)² window holds both labels; soft prior: box mean of the hard mask.
-        var count = [Float](repeating: 0, count: n), tmp = count, prior = count
-        let pr = max(2, band / 2)
-        let edgeScale = configuration.priorEdgeScale
+        // Band: pixels whose (2·band+1)² window holds both labels.
+        var count = [Float](repeating: 0, count: n), tmp = count
         hard.withUnsafeBufferPointer { H in
             tmp.withUnsafeMutableBufferPointer { T in
-                count.withUnsafeMutableBufferPointer { C in
-                    boxSum(H, C, T, width: w, height: h, radius: band)
-                }
-                if edgeScale <= 0 {
-                    prior.withUnsafeMutableBufferPointer { P in
-                        boxSum(H, P, T, width: w, height: h, radius: pr)
-                    }
-                }
+                count.withUnsafeMutableBufferPointer { C in boxSum(H, C, T, width: w, height: h, radius: band) }
             }
         }
         let bandX = windowSpans(w, radius: band), bandY = windowSpans(h, radius: band)
-        if edgeScale > 0 {
-            prior = Self.edgePrior(hard: hard, width: w, height: h, scale: edgeScale)
-            for p in 0..<n where unknown[p] { prior[p] = 0.5 }
+        // Soft prior: the logistic of the distance to the warped edge, or the box mean of the warped mask
+        // over half a band; neutral where the flow comes from outside the previous frame.
+        var prior: [Float]
+        if configuration.priorEdgeScale > 0 {
+            prior = Self.edgePrior(hard: hard, width: w, height: h, scale: configuration.priorEdgeScale)
         } else {
-            // Box sums shrink at the border; normalise by the window population.
-            let popX = windowSpans(w, radius: pr), popY = windowSpans(h, radius: pr)
-            prior.withUnsafeMutableBufferPointer { P in
-                unknown.withUnsafeBufferPointer { K in
-                    for y in 0..<h {
-                        for x in 0..<w {
-                            let p = y * w + x
-                            P[p] = K[p] ? 0.5 : P[p] / (popX[x] * popY[y])
-                        }
-                    }
+            let pr = max(2, band / 2)
+            prior = [Float](repeating: 0, count: n)
+            hard.withUnsafeBufferPointer { H in
+                tmp.withUnsafeMutableBufferPointer { T in
+                    prior.withUnsafeMutableBufferPointer { P in boxSum(H, P, T, width: w, height: h, radius: pr) }
                 }
             }
+            // Box sums shrink at the border; normalise by the window population.
+            let popX = windowSpans(w, radius: pr), popY = windowSpans(h, radius: pr)
+            for y in 0..<h {
+                for x in 0..<w { prior[y * w + x] /= popX[x] * popY[y] }
+            }
         }
+        for p in 0..<n where unknown[p] { prior[p] = 0.5 }
         // Colour models from the previous frame, mixed with the anchor's (when tracking from one) so the
         // appearance cannot drift far from what the person marked.
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
@@ -1081,10 +1075,12 @@ extension MaskTracker {
         var present = [Bool](repeating: false, count: 256)
         for v in a.labels { present[Int(v)] = true }
         for v in b.labels { present[Int(v)] = true }
+        let edgeScale = configuration.priorEdgeScale
         let r = max(1, bandWidth(w, h) / 4)
         let popX = windowSpans(w, radius: r), popY = windowSpans(h, radius: r)
-        var ind = [Float](repeating: 0, count: n), sa = ind, sb = ind, tmp = ind
-        let edgeScale = configuration.priorEdgeScale
+        var ind = [Float](repeating: 0, count: n)
+        // The box means' buffers, only for the box blend.
+        var sa: [Float] = edgeScale > 0 ? [] : ind, sb = sa, tmp = sa
         for tag in 1..<256 where present[tag] {
             let t = UInt8(tag)
             let shift = shifts[t]
