@@ -247,12 +247,7 @@ public struct MaskTracker: Sendable {
             return ((0, 0, w, h), r.fg, r.prior)
         }
         func crop<T>(_ a: [T], _ channels: Int, _ zero: T) -> [T] {
-            var out = [T](repeating: zero, count: rw * rh * channels)
-            for y in 0..<rh {
-                let s = ((y0 + y) * w + x0) * channels
-                out.replaceSubrange(y * rw * channels..<(y + 1) * rw * channels, with: a[s..<s + rw * channels])
-            }
-            return out
+            Self.crop(a, width: w, channels: channels, x: x0, y: y0, width: rw, height: rh, zero: zero)
         }
         var f = FlowField(width: rw, height: rh)
         f.u = crop(flow.u, 1, 0)
@@ -481,6 +476,17 @@ public struct MaskTracker: Sendable {
 }
 
 extension MaskTracker {
+    /// The `cw` × `ch` rectangle at (`x0`, `y0`) of a `w`-wide image with `channels` values a pixel.
+    static func crop<T>(_ a: [T], width w: Int, channels: Int, x x0: Int, y y0: Int, width cw: Int, height ch: Int,
+                        zero: T) -> [T] {
+        var out = [T](repeating: zero, count: cw * ch * channels)
+        for y in 0..<ch {
+            let s = ((y0 + y) * w + x0) * channels
+            out.replaceSubrange(y * cw * channels..<(y + 1) * cw * channels, with: a[s..<s + cw * channels])
+        }
+        return out
+    }
+
     /// The warped mask as a soft prior that keeps its shape: the logistic of the signed distance to its
     /// edge (positive inside, half a pixel on either side of the edge) over `scale` pixels. A box mean
     /// of the mask rounds its corners and sinks a part thinner than the box below one half. The distance
@@ -1103,12 +1109,10 @@ extension MaskTracker {
                 x0 = max(0, x0 - margin); y0 = max(0, y0 - margin)
                 x1 = min(w - 1, x1 + margin); y1 = min(h - 1, y1 + margin)
                 let cw = x1 - x0 + 1, ch = y1 - y0 + 1
-                var ca = [Float](repeating: 0, count: cw * ch), cb = ca
-                for y in 0..<ch {
-                    for x in 0..<cw { ca[y * cw + x] = ia[(y0 + y) * w + x0 + x]; cb[y * cw + x] = ind[(y0 + y) * w + x0 + x] }
-                }
-                let qa = Self.edgePrior(hard: ca, width: cw, height: ch, scale: edgeScale)
-                let qb = Self.edgePrior(hard: cb, width: cw, height: ch, scale: edgeScale)
+                let qa = Self.edgePrior(hard: Self.crop(ia, width: w, channels: 1, x: x0, y: y0, width: cw, height: ch, zero: 0),
+                                        width: cw, height: ch, scale: edgeScale)
+                let qb = Self.edgePrior(hard: Self.crop(ind, width: w, channels: 1, x: x0, y: y0, width: cw, height: ch, zero: 0),
+                                        width: cw, height: ch, scale: edgeScale)
                 for y in 0..<ch {
                     for x in 0..<cw {
                         let score = weight * qa[y * cw + x] + (1 - weight) * qb[y * cw + x], p = (y0 + y) * w + x0 + x
