@@ -487,13 +487,17 @@ extension MaskTracker {
         return out
     }
 
+    /// How far from the edge `edgePrior` measures the distance (pixels); beyond it the prior is constant.
+    static func edgePriorCap(scale: Float) -> Float { 3 * scale + 1 }
+
     /// The warped mask as a soft prior that keeps its shape: the logistic of the signed distance to its
     /// edge (positive inside, half a pixel on either side of the edge) over `scale` pixels. A box mean
     /// of the mask rounds its corners and sinks a part thinner than the box below one half. The distance
-    /// is a two-pass chamfer (steps 1 and √2) capped at 3 `scale` + 1, where the prior is clamped anyway.
+    /// is a two-pass chamfer (steps 1 and √2) capped at `edgePriorCap` (3 `scale` + 1), where the prior is
+    /// clamped anyway.
     static func edgePrior(hard: [Float], width w: Int, height h: Int, scale: Float) -> [Float] {
         let n = w * h
-        let cap = 3 * scale + 1, diagonal = Float(2).squareRoot()
+        let cap = edgePriorCap(scale: scale), diagonal = Float(2).squareRoot()
         var d = [Float](repeating: cap, count: n)
         var prior = [Float](repeating: 0, count: n)
         guard n > 0 else { return prior }
@@ -1105,7 +1109,7 @@ extension MaskTracker {
                     }
                 }
                 if x1 < 0 { continue }
-                let margin = Int(3 * edgeScale) + 2
+                let margin = Int(Self.edgePriorCap(scale: edgeScale).rounded(.up)) + 1
                 x0 = max(0, x0 - margin); y0 = max(0, y0 - margin)
                 x1 = min(w - 1, x1 + margin); y1 = min(h - 1, y1 + margin)
                 let cw = x1 - x0 + 1, ch = y1 - y0 + 1
