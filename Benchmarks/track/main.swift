@@ -72,6 +72,7 @@ func parseArgs() -> Args {
                 case "mclampbg": a.engine.multiClickClampBackground = Float(v)
                 case "msmooth": a.engine.multiClickSmoothness = v
                 case "imot": a.engine.independentMotion = Float(v)
+                case "refine": a.engine.refineBoundary = v != 0
                 default: print("unknown engine key \(key)")
                 }
             }

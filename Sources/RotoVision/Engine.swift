@@ -102,7 +102,8 @@ public struct SelectionLabels: Sendable, Equatable {
 /// The classical engine: SLIC superpixels on a reduced-resolution Lab image, per-object colour models
 /// (smoothed Lab histograms) learned from the clicks and refined GrabCut-style, geodesic distances from
 /// include clicks vs. exclude clicks and the image border, a geodesic star-convexity constraint, a
-/// graph cut on the superpixel graph, and an edge-aware (joint-bilateral) upsampling to full size.
+/// graph cut on the superpixel graph, a pixel-level band graph cut that takes the outline to the pixels'
+/// own edges, and an edge-aware (joint-bilateral) upsampling to full size.
 public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// Tuning knobs. The defaults were tuned on DAVIS 2016 frames.
     public struct Configuration: Sendable, Equatable {
@@ -199,6 +200,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// Parallax (a camera moving through depth) and water leave larger residuals that would read
         /// as moving objects.
         public var independentMotionMaxNoise: Float = 0.35
+        /// Take each object's superpixel boundary to the pixels' own edges (`MaskTracker.refine`).
+        public var refineBoundary: Bool = true
         /// Points taken from an object's prior mask as include clicks (see `ObjectPrompt.prior`).
         public var priorPoints: Int = 3
         /// How close (fraction of the image diagonal) a part of the prior mask must come to an include
@@ -315,7 +318,31 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 }
             }
         }
-        return SelectionLabels(width: frame.width, height: frame.height, labels: labels, objectIDs: ids)
+        let regional = SelectionLabels(width: frame.width, height: frame.height, labels: labels, objectIDs: ids)
+        return configuration.refineBoundary ? refined(regional, on: frame.image, objects: objects) : regional
+    }
+
+    /// `labels` with each object's boundary taken from the superpixels' to the pixels' own edges by the
+    /// tracker's band graph cut (`MaskTracker.refine`). An object keeps its superpixel mask when its
+    /// refinement would drop one of its include clicks, and when it has exclude clicks at all: they carve
+    /// along superpixel boundaries, often between parts of one colour, and the pixel cut, which knows
+    /// colour and the mask's shape but not the clicks, would take part of the carved-out region back.
+    func refined(_ labels: SelectionLabels, on image: RGBImage, objects: [ObjectPrompt]) -> SelectionLabels {
+        let cut = MaskTracker().refine(image, labels: labels)
+        var out = cut.labels
+        for (i, object) in objects.enumerated() {
+            let tag = UInt8(i + 1)
+            let honoured = object.points.allSatisfy { point in
+                let px = point.pixel(width: image.width, height: image.height)
+                return point.positive && (cut.labels[px.y * image.width + px.x] == tag
+                                          || labels.labels[px.y * image.width + px.x] != tag)
+            }
+            if honoured { continue }
+            for p in 0..<out.count {
+                if labels.labels[p] == tag { out[p] = tag } else if out[p] == tag { out[p] = 0 }
+            }
+        }
+        return SelectionLabels(width: labels.width, height: labels.height, labels: out, objectIDs: labels.objectIDs)
     }
 
     /// The superpixels of an object's include and exclude clicks. A prior mask adds the

@@ -165,6 +165,22 @@ public struct MaskTracker: Sendable {
         propagate(previous, FlowPyramid(previous), mask: mask, next, FlowPyramid(next))
     }
 
+    /// Refines the boundary of every object of `labels` on `image` itself (no motion): the band graph cut
+    /// of `propagate` with the labels as the prior and colour models learned from them. The click engine
+    /// uses it to take its superpixel boundaries to the pixels' own edges.
+    public func refine(_ image: RGBImage, labels: SelectionLabels) -> SelectionLabels {
+        precondition(image.width == labels.width && image.height == labels.height, "MaskTracker: size mismatch")
+        // Without motion the motion cues and the warp's checks have nothing to measure.
+        var still = configuration
+        still.motionWeight = 0
+        still.independentMotion = 0
+        still.claimThreshold = 0
+        still.warpCheckSigma = 0
+        return MaskTracker(configuration: still).propagate(image, mask: labels, image,
+                                                           flow: FlowField(width: image.width, height: image.height),
+                                                           anchorModels: [:])
+    }
+
     func propagate(_ previous: RGBImage, _ prevPyr: FlowPyramid, mask: SelectionLabels,
                    _ next: RGBImage, _ nextPyr: FlowPyramid, anchorModels: [Int: ColourModel] = [:]) -> SelectionLabels {
         precondition(previous.width == mask.width && previous.height == mask.height
