@@ -328,6 +328,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// along superpixel boundaries, often between parts of one colour, and the pixel cut, which knows
     /// colour and the mask's shape but not the clicks, would take part of the carved-out region back.
     func refined(_ labels: SelectionLabels, on image: RGBImage, objects: [ObjectPrompt]) -> SelectionLabels {
+        // Exclude clicks keep an object as it is: with no other object, the cut has nothing to do.
+        guard objects.contains(where: { $0.points.allSatisfy(\.positive) }) else { return labels }
         let cut = MaskTracker().refine(image, labels: labels)
         var out = cut.labels
         for (i, object) in objects.enumerated() {
