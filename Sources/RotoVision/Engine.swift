@@ -328,18 +328,17 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// along superpixel boundaries, often between parts of one colour, and the pixel cut, which knows
     /// colour and the mask's shape but not the clicks, would take part of the carved-out region back.
     func refined(_ labels: SelectionLabels, on image: RGBImage, objects: [ObjectPrompt]) -> SelectionLabels {
-        // Exclude clicks keep an object as it is: with no other object, the cut has nothing to do.
-        guard objects.contains(where: { $0.points.allSatisfy(\.positive) }) else { return labels }
+        let includeOnly = objects.map { $0.points.allSatisfy(\.positive) }
+        guard includeOnly.contains(true) else { return labels }  // nothing would take the cut
         let cut = MaskTracker().refine(image, labels: labels)
         var out = cut.labels
         for (i, object) in objects.enumerated() {
             let tag = UInt8(i + 1)
-            let honoured = object.points.allSatisfy { point in
-                let px = point.pixel(width: image.width, height: image.height)
-                return point.positive && (cut.labels[px.y * image.width + px.x] == tag
-                                          || labels.labels[px.y * image.width + px.x] != tag)
+            let keepsItsClicks = includeOnly[i] && object.points.allSatisfy { point in
+                let p = point.pixel(width: image.width, height: image.height)
+                return cut.labels[p.y * image.width + p.x] == tag || labels.labels[p.y * image.width + p.x] != tag
             }
-            if honoured { continue }
+            if keepsItsClicks { continue }
             for p in 0..<out.count {
                 if labels.labels[p] == tag { out[p] = tag } else if out[p] == tag { out[p] = 0 }
             }

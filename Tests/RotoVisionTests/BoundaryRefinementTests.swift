@@ -39,8 +39,8 @@ import Testing
         #expect(refined.iou(truth) > regional.iou(truth) + 0.02)
     }
 
-    /// A refinement that would drop an include click's pixel (or take an exclude click's) leaves that
-    /// object's superpixel mask as it was: the click says what it is.
+    /// A refinement that would drop an include click's pixel leaves that object's superpixel mask as it
+    /// was, and so does any exclude click: the clicks say what the object is.
     @Test func aClickIsNeverOverruledByTheRefinement() {
         let w = 320, h = 240
         var s = Scene(width: w, height: h, seed: 12)
