@@ -202,6 +202,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var independentMotionMaxNoise: Float = 0.35
         /// Take each object's superpixel boundary to the pixels' own edges (`MaskTracker.refine`).
         public var refineBoundary: Bool = true
+        /// Half-width of the band the boundary refinement may relabel (`MaskTracker.Configuration.bandFraction`).
+        public var refineBandFraction: Double = 0.015
         /// Points taken from an object's prior mask as include clicks (see `ObjectPrompt.prior`).
         public var priorPoints: Int = 3
         /// How close (fraction of the image diagonal) a part of the prior mask must come to an include
@@ -330,7 +332,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     func refined(_ labels: SelectionLabels, on image: RGBImage, objects: [ObjectPrompt]) -> SelectionLabels {
         let includeOnly = objects.map { $0.points.allSatisfy(\.positive) }
         guard includeOnly.contains(true) else { return labels }  // nothing would take the cut
-        let cut = MaskTracker().refine(image, labels: labels)
+        var cutConfiguration = MaskTracker.Configuration()
+        cutConfiguration.bandFraction = configuration.refineBandFraction
+        let cut = MaskTracker(configuration: cutConfiguration).refine(image, labels: labels)
         var out = cut.labels
         for (i, object) in objects.enumerated() {
             let tag = UInt8(i + 1)
