@@ -22,7 +22,7 @@
 //   --prior-points N  points the engine takes from that mask (default: the engine's, 3)
 //   --prior-reach R  how near an include click a part of that mask must come (default: the engine's, 0.05)
 //   --engine k=v,…  click-engine settings for the anchors: regions, mclampbg (multiClickClampBackground),
-//             msmooth (multiClickSmoothness)
+//             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction)
 
 import Foundation
 import RotoMedia
@@ -73,6 +73,7 @@ func parseArgs() -> Args {
                 case "msmooth": a.engine.multiClickSmoothness = v
                 case "imot": a.engine.independentMotion = Float(v)
                 case "refine": a.engine.refineBoundary = v != 0
+                case "rband": a.engine.refineBandFraction = Double(v)
                 default: print("unknown engine key \(key)")
                 }
             }
