@@ -513,57 +513,82 @@ extension MaskTracker {
     /// clamped anyway.
     static func edgePrior(hard: [Float], width w: Int, height h: Int, scale: Float) -> [Float] {
         let n = w * h
-        let cap = edgePriorCap(scale: scale), diagonal = Float(2).squareRoot()
+        let cap = edgePriorCap(scale: scale)
         var d = [Float](repeating: cap, count: n)
         var prior = [Float](repeating: 0, count: n)
         guard n > 0 else { return prior }
         hard.withUnsafeBufferPointer { H in
         d.withUnsafeMutableBufferPointer { D in
-            // Seeds: pixels with a 4-neighbour of the other label, half a pixel from the edge.
+            // Seeds: pixels with a 4-neighbour of the other label, half a pixel from the edge. Only
+            // within the cap of their bounding box can a distance fall under the cap.
+            var minX = w, minY = h, maxX = -1, maxY = -1
             for y in 0..<h {
+                let row = y * w
                 for x in 0..<w {
-                    let p = y * w + x, v = H[p] > 0
-                    if (x > 0 && (H[p - 1] > 0) != v) || (x + 1 < w && (H[p + 1] > 0) != v)
-                        || (y > 0 && (H[p - w] > 0) != v) || (y + 1 < h && (H[p + w] > 0) != v) { D[p] = 0.5 }
+                    let p = row + x, v = H[p] > 0
+                    let right = x + 1 < w && (H[p + 1] > 0) != v, below = y + 1 < h && (H[p + w] > 0) != v
+                    guard right || below else { continue }
+                    D[p] = 0.5
+                    if right { D[p + 1] = 0.5 }
+                    if below { D[p + w] = 0.5 }
+                    minX = min(minX, x); maxX = max(maxX, x + 1)
+                    minY = min(minY, y); maxY = max(maxY, y + 1)
                 }
             }
-            for y in 0..<h {
-                for x in 0..<w {
-                    let p = y * w + x
-                    var m = D[p]
-                    if x > 0 { m = min(m, D[p - 1] + 1) }
-                    if y > 0 {
-                        m = min(m, D[p - w] + 1)
-                        if x > 0 { m = min(m, D[p - w - 1] + diagonal) }
-                        if x + 1 < w { m = min(m, D[p - w + 1] + diagonal) }
-                    }
-                    D[p] = m
-                }
-            }
-            for y in stride(from: h - 1, through: 0, by: -1) {
-                for x in stride(from: w - 1, through: 0, by: -1) {
-                    let p = y * w + x
-                    var m = D[p]
-                    if x + 1 < w { m = min(m, D[p + 1] + 1) }
-                    if y + 1 < h {
-                        m = min(m, D[p + w] + 1)
-                        if x + 1 < w { m = min(m, D[p + w + 1] + diagonal) }
-                        if x > 0 { m = min(m, D[p + w - 1] + diagonal) }
-                    }
-                    D[p] = m
-                }
-            }
+            guard maxX >= 0 else { return }
+            let reach = Int(cap.rounded(.up))
+            chamfer(D.baseAddress!, width: w, height: h,
+                    box: (max(0, minX - reach), max(0, minY - reach), min(w - 1, maxX + reach), min(h - 1, maxY + reach)))
         }
+        }
+        d.withUnsafeBufferPointer { D in
+        hard.withUnsafeBufferPointer { H in
         prior.withUnsafeMutableBufferPointer { P in
             let k = 1 / scale, far = 1 / (1 + expf(-cap * k))
             for p in 0..<n {
-                let v = d[p], inside = H[p] > 0
+                let v = D[p]
                 let q = v >= cap ? far : 1 / (1 + expf(-v * k))
-                P[p] = inside ? q : 1 - q
+                P[p] = H[p] > 0 ? q : 1 - q
             }
         }
         }
+        }
         return prior
+    }
+
+    /// Two-pass chamfer distance (steps 1 and √2) in place over the rows and columns of `box`
+    /// (x0, y0, x1, y1, inclusive); outside it the distances are read but not changed. Each pass takes a
+    /// row's three neighbours in the row before it first (independent of each other), then sweeps
+    /// along the row, so only one addition and one minimum wait on the pixel before.
+    static func chamfer(_ d: UnsafeMutablePointer<Float>, width w: Int, height h: Int,
+                        box: (x0: Int, y0: Int, x1: Int, y1: Int)) {
+        let diagonal = Float(2).squareRoot()
+        func fromRow(_ row: UnsafeMutablePointer<Float>, _ other: UnsafeMutablePointer<Float>) {
+            for x in box.x0...box.x1 {
+                var m = other[x] + 1
+                if x > 0 { m = min(m, other[x - 1] + diagonal) }
+                if x + 1 < w { m = min(m, other[x + 1] + diagonal) }
+                row[x] = min(row[x], m)
+            }
+        }
+        for y in box.y0...box.y1 {
+            let row = d + y * w
+            if y > 0 { fromRow(row, row - w) }
+            var left = box.x0 > 0 ? row[box.x0 - 1] : Float.infinity
+            for x in box.x0...box.x1 {
+                left = min(row[x], left + 1)
+                row[x] = left
+            }
+        }
+        for y in stride(from: box.y1, through: box.y0, by: -1) {
+            let row = d + y * w
+            if y + 1 < h { fromRow(row, row + w) }
+            var right = box.x1 + 1 < w ? row[box.x1 + 1] : Float.infinity
+            for x in stride(from: box.x1, through: box.x0, by: -1) {
+                right = min(row[x], right + 1)
+                row[x] = right
+            }
+        }
     }
 
     /// For each pixel of the previous frame, the (bilinear) weight of the new frame's pixels whose flow

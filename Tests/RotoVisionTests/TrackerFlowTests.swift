@@ -193,4 +193,55 @@ extension TrackerFlowTests {
         #expect(kept.iou(patch) == 1, "without the rule the mask stays where it slid (IoU with the patch \(kept.iou(patch)))")
     }
 
+    /// The warped prior's distance (a two-pass chamfer over the seeds' bounding box only) equals the
+    /// brute-force distance to the nearest edge pixel under the same metric (steps 1 and √2: the octile
+    /// distance), capped, on masks with edges anywhere, at the frame's border, and none at all.
+    @Test(arguments: [(41, 37, 0), (64, 20, 1), (23, 50, 2), (30, 30, 3), (30, 30, 4)])
+    func edgePriorMatchesNearestEdgeDistance(_ shape: (Int, Int, Int)) {
+        let (w, h, kind) = shape
+        var hard = [Float](repeating: 0, count: w * h)
+        var rng = UInt64(kind + 1) &* 0x9E37_79B9_7F4A_7C15
+        for y in 0..<h {
+            for x in 0..<w {
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                let inside: Bool
+                switch kind {
+                case 0: inside = (x - 20) * (x - 20) + (y - 18) * (y - 18) < 120 || (rng >> 60) == 0  // disc and specks
+                case 1: inside = x < 3 || y >= h - 2                                                   // at the border
+                case 2: inside = (x / 5 + y / 7) % 2 == 0                                              // checkerboard
+                case 3: inside = true                                                                  // no edge
+                default: inside = x > 10 && x < 14 && y > 12 && y < 15                                 // a small block
+                }
+                if inside { hard[y * w + x] = 1 }
+            }
+        }
+        let scale: Float = 4, cap = MaskTracker.edgePriorCap(scale: scale)
+        let prior = MaskTracker.edgePrior(hard: hard, width: w, height: h, scale: scale)
+        var seeds: [(Int, Int)] = []
+        for y in 0..<h {
+            for x in 0..<w {
+                let v = hard[y * w + x] > 0
+                func differs(_ nx: Int, _ ny: Int) -> Bool {
+                    guard nx >= 0, ny >= 0, nx < w, ny < h else { return false }
+                    return (hard[ny * w + nx] > 0) != v
+                }
+                if differs(x - 1, y) || differs(x + 1, y) || differs(x, y - 1) || differs(x, y + 1) { seeds.append((x, y)) }
+            }
+        }
+        var worst: Float = 0
+        for y in 0..<h {
+            for x in 0..<w {
+                var d = cap
+                for (sx, sy) in seeds {
+                    let dx = Float(abs(x - sx)), dy = Float(abs(y - sy))
+                    d = min(d, 0.5 + max(dx, dy) + (Float(2).squareRoot() - 1) * min(dx, dy))
+                }
+                let q = 1 / (1 + expf(-d / scale))
+                let expected = hard[y * w + x] > 0 ? q : 1 - q
+                worst = max(worst, abs(prior[y * w + x] - expected))
+            }
+        }
+        #expect(worst < 1e-4, "largest difference from the brute-force prior \(worst)")
+    }
+
 }
