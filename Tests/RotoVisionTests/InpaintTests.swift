@@ -161,6 +161,32 @@ struct InpaintTests {
         }
     }
 
+    @Test("when propagation gives up, every frame is filled spatially on its own, the same on any number of threads")
+    func givingUpFillsEveryFrame() {
+        // A hole that never moves over a still background: nothing is ever seen behind it, and with no
+        // key-frame rounds allowed every frame takes the spatial fill (in parallel batches).
+        var configuration = VideoInpainter.Configuration(quality: .standard)
+        configuration.maxRounds = 0
+        let clean = background(w, h)
+        var input: [RGBImage] = [], holes: [Mask] = []
+        for _ in 0..<count {
+            var f = clean
+            holes.append(square(into: &f, x0: 40, y0: 24, s: 20))
+            input.append(f)
+        }
+        var results: [[RGBImage]] = []
+        for threads in [1, 2] {
+            var frames = input
+            _ = VideoInpainter(quality: .standard, configuration: configuration, threads: threads).remove(frames: &frames, holes: holes)
+            results.append(frames)
+        }
+        #expect(results[0] == results[1], "the batches' order and size must not change the fill")
+        for t in 0..<count {
+            let before = mae(input[t], clean, in: holes[t]), after = mae(results[1][t], clean, in: holes[t])
+            #expect(after < before / 4, "frame \(t): the object's colours remain (\(after) against \(before))")
+        }
+    }
+
     @Test("frames without a hole are returned unchanged")
     func noHole() {
         let clean = background(w, h)

@@ -160,10 +160,21 @@ public struct VideoInpainter: Sendable {
             if left.allSatisfy({ $0 == 0 }) { break }
             round += 1
             if round > configuration.maxRounds {
-                // Give up on propagation: fill every remaining frame spatially on its own.
-                for t in 0..<count where left[t] > 0 {
-                    let current = frames
-                    keyFill(t, frames: &frames, states: &states, snapshot: current, replaced: replaced)
+                // Give up on propagation: fill every remaining frame spatially on its own, a few frames
+                // at a time in parallel (each reads the frames as they were before its batch).
+                let remaining = (0..<count).filter { left[$0] > 0 }
+                for start in stride(from: 0, to: remaining.count, by: 2 * threads) {
+                    let batch = Array(remaining[start..<min(remaining.count, start + 2 * threads)])
+                    let filled: [(RGBImage, FrameState)]
+                    do {
+                        let current = frames, frozen = states
+                        filled = parallelMap(batch.count) { j in
+                            var frame = current[batch[j]], state = frozen[batch[j]]
+                            keyFill(batch[j], frame: &frame, state: &state, snapshot: current, replaced: replaced)
+                            return (frame, state)
+                        }
+                    }
+                    for (j, t) in batch.enumerated() { (frames[t], states[t]) = filled[j] }
                 }
                 break
             }
@@ -174,7 +185,7 @@ public struct VideoInpainter: Sendable {
                 if better { k = t }
             }
             let current = frames
-            keyFill(k, frames: &frames, states: &states, snapshot: current, replaced: replaced)
+            keyFill(k, frame: &frames[k], state: &states[k], snapshot: current, replaced: replaced)
         }
         if configuration.alignSources { alignSources(&states, frames: frames, replaced: replaced) }
         // Final colours from the (unchanged outside the holes) frames and the filled key frames.
@@ -475,9 +486,9 @@ public struct VideoInpainter: Sendable {
     /// Makes frame `k` final: its resolved hole pixels take their propagated colours, the rest is filled
     /// spatially (push–pull from everything known around it), and every hole pixel becomes a source
     /// pointing at itself, so later rounds carry this fill through the clip.
-    func keyFill(_ k: Int, frames: inout [RGBImage], states: inout [FrameState], snapshot: [RGBImage], replaced: [Mask]) {
-        let w = frames[k].width, h = frames[k].height
-        var st = states[k]
+    func keyFill(_ k: Int, frame: inout RGBImage, state: inout FrameState, snapshot: [RGBImage], replaced: [Mask]) {
+        let w = frame.width, h = frame.height
+        var st = state
         let n = st.pixels.count
         if n == 0 { return }
         let cols = Self.colours(st, frames: snapshot, width: w)
@@ -488,7 +499,7 @@ public struct VideoInpainter: Sendable {
             x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
         }
         let hole = replaced[k]
-        frames[k].pixels.withUnsafeMutableBufferPointer { F in
+        frame.pixels.withUnsafeMutableBufferPointer { F in
             st.pixels.withUnsafeBufferPointer { P in
                 cols.withUnsafeBufferPointer { C in
                     for i in 0..<n where st.srcA[i] >= 0 {
@@ -511,7 +522,7 @@ public struct VideoInpainter: Sendable {
                 unresolvedMap[y * bw + x] = 1
             }
             _ = hole
-            frames[k].pixels.withUnsafeBufferPointer { F in
+            frame.pixels.withUnsafeBufferPointer { F in
                 vals.withUnsafeMutableBufferPointer { V in
                     known.withUnsafeMutableBufferPointer { K in
                         unresolvedMap.withUnsafeBufferPointer { U in
@@ -527,7 +538,7 @@ public struct VideoInpainter: Sendable {
                 }
             }
             PushPull.fill(&vals, known: known, width: bw, height: bh, channels: 3)
-            frames[k].pixels.withUnsafeMutableBufferPointer { F in
+            frame.pixels.withUnsafeMutableBufferPointer { F in
                 vals.withUnsafeBufferPointer { V in
                     unresolvedMap.withUnsafeBufferPointer { U in
                         for y in 0..<bh {
@@ -547,7 +558,7 @@ public struct VideoInpainter: Sendable {
         }
         st.unresolvedCount = 0
         st.isKey = true
-        states[k] = st
+        state = st
     }
 
     // MARK: - Compositing
