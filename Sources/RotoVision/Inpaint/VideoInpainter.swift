@@ -170,7 +170,7 @@ public struct VideoInpainter: Sendable {
                         let current = frames, frozen = states
                         filled = parallelMap(batch.count) { j in
                             var frame = current[batch[j]], state = frozen[batch[j]]
-                            keyFill(batch[j], frame: &frame, state: &state, snapshot: current, replaced: replaced)
+                            keyFill(batch[j], frame: &frame, state: &state, snapshot: current)
                             return (frame, state)
                         }
                     }
@@ -185,7 +185,7 @@ public struct VideoInpainter: Sendable {
                 if better { k = t }
             }
             let current = frames
-            keyFill(k, frame: &frames[k], state: &states[k], snapshot: current, replaced: replaced)
+            keyFill(k, frame: &frames[k], state: &states[k], snapshot: current)
         }
         if configuration.alignSources { alignSources(&states, frames: frames, replaced: replaced) }
         // Final colours from the (unchanged outside the holes) frames and the filled key frames.
@@ -486,7 +486,7 @@ public struct VideoInpainter: Sendable {
     /// Makes frame `k` final: its resolved hole pixels take their propagated colours, the rest is filled
     /// spatially (push–pull from everything known around it), and every hole pixel becomes a source
     /// pointing at itself, so later rounds carry this fill through the clip.
-    func keyFill(_ k: Int, frame: inout RGBImage, state: inout FrameState, snapshot: [RGBImage], replaced: [Mask]) {
+    func keyFill(_ k: Int, frame: inout RGBImage, state: inout FrameState, snapshot: [RGBImage]) {
         let w = frame.width, h = frame.height
         var st = state
         let n = st.pixels.count
@@ -498,7 +498,6 @@ public struct VideoInpainter: Sendable {
             let p = Int(st.pixels[i]), x = p % w, y = p / w
             x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
         }
-        let hole = replaced[k]
         frame.pixels.withUnsafeMutableBufferPointer { F in
             st.pixels.withUnsafeBufferPointer { P in
                 cols.withUnsafeBufferPointer { C in
@@ -521,7 +520,6 @@ public struct VideoInpainter: Sendable {
                 let p = Int(st.pixels[i]), x = p % w - bx0, y = p / w - by0
                 unresolvedMap[y * bw + x] = 1
             }
-            _ = hole
             frame.pixels.withUnsafeBufferPointer { F in
                 vals.withUnsafeMutableBufferPointer { V in
                     known.withUnsafeMutableBufferPointer { K in
