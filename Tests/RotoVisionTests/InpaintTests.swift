@@ -1,5 +1,5 @@
 import Foundation
-import RotoVision
+@testable import RotoVision
 import Testing
 
 /// A smooth but textured background (so that flow can be measured), shifted by (dx, dy) pixels.
@@ -227,5 +227,38 @@ struct InpaintTests {
             }
         }
         #expect(wrong == 0)
+    }
+}
+
+@Suite("Removal helpers")
+struct InpaintHelperTests {
+    @Test("the disc dilation equals a brute-force one (random specks, a bar through the frame, the frame's corners)")
+    func discDilationMatchesBruteForce() {
+        let w = 61, h = 47
+        var generator = SystemRandomNumberGenerator()
+        var masks: [[UInt8]] = []
+        var specks = [UInt8](repeating: 0, count: w * h)
+        for _ in 0..<40 { specks[Int.random(in: 0..<(w * h), using: &generator)] = 1 }
+        masks.append(specks)
+        masks.append((0..<(w * h)).map { p in (20..<29).contains(p % w) ? 1 : 0 })
+        masks.append((0..<(w * h)).map { p in (p == 0 || p == w * h - 1 || (p % w > 30 && p / w == 20)) ? 1 : 0 })
+        for data in masks {
+            let mask = Mask(width: w, height: h, data: data)
+            for r in [1, 3, 8] {
+                let got = InpaintMorphology.dilated(mask, radius: r)
+                var want = [UInt8](repeating: 0, count: w * h)
+                for y in 0..<h {
+                    for x in 0..<w {
+                        search: for dy in -r...r {
+                            for dx in -r...r where dx * dx + dy * dy <= r * r {
+                                let X = x + dx, Y = y + dy
+                                if X >= 0, Y >= 0, X < w, Y < h, data[Y * w + X] != 0 { want[y * w + x] = 1; break search }
+                            }
+                        }
+                    }
+                }
+                #expect(got.data == want, "radius \(r)")
+            }
+        }
     }
 }

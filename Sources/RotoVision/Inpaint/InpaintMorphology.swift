@@ -1,7 +1,9 @@
 /// Binary morphology and box filters used by removal (bounded to the mask's bounding box).
 enum InpaintMorphology {
-    /// Dilation of `mask` by a Euclidean disc of radius `r`, computed inside the grown bounding box only
-    /// (row prefix sums: each output pixel checks 2r+1 row spans, one per vertical offset).
+    /// Dilation of `mask` by a Euclidean disc of radius `r`, computed inside the grown bounding box only.
+    /// The mask's rows are read once as runs of set pixels; each output row is then painted with every run
+    /// of the 2r+1 rows around it, widened by the disc's half-width at that vertical offset (a hole is a
+    /// few runs per row, so this costs little more than writing the output).
     static func dilated(_ mask: Mask, radius r: Int) -> Mask {
         let w = mask.width, h = mask.height
         guard r > 0, let box = mask.boundingBox else { return mask }
@@ -9,25 +11,34 @@ enum InpaintMorphology {
         let x1 = min(w - 1, box.x + box.width - 1 + r), y1 = min(h - 1, box.y + box.height - 1 + r)
         let cw = x1 - x0 + 1, ch = y1 - y0 + 1
         var out = [UInt8](repeating: 0, count: w * h)
-        var prefix = [Int32](repeating: 0, count: (cw + 1) * ch)
-        let halfWidth = (0...r).map { dy in Int(Double(r * r - dy * dy).squareRoot()) }
+        // Runs [start, end) of set pixels per row of the crop: row y's are runs[first[y]..<first[y + 1]].
+        var runs: [(start: Int32, end: Int32)] = []
+        var first = [Int](repeating: 0, count: ch + 1)
         mask.data.withUnsafeBufferPointer { src in
-            prefix.withUnsafeMutableBufferPointer { P in
-                out.withUnsafeMutableBufferPointer { O in
-                    for y in 0..<ch {
-                        let srow = (y + y0) * w + x0, prow = y * (cw + 1)
-                        var acc: Int32 = 0
-                        P[prow] = 0
-                        for x in 0..<cw { acc += Int32(src[srow + x]); P[prow + x + 1] = acc }
-                    }
-                    for y in 0..<ch {
-                        let orow = (y + y0) * w + x0
-                        for dy in max(-r, -y)...min(r, ch - 1 - y) {
-                            let hw = halfWidth[abs(dy)], prow = (y + dy) * (cw + 1)
-                            if P[prow + cw] == 0 { continue }
-                            for x in 0..<cw where O[orow + x] == 0 {
-                                if P[prow + min(cw, x + hw + 1)] - P[prow + max(0, x - hw)] > 0 { O[orow + x] = 1 }
-                            }
+            for y in 0..<ch {
+                first[y] = runs.count
+                let row = (y + y0) * w + x0
+                var x = 0
+                while x < cw {
+                    if src[row + x] == 0 { x += 1; continue }
+                    let s = x
+                    while x < cw && src[row + x] != 0 { x += 1 }
+                    runs.append((Int32(s), Int32(x)))
+                }
+            }
+            first[ch] = runs.count
+        }
+        let halfWidth = (0...r).map { dy in Int(Double(r * r - dy * dy).squareRoot()) }
+        runs.withUnsafeBufferPointer { R in
+            out.withUnsafeMutableBufferPointer { O in
+                guard let base = O.baseAddress else { return }
+                for y in 0..<ch {
+                    let orow = (y + y0) * w + x0
+                    for dy in max(-r, -y)...min(r, ch - 1 - y) {
+                        let hw = halfWidth[abs(dy)]
+                        for k in first[y + dy]..<first[y + dy + 1] {
+                            let a = max(0, Int(R[k].start) - hw), b = min(cw, Int(R[k].end) + hw)
+                            (base + orow + a).update(repeating: 1, count: b - a)
                         }
                     }
                 }
