@@ -170,6 +170,29 @@ struct SourceAligner {
                 let (r, g, b) = bilinearRGB(S, w, h, x, y)
                 return (r + g + b) / 3
             }
+            // The grey level at (x, y) and its central differences (the grey levels one pixel either side),
+            // all bilinear, from the 12 texels they share: each texel's grey level is read once.
+            // (1 ≤ x ≤ w − 2 and 1 ≤ y ≤ h − 2, as `mapped` guarantees.)
+            @inline(__always) func greyAndGradient(_ x: Float, _ y: Float) -> (g: Float, gx: Float, gy: Float) {
+                let ix = Int(x), iy = Int(y)
+                let ax = x - Float(ix), ay = y - Float(iy)
+                let c0 = ix - 1, c3 = min(ix + 2, w - 1), r0 = iy - 1, r3 = min(iy + 2, h - 1)
+                @inline(__always) func t(_ row: Int, _ col: Int) -> Float {
+                    let q = (row * w + col) * 3
+                    return (Float(S[q]) + Float(S[q + 1]) + Float(S[q + 2])) / 3
+                }
+                let a01 = t(r0, ix), a02 = t(r0, ix + 1)
+                let b00 = t(iy, c0), b01 = t(iy, ix), b02 = t(iy, ix + 1), b03 = t(iy, c3)
+                let c00 = t(iy + 1, c0), c01 = t(iy + 1, ix), c02 = t(iy + 1, ix + 1), c03 = t(iy + 1, c3)
+                let d01 = t(r3, ix), d02 = t(r3, ix + 1)
+                @inline(__always) func bil(_ p: Float, _ q: Float, _ r: Float, _ s: Float) -> Float {
+                    (p * (1 - ax) + q * ax) * (1 - ay) + (r * (1 - ax) + s * ax) * ay
+                }
+                let g = bil(b01, b02, c01, c02)
+                let gx = (bil(b02, b03, c02, c03) - bil(b00, b01, c00, c01)) / 2
+                let gy = (bil(c01, c02, d01, d02) - bil(a01, a02, b01, b02)) / 2
+                return (g, gx, gy)
+            }
             // The two frames' grey levels may differ by a constant (exposure): a bias, re-estimated every
             // iteration as the weighted mean residual, first as the median at the start.
             @inline(__always) func mapped(_ p: Int, _ hh: [Double]) -> (X: Float, Y: Float, u: Double, v: Double, d: Double, xn: Double, yn: Double)? {
@@ -189,21 +212,21 @@ struct SourceAligner {
             var bias = start.sorted()[start.count / 2]
             var lambda = 1e-3
             var ata = [Double](repeating: 0, count: 64), atb = [Double](repeating: 0, count: 8)
-            var j = [Double](repeating: 0, count: 8)
+            // Normal equations: row a of AᵀA (every column; the lower triangle is mirrored from the upper
+            // one below) and Aᵀb, accumulated as 8-lane vectors.
+            var rows = [SIMD8<Double>](repeating: .zero, count: 8)
             for iteration in 0..<8 {
                 var total: Double = 0, used = 0, biasSum: Double = 0, weightSum: Double = 0
                 let hh = model.h
-                for a in 0..<64 { ata[a] = 0 }
-                for a in 0..<8 { atb[a] = 0 }
-                ata.withUnsafeMutableBufferPointer { A in
-                atb.withUnsafeMutableBufferPointer { B in
-                j.withUnsafeMutableBufferPointer { J in
+                var rhs = SIMD8<Double>.zero
+                rows.withUnsafeMutableBufferPointer { A in
+                    for a in 0..<8 { A[a] = .zero }
                     for k in 0..<ring.count {
                         guard let (X, Y, u, v, d, xn, yn) = mapped(Int(ring[k]), hh) else { continue }
                         // Grey level and central differences from bilinear samples.
-                        let raw = grey(X, Y) - levels[k]
+                        let (g, gx, gy) = greyAndGradient(X, Y)
+                        let raw = g - levels[k]
                         let r = raw - bias
-                        let gx = (grey(X + 1, Y) - grey(X - 1, Y)) / 2, gy = (grey(X, Y + 1) - grey(X, Y - 1)) / 2
                         let ar = abs(r)
                         let wt: Float = ar <= Self.huber ? 1 : Self.huber / ar
                         total += Double(ar <= Self.huber ? 0.5 * r * r : Self.huber * (ar - 0.5 * Self.huber))
@@ -211,18 +234,18 @@ struct SourceAligner {
                         // d(grey)/d(h0…h7) through (X, Y).
                         let gxs = Double(gx) * sc / d, gys = Double(gy) * sc / d
                         let gp = gxs * u + gys * v
-                        J[0] = gxs * xn; J[1] = gxs * yn; J[2] = gxs
-                        J[3] = gys * xn; J[4] = gys * yn; J[5] = gys
-                        J[6] = -gp * xn; J[7] = -gp * yn
+                        let J = SIMD8<Double>(gxs * xn, gxs * yn, gxs, gys * xn, gys * yn, gys, -gp * xn, -gp * yn)
                         let wd = Double(wt), rd = Double(r)
                         biasSum += wd * Double(raw); weightSum += wd
-                        for a in 0..<8 {
-                            let ja = wd * J[a]
-                            B[a] -= ja * rd
-                            for b in a..<8 { A[a * 8 + b] += ja * J[b] }
-                        }
+                        let wJ = wd * J
+                        rhs -= wJ * rd
+                        for a in 0..<8 { A[a] += wJ[a] * J }
                     }
-                }}}
+                }
+                for a in 0..<8 {
+                    atb[a] = rhs[a]
+                    for b in 0..<8 { ata[a * 8 + b] = rows[a][b] }
+                }
                 if used < 64 { return }
                 let mean = total / Double(used)
                 if iteration == 0 { startLoss = mean }
