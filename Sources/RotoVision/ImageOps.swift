@@ -176,6 +176,30 @@ func blurredHistogram(_ h: [Float], side: Int, dimensions: Int, passes: Int = 1)
     return a
 }
 
+/// The element `sorted()[count / 2]` of `values` (the upper median), found by selection in linear
+/// expected time instead of a sort; `values` is reordered. Nil when empty.
+func upperMedian(_ values: inout [Float]) -> Float? {
+    let n = values.count
+    guard n > 0 else { return nil }
+    let k = n / 2
+    return values.withUnsafeMutableBufferPointer { V -> Float in
+        var lo = 0, hi = n - 1
+        while lo < hi {
+            // Median of three as the pivot, then a Hoare partition.
+            let mid = lo + (hi - lo) / 2
+            let pivot = max(min(V[lo], V[mid]), min(max(V[lo], V[mid]), V[hi]))
+            var i = lo, j = hi
+            while i <= j {
+                while V[i] < pivot { i += 1 }
+                while V[j] > pivot { j -= 1 }
+                if i <= j { V.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { break }
+        }
+        return V[k]
+    }
+}
+
 /// Bilinear sample of an RGB image (`img`, `w` × `h`, three bytes per pixel) at (x, y), 0 ≤ x, y.
 @inline(__always)
 func bilinearRGB(_ img: UnsafeBufferPointer<UInt8>, _ w: Int, _ h: Int, _ x: Float, _ y: Float) -> (Float, Float, Float) {

@@ -138,9 +138,7 @@ public struct MaskTracker: Sendable {
         func median(_ core: Bool) -> Float? {
             var r: [Float] = []
             for i in 0..<xs.count where inside[i] == core { r.append(residual[i]) }
-            guard !r.isEmpty else { return nil }
-            r.sort()
-            return r[r.count / 2]
+            return upperMedian(&r)
         }
         guard let object = median(true), let background = median(false) else { return nil }
         return IndependentMotion(camera: camera, object: object, background: background, maxNoise: maxNoise,

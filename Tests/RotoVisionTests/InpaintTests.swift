@@ -232,6 +232,21 @@ struct InpaintTests {
 
 @Suite("Removal helpers")
 struct InpaintHelperTests {
+    @Test("the upper median by selection equals sorted()[count / 2], duplicates and all")
+    func upperMedianMatchesSort() {
+        var generator = SystemRandomNumberGenerator()
+        var empty: [Float] = []
+        #expect(upperMedian(&empty) == nil)
+        for n in 1...120 {
+            for levels in [3, 1000] {
+                let values = (0..<n).map { _ in Float(Int.random(in: 0..<levels, using: &generator)) / 7 }
+                var scratch = values
+                #expect(upperMedian(&scratch) == values.sorted()[n / 2], "n \(n), \(levels) levels")
+                #expect(scratch.sorted() == values.sorted(), "the values are only reordered")
+            }
+        }
+    }
+
     @Test("the disc dilation equals a brute-force one (random specks, a bar through the frame, the frame's corners)")
     func discDilationMatchesBruteForce() {
         let w = 61, h = 47

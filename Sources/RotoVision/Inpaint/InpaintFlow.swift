@@ -169,8 +169,7 @@ struct Homography: Sendable {
                 r.append((du * du + dv * dv).squareRoot())
             }
         }
-        if r.isEmpty { return 0 }
-        return r.sorted()[r.count / 2]
+        return upperMedian(&r) ?? 0
     }
 
     /// Fits to the flow at known pixels (sampled every other pixel); nil when too few samples.

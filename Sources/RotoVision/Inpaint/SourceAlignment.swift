@@ -150,8 +150,8 @@ struct SourceAligner {
         }
         guard d[0].count >= 64 else { return nil }
         let med = d.map { c -> Float in
-            let v = c.sorted()[c.count / 2]
-            return min(Self.maxOffset, max(-Self.maxOffset, v))
+            var c = c
+            return min(Self.maxOffset, max(-Self.maxOffset, upperMedian(&c) ?? 0))
         }
         return SIMD3(med[0], med[1], med[2])
     }
@@ -209,7 +209,7 @@ struct SourceAligner {
                 if let m = mapped(Int(ring[k]), model.h) { start.append(grey(m.X, m.Y) - levels[k]) }
             }
             if start.count < 64 { return }
-            var bias = start.sorted()[start.count / 2]
+            var bias = upperMedian(&start) ?? 0
             var lambda = 1e-3
             var ata = [Double](repeating: 0, count: 64), atb = [Double](repeating: 0, count: 8)
             // Normal equations: row a of AᵀA (every column; the lower triangle is mirrored from the upper
