@@ -247,6 +247,29 @@ struct InpaintHelperTests {
         }
     }
 
+    @Test("the homography fit recovers a known homography, also with a quarter of the matches wrong")
+    func homographyFitRecoversTruth() {
+        let truth: [Double] = [1.02, 0.01, 0.03, -0.015, 0.98, -0.02, 0.05, -0.03]
+        var xs: [Double] = [], ys: [Double] = [], tx: [Double] = [], ty: [Double] = []
+        for j in 0..<20 {
+            for i in 0..<20 {
+                let x = Double(i) / 9.5 - 1, y = Double(j) / 9.5 - 1
+                let d = truth[6] * x + truth[7] * y + 1
+                var u = (truth[0] * x + truth[1] * y + truth[2]) / d, v = (truth[3] * x + truth[4] * y + truth[5]) / d
+                if (i + 2 * j) % 4 == 0 { u += 0.3; v -= 0.2 }  // outliers
+                xs.append(x); ys.append(y); tx.append(u); ty.append(v)
+            }
+        }
+        let clean = (0..<xs.count).filter { i in (i % 20 + 2 * (i / 20)) % 4 != 0 }
+        let exact = Homography.fit(xs: clean.map { xs[$0] }, ys: clean.map { ys[$0] }, tx: clean.map { tx[$0] },
+                                   ty: clean.map { ty[$0] }, cx: 0, cy: 0, s: 100, iterations: 1)
+        let robust = Homography.fit(xs: xs, ys: ys, tx: tx, ty: ty, cx: 0, cy: 0, s: 100, iterations: 5)
+        for k in 0..<8 {
+            #expect(abs((exact?.h[k] ?? .nan) - truth[k]) < 1e-4, "exact matches, h[\(k)]")
+            #expect(abs((robust?.h[k] ?? .nan) - truth[k]) < 1e-3, "with outliers, h[\(k)]")
+        }
+    }
+
     @Test("the disc dilation equals a brute-force one (random specks, a bar through the frame, the frame's corners)")
     func discDilationMatchesBruteForce() {
         let w = 61, h = 47

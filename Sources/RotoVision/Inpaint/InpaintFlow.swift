@@ -203,31 +203,35 @@ struct Homography: Sendable {
         var model = Homography(h: [1, 0, 0, 0, 1, 0, 0, 0, 1], cx: cx, cy: cy, s: s)
         let sig = sigma / s
         for _ in 0..<iterations {
-            var ata = [Double](repeating: 0, count: 64), atb = [Double](repeating: 0, count: 8)
-            var row = [Double](repeating: 0, count: 8)
-            ata.withUnsafeMutableBufferPointer { A in
-                atb.withUnsafeMutableBufferPointer { B in
-                    row.withUnsafeMutableBufferPointer { R in
-                        for i in 0..<m {
-                            let x = xs[i], y = ys[i], u = tx[i], v = ty[i], c = wt[i]
-                            for eq in 0..<2 {
-                                if eq == 0 {
-                                    R[0] = x; R[1] = y; R[2] = 1; R[3] = 0; R[4] = 0; R[5] = 0; R[6] = -x * u; R[7] = -y * u
-                                } else {
-                                    R[0] = 0; R[1] = 0; R[2] = 0; R[3] = x; R[4] = y; R[5] = 1; R[6] = -x * v; R[7] = -y * v
-                                }
-                                let rhs = eq == 0 ? u : v
-                                for a in 0..<8 {
-                                    let ra = R[a] * c
-                                    if ra == 0 { continue }
-                                    B[a] += ra * rhs
-                                    for b in a..<8 { A[a * 8 + b] += ra * R[b] }
-                                }
-                            }
-                        }
-                    }
-                }
+            // The normal equations of the two rows per correspondence, (x, y, 1, 0, 0, 0, −xu, −yu) = u
+            // and (0, 0, 0, x, y, 1, −xv, −yv) = v, weighted, assembled from weighted moments: with
+            // p = (x, y, 1), q = (x, y) and r² = u² + v², AᵀA = [Σpp'  0  −Σu pq' ; 0  Σpp'  −Σv pq' ;
+            // ·  ·  Σr² qq'] and Aᵀb = (Σu p, Σv p, −Σr² q).
+            var pp = SIMD8<Double>.zero    // xx, xy, x, yy, y, 1
+            var up = SIMD8<Double>.zero    // u·(xx, xy, x, yy, y, 1)
+            var vp = SIMD8<Double>.zero    // v·(xx, xy, x, yy, y, 1)
+            var rq = SIMD8<Double>.zero    // r²·(xx, xy, yy, x, y)
+            for i in 0..<m {
+                let x = xs[i], y = ys[i], u = tx[i], v = ty[i], c = wt[i]
+                let moments = c * SIMD8<Double>(x * x, x * y, x, y * y, y, 1, 0, 0)
+                pp += moments
+                up += u * moments
+                vp += v * moments
+                rq += c * (u * u + v * v) * SIMD8<Double>(x * x, x * y, y * y, x, y, 0, 0, 0)
             }
+            var ata = [Double](repeating: 0, count: 64), atb = [Double](repeating: 0, count: 8)
+            // Σpp' as a 3×3 from (xx, xy, x, yy, y, 1), and Σu pq' (3×2) from u·(xx, xy, x, yy, y).
+            let p3: [[Double]] = [[pp[0], pp[1], pp[2]], [pp[1], pp[3], pp[4]], [pp[2], pp[4], pp[5]]]
+            let uq: [[Double]] = [[up[0], up[1]], [up[1], up[3]], [up[2], up[4]]]
+            let vq: [[Double]] = [[vp[0], vp[1]], [vp[1], vp[3]], [vp[2], vp[4]]]
+            for a in 0..<3 {
+                for b in 0..<3 { ata[a * 8 + b] = p3[a][b]; ata[(a + 3) * 8 + b + 3] = p3[a][b] }
+                for b in 0..<2 { ata[a * 8 + 6 + b] = -uq[a][b]; ata[(a + 3) * 8 + 6 + b] = -vq[a][b] }
+            }
+            ata[6 * 8 + 6] = rq[0]; ata[6 * 8 + 7] = rq[1]; ata[7 * 8 + 7] = rq[2]
+            atb[0] = up[2]; atb[1] = up[4]; atb[2] = up[5]
+            atb[3] = vp[2]; atb[4] = vp[4]; atb[5] = vp[5]
+            atb[6] = -rq[3]; atb[7] = -rq[4]
             for a in 0..<8 { for b in 0..<a { ata[a * 8 + b] = ata[b * 8 + a] } }
             // Slight ridge towards the identity keeps a degenerate (e.g. one-sided) sample set sane.
             let ridge = 1e-6 * Double(m)
