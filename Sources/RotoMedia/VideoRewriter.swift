@@ -39,9 +39,14 @@ public enum VideoRewriter {
                                          activity: "rendering the edit")
         var toRGB: OpaquePointer? = nil
         var toYUV: OpaquePointer? = nil
+        // A converter for the box the edit changed (its size changes from frame to frame) and that size.
+        var bandToYUV: OpaquePointer? = nil
+        var bandSize = (width: 0, height: 0)
+        var band: [UInt8] = []
         defer {
             sws_freeContext(toRGB)
             sws_freeContext(toYUV)
+            sws_freeContext(bandToYUV)
         }
         var targets: [Frame] = []
         let (tally, sizes) = try transcode(input: input, outputs: outputs, settings: settings) {
@@ -97,14 +102,93 @@ public enum VideoRewriter {
                 }
                 let target = targets[k]
                 try target.ensureWritable()
-                let rc = image.withUnsafeBufferPointer { src in
-                    var srcData: [UnsafePointer<UInt8>?] = [src.baseAddress, nil, nil, nil]
-                    var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
-                    return withMutablePlanes(target.pointer) { dstData, dstStride in
-                        sws_scale(toYUV, &srcData, &srcStride, 0, Int32(height), dstData, dstStride)
+                // Pixels the edit left alone keep the decoded frame's own samples (limited-range 4:2:0
+                // only): only the box of changed pixels, with a margin for the chroma filter, goes back
+                // through the converter; the rest is not round-tripped through RGB at all.
+                let changed = changedBox(original: pixels, edited: image, width: width, height: height)
+                let direct = f.format == AV_PIX_FMT_YUV420P.rawValue && !fullRange
+                if direct, let changed, changed.rows.count * changed.columns.count < width * height / 2 {
+                    // The changed box grown by a margin for the chroma filter, on even coordinates.
+                    let margin = 8
+                    let y0 = max(0, changed.rows.lowerBound - margin) & ~1
+                    let y1 = min(height, (changed.rows.upperBound + margin + 1) & ~1)
+                    let x0 = max(0, changed.columns.lowerBound - margin) & ~1
+                    let x1 = min(width, (changed.columns.upperBound + margin + 1) & ~1)
+                    let bw = x1 - x0, bh = y1 - y0
+                    if bw != bandSize.width || bh != bandSize.height {
+                        sws_freeContext(bandToYUV)
+                        bandToYUV = sws_getContext(Int32(bw), Int32(bh), AV_PIX_FMT_RGB24,
+                                                   Int32(bw), Int32(bh), AV_PIX_FMT_YUV420P,
+                                                   SWS_BICUBIC | SWS_ACCURATE_RND, nil, nil, nil)
+                        guard let bandToYUV else { throw MediaError(code: .internalError, message: "no converter for the edited box") }
+                        configureRGBConversion(bandToYUV, yuvSpace: space, yuvFullRange: false, yuvIsSource: false)
+                        bandSize = (bw, bh)
+                        band = [UInt8](repeating: 0, count: bw * bh + 2 * (bw / 2) * (bh / 2) + 64)
                     }
+                    let rc = image.withUnsafeBufferPointer { src in
+                        band.withUnsafeMutableBufferPointer { B in
+                            var srcData: [UnsafePointer<UInt8>?] = [src.baseAddress! + (y0 * width + x0) * 3, nil, nil, nil]
+                            var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+                            let base = B.baseAddress!
+                            var dstData: [UnsafeMutablePointer<UInt8>?] = [base, base + bw * bh,
+                                                                           base + bw * bh + (bw / 2) * (bh / 2), nil]
+                            var dstStride: [Int32] = [Int32(bw), Int32(bw / 2), Int32(bw / 2), 0]
+                            return sws_scale(bandToYUV, &srcData, &srcStride, 0, Int32(bh), &dstData, &dstStride)
+                        }
+                    }
+                    guard rc > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(rc))") }
+                    // Samples taken from the box: all of it at the frame's edges, else inside the margin.
+                    let r0 = y0 == 0 ? 0 : y0 + margin, r1 = y1 == height ? height : y1 - margin
+                    let k0 = x0 == 0 ? 0 : x0 + margin, k1 = x1 == width ? width : x1 - margin
+                    band.withUnsafeBufferPointer { B in
+                        let base = B.baseAddress!
+                        let t = target.pointer.pointee
+                        let planes: [(src: UnsafePointer<UInt8>?, srcStride: Int, dst: UnsafeMutablePointer<UInt8>?, dstStride: Int,
+                                      box: UnsafePointer<UInt8>, shift: Int)] = [
+                            (UnsafePointer(f.data.0), Int(f.linesize.0), t.data.0, Int(t.linesize.0), base, 0),
+                            (UnsafePointer(f.data.1), Int(f.linesize.1), t.data.1, Int(t.linesize.1), base + bw * bh, 1),
+                            (UnsafePointer(f.data.2), Int(f.linesize.2), t.data.2, Int(t.linesize.2),
+                             base + bw * bh + (bw / 2) * (bh / 2), 1),
+                        ]
+                        for p in planes {
+                            guard let src = p.src, let out = p.dst else { continue }
+                            let pw = width >> p.shift, boxWidth = bw >> p.shift
+                            let c0 = k0 >> p.shift, c1 = k1 >> p.shift, bx = x0 >> p.shift
+                            for y in 0..<(height >> p.shift) {
+                                let row = out + y * p.dstStride
+                                row.update(from: src + y * p.srcStride, count: pw)
+                                let full = y << p.shift
+                                if full >= r0 && full < r1 {
+                                    let boxRow = p.box + (y - (y0 >> p.shift)) * boxWidth
+                                    (row + c0).update(from: boxRow + (c0 - bx), count: c1 - c0)
+                                }
+                            }
+                        }
+                    }
+                } else if direct && changed == nil {
+                    // Unchanged: the decoded frame as it is.
+                    let t = target.pointer.pointee
+                    let planes: [(UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt8>?, Int, Int)] = [
+                        (UnsafePointer(f.data.0), Int(f.linesize.0), t.data.0, Int(t.linesize.0), 0),
+                        (UnsafePointer(f.data.1), Int(f.linesize.1), t.data.1, Int(t.linesize.1), 1),
+                        (UnsafePointer(f.data.2), Int(f.linesize.2), t.data.2, Int(t.linesize.2), 1),
+                    ]
+                    for (src, srcStride, dst, dstStride, shift) in planes {
+                        guard let src, let dst else { continue }
+                        for y in 0..<(height >> shift) {
+                            (dst + y * dstStride).update(from: src + y * srcStride, count: width >> shift)
+                        }
+                    }
+                } else {
+                    let rc = image.withUnsafeBufferPointer { src in
+                        var srcData: [UnsafePointer<UInt8>?] = [src.baseAddress, nil, nil, nil]
+                        var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+                        return withMutablePlanes(target.pointer) { dstData, dstStride in
+                            sws_scale(toYUV, &srcData, &srcStride, 0, Int32(height), dstData, dstStride)
+                        }
+                    }
+                    guard rc > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(rc))") }
                 }
-                guard rc > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(rc))") }
                 target.pointer.pointee.colorspace = f.colorspace
                 target.pointer.pointee.color_range = AVCOL_RANGE_MPEG
                 ready.append(target.pointer)
@@ -114,6 +198,33 @@ public enum VideoRewriter {
         return zip(outputs, sizes).map { path, size in
             RenderedVideo(path: path, frameCount: tally.frameCount, width: tally.width, height: tally.height,
                           overlaidFrames: tally.frameCount, byteSize: size)
+        }
+    }
+}
+
+/// The bounding box (half-open row and column ranges) of the pixels where `edited` differs from
+/// `original` (packed RGB24, `width` × `height`); nil when they are the same.
+func changedBox(original: [UInt8], edited: [UInt8], width: Int, height: Int) -> (rows: Range<Int>, columns: Range<Int>)? {
+    let rowBytes = width * 3
+    return original.withUnsafeBufferPointer { A in
+        edited.withUnsafeBufferPointer { B in
+            let a = A.baseAddress!, b = B.baseAddress!
+            func differs(_ y: Int) -> Bool { memcmp(a + y * rowBytes, b + y * rowBytes, rowBytes) != 0 }
+            guard let first = (0..<height).first(where: differs) else { return nil }
+            let last = (first..<height).last(where: differs) ?? first
+            var x0 = width, x1 = 0
+            for y in first...last {
+                let row = y * rowBytes
+                var x = 0
+                while x < x0 && a[row + 3 * x] == b[row + 3 * x] && a[row + 3 * x + 1] == b[row + 3 * x + 1]
+                    && a[row + 3 * x + 2] == b[row + 3 * x + 2] { x += 1 }
+                if x < x0 { x0 = x }
+                var e = width - 1
+                while e >= x1 && a[row + 3 * e] == b[row + 3 * e] && a[row + 3 * e + 1] == b[row + 3 * e + 1]
+                    && a[row + 3 * e + 2] == b[row + 3 * e + 2] { e -= 1 }
+                if e + 1 > x1 { x1 = e + 1 }
+            }
+            return x0 < x1 ? (first..<(last + 1), x0..<x1) : nil
         }
     }
 }
