@@ -107,76 +107,66 @@ public enum VideoRewriter {
                 // through the converter; the rest is not round-tripped through RGB at all.
                 let changed = changedBox(original: pixels, edited: image, width: width, height: height)
                 let direct = f.format == AV_PIX_FMT_YUV420P.rawValue && !fullRange
-                if direct, let changed, changed.rows.count * changed.columns.count < width * height / 2 {
-                    // The changed box grown by a margin for the chroma filter, on even coordinates.
-                    let margin = 8
-                    let y0 = max(0, changed.rows.lowerBound - margin) & ~1
-                    let y1 = min(height, (changed.rows.upperBound + margin + 1) & ~1)
-                    let x0 = max(0, changed.columns.lowerBound - margin) & ~1
-                    let x1 = min(width, (changed.columns.upperBound + margin + 1) & ~1)
-                    let bw = x1 - x0, bh = y1 - y0
-                    if bw != bandSize.width || bh != bandSize.height {
-                        sws_freeContext(bandToYUV)
-                        bandToYUV = sws_getContext(Int32(bw), Int32(bh), AV_PIX_FMT_RGB24,
-                                                   Int32(bw), Int32(bh), AV_PIX_FMT_YUV420P,
-                                                   SWS_BICUBIC | SWS_ACCURATE_RND, nil, nil, nil)
-                        guard let bandToYUV else { throw MediaError(code: .internalError, message: "no converter for the edited box") }
-                        configureRGBConversion(bandToYUV, yuvSpace: space, yuvFullRange: false, yuvIsSource: false)
-                        bandSize = (bw, bh)
-                        band = [UInt8](repeating: 0, count: bw * bh + 2 * (bw / 2) * (bh / 2) + 64)
-                    }
-                    let rc = image.withUnsafeBufferPointer { src in
-                        band.withUnsafeMutableBufferPointer { B in
-                            var srcData: [UnsafePointer<UInt8>?] = [src.baseAddress! + (y0 * width + x0) * 3, nil, nil, nil]
-                            var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
-                            let base = B.baseAddress!
-                            var dstData: [UnsafeMutablePointer<UInt8>?] = [base, base + bw * bh,
-                                                                           base + bw * bh + (bw / 2) * (bh / 2), nil]
-                            var dstStride: [Int32] = [Int32(bw), Int32(bw / 2), Int32(bw / 2), 0]
-                            return sws_scale(bandToYUV, &srcData, &srcStride, 0, Int32(bh), &dstData, &dstStride)
-                        }
-                    }
-                    guard rc > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(rc))") }
-                    // Samples taken from the box: all of it at the frame's edges, else inside the margin.
-                    let r0 = y0 == 0 ? 0 : y0 + margin, r1 = y1 == height ? height : y1 - margin
-                    let k0 = x0 == 0 ? 0 : x0 + margin, k1 = x1 == width ? width : x1 - margin
-                    band.withUnsafeBufferPointer { B in
-                        let base = B.baseAddress!
-                        let t = target.pointer.pointee
-                        let planes: [(src: UnsafePointer<UInt8>?, srcStride: Int, dst: UnsafeMutablePointer<UInt8>?, dstStride: Int,
-                                      box: UnsafePointer<UInt8>, shift: Int)] = [
-                            (UnsafePointer(f.data.0), Int(f.linesize.0), t.data.0, Int(t.linesize.0), base, 0),
-                            (UnsafePointer(f.data.1), Int(f.linesize.1), t.data.1, Int(t.linesize.1), base + bw * bh, 1),
-                            (UnsafePointer(f.data.2), Int(f.linesize.2), t.data.2, Int(t.linesize.2),
-                             base + bw * bh + (bw / 2) * (bh / 2), 1),
-                        ]
-                        for p in planes {
-                            guard let src = p.src, let out = p.dst else { continue }
-                            let pw = width >> p.shift, boxWidth = bw >> p.shift
-                            let c0 = k0 >> p.shift, c1 = k1 >> p.shift, bx = x0 >> p.shift
-                            for y in 0..<(height >> p.shift) {
-                                let row = out + y * p.dstStride
-                                row.update(from: src + y * p.srcStride, count: pw)
-                                let full = y << p.shift
-                                if full >= r0 && full < r1 {
-                                    let boxRow = p.box + (y - (y0 >> p.shift)) * boxWidth
-                                    (row + c0).update(from: boxRow + (c0 - bx), count: c1 - c0)
-                                }
-                            }
-                        }
-                    }
-                } else if direct && changed == nil {
-                    // Unchanged: the decoded frame as it is.
+                let small = changed.map { $0.rows.count * $0.columns.count < width * height / 2 } ?? true
+                if direct && small {
+                    // The decoded frame's samples, then the changed box's over them.
                     let t = target.pointer.pointee
-                    let planes: [(UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt8>?, Int, Int)] = [
+                    let planes: [(src: UnsafePointer<UInt8>?, srcStride: Int, dst: UnsafeMutablePointer<UInt8>?, dstStride: Int, shift: Int)] = [
                         (UnsafePointer(f.data.0), Int(f.linesize.0), t.data.0, Int(t.linesize.0), 0),
                         (UnsafePointer(f.data.1), Int(f.linesize.1), t.data.1, Int(t.linesize.1), 1),
                         (UnsafePointer(f.data.2), Int(f.linesize.2), t.data.2, Int(t.linesize.2), 1),
                     ]
-                    for (src, srcStride, dst, dstStride, shift) in planes {
-                        guard let src, let dst else { continue }
-                        for y in 0..<(height >> shift) {
-                            (dst + y * dstStride).update(from: src + y * srcStride, count: width >> shift)
+                    for p in planes {
+                        guard let src = p.src, let dst = p.dst else { continue }
+                        for y in 0..<(height >> p.shift) {
+                            (dst + y * p.dstStride).update(from: src + y * p.srcStride, count: width >> p.shift)
+                        }
+                    }
+                    if let changed {
+                        // The changed box grown by a margin for the chroma filter, on even coordinates.
+                        let margin = 8
+                        let y0 = max(0, changed.rows.lowerBound - margin) & ~1
+                        let y1 = min(height, (changed.rows.upperBound + margin + 1) & ~1)
+                        let x0 = max(0, changed.columns.lowerBound - margin) & ~1
+                        let x1 = min(width, (changed.columns.upperBound + margin + 1) & ~1)
+                        let bw = x1 - x0, bh = y1 - y0
+                        if bw != bandSize.width || bh != bandSize.height {
+                            sws_freeContext(bandToYUV)
+                            bandToYUV = sws_getContext(Int32(bw), Int32(bh), AV_PIX_FMT_RGB24,
+                                                       Int32(bw), Int32(bh), AV_PIX_FMT_YUV420P,
+                                                       SWS_BICUBIC | SWS_ACCURATE_RND, nil, nil, nil)
+                            guard let bandToYUV else { throw MediaError(code: .internalError, message: "no converter for the edited box") }
+                            configureRGBConversion(bandToYUV, yuvSpace: space, yuvFullRange: false, yuvIsSource: false)
+                            bandSize = (bw, bh)
+                            band = [UInt8](repeating: 0, count: bw * bh + 2 * (bw / 2) * (bh / 2) + 64)
+                        }
+                        let rc = image.withUnsafeBufferPointer { src in
+                            band.withUnsafeMutableBufferPointer { B in
+                                var srcData: [UnsafePointer<UInt8>?] = [src.baseAddress! + (y0 * width + x0) * 3, nil, nil, nil]
+                                var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+                                let base = B.baseAddress!
+                                var dstData: [UnsafeMutablePointer<UInt8>?] = [base, base + bw * bh,
+                                                                               base + bw * bh + (bw / 2) * (bh / 2), nil]
+                                var dstStride: [Int32] = [Int32(bw), Int32(bw / 2), Int32(bw / 2), 0]
+                                return sws_scale(bandToYUV, &srcData, &srcStride, 0, Int32(bh), &dstData, &dstStride)
+                            }
+                        }
+                        guard rc > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(rc))") }
+                        // Samples taken from the box: all of it at the frame's edges, else inside the margin.
+                        let r0 = y0 == 0 ? 0 : y0 + margin, r1 = y1 == height ? height : y1 - margin
+                        let k0 = x0 == 0 ? 0 : x0 + margin, k1 = x1 == width ? width : x1 - margin
+                        band.withUnsafeBufferPointer { B in
+                            let base = B.baseAddress!
+                            let boxPlanes = [base, base + bw * bh, base + bw * bh + (bw / 2) * (bh / 2)]
+                            for (k, p) in planes.enumerated() {
+                                guard let dst = p.dst else { continue }
+                                let boxWidth = bw >> p.shift, bx = x0 >> p.shift
+                                let c0 = k0 >> p.shift, c1 = k1 >> p.shift
+                                for y in (r0 >> p.shift)..<(r1 >> p.shift) {
+                                    let boxRow = boxPlanes[k] + (y - (y0 >> p.shift)) * boxWidth
+                                    (dst + y * p.dstStride + c0).update(from: boxRow + (c0 - bx), count: c1 - c0)
+                                }
+                            }
                         }
                     }
                 } else {
