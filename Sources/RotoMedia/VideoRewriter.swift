@@ -110,16 +110,15 @@ public enum VideoRewriter {
                 let small = changed.map { $0.rows.count * $0.columns.count < width * height / 2 } ?? true
                 if direct && small {
                     // The decoded frame's samples, then the changed box's over them.
-                    let t = target.pointer.pointee
-                    let planes: [(src: UnsafePointer<UInt8>?, srcStride: Int, dst: UnsafeMutablePointer<UInt8>?, dstStride: Int, shift: Int)] = [
-                        (UnsafePointer(f.data.0), Int(f.linesize.0), t.data.0, Int(t.linesize.0), 0),
-                        (UnsafePointer(f.data.1), Int(f.linesize.1), t.data.1, Int(t.linesize.1), 1),
-                        (UnsafePointer(f.data.2), Int(f.linesize.2), t.data.2, Int(t.linesize.2), 1),
-                    ]
-                    for p in planes {
-                        guard let src = p.src, let dst = p.dst else { continue }
-                        for y in 0..<(height >> p.shift) {
-                            (dst + y * p.dstStride).update(from: src + y * p.srcStride, count: width >> p.shift)
+                    withPlanes(frame) { src, srcStride in
+                        withMutablePlanes(target.pointer) { dst, dstStride in
+                            for k in 0..<3 {
+                                guard let from = src[k], let to = dst[k] else { continue }
+                                let shift = k == 0 ? 0 : 1
+                                for y in 0..<(height >> shift) {
+                                    (to + y * Int(dstStride[k])).update(from: from + y * Int(srcStride[k]), count: width >> shift)
+                                }
+                            }
                         }
                     }
                     if let changed {
@@ -140,13 +139,14 @@ public enum VideoRewriter {
                             bandSize = (bw, bh)
                             band = [UInt8](repeating: 0, count: bw * bh + 2 * (bw / 2) * (bh / 2) + 64)
                         }
+                        // Where the box's Y, U and V planes start in `band`.
+                        let boxOffsets = [0, bw * bh, bw * bh + (bw / 2) * (bh / 2)]
                         let rc = image.withUnsafeBufferPointer { src in
                             band.withUnsafeMutableBufferPointer { B in
                                 var srcData: [UnsafePointer<UInt8>?] = [src.baseAddress! + (y0 * width + x0) * 3, nil, nil, nil]
                                 var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
                                 let base = B.baseAddress!
-                                var dstData: [UnsafeMutablePointer<UInt8>?] = [base, base + bw * bh,
-                                                                               base + bw * bh + (bw / 2) * (bh / 2), nil]
+                                var dstData: [UnsafeMutablePointer<UInt8>?] = boxOffsets.map { base + $0 } + [nil]
                                 var dstStride: [Int32] = [Int32(bw), Int32(bw / 2), Int32(bw / 2), 0]
                                 return sws_scale(bandToYUV, &srcData, &srcStride, 0, Int32(bh), &dstData, &dstStride)
                             }
@@ -157,14 +157,16 @@ public enum VideoRewriter {
                         let k0 = x0 == 0 ? 0 : x0 + margin, k1 = x1 == width ? width : x1 - margin
                         band.withUnsafeBufferPointer { B in
                             let base = B.baseAddress!
-                            let boxPlanes = [base, base + bw * bh, base + bw * bh + (bw / 2) * (bh / 2)]
-                            for (k, p) in planes.enumerated() {
-                                guard let dst = p.dst else { continue }
-                                let boxWidth = bw >> p.shift, bx = x0 >> p.shift
-                                let c0 = k0 >> p.shift, c1 = k1 >> p.shift
-                                for y in (r0 >> p.shift)..<(r1 >> p.shift) {
-                                    let boxRow = boxPlanes[k] + (y - (y0 >> p.shift)) * boxWidth
-                                    (dst + y * p.dstStride + c0).update(from: boxRow + (c0 - bx), count: c1 - c0)
+                            withMutablePlanes(target.pointer) { dst, dstStride in
+                                for k in 0..<3 {
+                                    guard let to = dst[k] else { continue }
+                                    let shift = k == 0 ? 0 : 1
+                                    let boxWidth = bw >> shift, bx = x0 >> shift
+                                    let c0 = k0 >> shift, c1 = k1 >> shift
+                                    for y in (r0 >> shift)..<(r1 >> shift) {
+                                        let boxRow = base + boxOffsets[k] + (y - (y0 >> shift)) * boxWidth
+                                        (to + y * Int(dstStride[k]) + c0).update(from: boxRow + (c0 - bx), count: c1 - c0)
+                                    }
                                 }
                             }
                         }
