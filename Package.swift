@@ -35,10 +35,12 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Work on threads the caller starts (at its priority), for the media and vision layers.
+        .target(name: "RotoThreads", swiftSettings: strict),
         // Media: probe, normalise, frame access (owns every FFmpeg pointer).
-        .target(name: "RotoMedia", dependencies: ["CFFmpeg"], swiftSettings: strict),
+        .target(name: "RotoMedia", dependencies: ["CFFmpeg", "RotoThreads"], swiftSettings: strict),
         // Vision engine and mask codecs (pure pixel algorithms, no I/O).
-        .target(name: "RotoVision", dependencies: ["CZlib", "RotoAPI"], swiftSettings: strict),
+        .target(name: "RotoVision", dependencies: ["CZlib", "RotoAPI", "RotoThreads"], swiftSettings: strict),
         // Persistence: SQLite via GRDB, file store.
         .target(name: "RotoStore", dependencies: [
             "RotoCore", "RotoAPI",

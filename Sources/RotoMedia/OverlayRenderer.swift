@@ -142,7 +142,8 @@ public enum OverlayRenderer {
         let canvas = try Frame()
         var overlaid = 0
         let (tally, sizes) = try transcode(input: input, outputs: [output], settings: settings) {
-            index, frame, size throws(MediaError) in
+            index, decoded, size throws(MediaError) in
+            guard let frame = decoded else { return [] }
             let plane: LabelPlane?
             do {
                 plane = try labels(index)
@@ -157,7 +158,7 @@ public enum OverlayRenderer {
             painter = paint
             let (ready, drawn) = try overlay(frame, labels: plane, painter: paint, canvas: canvas, converter: convert)
             if drawn { overlaid += 1 }
-            return [ready]
+            return [[ready]]
         }
         return RenderedVideo(path: output, frameCount: tally.frameCount, width: tally.width, height: tally.height,
                              overlaidFrames: overlaid, byteSize: sizes[0])

@@ -36,16 +36,19 @@ struct TranscodeTally {
     var height = 0
 }
 
-/// The loop the renderers share: decodes `input` (a normalised H.264 MP4) in order and, for each
-/// frame, asks `produce` for one yuv420p frame per output of the output size (valid until the next call),
-/// which it encodes with libx264 into the matching output with the input's timestamps and rate, at the
+/// The loop the renderers share: decodes `input` (a normalised H.264 MP4) in order and hands each
+/// decoded frame to `produce` (valid during the call only), then nil once after the last. Each call
+/// returns the frames finished so far, in decoding order, possibly some frames late (a renderer
+/// working on two frames at once): per finished frame one yuv420p frame per output of the output size
+/// (valid until the next call). The loop encodes them with libx264 into the matching outputs with the
+/// input's timestamps and rate, at the
 /// input's size or, with `settings.maxLongSide`, scaled down to fit it. An AAC
 /// audio track is copied into every output. Every output is written to a temporary file and renamed
 /// into place only when all succeeded; nothing is left behind on failure. Verifies that every input
 /// frame came out.
 func transcode(input path: String, outputs: [String], settings: TranscodeSettings,
-               produce: (_ index: Int, _ decoded: UnsafeMutablePointer<AVFrame>, _ size: TranscodeSize)
-                   throws(MediaError) -> [UnsafeMutablePointer<AVFrame>]) throws(MediaError) -> (TranscodeTally, [Int]) {
+               produce: (_ index: Int, _ decoded: UnsafeMutablePointer<AVFrame>?, _ size: TranscodeSize)
+                   throws(MediaError) -> [[UnsafeMutablePointer<AVFrame>]]) throws(MediaError) -> (TranscodeTally, [Int]) {
     var tally = TranscodeTally()
     var sizes: [Int] = []
     // Nest one atomic write per output so that all of them are renamed only on success.
@@ -63,7 +66,7 @@ func transcode(input path: String, outputs: [String], settings: TranscodeSetting
 }
 
 private func transcodeInto(input path: String, temporaries: [String], settings: TranscodeSettings,
-                           produce: (Int, UnsafeMutablePointer<AVFrame>, TranscodeSize) throws(MediaError) -> [UnsafeMutablePointer<AVFrame>],
+                           produce: (Int, UnsafeMutablePointer<AVFrame>?, TranscodeSize) throws(MediaError) -> [[UnsafeMutablePointer<AVFrame>]],
                            tally: inout TranscodeTally) throws(MediaError) {
     let deadline = Deadline(seconds: settings.timeoutSeconds)
     let input = try InputFile(path: path, format: "mov", deadline: deadline, failureCode: .corrupt)
@@ -98,6 +101,25 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
     }
     let copy = try Packet()
     var index = 0
+    // Timestamps of the frames handed to `produce` and not yet encoded, oldest first.
+    var waiting: [Int64] = []
+    var encoded = 0
+    func encode(_ finished: [[UnsafeMutablePointer<AVFrame>]]) throws(MediaError) {
+        for frames in finished {
+            guard encoded < waiting.count else {
+                throw MediaError(code: .internalError, message: "more frames produced than decoded")
+            }
+            guard frames.count == sinks.count else {
+                throw MediaError(code: .internalError, message: "\(frames.count) frames produced for \(sinks.count) outputs")
+            }
+            for (ready, sink) in zip(frames, sinks) {
+                ready.pointee.pts = waiting[encoded]
+                ready.pointee.pict_type = AV_PICTURE_TYPE_NONE
+                try sink.encoder.send(ready, output: sink.file, stream: sink.video)
+            }
+            encoded += 1
+        }
+    }
     let decoded = try decodeVideo(input: input, videoIndex: videoIndex, decoder: decoder, frameDuration: frameDuration,
                                   deadline: deadline, activity: settings.activity,
                                   otherPacket: { packet throws(MediaError) in
@@ -117,16 +139,13 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
             }
         }
     }) { frame, pts throws(MediaError) in
-        let frames = try produce(index, frame, size)
-        guard frames.count == sinks.count else {
-            throw MediaError(code: .internalError, message: "\(frames.count) frames produced for \(sinks.count) outputs")
-        }
-        for (ready, sink) in zip(frames, sinks) {
-            ready.pointee.pts = pts
-            ready.pointee.pict_type = AV_PICTURE_TYPE_NONE
-            try sink.encoder.send(ready, output: sink.file, stream: sink.video)
-        }
+        waiting.append(pts)
+        try encode(produce(index, frame, size))
         index += 1
+    }
+    try encode(produce(index, nil, size))
+    guard encoded == index else {
+        throw MediaError(code: .internalError, message: "\(index - encoded) of \(index) decoded frames never came out of the renderer")
     }
     for sink in sinks {
         try sink.encoder.flush(output: sink.file, stream: sink.video)

@@ -84,17 +84,19 @@ struct EditPipeline {
             options.crf = 17
         }
         let outputs = [output] + (watermarked.map { [$0] } ?? [])
+        // The rewrite edits two frames at once (one per thread): it reads fixed copies.
+        let (fills, holes, marked) = (filled, replaced, watermarked != nil)
         _ = try VideoRewriter.rewrite(input: videoPath, outputs: outputs, options: options) { frame in
             try cancel.check()
             var image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
             let i = frame.index
-            if i < filled.count, i < replaced.count {
-                VideoInpainter.composite(filled: filled[i], replaced: replaced[i], into: &image)
+            if i < fills.count, i < holes.count {
+                VideoInpainter.composite(filled: fills[i], replaced: holes[i], into: &image)
             }
             for (cutout, boxes) in placements where i < boxes.count {
                 if let box = boxes[i] { Compositor.paste(cutout, into: &image, box: box) }
             }
-            guard watermarked != nil else { return [image.pixels] }
+            guard marked else { return [image.pixels] }
             var marked = image
             Compositor.watermark(&marked)
             return [image.pixels, marked.pixels]

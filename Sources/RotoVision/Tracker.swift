@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RotoThreads
 
 /// Propagates label maps (see `SelectionLabels`) through a clip at working resolution: dense pyramidal
 /// Lucas–Kanade flow between consecutive frames warps the previous labels, then a pixel graph cut in a

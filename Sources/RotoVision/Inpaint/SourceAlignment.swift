@@ -1,3 +1,5 @@
+import RotoThreads
+
 /// Direct alignment of the propagated sources. Propagation chains one homography per frame step, so a
 /// source many frames away has drifted by the sum of every step's error (a few pixels on textured
 /// backgrounds). For every frame and every source frame it draws from, the chained map is summarised by

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import RotoThreads
 import Synchronization
 
 /// Quality tier of an edit task (the API's `mode`).
@@ -627,6 +628,6 @@ public struct VideoInpainter: Sendable {
 
     /// `body(i)` for every i in 0..<n on up to `threads` threads, results in order.
     func parallelMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        RotoVision.parallelMap(n, threads: threads, body)
+        RotoThreads.parallelMap(n, threads: threads, body)
     }
 }

@@ -14,7 +14,7 @@ import Synchronization
 /// `body(i)` for every i in 0..<n on up to `threads` threads (the caller's included), results in order.
 /// Items are handed out one at a time, so uneven items balance; with one thread (or one item) it is a
 /// plain loop on the caller's thread.
-func parallelMap<T: Sendable>(_ n: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
+public func parallelMap<T: Sendable>(_ n: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
     if threads <= 1 || n <= 1 { return (0..<n).map(body) }
     let shared = MapSlots<T>(n)
     withoutActuallyEscaping(body) { body in
@@ -43,21 +43,21 @@ private final class MapSlots<T: Sendable>: Sendable {
 
 /// A value computed on another thread (started by the caller, at its priority) from the moment it is
 /// made; ``value`` waits for it.
-final class Pending<T: Sendable>: Sendable {
+public final class Pending<T: Sendable>: Sendable {
     private final class Slot: Sendable {
         let value = Mutex<T?>(nil)
     }
     private let slot: Slot
     private let thread: JoinableThread
 
-    init(_ body: @escaping @Sendable () -> T) {
+    public init(_ body: @escaping @Sendable () -> T) {
         let slot = Slot()
         self.slot = slot
         thread = JoinableThread { slot.value.withLock { $0 = body() } }
     }
 
     /// The value, once computed (any number of calls, from any thread).
-    var value: T {
+    public var value: T {
         thread.join()
         return slot.value.withLock { $0! }
     }
@@ -66,11 +66,11 @@ final class Pending<T: Sendable>: Sendable {
 }
 
 /// A POSIX thread running one closure; ``join()`` waits for it (any number of calls, from any thread).
-final class JoinableThread: Sendable {
+public final class JoinableThread: Sendable {
     /// The thread until it is joined.
     private let thread: Mutex<pthread_t?>
 
-    init(_ body: @escaping @Sendable () -> Void) {
+    public init(_ body: @escaping @Sendable () -> Void) {
         final class Box: Sendable {
             let body: @Sendable () -> Void
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -95,7 +95,7 @@ final class JoinableThread: Sendable {
         }
     }
 
-    func join() {
+    public func join() {
         thread.withLock { t in
             guard let running = t else { return }
             pthread_join(running, nil)
