@@ -232,6 +232,53 @@ struct InpaintTests {
 
 @Suite("Removal helpers")
 struct InpaintHelperTests {
+    @Test("composite blends the bilinear upsample with the feathered alpha, pixel by pixel as defined")
+    func compositeMatchesDefinition() {
+        var generator = SystemRandomNumberGenerator()
+        let w = 40, h = 30
+        for (W, H) in [(97, 71), (40, 30), (160, 120)] {
+            let filled = RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            // A blob touching the left edge, and a speck.
+            var bits = [UInt8](repeating: 0, count: w * h)
+            for y in 8..<20 { for x in 0..<(6 + y % 5) { bits[y * w + x] = 1 } }
+            bits[25 * w + 30] = 1
+            let hole = Mask(width: w, height: h, data: bits)
+            let frame = RGBImage(width: W, height: H, pixels: (0..<(W * H * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            var out = frame
+            VideoInpainter.composite(filled: filled, replaced: hole, into: &out)
+            // The definition: alpha 1 on the hole, else twice the hole's share of the 5 x 5 window
+            // (clamped to 1); sampled bilinearly at each full-size pixel's centre, like the colour.
+            func alpha(_ x: Int, _ y: Int) -> Float {
+                if hole.data[y * w + x] != 0 { return 1 }
+                var n = 0
+                for v in max(0, y - 2)...min(h - 1, y + 2) { for u in max(0, x - 2)...min(w - 1, x + 2) { n += Int(hole.data[v * w + u]) } }
+                return min(1, Float(n) * 2 / 25)
+            }
+            let sx = Float(w) / Float(W), sy = Float(h) / Float(H)
+            var wrong = 0
+            for Y in 0..<H {
+                for X in 0..<W {
+                    let fx = min(max((Float(X) + 0.5) * sx - 0.5, 0), Float(w - 1))
+                    let fy = min(max((Float(Y) + 0.5) * sy - 0.5, 0), Float(h - 1))
+                    let x0 = Int(fx), y0 = Int(fy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                    let bx = fx - Float(x0), by = fy - Float(y0)
+                    let a = (alpha(x0, y0) * (1 - bx) + alpha(x1, y0) * bx) * (1 - by)
+                        + (alpha(x0, y1) * (1 - bx) + alpha(x1, y1) * bx) * by
+                    for c in 0..<3 {
+                        let q = (Y * W + X) * 3
+                        func f(_ x: Int, _ y: Int) -> Float { Float(filled.pixels[(y * w + x) * 3 + c]) }
+                        let v = f(x0, y0) * ((1 - bx) * (1 - by)) + f(x1, y0) * (bx * (1 - by))
+                            + f(x0, y1) * ((1 - bx) * by) + f(x1, y1) * (bx * by)
+                        let expected = a <= 0 ? frame.pixels[q + c]
+                            : UInt8(min(max(a * v + (1 - a) * Float(frame.pixels[q + c]) + 0.5, 0), 255))
+                        if out.pixels[q + c] != expected { wrong += 1 }
+                    }
+                }
+            }
+            #expect(wrong == 0, "\(W)x\(H): \(wrong) samples differ")
+        }
+    }
+
     @Test("the upper median by selection equals sorted()[count / 2], duplicates and all")
     func upperMedianMatchesSort() {
         var generator = SystemRandomNumberGenerator()

@@ -597,26 +597,38 @@ public struct VideoInpainter: Sendable {
         let sx = Float(w) / Float(W), sy = Float(h) / Float(H)
         let X0 = max(0, Int(Float(ax0) / sx) - 1), Y0 = max(0, Int(Float(ay0) / sy) - 1)
         let X1 = min(W - 1, Int(Float(ax1 + 1) / sx) + 1), Y1 = min(H - 1, Int(Float(ay1 + 1) / sy) + 1)
+        // Where each full-size column and row falls in the alpha grid and in `filled` (the same for
+        // every row and column, so computed once): nil outside the alpha grid.
+        let columns = (X0...X1).map { X in compositeTap((Float(X) + 0.5) * sx - 0.5, size: w, origin: ax0, gridSize: aw) }
+        let rows = (Y0...Y1).map { Y in compositeTap((Float(Y) + 0.5) * sy - 0.5, size: h, origin: ay0, gridSize: ah) }
+        // Alpha rows with any weight: a full-size row between two empty ones is left alone.
+        let weighted = (0..<ah).map { j in alpha[(j * aw)..<((j + 1) * aw)].contains { $0 > 0 } }
         alpha.withUnsafeBufferPointer { A in
             filled.pixels.withUnsafeBufferPointer { Fi in
                 frame.pixels.withUnsafeMutableBufferPointer { O in
-                    for Y in Y0...Y1 {
-                        let fy = min(max((Float(Y) + 0.5) * sy - 0.5, 0), Float(h - 1))
-                        let gy = fy - Float(ay0)
-                        for X in X0...X1 {
-                            let fx = min(max((Float(X) + 0.5) * sx - 0.5, 0), Float(w - 1))
-                            let gx = fx - Float(ax0)
-                            if gx < 0 || gy < 0 || gx > Float(aw - 1) || gy > Float(ah - 1) { continue }
-                            let i0 = Int(gx), j0 = Int(gy), i1 = min(i0 + 1, aw - 1), j1 = min(j0 + 1, ah - 1)
-                            let bx = gx - Float(i0), by = gy - Float(j0)
-                            let a = (A[j0 * aw + i0] * (1 - bx) + A[j0 * aw + i1] * bx) * (1 - by)
-                                + (A[j1 * aw + i0] * (1 - bx) + A[j1 * aw + i1] * bx) * by
+                    for (dy, row) in rows.enumerated() {
+                        guard let row, weighted[row.grid0] || weighted[row.grid1] else { continue }
+                        let Y = Y0 + dy
+                        let by = row.gridWeight, ay = row.weight
+                        let a0 = row.grid0 * aw, a1 = row.grid1 * aw
+                        let f0 = row.pixel0 * w, f1 = row.pixel1 * w
+                        for (dx, column) in columns.enumerated() {
+                            guard let column else { continue }
+                            let i0 = column.grid0, i1 = column.grid1, bx = column.gridWeight
+                            let a = (A[a0 + i0] * (1 - bx) + A[a0 + i1] * bx) * (1 - by)
+                                + (A[a1 + i0] * (1 - bx) + A[a1 + i1] * bx) * by
                             if a <= 0 { continue }
-                            let (r, g, b) = bilinearRGB(Fi, w, h, fx, fy)
-                            let q = (Y * W + X) * 3
-                            O[q] = UInt8(min(max(a * r + (1 - a) * Float(O[q]) + 0.5, 0), 255))
-                            O[q + 1] = UInt8(min(max(a * g + (1 - a) * Float(O[q + 1]) + 0.5, 0), 255))
-                            O[q + 2] = UInt8(min(max(a * b + (1 - a) * Float(O[q + 2]) + 0.5, 0), 255))
+                            // Bilinear colour of `filled` (as `bilinearRGB`).
+                            let ax = column.weight
+                            let p00 = (f0 + column.pixel0) * 3, p01 = (f0 + column.pixel1) * 3
+                            let p10 = (f1 + column.pixel0) * 3, p11 = (f1 + column.pixel1) * 3
+                            let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+                            let q = (Y * W + X0 + dx) * 3
+                            for c in 0..<3 {
+                                let v = Float(Fi[p00 + c]) * w00 + Float(Fi[p01 + c]) * w01
+                                    + Float(Fi[p10 + c]) * w10 + Float(Fi[p11 + c]) * w11
+                                O[q + c] = UInt8(min(max(a * v + (1 - a) * Float(O[q + c]) + 0.5, 0), 255))
+                            }
                         }
                     }
                 }
@@ -630,4 +642,22 @@ public struct VideoInpainter: Sendable {
     func parallelMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) -> T) -> [T] {
         RotoThreads.parallelMap(n, threads: threads, body)
     }
+}
+
+/// Where one full-size column (or row) of ``VideoInpainter/composite(filled:replaced:into:)`` samples:
+/// its neighbours and weight in the working-size image and in the alpha grid that starts at `origin`
+/// and spans `gridSize` samples. Nil when it falls outside the grid.
+private struct CompositeTap {
+    var pixel0: Int, pixel1: Int, weight: Float
+    var grid0: Int, grid1: Int, gridWeight: Float
+}
+
+/// The ``CompositeTap`` of the working-size coordinate `position` (clamped into 0…size−1).
+private func compositeTap(_ position: Float, size: Int, origin: Int, gridSize: Int) -> CompositeTap? {
+    let f = min(max(position, 0), Float(size - 1))
+    let g = f - Float(origin)
+    if g < 0 || g > Float(gridSize - 1) { return nil }
+    let p0 = min(Int(f), size - 1), i0 = Int(g)
+    return CompositeTap(pixel0: p0, pixel1: min(p0 + 1, size - 1), weight: f - Float(p0),
+                        grid0: i0, grid1: min(i0 + 1, gridSize - 1), gridWeight: g - Float(i0))
 }
