@@ -26,6 +26,17 @@ public struct RewriteOptions: Sendable, Equatable {
     }
 }
 
+/// A rectangle of a frame's pixels: half-open row and column ranges.
+public struct PixelRegion: Sendable, Equatable {
+    public var rows: Range<Int>
+    public var columns: Range<Int>
+
+    public init(rows: Range<Int>, columns: Range<Int>) {
+        self.rows = rows
+        self.columns = columns
+    }
+}
+
 /// Re-encodes a normalised video frame by frame through an RGB edit: the edit tasks' renderer.
 public enum VideoRewriter {
     /// Decodes `input` in order; `edit` gets each frame as packed RGB24 (the video's even-cropped size,
@@ -38,7 +49,14 @@ public enum VideoRewriter {
     /// With `options.threads` 2, two consecutive frames are converted and edited at once, each on a
     /// thread of its own, while the caller's thread decodes and encodes, so `edit` must be safe to
     /// call concurrently.
+    ///
+    /// `regions(index, width, height)`, when not nil, names every pixel the edit of that frame (of that
+    /// size) reads or changes. Only
+    /// those rectangles are then converted to RGB (the rest of the frame given to `edit` is black) and
+    /// back, when the source allows (limited-range 4:2:0) and they cover less than half the frame; a
+    /// change outside them fails the rewrite. Nil, the default: the whole frame.
     public static func rewrite(input: String, outputs: [String], options: RewriteOptions = .init(),
+                               regions: @escaping @Sendable (Int, Int, Int) -> [PixelRegion]? = { _, _, _ in nil },
                                edit: @escaping @Sendable (RGBFrame) throws -> [[UInt8]]) throws(MediaError) -> [RenderedVideo] {
         let settings = TranscodeSettings(preset: options.preset, crf: options.crf, threads: options.threads,
                                          keyframeSeconds: options.keyframeSeconds, timeoutSeconds: options.timeoutSeconds,
@@ -88,7 +106,7 @@ public enum VideoRewriter {
                 held.removeAll(keepingCapacity: true)
                 rendering = Pending {
                     parallelMap(batch.count, threads: batch.count) { k in
-                        workers[k].render(batch[k], outputs: outputs.count, edit: edit)
+                        workers[k].render(batch[k], regions: regions(batch[k].index, batch[k].width, batch[k].height), outputs: outputs.count, edit: edit)
                     }
                 }
             }
@@ -207,9 +225,10 @@ private final class RewriteWorker: Sendable {
     private let converters = Mutex(FrameConverters())
 
     /// `source` converted to RGB, edited, and converted back to one yuv420p picture per output.
-    func render(_ source: PlanarImage, outputs: Int, edit: @Sendable (RGBFrame) throws -> [[UInt8]]) -> Result<[PlanarImage], MediaError> {
+    func render(_ source: PlanarImage, regions: [PixelRegion]?, outputs: Int,
+                edit: @Sendable (RGBFrame) throws -> [[UInt8]]) -> Result<[PlanarImage], MediaError> {
         converters.withLock { converters in
-            Result { () throws(MediaError) in try converters.render(source, outputs: outputs, edit: edit) }
+            Result { () throws(MediaError) in try converters.render(source, regions: regions, outputs: outputs, edit: edit) }
         }
     }
 }
@@ -222,14 +241,18 @@ private final class FrameConverters {
     private var bandToYUV: OpaquePointer? = nil
     private var bandSize = (width: 0, height: 0)
     private var band: [UInt8] = []
+    private var regionToRGB: OpaquePointer? = nil
+    private var regionSize = (width: 0, height: 0)
 
     deinit {
         sws_freeContext(toRGB)
         sws_freeContext(toYUV)
         sws_freeContext(bandToYUV)
+        sws_freeContext(regionToRGB)
     }
 
-    func render(_ source: PlanarImage, outputs: Int, edit: (RGBFrame) throws -> [[UInt8]]) throws(MediaError) -> [PlanarImage] {
+    func render(_ source: PlanarImage, regions: [PixelRegion]?, outputs: Int,
+                edit: (RGBFrame) throws -> [[UInt8]]) throws(MediaError) -> [PlanarImage] {
         let (width, height, index) = (source.width, source.height, source.index)
         if toRGB == nil {
             // Odd sizes: the source is read one pixel smaller (a crop, not a scale).
@@ -247,16 +270,36 @@ private final class FrameConverters {
         }
         guard let toRGB, let toYUV else { throw MediaError(code: .internalError, message: "no converter") }
         let count = width * height * 3
-        var scaled: Int32 = 0
-        let pixels = [UInt8](unsafeUninitializedCapacity: count + 64) { buffer, initialized in
-            var dst: [UnsafeMutablePointer<UInt8>?] = [buffer.baseAddress, nil, nil, nil]
-            var stride: [Int32] = [Int32(width * 3), 0, 0, 0]
-            scaled = source.withPlanePointers { srcData, srcStride in
-                sws_scale(toRGB, srcData, srcStride, 0, Int32(height), &dst, &stride)
-            }
-            initialized = scaled > 0 ? count : 0
+        // Limited-range 4:2:0 (what normalisation produces) can be converted by the box.
+        let direct = source.format == AV_PIX_FMT_YUV420P.rawValue && !source.fullRange
+        // The edit's regions, clipped to the frame, when only they are converted: grown by a margin so
+        // that the chroma filters see real neighbours wherever the edit reads.
+        let partial: [PixelRegion]? = regions.flatMap { regions in
+            guard direct else { return nil }
+            let clipped = regions.map { $0.clamped(width: width, height: height) }.filter { !$0.isEmpty }
+            let area = clipped.reduce(0) { $0 + $1.grown(by: regionMargin, width: width, height: height).area }
+            return area < width * height / 2 ? clipped : nil
         }
-        guard scaled > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(scaled))") }
+        let pixels: [UInt8]
+        if let partial {
+            var rgb = [UInt8](repeating: 0, count: count + 64)
+            for region in partial {
+                try convertToRGB(region.grown(by: regionMargin, width: width, height: height), of: source, into: &rgb)
+            }
+            rgb.removeLast(64)
+            pixels = rgb
+        } else {
+            var scaled: Int32 = 0
+            pixels = [UInt8](unsafeUninitializedCapacity: count + 64) { buffer, initialized in
+                var dst: [UnsafeMutablePointer<UInt8>?] = [buffer.baseAddress, nil, nil, nil]
+                var stride: [Int32] = [Int32(width * 3), 0, 0, 0]
+                scaled = source.withPlanePointers { srcData, srcStride in
+                    sws_scale(toRGB, srcData, srcStride, 0, Int32(height), &dst, &stride)
+                }
+                initialized = scaled > 0 ? count : 0
+            }
+            guard scaled > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(scaled))") }
+        }
         let edited: [[UInt8]]
         do {
             edited = try edit(RGBFrame(index: index, width: width, height: height, pixels: pixels))
@@ -278,7 +321,23 @@ private final class FrameConverters {
             // only): only the box of changed pixels, with a margin for the chroma filter, goes back
             // through the converter; the rest is not round-tripped through RGB at all.
             let changed = changedBox(original: pixels, edited: image, width: width, height: height)
-            let direct = source.format == AV_PIX_FMT_YUV420P.rawValue && !source.fullRange
+            if let partial {
+                // Every change must lie among the regions (checked by their bounding box).
+                if let changed, !(PixelRegion.bounds(of: partial).map {
+                    $0.rows.lowerBound <= changed.rows.lowerBound && changed.rows.upperBound <= $0.rows.upperBound
+                        && $0.columns.lowerBound <= changed.columns.lowerBound && changed.columns.upperBound <= $0.columns.upperBound
+                } ?? false) {
+                    throw MediaError(code: .internalError, message: "the edit of frame \(index) changed pixels outside its regions")
+                }
+                var result = source
+                for region in partial {
+                    if let box = changedBox(original: pixels, edited: image, width: width, height: height, within: region) {
+                        try convertBox(box, of: image, into: &result)
+                    }
+                }
+                results.append(result)
+                continue
+            }
             let small = changed.map { $0.rows.count * $0.columns.count < width * height / 2 } ?? true
             if direct && small {
                 // The decoded frame's samples (the same layout), then the changed box's over them.
@@ -301,6 +360,34 @@ private final class FrameConverters {
             }
         }
         return results
+    }
+
+    /// Converts `region` (even bounds) of a limited-range yuv420p `source` to RGB24 into the same
+    /// rectangle of `rgb` (packed, the source's size), with the frame converter's filters; the
+    /// converter is made for the region's size (and kept while the size repeats).
+    private func convertToRGB(_ region: PixelRegion, of source: PlanarImage, into rgb: inout [UInt8]) throws(MediaError) {
+        let (x0, y0, bw, bh) = (region.columns.lowerBound, region.rows.lowerBound, region.columns.count, region.rows.count)
+        if bw != regionSize.width || bh != regionSize.height {
+            sws_freeContext(regionToRGB)
+            regionToRGB = sws_getContext(Int32(bw), Int32(bh), AV_PIX_FMT_YUV420P, Int32(bw), Int32(bh), AV_PIX_FMT_RGB24,
+                                         SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
+            guard let regionToRGB else { throw MediaError(code: .internalError, message: "no converter for the edit's region") }
+            configureRGBConversion(regionToRGB, yuvSpace: source.colorspace, yuvFullRange: false, yuvIsSource: true)
+            regionSize = (bw, bh)
+        }
+        let converter = regionToRGB, width = source.width
+        let rc = source.withPlanePointers { src, srcStride in
+            rgb.withUnsafeMutableBufferPointer { D in
+                let from: [UnsafePointer<UInt8>?] = (0..<3).map { k in
+                    let shift = k == 0 ? 0 : 1
+                    return src[k].map { $0 + (y0 >> shift) * Int(srcStride[k]) + (x0 >> shift) }
+                } + [nil]
+                var dst: [UnsafeMutablePointer<UInt8>?] = [D.baseAddress! + (y0 * width + x0) * 3, nil, nil, nil]
+                var dstStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+                return sws_scale(converter, from, srcStride, 0, Int32(bh), &dst, &dstStride)
+            }
+        }
+        guard rc > 0 else { throw MediaError(code: .internalError, message: "swscale failed (\(rc))") }
     }
 
     /// Converts the `changed` box of `image` (packed RGB24 of `target`'s size) to yuv420p over `target`.
@@ -352,28 +439,62 @@ private final class FrameConverters {
 }
 
 /// The bounding box (half-open row and column ranges) of the pixels where `edited` differs from
-/// `original` (packed RGB24, `width` × `height`); nil when they are the same.
-func changedBox(original: [UInt8], edited: [UInt8], width: Int, height: Int) -> (rows: Range<Int>, columns: Range<Int>)? {
+/// `original` (packed RGB24, `width` × `height`), looking only inside `region` when given; nil when
+/// they are the same there.
+func changedBox(original: [UInt8], edited: [UInt8], width: Int, height: Int,
+                within region: PixelRegion? = nil) -> (rows: Range<Int>, columns: Range<Int>)? {
+    let rows = region?.rows ?? 0..<height, columns = region?.columns ?? 0..<width
+    if rows.isEmpty || columns.isEmpty { return nil }
     let rowBytes = width * 3
     return original.withUnsafeBufferPointer { A in
         edited.withUnsafeBufferPointer { B in
             let a = A.baseAddress!, b = B.baseAddress!
-            func differs(_ y: Int) -> Bool { memcmp(a + y * rowBytes, b + y * rowBytes, rowBytes) != 0 }
-            guard let first = (0..<height).first(where: differs) else { return nil }
-            let last = (first..<height).last(where: differs) ?? first
-            var x0 = width, x1 = 0
+            let start = columns.lowerBound * 3, span = columns.count * 3
+            func differs(_ y: Int) -> Bool { memcmp(a + y * rowBytes + start, b + y * rowBytes + start, span) != 0 }
+            guard let first = rows.first(where: differs) else { return nil }
+            let last = (first..<rows.upperBound).last(where: differs) ?? first
+            var x0 = columns.upperBound, x1 = columns.lowerBound
             for y in first...last {
                 let row = y * rowBytes
-                var x = 0
+                var x = columns.lowerBound
                 while x < x0 && a[row + 3 * x] == b[row + 3 * x] && a[row + 3 * x + 1] == b[row + 3 * x + 1]
                     && a[row + 3 * x + 2] == b[row + 3 * x + 2] { x += 1 }
                 if x < x0 { x0 = x }
-                var e = width - 1
+                var e = columns.upperBound - 1
                 while e >= x1 && a[row + 3 * e] == b[row + 3 * e] && a[row + 3 * e + 1] == b[row + 3 * e + 1]
                     && a[row + 3 * e + 2] == b[row + 3 * e + 2] { e -= 1 }
                 if e + 1 > x1 { x1 = e + 1 }
             }
             return x0 < x1 ? (first..<(last + 1), x0..<x1) : nil
+        }
+    }
+}
+
+/// How far beyond an edit's region its pixels are converted to RGB, so that the chroma filters see the
+/// real neighbours of every pixel the edit reads (and of the changed box's own margin on the way back).
+private let regionMargin = 16
+
+extension PixelRegion {
+    var isEmpty: Bool { rows.isEmpty || columns.isEmpty }
+    var area: Int { rows.count * columns.count }
+
+    /// The part inside a `width` × `height` frame.
+    func clamped(width: Int, height: Int) -> PixelRegion {
+        PixelRegion(rows: rows.clamped(to: 0..<height), columns: columns.clamped(to: 0..<width))
+    }
+
+    /// Grown by `margin` on every side, bounds made even outwards, inside the frame.
+    func grown(by margin: Int, width: Int, height: Int) -> PixelRegion {
+        PixelRegion(rows: (max(0, rows.lowerBound - margin) & ~1)..<min(height, (rows.upperBound + margin + 1) & ~1),
+                    columns: (max(0, columns.lowerBound - margin) & ~1)..<min(width, (columns.upperBound + margin + 1) & ~1))
+    }
+
+    /// The smallest region holding every one of `regions` (nil when there are none).
+    static func bounds(of regions: [PixelRegion]) -> PixelRegion? {
+        guard let first = regions.first else { return nil }
+        return regions.dropFirst().reduce(first) {
+            PixelRegion(rows: min($0.rows.lowerBound, $1.rows.lowerBound)..<max($0.rows.upperBound, $1.rows.upperBound),
+                        columns: min($0.columns.lowerBound, $1.columns.lowerBound)..<max($0.columns.upperBound, $1.columns.upperBound))
         }
     }
 }

@@ -86,7 +86,25 @@ struct EditPipeline {
         let outputs = [output] + (watermarked.map { [$0] } ?? [])
         // The rewrite edits two frames at once (one per thread): it reads fixed copies.
         let (fills, holes, marked) = (filled, replaced, watermarked != nil)
-        _ = try VideoRewriter.rewrite(input: videoPath, outputs: outputs, options: options) { frame in
+        // What each frame's edit touches (below): only that is converted to RGB and back.
+        let regions: @Sendable (Int, Int, Int) -> [PixelRegion]? = { i, width, height in
+            var regions: [PixelRegion] = []
+            if i < holes.count, let r = VideoInpainter.compositeRegion(replaced: holes[i], width: width, height: height) {
+                regions.append(PixelRegion(rows: r.rows, columns: r.columns))
+            }
+            for (_, boxes) in placements where i < boxes.count {
+                if let box = boxes[i] {
+                    let r = Compositor.pasteRegion(box: box, width: width, height: height)
+                    regions.append(PixelRegion(rows: r.rows, columns: r.columns))
+                }
+            }
+            if marked {
+                let r = Compositor.watermarkRegion(width: width, height: height)
+                regions.append(PixelRegion(rows: r.rows, columns: r.columns))
+            }
+            return regions
+        }
+        _ = try VideoRewriter.rewrite(input: videoPath, outputs: outputs, options: options, regions: regions) { frame in
             try cancel.check()
             var image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
             let i = frame.index

@@ -20,8 +20,9 @@ struct VideoRewriterTests {
         }
     }
 
-    @Test("an edit in a box, at a corner, or none: the box is painted, the rest of the frame keeps the source")
-    func boxesAndUntouchedFrames() throws {
+    @Test("an edit in a box, at a corner, or none: the box is painted, the rest of the frame keeps the source",
+          arguments: [false, true])
+    func boxesAndUntouchedFrames(declaringRegions: Bool) throws {
         let dir = try Scratch()
         let source = dir.file("source.mp4"), output = dir.file("out.mp4")
         // 25 frames: the rewriter edits two at a time, so the last one comes on its own.
@@ -29,7 +30,24 @@ struct VideoRewriterTests {
                        codec: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "30", "-bf", "2"],
                        audio: false)
         let box = (x: 250..<390, y: 150..<230), corner = (x: 0..<64, y: 0..<48)
-        let rendered = try VideoRewriter.rewrite(input: source, outputs: [output]) { frame in
+        // Declared regions: the painted box and a spare one; only they are converted to RGB.
+        let regions: @Sendable (Int, Int, Int) -> [PixelRegion]? = { index, _, _ in
+            guard declaringRegions else { return nil }
+            switch index % 3 {
+            case 0: return [PixelRegion(rows: box.y, columns: box.x), PixelRegion(rows: 300..<340, columns: 500..<620)]
+            case 1: return [PixelRegion(rows: corner.y, columns: corner.x)]
+            default: return []
+            }
+        }
+        let rendered = try VideoRewriter.rewrite(input: source, outputs: [output], regions: regions) { frame in
+            if declaringRegions, frame.index % 3 == 0 {
+                // Converted inside the region (the source's picture), black outside every region.
+                let inside = (box.y.lowerBound + 8) * frame.width * 3 + (box.x.lowerBound + 8) * 3
+                let outside = 100 * frame.width * 3 + 100 * 3
+                if frame.pixels[inside..<(inside + 48)].allSatisfy({ $0 == 0 }) || frame.pixels[outside..<(outside + 48)].contains(where: { $0 != 0 }) {
+                    throw MediaError(code: .internalError, message: "frame \(frame.index) was not converted by its regions")
+                }
+            }
             var pixels = frame.pixels
             switch frame.index % 3 {
             case 0: Self.paint(&pixels, width: frame.width, x: box.x, y: box.y, )
@@ -74,5 +92,22 @@ struct VideoRewriterTests {
             let untouched = Double(total) / Double(count)
             #expect(untouched < 3, "frame \(index): outside the edit, mean abs diff \(untouched)")
         }
+    }
+
+    @Test("an edit that changes pixels outside its declared regions fails the rewrite and leaves no output")
+    func changeOutsideRegions() throws {
+        let dir = try Scratch()
+        let source = dir.file("source.mp4"), output = dir.file("out.mp4")
+        try Clips.make(source, size: "320x240", rate: "10", seconds: 1,
+                       codec: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"], audio: false)
+        let regions: @Sendable (Int, Int, Int) -> [PixelRegion]? = { _, _, _ in [PixelRegion(rows: 10..<40, columns: 10..<40)] }
+        #expect(throws: MediaError.self) {
+            try VideoRewriter.rewrite(input: source, outputs: [output], regions: regions) { frame in
+                var pixels = frame.pixels
+                Self.paint(&pixels, width: frame.width, x: 100..<140, y: 100..<140)
+                return [pixels]
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 }

@@ -259,6 +259,61 @@ struct CompositingTests {
         #expect(frame.pixels[(500 * 1920 + 900) * 3 + 2] > 150)
     }
 
+    /// Pixels that differ between `a` and `b` outside the given rows and columns, and inside them.
+    private func changes(_ a: RGBImage, _ b: RGBImage, rows: Range<Int>, columns: Range<Int>) -> (outside: Int, inside: Int) {
+        var outside = 0, inside = 0
+        for y in 0..<a.height {
+            for x in 0..<a.width {
+                let p = (y * a.width + x) * 3
+                guard a.pixels[p..<(p + 3)] != b.pixels[p..<(p + 3)] else { continue }
+                if rows.contains(y) && columns.contains(x) { inside += 1 } else { outside += 1 }
+            }
+        }
+        return (outside, inside)
+    }
+
+    @Test("the declared regions of the watermark, a paste and the removal composite hold every pixel they change")
+    func regionsHoldEveryChange() {
+        var g = Rand(state: 4)
+        func noise(_ w: Int, _ h: Int) -> RGBImage {
+            image(w, h) { _, _ in (UInt8(g.next() % 256), UInt8(g.next() % 256), UInt8(g.next() % 256)) }
+        }
+        for (w, h, text) in [(1280, 720, "ROTO"), (333, 201, "roto 2025!"), (20, 12, "A LONG WATERMARK")] {
+            let orig = noise(w, h)
+            var frame = orig
+            Compositor.watermark(&frame, text: text)
+            let r = Compositor.watermarkRegion(width: w, height: h, text: text)
+            let c = changes(orig, frame, rows: r.rows, columns: r.columns)
+            #expect(c.outside == 0, "watermark \(w)x\(h)")
+            #expect(w < 100 || c.inside > 0)
+        }
+        let cut = PreparedCutout(Cutout(opaque: noise(37, 29)))
+        for box in [Box(x: 10.3, y: 5.7, width: 50.2, height: 33.9), Box(x: -12.5, y: 90.5, width: 40, height: 40),
+                    Box(x: 150, y: -3, width: 20.1, height: 10.6)] {
+            let orig = noise(160, 120)
+            var frame = orig
+            Compositor.paste(cut, into: &frame, box: box)
+            let r = Compositor.pasteRegion(box: box, width: 160, height: 120)
+            let c = changes(orig, frame, rows: r.rows, columns: r.columns)
+            #expect(c.outside == 0 && c.inside > 0, "paste \(box)")
+        }
+        var bits = [UInt8](repeating: 0, count: 40 * 30)
+        for y in 3..<11 { for x in 30..<40 { bits[y * 40 + x] = 1 } }
+        let hole = Mask(width: 40, height: 30, data: bits)
+        for (W, H) in [(97, 71), (160, 120), (40, 30)] {
+            let orig = noise(W, H)
+            var frame = orig
+            VideoInpainter.composite(filled: noise(40, 30), replaced: hole, into: &frame)
+            guard let r = VideoInpainter.compositeRegion(replaced: hole, width: W, height: H) else {
+                Issue.record("no composite region")
+                continue
+            }
+            let c = changes(orig, frame, rows: r.rows, columns: r.columns)
+            #expect(c.outside == 0 && c.inside > 0, "composite \(W)x\(H)")
+        }
+        #expect(VideoInpainter.compositeRegion(replaced: Mask(width: 40, height: 30), width: 80, height: 60) == nil)
+    }
+
     @Test func watermarkOnlyBottomRight() {
         var g = Rand(state: 9)
         let orig = image(1280, 720) { _, _ in

@@ -252,7 +252,7 @@ struct InpaintHelperTests {
                 if hole.data[y * w + x] != 0 { return 1 }
                 var n = 0
                 for v in max(0, y - 2)...min(h - 1, y + 2) { for u in max(0, x - 2)...min(w - 1, x + 2) { n += Int(hole.data[v * w + u]) } }
-                return min(1, Float(n) * 2 / 25)
+                return min(1, Float(n) * (2 / Float(25)))
             }
             let sx = Float(w) / Float(W), sy = Float(h) / Float(H)
             var wrong = 0

@@ -123,8 +123,8 @@ public enum Compositor {
         // Columns: destination x, padded texel index, weight of the right texel (0…256), and the fraction
         // of the destination pixel inside the box (sub-pixel edges; nothing outside the box is touched).
         let x0 = box.x, x1 = box.x + box.width, y0 = box.y, y1 = box.y + box.height
-        let xStart = max(0, Int(x0.rounded(.down))), xEnd = min(fw, Int(x1.rounded(.up)))
-        let yStart = max(0, Int(y0.rounded(.down))), yEnd = min(fh, Int(y1.rounded(.up)))
+        let (rows, columns) = pasteRegion(box: box, width: fw, height: fh)
+        let xStart = columns.lowerBound, xEnd = columns.upperBound, yStart = rows.lowerBound, yEnd = rows.upperBound
         if xStart >= xEnd || yStart >= yEnd { return }
         var cols: [(dst: Int32, idx: Int32, w: Int32, cover: Float)] = []
         cols.reserveCapacity(xEnd - xStart)
@@ -179,6 +179,33 @@ public enum Compositor {
     /// Opacity of the watermark text.
     public static let watermarkOpacity: Float = 0.6
 
+    /// The pixels ``paste(_:into:box:)-(PreparedCutout,_,_)`` may change in a `width` × `height` frame:
+    /// those the box covers at least partly (half-open ranges, empty when it misses the frame).
+    public static func pasteRegion(box: Box, width: Int, height: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        guard box.x.isFinite, box.y.isFinite, box.width.isFinite, box.height.isFinite else { return (0..<0, 0..<0) }
+        let xStart = max(0, Int(box.x.rounded(.down))), xEnd = min(width, Int((box.x + box.width).rounded(.up)))
+        let yStart = max(0, Int(box.y.rounded(.down))), yEnd = min(height, Int((box.y + box.height).rounded(.up)))
+        return (yStart..<max(yStart, yEnd), xStart..<max(xStart, xEnd))
+    }
+
+    /// The pixels ``watermark(_:text:)`` may change in a `width` × `height` frame (half-open ranges).
+    public static func watermarkRegion(width: Int, height: Int, text: String = "ROTO") -> (rows: Range<Int>, columns: Range<Int>) {
+        guard let (x0, y0, s, shadow) = watermarkLayout(glyphs: text.count, width: width, height: height) else { return (0..<0, 0..<0) }
+        let cw = text.count * 6 * s - s + shadow, ch = 7 * s + shadow
+        return (max(0, y0)..<min(height, y0 + ch), max(0, x0)..<min(width, x0 + cw))
+    }
+
+    /// Where the watermark of `glyphs` characters goes: its top-left corner, the font's pixel size and
+    /// the shadow's offset; nil when there is nothing to draw.
+    private static func watermarkLayout(glyphs: Int, width fw: Int, height fh: Int) -> (x0: Int, y0: Int, scale: Int, shadow: Int)? {
+        if glyphs == 0 || fw == 0 || fh == 0 { return nil }
+        let s = max(1, Int((watermarkGlyphHeight * Double(fh) / 7).rounded()))
+        let textW = glyphs * 6 * s - s, textH = 7 * s
+        let shadow = max(1, s / 4)
+        let margin = max(2, Int((0.025 * Double(min(fw, fh))).rounded()))
+        return (fw - margin - textW - shadow, fh - margin - textH - shadow, s, shadow)
+    }
+
     /// Draws `text` as a visible, semi-transparent watermark in the bottom-right corner of `frame`.
     ///
     /// Glyphs come from a built-in 5 × 7 bitmap font (A–Z, 0–9 and space; lowercase letters are drawn as
@@ -189,12 +216,8 @@ public enum Compositor {
     public static func watermark(_ frame: inout RGBImage, text: String = "ROTO") {
         let fw = frame.width, fh = frame.height
         let glyphs = text.uppercased().map { WatermarkFont.glyphs[$0] ?? WatermarkFont.glyphs[" "]! }
-        if glyphs.isEmpty || fw == 0 || fh == 0 { return }
-        let s = max(1, Int((watermarkGlyphHeight * Double(fh) / 7).rounded()))
+        guard let (x0, y0, s, shadow) = watermarkLayout(glyphs: glyphs.count, width: fw, height: fh) else { return }
         let textW = glyphs.count * 6 * s - s, textH = 7 * s
-        let shadow = max(1, s / 4)
-        let margin = max(2, Int((0.025 * Double(min(fw, fh))).rounded()))
-        let x0 = fw - margin - textW - shadow, y0 = fh - margin - textH - shadow
         // Coverage of the text and of its shadow, over the text's rectangle plus the shadow offset.
         let cw = textW + shadow, ch = textH + shadow
         var ink = [UInt8](repeating: 0, count: cw * ch)  // 1 = text, 2 = shadow only

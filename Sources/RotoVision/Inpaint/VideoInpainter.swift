@@ -567,14 +567,9 @@ public struct VideoInpainter: Sendable {
     /// outside the (upsampled, feathered) hole untouched.
     public static func composite(filled: RGBImage, replaced: Mask, into frame: inout RGBImage) {
         precondition(filled.width == replaced.width && filled.height == replaced.height, "composite: size mismatch")
-        guard let box = replaced.boundingBox else { return }
         let w = filled.width, h = filled.height, W = frame.width, H = frame.height
-        if W == 0 || H == 0 { return }
-        // Feathered alpha at working size: 1 on the hole (corners included); outside it the box mean of
-        // the mask over a (2r+1)² window, doubled and clamped, falling to 0 within r + 1 pixels.
-        let r = 2
-        let ax0 = max(0, box.x - r - 1), ay0 = max(0, box.y - r - 1)
-        let ax1 = min(w - 1, box.x + box.width + r), ay1 = min(h - 1, box.y + box.height + r)
+        guard let (ax0, ay0, ax1, ay1) = compositeGrid(replaced), W > 0, H > 0 else { return }
+        let r = compositeFeather
         let aw = ax1 - ax0 + 1, ah = ay1 - ay0 + 1
         var alpha = [Float](repeating: 0, count: aw * ah)
         var src = [Float](repeating: 0, count: aw * ah)
@@ -593,10 +588,8 @@ public struct VideoInpainter: Sendable {
                 }
             }
         }
-        // Full-resolution box covering the alpha support.
         let sx = Float(w) / Float(W), sy = Float(h) / Float(H)
-        let X0 = max(0, Int(Float(ax0) / sx) - 1), Y0 = max(0, Int(Float(ay0) / sy) - 1)
-        let X1 = min(W - 1, Int(Float(ax1 + 1) / sx) + 1), Y1 = min(H - 1, Int(Float(ay1 + 1) / sy) + 1)
+        let (X0, Y0, X1, Y1) = compositeBox(grid: (ax0, ay0, ax1, ay1), scale: (sx, sy), width: W, height: H)
         // Where each full-size column and row falls in the alpha grid and in `filled` (the same for
         // every row and column, so computed once): nil outside the alpha grid.
         let columns = (X0...X1).map { X in compositeTap((Float(X) + 0.5) * sx - 0.5, size: w, origin: ax0, gridSize: aw) }
@@ -634,6 +627,37 @@ public struct VideoInpainter: Sendable {
                 }
             }
         }
+    }
+
+    /// The full-size pixels ``composite(filled:replaced:into:)`` may read or change in a `width` ×
+    /// `height` frame (half-open ranges); nil when `replaced` is empty.
+    public static func compositeRegion(replaced: Mask, width: Int, height: Int) -> (rows: Range<Int>, columns: Range<Int>)? {
+        guard let grid = compositeGrid(replaced), width > 0, height > 0 else { return nil }
+        let scale = (Float(replaced.width) / Float(width), Float(replaced.height) / Float(height))
+        let (x0, y0, x1, y1) = compositeBox(grid: grid, scale: scale, width: width, height: height)
+        return (y0..<(y1 + 1), x0..<(x1 + 1))
+    }
+
+    /// Radius of the composite's feathered edge, in working pixels.
+    private static let compositeFeather = 2
+
+    /// The composite's alpha grid at working size: the hole's box grown by the feather and one pixel,
+    /// inclusive bounds; nil for an empty hole.
+    private static func compositeGrid(_ replaced: Mask) -> (Int, Int, Int, Int)? {
+        guard let box = replaced.boundingBox else { return nil }
+        // Feathered alpha at working size: 1 on the hole (corners included); outside it the box mean of
+        // the mask over a (2r+1)² window, doubled and clamped, falling to 0 within r + 1 pixels.
+        let r = compositeFeather
+        return (max(0, box.x - r - 1), max(0, box.y - r - 1),
+                min(replaced.width - 1, box.x + box.width + r), min(replaced.height - 1, box.y + box.height + r))
+    }
+
+    /// The full-resolution box (inclusive) covering the alpha grid; `scale` is working over full size.
+    private static func compositeBox(grid: (Int, Int, Int, Int), scale: (Float, Float), width W: Int, height H: Int)
+        -> (Int, Int, Int, Int) {
+        let (ax0, ay0, ax1, ay1) = grid, (sx, sy) = scale
+        return (max(0, Int(Float(ax0) / sx) - 1), max(0, Int(Float(ay0) / sy) - 1),
+                min(W - 1, Int(Float(ax1 + 1) / sx) + 1), min(H - 1, Int(Float(ay1 + 1) / sy) + 1))
     }
 
     // MARK: - Threads
