@@ -51,10 +51,10 @@ public enum VideoRewriter {
     /// call concurrently.
     ///
     /// `regions(index, width, height)`, when not nil, names every pixel the edit of that frame (of that
-    /// size) reads or changes. Only
-    /// those rectangles are then converted to RGB (the rest of the frame given to `edit` is black) and
-    /// back, when the source allows (limited-range 4:2:0) and they cover less than half the frame; a
-    /// change outside them fails the rewrite. Nil, the default: the whole frame.
+    /// size) reads or changes. Only those rectangles are then converted to RGB (the rest of the frame
+    /// given to `edit` is black) and back, when the source allows (limited-range 4:2:0) and they
+    /// cover less than half the frame; a change outside their bounding box fails the rewrite. Nil,
+    /// the default: the whole frame.
     public static func rewrite(input: String, outputs: [String], options: RewriteOptions = .init(),
                                regions: @escaping @Sendable (Int, Int, Int) -> [PixelRegion]? = { _, _, _ in nil },
                                edit: @escaping @Sendable (RGBFrame) throws -> [[UInt8]]) throws(MediaError) -> [RenderedVideo] {
