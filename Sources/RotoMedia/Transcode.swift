@@ -41,9 +41,8 @@ struct TranscodeTally {
 /// returns the frames finished so far, in decoding order, possibly some frames late (a renderer
 /// working on two frames at once): per finished frame one yuv420p frame per output of the output size
 /// (valid until the next call). The loop encodes them with libx264 into the matching outputs with the
-/// input's timestamps and rate, at the
-/// input's size or, with `settings.maxLongSide`, scaled down to fit it. An AAC
-/// audio track is copied into every output. Every output is written to a temporary file and renamed
+/// input's timestamps and rate, at the input's size or, with `settings.maxLongSide`, scaled down to
+/// fit it. An AAC audio track is copied into every output. Every output is written to a temporary file and renamed
 /// into place only when all succeeded; nothing is left behind on failure. Verifies that every input
 /// frame came out.
 func transcode(input path: String, outputs: [String], settings: TranscodeSettings,

@@ -233,8 +233,9 @@ private final class RewriteWorker: Sendable {
     }
 }
 
-/// A worker's swscale contexts: the source's format to RGB, RGB to yuv420p, and RGB to yuv420p for the
-/// box the edit changed (its size changes from frame to frame) with a buffer of that size.
+/// A worker's swscale contexts: the source's format to RGB and RGB to yuv420p for whole frames, and,
+/// made again when the size changes from frame to frame, yuv420p to RGB for an edit's region and RGB
+/// to yuv420p for the box the edit changed (with a buffer of that size).
 private final class FrameConverters {
     private var toRGB: OpaquePointer? = nil
     private var toYUV: OpaquePointer? = nil

@@ -89,19 +89,16 @@ struct EditPipeline {
         // What each frame's edit touches (below): only that is converted to RGB and back.
         let regions: @Sendable (Int, Int, Int) -> [PixelRegion]? = { i, width, height in
             var regions: [PixelRegion] = []
-            if i < holes.count, let r = VideoInpainter.compositeRegion(replaced: holes[i], width: width, height: height) {
-                regions.append(PixelRegion(rows: r.rows, columns: r.columns))
+            func add(_ r: (rows: Range<Int>, columns: Range<Int>)?) {
+                if let r { regions.append(PixelRegion(rows: r.rows, columns: r.columns)) }
+            }
+            if i < fills.count, i < holes.count {
+                add(VideoInpainter.compositeRegion(replaced: holes[i], width: width, height: height))
             }
             for (_, boxes) in placements where i < boxes.count {
-                if let box = boxes[i] {
-                    let r = Compositor.pasteRegion(box: box, width: width, height: height)
-                    regions.append(PixelRegion(rows: r.rows, columns: r.columns))
-                }
+                if let box = boxes[i] { add(Compositor.pasteRegion(box: box, width: width, height: height)) }
             }
-            if marked {
-                let r = Compositor.watermarkRegion(width: width, height: height)
-                regions.append(PixelRegion(rows: r.rows, columns: r.columns))
-            }
+            if marked { add(Compositor.watermarkRegion(width: width, height: height)) }
             return regions
         }
         _ = try VideoRewriter.rewrite(input: videoPath, outputs: outputs, options: options, regions: regions) { frame in
