@@ -278,7 +278,7 @@ struct CompositingTests {
         func noise(_ w: Int, _ h: Int) -> RGBImage {
             image(w, h) { _, _ in (UInt8(g.next() % 256), UInt8(g.next() % 256), UInt8(g.next() % 256)) }
         }
-        for (w, h, text) in [(1280, 720, "ROTO"), (333, 201, "roto 2025!"), (20, 12, "A LONG WATERMARK")] {
+        for (w, h, text) in [(1280, 720, "ROTO"), (333, 201, "roto 2025!"), (640, 360, "straße"), (20, 12, "A LONG WATERMARK")] {
             let orig = noise(w, h)
             var frame = orig
             Compositor.watermark(&frame, text: text)

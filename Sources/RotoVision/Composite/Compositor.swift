@@ -190,20 +190,20 @@ public enum Compositor {
 
     /// The pixels ``watermark(_:text:)`` may change in a `width` × `height` frame (half-open ranges).
     public static func watermarkRegion(width: Int, height: Int, text: String = "ROTO") -> (rows: Range<Int>, columns: Range<Int>) {
-        guard let (x0, y0, s, shadow) = watermarkLayout(glyphs: text.count, width: width, height: height) else { return (0..<0, 0..<0) }
-        let cw = text.count * 6 * s - s + shadow, ch = 7 * s + shadow
-        return (max(0, y0)..<min(height, y0 + ch), max(0, x0)..<min(width, x0 + cw))
+        guard let l = watermarkLayout(glyphs: text.uppercased().count, width: width, height: height) else { return (0..<0, 0..<0) }
+        return (max(0, l.y0)..<min(height, l.y0 + l.height), max(0, l.x0)..<min(width, l.x0 + l.width))
     }
 
-    /// Where the watermark of `glyphs` characters goes: its top-left corner, the font's pixel size and
-    /// the shadow's offset; nil when there is nothing to draw.
-    private static func watermarkLayout(glyphs: Int, width fw: Int, height fh: Int) -> (x0: Int, y0: Int, scale: Int, shadow: Int)? {
+    /// Where the watermark of `glyphs` characters goes: the top-left corner and size of the text with
+    /// its shadow, the font's pixel size and the shadow's offset; nil when there is nothing to draw.
+    private static func watermarkLayout(glyphs: Int, width fw: Int, height fh: Int)
+        -> (x0: Int, y0: Int, width: Int, height: Int, scale: Int, shadow: Int)? {
         if glyphs == 0 || fw == 0 || fh == 0 { return nil }
         let s = max(1, Int((watermarkGlyphHeight * Double(fh) / 7).rounded()))
         let textW = glyphs * 6 * s - s, textH = 7 * s
         let shadow = max(1, s / 4)
         let margin = max(2, Int((0.025 * Double(min(fw, fh))).rounded()))
-        return (fw - margin - textW - shadow, fh - margin - textH - shadow, s, shadow)
+        return (fw - margin - textW - shadow, fh - margin - textH - shadow, textW + shadow, textH + shadow, s, shadow)
     }
 
     /// Draws `text` as a visible, semi-transparent watermark in the bottom-right corner of `frame`.
@@ -216,10 +216,8 @@ public enum Compositor {
     public static func watermark(_ frame: inout RGBImage, text: String = "ROTO") {
         let fw = frame.width, fh = frame.height
         let glyphs = text.uppercased().map { WatermarkFont.glyphs[$0] ?? WatermarkFont.glyphs[" "]! }
-        guard let (x0, y0, s, shadow) = watermarkLayout(glyphs: glyphs.count, width: fw, height: fh) else { return }
-        let textW = glyphs.count * 6 * s - s, textH = 7 * s
         // Coverage of the text and of its shadow, over the text's rectangle plus the shadow offset.
-        let cw = textW + shadow, ch = textH + shadow
+        guard let (x0, y0, cw, ch, s, shadow) = watermarkLayout(glyphs: glyphs.count, width: fw, height: fh) else { return }
         var ink = [UInt8](repeating: 0, count: cw * ch)  // 1 = text, 2 = shadow only
         for (gi, g) in glyphs.enumerated() {
             for row in 0..<7 {
