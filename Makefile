@@ -3,6 +3,9 @@ SWIFT ?= swift
 CONFIG ?= release
 ARGS ?=
 JOBS ?= 2
+## The release binaries use the build machine's vector instructions where it has Haswell's or newer
+## (the same results to the bit, less CPU; `ROTO_PORTABLE=1 make serve` for a binary to copy elsewhere).
+CPU_FLAGS ?= $(shell bash scripts/cpu-flags.sh)
 
 .PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview bench-edit fuzz clean
 
@@ -10,7 +13,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product roto
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) $(CPU_FLAGS) --product roto
 
 ## Build (release) and run the server on the embedded default: SQLite and media under ./.roto-data.
 serve: build
@@ -34,14 +37,14 @@ bench-ingest: build
 ## Click-to-mask quality on ../shared/bench/davis2016-dev (IoU with 1/3/5 clicks) and add-selection latency
 ## (idle, then during a removal and a preview).
 bench-select: build
-	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product select-bench
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) $(CPU_FLAGS) --product select-bench
 	bash Benchmarks/select/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/select-bench" $(ARGS)
 	bash Benchmarks/select/latency.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 	bash Benchmarks/select/under-load.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 ## Tracking quality on ../shared/bench/davis2016-dev (J, F, J&F with 1/3/5 clicks and the interactive protocol).
 bench-track: build
-	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product track-bench
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) $(CPU_FLAGS) --product track-bench
 	bash Benchmarks/track/run.sh --bin "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/track-bench" $(ARGS)
 
 ## preview-selection wall time, its ratio to a plain ffmpeg render, and the server's peak RSS.
@@ -51,7 +54,7 @@ bench-preview: build
 ## Edit tasks: removal wall time (std, pro) for 5 s 720p and 10 s 1080p clips, then removal PSNR/SSIM
 ## on davis2016-dev with a synthetic object composited in (edit-bench; ARGS are passed to it).
 bench-edit: build
-	$(SWIFT) build -c $(CONFIG) -j $(JOBS) --product edit-bench
+	$(SWIFT) build -c $(CONFIG) -j $(JOBS) $(CPU_FLAGS) --product edit-bench
 	bash Benchmarks/edit/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto" \
 	  "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/edit-bench" $(ARGS)
 

@@ -3,7 +3,7 @@
 #
 # usage: Benchmarks/select/run.sh [--bin PATH] [--step N] [extra select-bench args…]
 #   --bin   the release select-bench binary (default: build it from the package in the current dir
-#           with `swift build -c release --product select-bench`)
+#           with `swift build -c release --product select-bench` and the flags of scripts/cpu-flags.sh, as make does)
 #   --step  use frames 0, N, 2N, … (default 20)
 # DAVIS data location: $DAVIS (default /work/shared/bench/davis2016-dev). Frames are extracted with the
 # ffmpeg CLI into a temp dir that is removed on exit.
@@ -20,7 +20,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$BIN" ]; then
-  swift build -c release --product select-bench >&2
+  # shellcheck disable=SC2046
+  swift build -c release $(bash "$(dirname "$0")/../../scripts/cpu-flags.sh") --product select-bench >&2
   BIN="$(swift build -c release --show-bin-path)/select-bench"
 fi
 TMP="$(mktemp -d)"

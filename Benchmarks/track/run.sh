@@ -3,7 +3,7 @@
 #
 # usage: Benchmarks/track/run.sh [--bin PATH] [track-bench args: --seqs a,b --rounds N --clicks 1,3,5 --verbose]
 #   --bin   the release track-bench binary (default: build it from the package in the current dir
-#           with `swift build -c release --product track-bench`)
+#           with `swift build -c release --product track-bench` and the flags of scripts/cpu-flags.sh, as make does)
 # DAVIS data location: $DAVIS (default ../shared/bench/davis2016-dev next to the repository).
 set -euo pipefail
 DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../../shared/bench/davis2016-dev" && pwd)}"
@@ -16,7 +16,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$BIN" ]; then
-  swift build -c release --product track-bench >&2
+  # shellcheck disable=SC2046
+  swift build -c release $(bash "$(dirname "$0")/../../scripts/cpu-flags.sh") --product track-bench >&2
   BIN="$(swift build -c release --show-bin-path)/track-bench"
 fi
 "$BIN" --davis "$DAVIS" "${EXTRA[@]+"${EXTRA[@]}"}"
