@@ -3,7 +3,7 @@
 # haswell` on an x86-64 Linux CPU with Haswell's instruction set (AVX2, FMA, BMI1/2, F16C, MOVBE, LZCNT),
 # nothing anywhere else or when ROTO_PORTABLE is set (a binary to copy to an older machine).
 # The results are the same to the bit (Swift does not contract or reassociate floating-point arithmetic
-# without being told to); the loops run on wider vectors (see docs/engine.md, "Builds").
+# without being told to); the loops run on wider vectors (measured in docs/engine.md, Figures).
 set -euo pipefail
 [ -n "${ROTO_PORTABLE:-}" ] && exit 0
 [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] && [ -r /proc/cpuinfo ] || exit 0

@@ -14,13 +14,16 @@ task() {
   # One Python process creates the task and polls it every 0.2 s: a curl and a Python start per poll
   # cost ~10 % of a core, taken from the server being measured (stop 33).
   python3 - "$PORT" "$KEY" "$1" "$2" "$3" <<'PY'
-import json, sys, time, urllib.request
+import json, sys, time, urllib.error, urllib.request
 port, key, sid, mode, duration = sys.argv[1:]
 def call(path, body=None):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body and json.dumps(body).encode(),
                                  headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:  # a refusal: its envelope
+        return json.load(e)
 t0 = time.monotonic()
 d = call("/v1/videos/multi-elements", {"session_id": sid, "edit_mode": "removal", "prompt": "remove it",
                                        "mode": mode, "duration": duration})
