@@ -100,6 +100,12 @@ public struct FieldReader: Sendable {
         return s
     }
 
+    /// An optional string where an empty string counts as absent (clients that send unset fields as `""`).
+    public func nonEmptyString(_ key: String) throws(RotoError) -> String? {
+        guard let s = try string(key), !s.isEmpty else { return nil }
+        return s
+    }
+
     /// A required, non-empty string.
     public func requiredString(_ key: String) throws(RotoError) -> String {
         guard let s = try string(key), !s.isEmpty else {

@@ -64,6 +64,20 @@ public struct TaskInfo: Codable, Sendable, Equatable {
     /// Creates the value.
     public init(externalTaskID: String? = nil) { self.externalTaskID = externalTaskID }
     enum CodingKeys: String, CodingKey { case externalTaskID = "external_task_id" }
+
+    /// The key is always written, `""` when the task has no external id: the contract's shape is
+    /// `task_info{external_task_id}`, and a client that decodes it as a plain string needs the key.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(externalTaskID ?? "", forKey: .externalTaskID)
+    }
+
+    /// Reads `""`, `null` and an absent key alike as no external id.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let id = try c.decodeIfPresent(String.self, forKey: .externalTaskID)
+        externalTaskID = id?.isEmpty == false ? id : nil
+    }
 }
 
 /// `POST .../videos/multi-elements` request (spec §6.1).

@@ -170,7 +170,7 @@ public struct PointsCommand: Sendable, Equatable {
                 guard (0...1).contains(v) else {
                     throw .invalid("points[\(i)].\(key)", "must be within [0, 1]", got: item.value(key)?.quoted)
                 }
-                return v
+                return v + 0  // -0 is stored (and echoed) as 0
             }
             let x = try coordinate("x")
             let y = try coordinate("y")

@@ -70,34 +70,32 @@ public struct TaskCommand: Sendable, Equatable {
             throw .invalid("prompt", "must be at most \(Self.maxPromptLength) characters", got: "\(prompt.count)")
         }
         try Self.checkReferences(prompt, field: "prompt", imageCount: images.count)
-        negativePrompt = try r.string("negative_prompt")
+        negativePrompt = try r.nonEmptyString("negative_prompt")
         if let n = negativePrompt, n.count > Self.maxPromptLength {
             throw .invalid("negative_prompt", "must be at most \(Self.maxPromptLength) characters", got: "\(n.count)")
         }
-        modelName = try r.string("model_name")
+        modelName = try r.nonEmptyString("model_name")
         if let m = modelName, m != Self.modelName {
             throw .invalid("model_name", "must be \(Self.modelName) when present", got: "\"\(m.prefix(100))\"")
         }
-        let modeValue = try r.string("mode") ?? "std"
+        let modeValue = try r.nonEmptyString("mode") ?? "std"
         guard let parsedMode = TaskMode(rawValue: modeValue) else {
             throw .invalid("mode", "must be std or pro", got: "\"\(modeValue.prefix(100))\"")
         }
         mode = parsedMode
-        duration = try r.string("duration") ?? "5"
+        duration = try r.nonEmptyString("duration") ?? "5"
         guard duration == "5" || duration == "10" else {
             throw .invalid("duration", "must be the string \"5\" or \"10\"", got: "\"\(duration.prefix(100))\"")
         }
         watermark = try r.nested("watermark_info")?.bool("enabled") ?? false
-        let callback = try r.string("callback_url") ?? ""
-        if !callback.isEmpty {
-            try Self.checkHTTPURL(callback, field: "callback_url")
+        callbackURL = try r.nonEmptyString("callback_url")
+        if let callbackURL {
+            try Self.checkHTTPURL(callbackURL, field: "callback_url")
         }
-        callbackURL = callback.isEmpty ? nil : callback
-        let external = try r.string("external_task_id") ?? ""
-        guard external.count <= 256 else {
+        externalTaskID = try r.nonEmptyString("external_task_id")
+        if let external = externalTaskID, external.count > 256 {
             throw .invalid("external_task_id", "must be at most 256 characters", got: "\(external.count)")
         }
-        externalTaskID = external.isEmpty ? nil : external
     }
 
     /// The rules that need the session: the duration class (spec §6.1) and, for swap and removal, a
@@ -144,9 +142,11 @@ public struct TaskCommand: Sendable, Equatable {
             let name = rest[open.upperBound..<close.lowerBound]
             rest = rest[close.upperBound...]
             if name == "video_1" { continue }
-            if name.hasPrefix("image_"), let n = Int(name.dropFirst(6)) {
-                guard n >= 1, n <= imageCount else {
-                    throw .invalid(field, "<<<image_\(n)>>> refers to an image that image_list does not have",
+            let digits = name.dropFirst(6)
+            if name.hasPrefix("image_"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                // Too many digits for an Int is as much out of range as image_3 with two images.
+                guard let n = Int(digits), n >= 1, n <= imageCount else {
+                    throw .invalid(field, "<<<\(name.prefix(40))>>> refers to an image that image_list does not have",
                                    got: "\(imageCount) image(s)")
                 }
                 continue

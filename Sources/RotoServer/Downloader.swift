@@ -71,6 +71,9 @@ struct Downloader: Sendable {
         var config = HTTPClient.Configuration()
         config.redirectConfiguration = .disallow
         config.timeout = .init(connect: connectTimeout, read: readTimeout)
+        // A refused connection fails the call at once instead of being retried until the connect timeout
+        // (the client is pinned to one checked address; callbacks have retries of their own).
+        config.connectionPool.retryConnectionEstablishment = false
         if let host = url.host, AddressRule.IP(host) == nil {
             config.dnsOverride = [host: ip.description]
         }
@@ -146,6 +149,10 @@ struct Downloader: Sendable {
             case .readTimeout, .deadlineExceeded: return "read timed out"
             default: return "\(e)"
             }
+        }
+        // A socket error (connection refused, host unreachable …): the system's words, not the type's.
+        if let e = error as? IOError {
+            return String(cString: strerror(e.errnoCode)).lowercased()
         }
         return "\(type(of: error))"
     }

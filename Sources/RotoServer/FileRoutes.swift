@@ -122,8 +122,12 @@ struct FileRoutes: Sendable {
                                     got: type.isEmpty ? "none" : type)
         }
         let cap = kind.isVideo ? limits.maxVideoBytes : limits.maxImageBytes
+        // Too large is a body error (1200, spec §1.1), like a JSON body over its cap.
+        func tooLarge(_ got: String) -> RotoError {
+            RotoError(.invalidBody, "body: \(kind.contentType) uploads must be at most \(cap) bytes (got \(got))")
+        }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > cap {
-            throw RotoError.invalid("body", "\(kind.contentType) uploads must be at most \(cap) bytes", got: "\(length) bytes")
+            throw tooLarge("\(length) bytes")
         }
         let tmp = media.temporaryPath(extension: kind.fileExtension)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
@@ -136,10 +140,7 @@ struct FileRoutes: Sendable {
             defer { try? handle.close() }
             for try await chunk in request.body {
                 total += chunk.readableBytes
-                guard total <= cap else {
-                    throw RotoError.invalid("body", "\(kind.contentType) uploads must be at most \(cap) bytes",
-                                            got: "more than \(cap) bytes")
-                }
+                guard total <= cap else { throw tooLarge("more than \(cap) bytes") }
                 if head.count < 16 { head += chunk.readableBytesView.prefix(16 - head.count) }
                 try handle.write(contentsOf: chunk.readableBytesView)
             }

@@ -28,17 +28,15 @@ struct Ingestor: Sendable {
         var source: Source
 
         init(_ r: FieldReader) throws(RotoError) {
-            let videoID = try r.string("video_id") ?? ""
-            let videoURL = try r.string("video_url") ?? ""
-            let taskID = try r.string("task_id") ?? ""
-            switch (videoID.isEmpty, videoURL.isEmpty) {
-            case (true, true):
+            let taskID = try r.nonEmptyString("task_id")
+            switch (try r.nonEmptyString("video_id"), try r.nonEmptyString("video_url")) {
+            case (nil, nil):
                 throw .invalid("video_id/video_url", "exactly one must be non-empty; both are absent or empty")
-            case (false, false):
+            case (.some, .some):
                 throw .invalid("video_id/video_url", "exactly one must be non-empty; both were given")
-            case (false, true):
-                source = .video(id: videoID, taskID: taskID.isEmpty ? nil : taskID)
-            case (true, false):
+            case (let videoID?, nil):
+                source = .video(id: videoID, taskID: taskID)
+            case (nil, let videoURL?):
                 source = .url(videoURL)
             }
         }

@@ -26,6 +26,9 @@ import Testing
         #expect(!c.watermark)
         #expect(c.externalTaskID == nil && c.callbackURL == nil)
         #expect(c.images.isEmpty)
+        // Every optional string counts as absent when empty (clients that send unset fields as "").
+        let e = try command(#"{"session_id":"1","edit_mode":"removal","prompt":"x","model_name":"","mode":"","duration":"","negative_prompt":""}"#)
+        #expect(e.mode == .std && e.duration == "5" && e.modelName == nil && e.negativePrompt == nil)
         let p = try command(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_1>>>","mode":"pro","duration":"10","image_list":[{"image":"https://example.com/a.png"}],"watermark_info":{"enabled":true},"model_name":"kling-v1-6"}"#)
         #expect(p.mode == .pro && p.duration == "10" && p.watermark)
         #expect(p.images == [.url("https://example.com/a.png")])
@@ -34,6 +37,11 @@ import Testing
     @Test func imageReferencesAndSources() {
         #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"<<<image_1>>>"}"#).contains("<<<image_1>>>"))
         #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"<<<video_2>>>"}"#).contains("video_1"))
+        // A number too large for an integer is as far out of range as any other (it was ignored).
+        #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_99999999999999999999>>>","image_list":[{"image":"AAAA"}]}"#)
+            .contains("<<<image_99999999999999999999>>> refers to an image"))
+        #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_01>>> and <<<image_x>>>","image_list":[{"image":"AAAA"}]}"#) == "accepted")
+        #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_+1>>>","image_list":[{"image":"AAAA"}]}"#) == "accepted")
         #expect(message(#"{"session_id":"1","edit_mode":"addition","prompt":"x","image_list":[{"image":"data:image/png;base64,AAAA"}]}"#).contains("data:"))
         #expect(message(#"{"session_id":"1","edit_mode":"addition","prompt":"x","image_list":[{"image":"AAAA"}],"duration":5}"#).contains("duration: must be a string"))
         #expect(message(#"{"session_id":"1","edit_mode":"addition","prompt":"x","image_list":[{}]}"#).contains("image_list[0].image"))

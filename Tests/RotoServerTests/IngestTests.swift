@@ -146,6 +146,10 @@ import Testing
             #expect(wrongType.code == 1201)
             let lying = try await client.call(.post, "/v1/files", body: Array("not a png".utf8), headers: [.contentType: "image/png"])
             #expect(lying.code == 1201)
+            // Over the image cap: a body that is too large, 1200 (spec §1.1), like a JSON body over 1 MiB.
+            let huge = try await client.call(.post, "/v1/files", body: [UInt8](repeating: 0, count: 10_000_001),
+                                             headers: [.contentType: "image/png"])
+            #expect(huge.status == 400 && huge.code == 1200 && huge.message.contains("10000000"), "\(huge.message)")
             let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
             #expect(up.code == 0, "\(up.message)")
             let url = try #require(up.string("url"))

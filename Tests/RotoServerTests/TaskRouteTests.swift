@@ -154,7 +154,8 @@ import Testing
         try await withReceiver(received) { receiver in
             try await withApp(config) { client in
                 let id = try await session(client)
-                let body = #"{"session_id":"\#(id)","edit_mode":"removal","prompt":"remove the box","external_task_id":"job-1","callback_url":"\#(receiver)/hook","watermark_info":{"enabled":true}}"#
+                // An external id with a space, a slash and a non-ASCII letter: queried percent-encoded.
+                let body = #"{"session_id":"\#(id)","edit_mode":"removal","prompt":"remove the box","external_task_id":"job 1/é","callback_url":"\#(receiver)/hook","watermark_info":{"enabled":true}}"#
                 let created = try await client.call(.post, Self.tasksPath, json: body)
                 #expect(created.code == 0, "\(created.message)")
                 #expect(created.string("task_status") == "submitted")
@@ -164,7 +165,7 @@ import Testing
                 let dup = try await client.call(.post, Self.tasksPath, json: body)
                 #expect(dup.code == 1201 && dup.message.contains("external_task_id"), "\(dup.message)")
                 // Query by external id; another account sees nothing.
-                #expect(try await client.call(.get, "\(Self.tasksPath)/job-1").string("task_id") == taskID)
+                #expect(try await client.call(.get, "\(Self.tasksPath)/job%201%2F%C3%A9").string("task_id") == taskID)
                 #expect(try await client.call(.get, "\(Self.tasksPath)/\(taskID)", key: Keys.b).code == 1203)
 
                 let done = try await wait(client, taskID)
@@ -285,9 +286,13 @@ import Testing
                 {"session_id":"\#(id)","edit_mode":"addition","prompt":"add <<<image_1>>> to <<<video_1>>>","image_list":[{"image":"\#(Data(disc).base64EncodedString())"}],"mode":"std"}
                 """#)
             let taskID = try #require(created.string("task_id"), "\(created.message)")
+            // No external id: the key is there all the same, empty (the contract's task_info{external_task_id}).
+            #expect(created.data["task_info"] == .object(["external_task_id": .string("")]))
             let done = try await wait(client, taskID)
             #expect(done.string("task_status") == "succeed", "\(done.string("task_status_msg") ?? "")")
+            #expect(done.data["task_info"] == .object(["external_task_id": .string("")]))
             let result = try JSONDecoder().decode(TaskData.self, from: JSONEncoder().encode(JSONValue.object(done.data)))
+            #expect(result.taskInfo.externalTaskID == nil)
             let local = try await download(client, try #require(result.taskResult.videos?.first?.url))
             defer { try? FileManager.default.removeItem(atPath: local) }
             // Centred, its centre at one third of the height: blue there, white corners of the image gone.
