@@ -13,6 +13,35 @@ struct APIRoute: Sendable {
     var handler: @Sendable (Request, RotoRequestContext) async throws -> Response
 }
 
+/// The API's endpoints (method and path under `/v1` and `/kling/v1`): one list that the router, the
+/// route table and the OpenAPI document's test all read.
+enum APIEndpoint: CaseIterable, Sendable {
+    case initSelection, addSelection, deleteSelection, clearSelection, previewSelection, createTask, listTasks, task, taskNamedSessions, sessionState, upload
+
+    var method: HTTPRequest.Method {
+        switch self {
+        case .initSelection, .addSelection, .deleteSelection, .clearSelection, .previewSelection, .createTask, .upload: .post
+        case .listTasks, .task, .taskNamedSessions, .sessionState: .get
+        }
+    }
+
+    var path: String {
+        switch self {
+        case .initSelection: "videos/multi-elements/init-selection"
+        case .addSelection: "videos/multi-elements/add-selection"
+        case .deleteSelection: "videos/multi-elements/delete-selection"
+        case .clearSelection: "videos/multi-elements/clear-selection"
+        case .previewSelection: "videos/multi-elements/preview-selection"
+        case .createTask: "videos/multi-elements"
+        case .listTasks: "videos/multi-elements"
+        case .task: "videos/multi-elements/:task_id"
+        case .taskNamedSessions: "videos/multi-elements/sessions"
+        case .sessionState: "videos/multi-elements/sessions/:session_id"
+        case .upload: "files"
+        }
+    }
+}
+
 /// The API's routes, as data: the router registers them and the route table learns their paths.
 struct APIRoutes: Sendable {
     let database: AppDatabase
@@ -25,69 +54,95 @@ struct APIRoutes: Sendable {
     let limits: Limits
 
     var all: [APIRoute] {
-        [
-            APIRoute(method: .post, path: "videos/multi-elements/init-selection") { request, context in
+        APIEndpoint.allCases.map { APIRoute(method: $0.method, path: $0.path, handler: handler($0)) }
+    }
+
+    private func handler(_ endpoint: APIEndpoint) -> @Sendable (Request, RotoRequestContext) async throws -> Response {
+        switch endpoint {
+        case .initSelection:
+            return { request, context in
                 let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
                 let command = try Ingestor.Command(reader)
                 let data = try await ingestor.createSession(command, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .post, path: "videos/multi-elements/add-selection") { request, context in
+            }
+        case .addSelection:
+            return { request, context in
                 let command = try PointsCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
                 let data = try await selections.edit(.add, command, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .post, path: "videos/multi-elements/delete-selection") { request, context in
+            }
+        case .deleteSelection:
+            return { request, context in
                 let command = try PointsCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
                 let data = try await selections.edit(.delete, command, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .post, path: "videos/multi-elements/clear-selection") { request, context in
+            }
+        case .clearSelection:
+            return { request, context in
                 let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
                 let id = try reader.requiredString("session_id")
                 let data = try await selections.clear(sessionID: id, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .post, path: "videos/multi-elements/preview-selection") { request, context in
+            }
+        case .previewSelection:
+            return { request, context in
                 let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
                 let id = try reader.requiredString("session_id")
                 let data = try await previews.preview(sessionID: id, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .post, path: "videos/multi-elements") { request, context in
-                let command = try TaskCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
+            }
+        case .createTask:
+            return { request, context in
+                let body = try await Self.readJSON(request, limit: limits.maxJSONBody,
+                                                   hint: "give a larger image_list image as a URL, or upload it with POST /v1/files and give that URL")
+                let command = try TaskCommand(body, limits: limits)
                 let data = try await tasks.create(command, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .get, path: "videos/multi-elements") { request, context in
+            }
+        case .listTasks:
+            return { request, context in
                 let query = request.uri.queryParameters
                 let page = try Self.queryInt(query["pageNum"].map(String.init), name: "pageNum", default: 1, range: 1...1000)
                 let size = try Self.queryInt(query["pageSize"].map(String.init), name: "pageSize", default: 30, range: 1...500)
                 let data = try await tasks.list(page: page, pageSize: size, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .get, path: "videos/multi-elements/:task_id") { request, context in
-                let id = context.parameters.get("task_id") ?? ""
+            }
+        case .task:
+            return { request, context in
+                // The router hands the segment over as sent: an external_task_id with a space or a
+                // non-ASCII character arrives percent-encoded.
+                let raw = context.parameters.get("task_id") ?? ""
+                let id = raw.removingPercentEncoding ?? raw
                 // The action routes are POST-only: a GET on one is a wrong method, not an unknown task.
                 if Self.actions.contains(id) {
                     throw RotoError(.methodNotAllowed, "method GET is not allowed on \(request.uri.path)")
                 }
                 let data = try await tasks.get(id, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-            APIRoute(method: .get, path: "videos/multi-elements/sessions/:session_id") { request, context in
+            }
+        case .taskNamedSessions:
+            // The router matches `sessions` as the session-state route's constant segment and would
+            // not fall back to the task query: an external_task_id "sessions" is a task query here.
+            return { _, context in
+                let data = try await tasks.get("sessions", account: try context.requireAccount())
+                return try EnvelopeResponse.success(data, context: context)
+            }
+        case .sessionState:
+            return { request, context in
                 let id = context.parameters.get("session_id") ?? ""
                 let account = try context.requireAccount()
                 guard let s = try await database.session(id: id, accountID: account.id, now: UnixTime.nowMillis()) else {
                     throw RotoError.notFound("session \(id) does not exist or has expired")
                 }
                 return try EnvelopeResponse.success(Self.state(s, urls: urls), context: context)
-            },
-            APIRoute(method: .post, path: "files") { request, context in
+            }
+        case .upload:
+            return { request, context in
                 let data = try await files.upload(request, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
-            },
-        ]
+            }
+        }
     }
 
     /// The POST-only actions under `videos/multi-elements/`.
@@ -104,14 +159,14 @@ struct APIRoutes: Sendable {
         return value
     }
 
-    /// Reads a JSON object body of at most `limit` bytes (1200 otherwise).
-    static func readJSON(_ request: Request, limit: Int) async throws -> FieldReader {
+    /// Reads a JSON object body of at most `limit` bytes (1200 otherwise, with `hint` on what to do instead).
+    static func readJSON(_ request: Request, limit: Int, hint: String? = nil) async throws -> FieldReader {
         var request = request
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch {
-            throw RotoError(.invalidBody, "request body must be at most \(limit) bytes")
+            throw RotoError(.invalidBody, "request body must be at most \(limit) bytes" + (hint.map { "; \($0)" } ?? ""))
         }
         return try FieldReader(body: Array(buffer.readableBytesView))
     }

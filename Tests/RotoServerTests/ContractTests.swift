@@ -99,6 +99,10 @@ import Testing
             let big = try await client.call(.post, path, json: #"{"video_url":""# + String(repeating: "a", count: 1 << 20) + #""}"#)
             #expect(big.code == 1200)
             #expect(big.message.contains("1048576"))
+            // On task creation the refusal says where a large base64 image can go instead.
+            let bigTask = try await client.call(.post, "/v1/videos/multi-elements",
+                                                json: #"{"image_list":[{"image":""# + String(repeating: "A", count: 1 << 20) + #""}]}"#)
+            #expect(bigTask.code == 1200 && bigTask.message.contains("POST /v1/files"), "\(bigTask.message)")
             let neither = try await client.call(.post, path, json: #"{"video_url":"","video_id":""}"#)
             #expect(neither.status == 400)
             #expect(neither.code == 1201)
@@ -108,6 +112,9 @@ import Testing
             let wrongType = try await client.call(.post, path, json: #"{"video_url":42}"#)
             #expect(wrongType.code == 1201)
             #expect(wrongType.message.contains("video_url") && wrongType.message.contains("42"))
+            // Nothing listens on port 1: refused at once, and the message says so (not the error's type).
+            let refused = try await client.call(.post, path, json: #"{"video_url":"http://127.0.0.1:1/clip.mp4"}"#)
+            #expect(refused.code == 1201 && refused.message.contains("connection refused"), "\(refused.message)")
             let scheme = try await client.call(.post, path, json: #"{"video_url":"ftp://example.com/a.mp4"}"#)
             #expect(scheme.code == 1201)
             #expect(scheme.message.contains("http"))
@@ -121,6 +128,9 @@ import Testing
             let wrongMethod = try await client.call(.get, "/v1/videos/multi-elements/init-selection")
             #expect(wrongMethod.status == 404)
             #expect(wrongMethod.code == 1202)
+            // `sessions` without an id is a task query (an external_task_id may be "sessions"), not 1202.
+            let sessions = try await client.call(.get, "/v1/videos/multi-elements/sessions")
+            #expect(sessions.code == 1203 && sessions.message.contains("task sessions"), "\(sessions.message)")
             let unknown = try await client.call(.get, "/v1/nothing/here")
             #expect(unknown.status == 404)
             #expect(unknown.code == 1203)
