@@ -7,7 +7,7 @@ JOBS ?= 2
 ## (the same results to the bit, less CPU; `ROTO_PORTABLE=1 make serve` for a binary to copy elsewhere).
 CPU_FLAGS ?= $(shell bash scripts/cpu-flags.sh)
 
-.PHONY: deps build serve test bench-ingest bench-select bench-track bench-preview bench-edit fuzz clean
+.PHONY: deps build serve test check-openapi bench-ingest bench-select bench-track bench-preview bench-edit fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -29,6 +29,10 @@ test: deps
 	$(SWIFT) build --build-tests -j $(JOBS)
 	$(SWIFT) test --skip-build --skip '$(HTTP_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(HTTP_TESTS)'
+
+## Validate the OpenAPI 3.1 document (GET /openapi.yaml) with openapi-spec-validator from PyPI.
+check-openapi: build
+	bash scripts/check-openapi.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 ## init-selection time and server peak RSS on a 10 s 1080p30 and a 10 s 2160p60 clip.
 bench-ingest: build

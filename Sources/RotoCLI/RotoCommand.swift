@@ -18,7 +18,7 @@ public struct RotoCommand: AsyncParsableCommand {
         Exit status: 0 success, 1 API error (code and message on stderr), 2 usage error.
         """,
         subcommands: [Serve.self, Init.self, Select.self, Unselect.self, Clear.self, Preview.self, Masks.self,
-                      SessionCommand.self, Edit.self, TaskCommand.self, Tasks.self]
+                      SessionCommand.self, Edit.self, TaskCommand.self, Tasks.self, OpenAPI.self]
     )
 
     public init() {}

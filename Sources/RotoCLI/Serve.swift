@@ -40,6 +40,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "whsec_… secret that signs callbacks of the accounts given here. [env: ROTO_WEBHOOK_SECRET]")
     var webhookSecret: String?
 
+    @Option(help: "Key that GET /metrics then asks for (Authorization: Bearer <key>); without it /metrics is open. [env: ROTO_METRICS_KEY]")
+    var metricsKey: String?
+
     @Flag(help: "Let downloads reach loopback and private addresses. [env: ROTO_ALLOW_PRIVATE_NETWORKS=1]")
     var allowPrivateNetworks = false
 
@@ -82,6 +85,7 @@ struct Serve: AsyncParsableCommand {
         let sks = secretKeys.isEmpty ? env.list("SECRET_KEY") : secretKeys
         c.accessKeys = zip(aks, sks).map { ServerConfiguration.AccessKeyPair(accessKey: $0, secretKey: $1) }
         c.webhookSecret = webhookSecret ?? env["WEBHOOK_SECRET"]
+        c.metricsKey = metricsKey ?? env["METRICS_KEY"]
         c.allowPrivateNetworks = allowPrivateNetworks || ["1", "true", "yes"].contains(env["ALLOW_PRIVATE_NETWORKS"]?.lowercased() ?? "")
         if let t = workerThreads ?? env["WORKER_THREADS"].flatMap(Int.init) { c.workerThreads = max(1, t) }
         if let n = taskConcurrency ?? env["TASK_CONCURRENCY"].flatMap(Int.init) { c.taskConcurrency = max(1, n) }
@@ -94,6 +98,18 @@ struct Serve: AsyncParsableCommand {
         Memory.tuneAllocatorForServing(environment: ProcessInfo.processInfo.environment)
         let app = try await buildApplication(configuration)
         try await app.runService()
+    }
+}
+
+/// `roto openapi`: prints the API's OpenAPI 3.1 document (what `GET /openapi.yaml` serves).
+struct OpenAPI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "openapi",
+        abstract: "Print the API's OpenAPI 3.1 document (YAML), as GET /openapi.yaml serves it."
+    )
+
+    func run() {
+        print(OpenAPIDocument.yaml, terminator: "")
     }
 }
 

@@ -34,6 +34,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
     let ids = IDGenerator()
     let urls = PublicURLs(base: configuration.resolvedPublicURL(boundPort: configuration.port))
     let readiness = Readiness()
+    let metrics = ServerMetrics()
     let limits = configuration.limits
     let downloader = Downloader(allowPrivateNetworks: configuration.allowPrivateNetworks,
                                 connectTimeout: .seconds(configuration.downloadConnectTimeout),
@@ -51,7 +52,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
     let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
     let selections = Selections(database: database, frames: frames, pool: pools.interactive, locks: locks, limits: limits)
     let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pool: pools.jobs,
-                            locks: locks, urls: urls, logger: logger)
+                            locks: locks, urls: urls, metrics: metrics, logger: logger)
     let workerBell = Doorbell(), callbackBell = Doorbell()
     let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
                       worker: workerBell, callbacks: callbackBell)
@@ -63,9 +64,10 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
         for route in api { table.add("/\(prefix)/\(route.path)") }
         table.add("/\(prefix)/files/:token")
     }
-    for path in ["/healthz", "/readyz"] { table.add(path) }
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.yaml"] { table.add(path) }
 
     let router = Router(context: RotoRequestContext.self)
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: EnvelopeMiddleware(routes: table, readiness: readiness))
     router.get("healthz") { _, context in
         try EnvelopeResponse.success(HealthData(status: "ok"), context: context)
@@ -78,6 +80,12 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             throw RotoError(.unavailable, "not ready: " + checks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         return try EnvelopeResponse.success(HealthData(status: "ready", checks: checks), context: context)
+    }
+    router.get("metrics", use: MetricsRoute(metrics: metrics, database: database,
+                                            keyHash: configuration.metricsKey.map(AuthMiddleware.hash)).serve)
+    router.get("openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }
     let auth = AuthMiddleware(database: database, rateLimiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.requestBurst),
                               readiness: readiness)
@@ -103,9 +111,9 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
             ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),
             TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.tasks, ids: ids, urls: urls,
-                       limits: limits, doorbell: workerBell, callbacks: callbackBell, logger: logger,
+                       limits: limits, doorbell: workerBell, callbacks: callbackBell, metrics: metrics, logger: logger,
                        concurrency: configuration.taskConcurrency),
-            CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, logger: logger,
+            CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, metrics: metrics, logger: logger,
                                backoff: configuration.callbackBackoff),
             ShutdownWatcher(readiness: readiness),
         ],

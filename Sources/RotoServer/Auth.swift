@@ -26,14 +26,7 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     func authenticate(_ header: String?) async throws -> AccountRecord {
-        guard let header, !header.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw RotoError(.authorizationMissing, "Authorization header is missing")
-        }
-        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw RotoError(.authorizationMalformed, "Authorization must be 'Bearer <token>'")
-        }
-        let token = String(parts[1])
+        let token = try Self.bearerToken(header)
         if token.split(separator: ".", omittingEmptySubsequences: false).count == 3 {
             return try await authenticateJWT(token)
         }
@@ -65,6 +58,18 @@ struct AuthMiddleware: RouterMiddleware {
             throw RotoError(.forbidden, "this access key is disabled")
         }
         return found.account
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (1001 when missing, 1002 when malformed).
+    static func bearerToken(_ header: String?) throws(RotoError) -> String {
+        guard let header, !header.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw RotoError(.authorizationMissing, "Authorization header is missing")
+        }
+        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw RotoError(.authorizationMalformed, "Authorization must be 'Bearer <token>'")
+        }
+        return String(parts[1])
     }
 
     /// Hex SHA-256 of an API key: the only form in which keys are stored.

@@ -14,6 +14,7 @@ struct CallbackDispatcher: Service {
     let database: AppDatabase
     let downloader: Downloader
     let doorbell: Doorbell
+    let metrics: ServerMetrics
     let logger: Logger
     /// Delay before retry k (k = 1 after the first failure); after the last, the delivery is abandoned.
     var backoff: [Duration]
@@ -75,6 +76,7 @@ struct CallbackDispatcher: Service {
         } catch {
             d.lastError = "\(error)"
         }
+        metrics.callback(outcome: d.deliveredAt != nil ? "delivered" : d.attempts > backoff.count ? "abandoned" : "retry")
         if d.deliveredAt == nil {
             if d.attempts > backoff.count {
                 d.abandonedAt = UnixTime.nowMillis()

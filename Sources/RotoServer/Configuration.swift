@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var accessKeys: [AccessKeyPair] = []
     /// `whsec_…` secret for signing callbacks of the accounts given on the command line.
     public var webhookSecret: String?
+    /// When set, `GET /metrics` needs `Authorization: Bearer <metricsKey>` (spec §8); nil: open.
+    public var metricsKey: String?
     /// Lets downloads reach loopback and private addresses.
     public var allowPrivateNetworks = false
     /// Keep the database in memory (tests); files still go to `dataDirectory`.

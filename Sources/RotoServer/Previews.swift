@@ -18,10 +18,12 @@ struct Previews: Sendable {
     let pool: BlockingPool
     let locks: KeyedLock
     let urls: PublicURLs
+    let metrics: ServerMetrics
     let logger: Logger
 
     func preview(sessionID: String, account: AccountRecord) async throws -> PreviewData {
-        try await locks.withLock(sessionID) {
+        let started = ContinuousClock.now
+        return try await locks.withLock(sessionID) {
             let now = UnixTime.nowMillis()
             guard let session = try await database.session(id: sessionID, accountID: account.id, now: now) else {
                 throw RotoError.notFound("session \(sessionID) does not exist or has expired")
@@ -31,6 +33,7 @@ struct Previews: Sendable {
                                         got: sessionID)
             }
             if let cached = try await database.preview(sessionID: session.id, selectionVersion: session.selectionVersion) {
+                metrics.preview(cached: true, duration: ContinuousClock.now - started)
                 return data(session.id, video: cached.videoToken, cover: cached.coverToken, tracking: cached.trackingToken)
             }
             let stamp = "\(session.selectionVersion)-\(UUID().uuidString.prefix(8))"
@@ -63,6 +66,7 @@ struct Previews: Sendable {
                 throw error
             }
             for old in replaced { media.remove(old.path) }
+            metrics.preview(cached: false, duration: ContinuousClock.now - started)
             return data(session.id, video: record.videoToken, cover: record.coverToken, tracking: record.trackingToken)
         }
     }

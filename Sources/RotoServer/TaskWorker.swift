@@ -26,6 +26,7 @@ struct TaskWorker: Service {
     let limits: Limits
     let doorbell: Doorbell
     let callbacks: Doorbell
+    let metrics: ServerMetrics
     let logger: Logger
     /// Tasks run at once (each uses both cores).
     var concurrency = 1
@@ -80,6 +81,8 @@ struct TaskWorker: Service {
     /// Runs one claimed task to `succeed` or `failed` (or leaves it `processing` when cancelled).
     func execute(_ task: TaskRecord, cancel: CancellationFlag) async {
         let started = ContinuousClock.now
+        var outcome = TaskStatus.failed.rawValue
+        defer { metrics.task(editMode: task.editMode, mode: task.mode, outcome: outcome, duration: ContinuousClock.now - started) }
         logger.info("task started", metadata: ["task": "\(task.id)", "mode": "\(task.editMode)/\(task.mode)",
                                               "attempt": "\(task.attempts)"])
         guard task.attempts <= maxAttempts else {
@@ -108,9 +111,11 @@ struct TaskWorker: Service {
                 return try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked)
             }
             try await succeed(task, output: output, watermarked: watermarked)
+            outcome = TaskStatus.succeed.rawValue
             logger.info("task succeeded", metadata: ["task": "\(task.id)", "seconds": "\(ContinuousClock.now - started)",
                                                     "phases": "\(phases)"])
         } catch is CancellationError {
+            outcome = "interrupted"
             logger.notice("task interrupted by shutdown; it runs again at the next start", metadata: ["task": "\(task.id)"])
         } catch let failure as EditFailure {
             await finish(task, failure: failure.message)

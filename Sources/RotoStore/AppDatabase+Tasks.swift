@@ -263,3 +263,32 @@ extension AppDatabase {
         }
     }
 }
+
+// MARK: - Operations
+
+/// What the server holds at one moment, for `GET /metrics`.
+public struct OperationalCounts: Sendable, Equatable {
+    /// Sessions that have not expired.
+    public var liveSessions: Int
+    /// Tasks by `status` (`submitted`, `processing`, `succeed`, `failed`).
+    public var tasksByStatus: [String: Int]
+    /// Callback deliveries neither delivered nor given up.
+    public var pendingDeliveries: Int
+}
+
+extension AppDatabase {
+    /// Counts for the operator's metrics, in one read transaction.
+    public func operationalCounts(now: Int64) async throws -> OperationalCounts {
+        try await writer.read { db in
+            let sessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session WHERE expiresAt > ?", arguments: [now]) ?? 0
+            var tasks: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM task GROUP BY status") {
+                tasks[row["status"]] = row["n"]
+            }
+            let pending = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM delivery WHERE deliveredAt IS NULL AND abandonedAt IS NULL
+                """) ?? 0
+            return OperationalCounts(liveSessions: sessions, tasksByStatus: tasks, pendingDeliveries: pending)
+        }
+    }
+}
