@@ -62,9 +62,11 @@ bench-edit: build
 	bash Benchmarks/edit/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto" \
 	  "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/edit-bench" $(ARGS)
 
-## Mutation fuzzing of the API on a live server: no 5xx, always the envelope, refused calls change nothing.
+## Mutation fuzzing of the API on a live server: no 5xx, always the envelope, refused calls change nothing;
+## then schemathesis from PyPI against the server's own OpenAPI document (schemas, statuses, headers).
 fuzz: build
 	bash Benchmarks/fuzz/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
+	bash Benchmarks/fuzz/schemathesis.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 clean:
 	rm -rf .build

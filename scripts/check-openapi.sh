@@ -3,18 +3,9 @@
 # openapi-spec-validator from PyPI, installed into a virtual environment under .build (idempotent).
 # Usage: scripts/check-openapi.sh ROTO_BINARY
 set -euo pipefail
-ROTO=${1:?path to the roto binary}
+ROTO=$(realpath "${1:?path to the roto binary}")
 cd "$(dirname "$0")/.."
-VENV=.build/openapi-venv
-if [ ! -x "$VENV/bin/openapi-spec-validator" ]; then
-  python3 -m venv "$VENV" 2>/dev/null || {
-    echo "check-openapi: python3 -m venv failed; installing python3-venv" >&2
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$VENV"
-  }
-  "$VENV/bin/pip" install -q openapi-spec-validator==0.9.0
-fi
+VENV=$(bash scripts/pyvenv.sh openapi-venv openapi-spec-validator openapi-spec-validator==0.9.0)
 doc=$(mktemp --suffix=.yaml)
 trap 'rm -f "$doc"' EXIT
 "$ROTO" openapi > "$doc"

@@ -509,7 +509,7 @@ paths:
           description: The contract as OpenAPI 3.1.
           content:
             application/yaml:
-              schema: {type: string}
+              schema: {type: object, description: The document itself (YAML).}
 
 components:
   securitySchemes:
