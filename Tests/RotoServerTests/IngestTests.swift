@@ -160,6 +160,22 @@ import Testing
         }
     }
 
+    /// Spec §1.1: an operation over its time budget is 504 / 5002, and it leaves nothing behind.
+    @Test func initOverItsTimeBudgetIs5002AndStoresNothing() async throws {
+        let clip = try Data(contentsOf: URL(fileURLWithPath: try Clips.pattern("c30.mp4")))
+        var config = testConfiguration(allowPrivate: false)
+        config.ingestBudget = 0  // the budget runs out before the probe can finish
+        try await withApp(config) { client in
+            let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
+            let url = try #require(up.string("url"), "\(up.message)")
+            let r = try await client.initSelection(url: url)
+            #expect(r.status == 504 && r.code == 5002, "\(r.status) \(r.code ?? -1) \(r.message)")
+            #expect(r.message.contains("time budget"))
+            let metrics = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
+            #expect(metrics.contains("roto_sessions 0.0\n"), "\(metrics)")
+        }
+    }
+
     @Test func restartKeepsSessionsAndAccountsAreIsolated() async throws {
         let file = (try Clips.pattern("c30.mp4") as NSString).lastPathComponent
         let config = testConfiguration()
