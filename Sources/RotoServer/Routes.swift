@@ -108,24 +108,20 @@ struct APIRoutes: Sendable {
                 let data = try await tasks.list(page: page, pageSize: size, account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
             }
-        case .task:
+        case .task, .taskNamedSessions:
+            // `.taskNamedSessions` exists only because the router matches `sessions` as the session-state
+            // route's constant segment and would not fall back to the task query: an external_task_id
+            // "sessions" is a task query like any other, so both take the id from the path's last segment.
             return { request, context in
                 // The router hands the segment over as sent: an external_task_id with a space or a
                 // non-ASCII character arrives percent-encoded.
-                let raw = context.parameters.get("task_id") ?? ""
+                let raw = context.parameters.get("task_id") ?? request.uri.path.split(separator: "/").last.map(String.init) ?? ""
                 let id = raw.removingPercentEncoding ?? raw
                 // The action routes are POST-only: a GET on one is a wrong method, not an unknown task.
                 if Self.actions.contains(id) {
                     throw RotoError(.methodNotAllowed, "method GET is not allowed on \(request.uri.path)")
                 }
                 let data = try await tasks.get(id, account: try context.requireAccount())
-                return try EnvelopeResponse.success(data, context: context)
-            }
-        case .taskNamedSessions:
-            // The router matches `sessions` as the session-state route's constant segment and would
-            // not fall back to the task query: an external_task_id "sessions" is a task query here.
-            return { _, context in
-                let data = try await tasks.get("sessions", account: try context.requireAccount())
                 return try EnvelopeResponse.success(data, context: context)
             }
         case .sessionState:
