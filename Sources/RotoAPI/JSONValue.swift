@@ -46,7 +46,9 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .null: text = "null"
         case .bool(let b): text = String(b)
         case .number(let d):
-            text = d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+            // Whole numbers in full (an 18-digit id sent as a number reads as itself, not 1.5e+18).
+            text = d != d.rounded() || abs(d) >= 1e21 ? String(d)
+                : abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.0f", d)
         case .string(let s): text = "\"\(s)\""
         case .array(let a): text = "an array of \(a.count)"
         case .object: text = "an object"
@@ -73,12 +75,29 @@ public struct FieldReader: Sendable {
         do {
             value = try JSONCoding.decoder.decode(JSONValue.self, from: Data(body))
         } catch {
-            throw RotoError(.invalidBody, "request body is not valid JSON")
+            throw RotoError(.invalidBody, "request body is not valid JSON" + Self.syntaxError(in: body))
         }
         guard case .object(let object) = value else {
             throw RotoError(.invalidBody, "request body must be a JSON object, got \(value.quoted)")
         }
         self.init(object)
+    }
+
+    /// Where and why `body` fails to parse, as " (reason)", or "" when that cannot be told. The decoder's
+    /// errors say only "not valid JSON"; `JSONSerialization`'s name the place (a character offset) or
+    /// the number that does not fit a 64-bit float (`1e400`: valid JSON grammar, but no such double).
+    static func syntaxError(in body: [UInt8]) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+            return ""
+        } catch {
+            guard var reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String, !reason.isEmpty else {
+                return ""
+            }
+            reason = reason.replacingOccurrences(of: " is not representable in Swift", with: " does not fit a 64-bit float")
+            if reason.hasSuffix(".") { reason.removeLast() }
+            return " (" + reason.prefix(1).lowercased() + reason.dropFirst() + ")"
+        }
     }
 
     func name(_ key: String) -> String { path + key }
@@ -95,6 +114,10 @@ public struct FieldReader: Sendable {
     public func string(_ key: String) throws(RotoError) -> String? {
         guard let v = value(key) else { return nil }
         guard case .string(let s) = v else {
+            if case .number(let d) = v, d == d.rounded(), abs(d) > 9_007_199_254_740_991 {
+                throw .invalid(name(key), "must be a string (a whole number this long loses its last digits in JSON; "
+                               + "send ids as strings)", got: v.quoted)
+            }
             throw .invalid(name(key), "must be a string", got: v.quoted)
         }
         return s

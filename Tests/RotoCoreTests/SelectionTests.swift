@@ -133,5 +133,28 @@ import Testing
                 #expect(error.code == .invalidBody)
             }
         }
+        // An 18–19-digit id sent as a number: quoted in full, and told to send it as a string.
+        do {
+            _ = try FieldReader(body: Array(#"{"session_id":1152921504606846976}"#.utf8)).string("session_id")
+            Issue.record("a number was read as a string")
+        } catch {
+            #expect(error.code == .invalidParameter)
+            #expect(error.message.contains("send ids as strings") && error.message.contains("(got 1152921504606846976)"),
+                    "\(error.message)")
+        }
+        // The message says where and why, so a client can find its mistake.
+        for (body, reason) in [(#"{"points":[{"x":1e400}]}"#, "number 1e400 does not fit a 64-bit float"),
+                               (#"{"x" 1}"#, "invalid value around character 5"),
+                               (#"{"x":01}"#, "number with leading zero around character 6"),
+                               (#"{"x":1"#, "unexpected end of file")] {
+            do {
+                _ = try FieldReader(body: Array(body.utf8))
+                Issue.record("accepted \(body)")
+            } catch {
+                #expect(error.code == .invalidBody)
+                #expect(error.message.hasPrefix("request body is not valid JSON (") && error.message.contains(reason),
+                        "\(body): \(error.message)")
+            }
+        }
     }
 }
