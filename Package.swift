@@ -49,11 +49,12 @@ let package = Package(
         ], swiftSettings: strict),
         // The HTTP server: routes, auth, services.
         .target(name: "RotoServer", dependencies: [
-            "RotoAPI", "RotoCore", "RotoStore", "RotoMedia", "RotoVision",
+            "RotoAPI", "RotoCore", "RotoStore", "RotoMedia", "RotoVision", "RotoThreads",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,7 +85,7 @@ let package = Package(
         // Test helpers shared by the server and client tests (ffmpeg-made clips).
         .target(name: "RotoTestSupport", path: "Tests/RotoTestSupport", swiftSettings: strict),
         .testTarget(name: "RotoCoreTests", dependencies: ["RotoCore", "RotoAPI"], swiftSettings: strict),
-        .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia"], swiftSettings: strict),
+        .testTarget(name: "RotoMediaTests", dependencies: ["RotoMedia", "RotoThreads"], swiftSettings: strict),
         .testTarget(name: "RotoVisionTests", dependencies: ["RotoVision"], resources: [.copy("Fixtures")],
                     swiftSettings: strict),
         .testTarget(name: "RotoServerTests", dependencies: [

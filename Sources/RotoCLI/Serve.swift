@@ -96,8 +96,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try makeConfiguration()
         Memory.tuneAllocatorForServing(environment: ProcessInfo.processInfo.environment)
-        let app = try await buildApplication(configuration)
-        try await app.runService()
+        try await runServer(configuration)
     }
 }
 

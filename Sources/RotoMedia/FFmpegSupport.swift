@@ -1,4 +1,5 @@
 import CFFmpeg
+import RotoThreads
 import Synchronization
 
 #if canImport(Glibc)
@@ -70,14 +71,17 @@ func monotonicNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// A point in time after which FFmpeg I/O is interrupted and loops give up. A long-lived reader
-/// ``restart()``s it before each unit of work, so that the limit bounds one step, not the reader's life.
+/// A point in time after which FFmpeg I/O is interrupted and loops give up, and an optional
+/// ``CancellationFlag`` that does the same at once. A long-lived reader ``restart()``s it before each
+/// unit of work, so that the limit bounds one step, not the reader's life.
 final class Deadline: Sendable {
     private let limitNanos: Atomic<UInt64>
     private let seconds: Double
+    private let cancellation: CancellationFlag?
 
-    init(seconds: Double) {
+    init(seconds: Double, cancellation: CancellationFlag? = nil) {
         self.seconds = seconds
+        self.cancellation = cancellation
         limitNanos = Atomic(monotonicNanos() &+ UInt64(max(0, seconds) * 1e9))
     }
 
@@ -88,21 +92,26 @@ final class Deadline: Sendable {
 
     var expired: Bool { monotonicNanos() > limitNanos.load(ordering: .relaxed) }
 
-    /// Throws `.timedOut` when the deadline has passed, `.cancelled` when the current task is cancelled.
+    /// True once the work should stop: expired, or its flag raised.
+    var stopped: Bool { expired || cancellation?.isRaised == true }
+
+    /// Throws `.timedOut` when the deadline has passed, `.cancelled` when the flag is raised or the
+    /// current task is cancelled.
     func check(_ what: String) throws(MediaError) {
         if expired {
             throw MediaError(code: .timedOut, message: "\(what) took longer than \(seconds) s")
         }
-        if Task.isCancelled {
+        if cancellation?.isRaised == true || Task.isCancelled {
             throw MediaError(code: .cancelled, message: "\(what) was cancelled")
         }
     }
 }
 
-/// The interrupt callback FFmpeg polls during blocking I/O: true once the deadline has passed.
+/// The interrupt callback FFmpeg polls during blocking I/O: true once the deadline has passed or its
+/// flag is raised.
 private let interruptCallback: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { opaque in
     guard let opaque else { return 0 }
-    return Unmanaged<Deadline>.fromOpaque(opaque).takeUnretainedValue().expired ? 1 : 0
+    return Unmanaged<Deadline>.fromOpaque(opaque).takeUnretainedValue().stopped ? 1 : 0
 }
 
 /// An opened demuxer (`AVFormatContext`).
@@ -130,9 +139,7 @@ final class InputFile {
         let rc = avformat_open_input(&maybe, path, inputFormat, &options)
         guard rc >= 0, let opened = maybe else {
             // avformat_open_input frees the context on failure.
-            if deadline.expired {
-                throw MediaError(code: .timedOut, message: "opening the file timed out", ffmpegError: rc)
-            }
+            if deadline.stopped { try deadline.check("opening the file") }
             let code: MediaError.Code = (rc == roto_averror(ENOENT) || rc == roto_averror(EACCES)
                 || rc == roto_averror(EISDIR)) ? .io : failureCode
             throw MediaError(code: code, message: "cannot open: \(ffErrorString(rc))", ffmpegError: rc)

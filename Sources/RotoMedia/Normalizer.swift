@@ -1,4 +1,5 @@
 import CFFmpeg
+import RotoThreads
 
 #if canImport(Glibc)
 import Glibc
@@ -111,18 +112,20 @@ public enum Normalizer {
     ///
     /// The output is written to a temporary file next to `output` and renamed at the end; on failure the
     /// temporary file is removed and `output` is untouched. Blocking; run it off the cooperative pool.
-    /// Honours task cancellation and `options.timeoutSeconds`.
+    /// Honours task cancellation, `cancellation` (`.cancelled` as soon as it is raised) and
+    /// `options.timeoutSeconds` (`.timedOut`).
     ///
     /// - Parameter frameRate: output frame rate, 1…240 (the API uses 24, 30 or 60).
     public static func normalize(input: String, facts: VideoFacts, frameRate: Int, output: String,
-                                 options: NormalizeOptions = NormalizeOptions()) throws(MediaError) -> NormalizedVideo {
+                                 options: NormalizeOptions = NormalizeOptions(),
+                                 cancellation: CancellationFlag? = nil) throws(MediaError) -> NormalizedVideo {
         FFmpegSetup.ensure()
         guard (1...240).contains(frameRate) else {
             throw MediaError(code: .invalidArgument, message: "frame rate \(frameRate) is outside 1…240")
         }
         let temporary = output + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do throws(MediaError) {
-            let deadline = Deadline(seconds: options.timeoutSeconds)
+            let deadline = Deadline(seconds: options.timeoutSeconds, cancellation: cancellation)
             let result: NormalizedVideo
             if facts.canRemux(toFrameRate: frameRate) && !options.forceReencode {
                 result = try remux(input: input, facts: facts, fps: frameRate, temporary: temporary, deadline: deadline)
@@ -166,6 +169,7 @@ public enum Normalizer {
             let rc = av_read_frame(input.context, packet.pointer)
             if rc == roto_averror_eof() { break }
             guard rc >= 0 else {
+                try deadline.check("remuxing")  // an interrupted read is the deadline's or the flag's
                 throw MediaError(code: .corrupt, message: "unreadable input after \(frames) frames: \(ffErrorString(rc))",
                                  ffmpegError: rc)
             }
@@ -272,6 +276,7 @@ public enum Normalizer {
             let rc = av_read_frame(input.context, packet.pointer)
             if rc == roto_averror_eof() { break }
             guard rc >= 0 else {
+                try deadline.check("normalising")  // an interrupted read is the deadline's or the flag's
                 throw MediaError(code: .corrupt, message: "unreadable input after \(packets) packets: \(ffErrorString(rc))",
                                  ffmpegError: rc)
             }

@@ -1,4 +1,5 @@
 import CFFmpeg
+import RotoThreads
 
 #if canImport(Glibc)
 import Glibc
@@ -84,21 +85,22 @@ public enum ProxyEncoder {
     ///
     /// The proxy has the input's frames with the input's timestamps: proxy frame i is input frame i.
     /// It is written to a temporary file next to `output` and renamed into place; nothing is left
-    /// behind on failure. Runs synchronously; checks task cancellation (`.cancelled`) and
-    /// `options.timeoutSeconds` (`.timedOut`) as it goes.
+    /// behind on failure. Runs synchronously; checks task cancellation and `cancellation` (`.cancelled`)
+    /// and `options.timeoutSeconds` (`.timedOut`) as it goes.
     ///
     /// - Parameters:
     ///   - width: Proxy width, even, 2…16384 (4:2:0 chroma needs even sizes).
     ///   - height: Proxy height, even, 2…16384.
     public static func makeProxy(input: String, output: String, width: Int, height: Int,
-                                 options: ProxyOptions = .init()) throws(MediaError) -> ProxyVideo {
+                                 options: ProxyOptions = .init(),
+                                 cancellation: CancellationFlag? = nil) throws(MediaError) -> ProxyVideo {
         guard (2...16384).contains(width), (2...16384).contains(height), width % 2 == 0, height % 2 == 0 else {
             throw MediaError(code: .invalidArgument, message: "proxy size \(width)x\(height) must be even, 2…16384")
         }
         var frames = 0
         let byteSize = try writeAtomically(to: output) { temporary throws(MediaError) in
             frames = try encode(input: input, temporary: temporary, width: width, height: height, options: options,
-                                deadline: Deadline(seconds: options.timeoutSeconds))
+                                deadline: Deadline(seconds: options.timeoutSeconds, cancellation: cancellation))
         }
         return ProxyVideo(path: output, frameCount: frames, width: width, height: height, byteSize: byteSize)
     }

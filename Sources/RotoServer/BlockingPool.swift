@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import NIOPosix
+import RotoThreads
 import ServiceLifecycle
 import Synchronization
 
@@ -36,6 +37,18 @@ struct BlockingPool: Sendable {
             queue.waiting.subtract(1, ordering: .relaxed)
             if niceness != 0 { Self.setNiceness(niceness) }
             return try body()
+        }
+    }
+
+    /// ``run(_:)`` for work that polls a ``CancellationFlag``: cancelling the calling task raises the
+    /// flag, so the work stops at its next check instead of running to its end on the pool's thread
+    /// (which `Task.isCancelled` there would never tell it).
+    func run<T: Sendable>(cancellable body: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
+        let flag = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await run { try body(flag) }
+        } onCancel: {
+            flag.raise()
         }
     }
 

@@ -3,20 +3,9 @@ import RotoAPI
 import RotoCore
 import RotoMedia
 import RotoStore
+import RotoThreads
 import RotoVision
 import Synchronization
-
-/// Set when the server shuts down: a running edit stops at its next frame and the task stays
-/// `processing`, to run again after the restart.
-final class CancellationFlag: Sendable {
-    private let raised = Atomic<Bool>(false)
-    init() {}
-    func raise() { raised.store(true, ordering: .relaxed) }
-    var isRaised: Bool { raised.load(ordering: .relaxed) }
-    func check() throws {
-        if isRaised { throw CancellationError() }
-    }
-}
 
 /// The blocking part of an edit task (spec §6.4), run on the blocking pool: track the snapshotted
 /// selection, remove the selected objects (removal, swap), composite the reference images (swap,

@@ -17,6 +17,7 @@ struct Ingestor: Sendable {
     let urls: PublicURLs
     let proxies: ProxyQueue
     let configuration: ServerConfiguration
+    let readiness: Readiness
     let logger: Logger
 
     /// A validated init-selection request.
@@ -42,19 +43,46 @@ struct Ingestor: Sendable {
         }
     }
 
+    /// Runs the ingest against its time budget (5002) and the server's shutdown (5001). Either stops
+    /// it at once: the download is cancelled and the normalisation stops at its next packet. A call
+    /// stopped either way stores nothing; one that had already stored its session when it was stopped
+    /// answers with it.
     func createSession(_ command: Command, account: AccountRecord) async throws -> InitSelectionData {
+        enum Outcome: Sendable { case done(InitSelectionData), budget, shutdown, ended }
         let budget = configuration.ingestBudget
-        return try await withThrowingTaskGroup(of: InitSelectionData?.self) { group in
-            group.addTask { try await ingest(command, account: account) }
+        let readiness = readiness
+        return try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask { .done(try await ingest(command, account: account)) }
             group.addTask {
-                try await Task.sleep(for: .seconds(budget))
-                return nil
+                do { try await Task.sleep(for: .seconds(budget)) } catch { return .ended }
+                return .budget
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw RotoError(.timeout, "init-selection exceeded its time budget of \(budget) s")
+            group.addTask {
+                await readiness.untilShutdown()
+                return readiness.isShuttingDown ? .shutdown : .ended
             }
-            return result
+            var result: InitSelectionData?
+            var stop: Outcome?
+            var failure: (any Error)?
+            while true {
+                do {
+                    guard let next = try await group.next() else { break }
+                    switch next {
+                    case .done(let data): result = data
+                    case .budget, .shutdown: if stop == nil { stop = next }
+                    case .ended: continue
+                    }
+                } catch {
+                    if failure == nil { failure = error }
+                }
+                group.cancelAll()
+            }
+            if let result { return result }
+            switch stop {
+            case .budget?: throw RotoError(.timeout, "init-selection exceeded its time budget of \(budget) s; nothing was stored")
+            case .shutdown?: throw RotoError(.unavailable, "the server is shutting down; init-selection was stopped and stored nothing, retry it")
+            default: throw failure ?? CancellationError()
+            }
         }
     }
 
@@ -108,10 +136,10 @@ struct Ingestor: Sendable {
         let preset = configuration.normalizePreset
         let normalized: NormalizedVideo
         do {
-            normalized = try await pools.jobs.run { () throws(MediaError) -> NormalizedVideo in
+            normalized = try await pools.jobs.run(cancellable: { cancellation throws(MediaError) -> NormalizedVideo in
                 try Normalizer.normalize(input: sourcePath, facts: facts, frameRate: fps, output: tmp,
-                                         options: NormalizeOptions(preset: preset))
-            }
+                                         options: NormalizeOptions(preset: preset), cancellation: cancellation)
+            })
             try media.commit(temporary: tmp, to: relative)
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)

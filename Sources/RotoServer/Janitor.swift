@@ -44,7 +44,9 @@ struct Janitor: Service {
     }
 }
 
-/// Flips the readiness flag when graceful shutdown begins, so new API calls get 5001.
+/// Flips the readiness flag when graceful shutdown begins, so new API calls and init-selections in
+/// flight get 5001. `runServer` runs one outside the application, so that it hears of the shutdown
+/// before the HTTP server drains; the one inside serves applications run by other means.
 struct ShutdownWatcher: Service {
     let readiness: Readiness
     func run() async throws {

@@ -64,7 +64,48 @@ struct RouteTable: Sendable {
 
 /// Readiness and shutdown state shared by the routes and the lifecycle.
 final class Readiness: Sendable {
-    private let shuttingDown = Synchronization.Atomic<Bool>(false)
-    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
-    func beginShutdown() { shuttingDown.store(true, ordering: .relaxed) }
+    private struct State {
+        var shuttingDown = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Waiters cancelled before they were parked.
+        var cancelled: Set<Int> = []
+    }
+    private let state = Mutex(State())
+
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    func beginShutdown() {
+        let waiters = state.withLock { s in
+            s.shuttingDown = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns when shutdown begins, or when the calling task is cancelled (check ``isShuttingDown``).
+    func untilShutdown() async {
+        let id = state.withLock { s in
+            defer { s.nextWaiter += 1 }
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s in
+                    if s.shuttingDown || s.cancelled.remove(id) != nil { return true }
+                    s.waiters[id] = waiter
+                    return false
+                }
+                if now { waiter.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s in
+                let parked = s.waiters.removeValue(forKey: id)
+                if parked == nil { s.cancelled.insert(id) }
+                return parked
+            }
+            waiter?.resume()
+        }
+    }
 }

@@ -24,7 +24,8 @@ struct ProxyBuilder: Service {
             queue.enqueue(id)
         }
         for await id in queue.stream.cancelOnGracefulShutdown() {
-            await build(id)
+            // A build in progress stops at shutdown (its next frame); it is queued again on start.
+            await cancelWhenGracefulShutdown { await build(id) }
         }
     }
 
@@ -39,12 +40,16 @@ struct ProxyBuilder: Service {
         let tmp = media.temporaryPath(extension: "mp4")
         let started = ContinuousClock.now
         do {
-            _ = try await pool.run { () throws(MediaError) -> ProxyVideo in
-                try ProxyEncoder.makeProxy(input: input, output: tmp, width: size.width, height: size.height)
-            }
+            _ = try await pool.run(cancellable: { cancellation throws(MediaError) -> ProxyVideo in
+                try ProxyEncoder.makeProxy(input: input, output: tmp, width: size.width, height: size.height,
+                                           cancellation: cancellation)
+            })
             try media.commit(temporary: tmp, to: target)
             logger.info("proxy built", metadata: ["session": "\(id)", "size": "\(size.width)x\(size.height)",
                                                  "seconds": "\(ContinuousClock.now - started)"])
+        } catch let error as MediaError where error.code == .cancelled {
+            try? FileManager.default.removeItem(atPath: tmp)
+            logger.info("proxy build stopped by the shutdown; it is built on the next start", metadata: ["session": "\(id)"])
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)
             logger.warning("proxy failed; clicks decode the normalised video", metadata: ["session": "\(id)", "error": "\(error)"])

@@ -4,6 +4,7 @@ import RotoAPI
 import RotoCore
 import RotoMedia
 import RotoStore
+import RotoThreads
 import RotoVision
 import ServiceLifecycle
 import Synchronization

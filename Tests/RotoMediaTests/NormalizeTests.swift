@@ -1,5 +1,6 @@
 import Foundation
 @testable import RotoMedia
+import RotoThreads
 import Testing
 
 @Suite("Normalizer")
@@ -190,6 +191,37 @@ struct NormalizeTests {
         #expect(!options.effectiveX264Params(width: 2160, height: 2160).contains("subme"))
         #expect(options.effectiveX264Params(width: 3840, height: 2160).hasSuffix("subme=0"))
         #expect(NormalizeOptions(x264Params: "ref=2").effectiveX264Params(width: 3840, height: 2160) == "ref=2")
+    }
+
+    @Test("a raised cancellation flag stops it at once and leaves nothing behind")
+    func cancelled() throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mp4")
+        try Clips.make(source, size: "1280x720", rate: "30", seconds: 4)
+        let facts = try MediaProbe.probe(path: source)
+        var reencode = Self.fast
+        reencode.forceReencode = true
+        // Raised before the start: the remux and the re-encode both stop before writing anything.
+        let raised = CancellationFlag()
+        raised.raise()
+        for (name, options) in [("remux.mp4", Self.fast), ("reencode.mp4", reencode)] {
+            expectMediaError(.cancelled) { () throws(MediaError) in
+                _ = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: dir.file(name),
+                                             options: options, cancellation: raised)
+            }
+        }
+        // Raised by another thread while 120 frames are re-encoded (ultrafast, under a second's work).
+        let flag = CancellationFlag()
+        let raiser = Thread {
+            Thread.sleep(forTimeInterval: 0.1)
+            flag.raise()
+        }
+        raiser.start()
+        expectMediaError(.cancelled) { () throws(MediaError) in
+            _ = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: dir.file("late.mp4"),
+                                         options: reencode, cancellation: flag)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["in.mp4"])
     }
 
     @Test("failures leave nothing behind")

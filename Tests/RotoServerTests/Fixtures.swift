@@ -33,8 +33,29 @@ extension Clips {
 }
 
 /// A real HTTP server on loopback that serves the clip directory, with redirect chains, for download tests.
-func withClipServer<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
+/// What the clip server's `/stall` route does: it answers 200 with a body it never sends, tells the test
+/// it was reached, and finishes only when the test releases it.
+struct StallGate: Sendable {
+    let reached = AsyncStream<Void>.makeStream()
+    let release = AsyncStream<Void>.makeStream()
+
+    /// Waits until a request reached the route.
+    func untilReached() async {
+        for await _ in reached.stream { return }
+    }
+}
+
+func withClipServer<T: Sendable>(stall: StallGate? = nil, _ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
     let router = Router()
+    if let stall {
+        router.get("stall") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "video/mp4"], body: ResponseBody { writer in
+                stall.reached.continuation.yield()
+                for await _ in stall.release.stream {}
+                try await writer.finish(nil)
+            })
+        }
+    }
     let fileIO = FileIO()
     router.get("clips/:name") { request, context -> Response in
         let name = context.parameters.get("name") ?? ""

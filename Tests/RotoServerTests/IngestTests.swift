@@ -176,6 +176,26 @@ import Testing
         }
     }
 
+    @Test func shutdownStopsAnInitInFlightWith5001AndStoresNothing() async throws {
+        let stall = StallGate()
+        let readiness = Readiness()
+        try await withClipServer(stall: stall) { base in
+            try await withApp(testConfiguration(), readiness: readiness) { client in
+                async let reply = client.initSelection(url: "\(base)/stall")
+                await stall.untilReached()  // the download is in flight: headers in, no byte of the body
+                readiness.beginShutdown()
+                let r = try await reply
+                #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
+                #expect(r.message.contains("stored nothing"), "\(r.message)")
+                let ready = try await client.call(.get, "/readyz", key: nil)
+                #expect(ready.status == 503 && ready.code == 5001, "\(ready.status) \(ready.message)")
+                let metrics = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
+                #expect(metrics.contains("roto_sessions 0.0\n"), "\(metrics)")
+            }
+            stall.release.continuation.finish()
+        }
+    }
+
     @Test func restartKeepsSessionsAndAccountsAreIsolated() async throws {
         let file = (try Clips.pattern("c30.mp4") as NSString).lastPathComponent
         let config = testConfiguration()

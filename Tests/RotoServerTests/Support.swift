@@ -41,10 +41,11 @@ func temporaryDirectory() -> String {
 }
 
 /// Runs `body` against the real application, in process, on `pools` when the test holds them (else
-/// the pools the configuration asks for).
+/// the pools the configuration asks for); a test begins a shutdown through `readiness`.
 func withApp<T>(_ configuration: ServerConfiguration = testConfiguration(), pools: ServerPools? = nil,
+                readiness: Readiness = Readiness(),
                 _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-    let app = try await buildApplication(configuration, pools: pools ?? ServerPools(configuration))
+    let app = try await buildApplication(configuration, pools: pools ?? ServerPools(configuration), readiness: readiness)
     return try await app.test(.router, body)
 }
 
