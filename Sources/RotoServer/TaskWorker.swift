@@ -117,7 +117,12 @@ struct TaskWorker: Service {
                                                     "phases": "\(phases)"])
         } catch is CancellationError {
             outcome = "interrupted"
-            logger.notice("task interrupted by shutdown; it runs again at the next start", metadata: ["task": "\(task.id)"])
+            // The shutdown cancelled this task's context, and GRDB refuses work in a cancelled task: the
+            // requeue runs in a task of its own.
+            let database = database
+            let requeued = await Task { try? await database.requeueStoppedTask(id: task.id, now: UnixTime.nowMillis()) }.value
+            logger.notice("task interrupted by shutdown; it runs again at the next start",
+                          metadata: ["task": "\(task.id)", "requeued": "\(requeued == true)"])
         } catch let failure as EditFailure {
             await finish(task, failure: failure.message)
         } catch let error as MediaError {

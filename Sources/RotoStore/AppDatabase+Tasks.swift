@@ -174,6 +174,18 @@ extension AppDatabase {
         }
     }
 
+    /// A task stopped by a graceful shutdown goes back to `submitted` with its attempt given back: only
+    /// a task that was running when the process died counts against `maxAttempts` (it may be what killed
+    /// it). False when the task is no longer `processing`.
+    @discardableResult
+    public func requeueStoppedTask(id: String, now: Int64) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE task SET status = ?, attempts = max(0, attempts - 1), updatedAt = ? WHERE id = ? AND status = ?",
+                           arguments: [TaskStatus.submitted.rawValue, now, id, TaskStatus.processing.rawValue])
+            return db.changesCount == 1
+        }
+    }
+
     /// Moves the oldest `submitted` task to `processing` (one more attempt) and stores its announcement,
     /// in one transaction. Nil when the queue is empty.
     public func claimNextTask(now: Int64, announce: @Sendable (TaskRecord) -> DeliveryRecord?) async throws -> TaskRecord? {
