@@ -71,7 +71,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
     let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
     let selections = Selections(database: database, frames: frames, pool: pools.interactive, locks: locks, limits: limits)
     let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pool: pools.jobs,
-                            locks: locks, urls: urls, metrics: metrics, logger: logger)
+                            readiness: readiness, locks: locks, urls: urls, metrics: metrics, logger: logger)
     let workerBell = Doorbell(), callbackBell = Doorbell()
     let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
                       worker: workerBell, callbacks: callbackBell)

@@ -26,8 +26,10 @@ struct EditPipeline {
         let videoPath = media.absolute(FrameSource.videoPath(session.id))
 
         // 1. Where the objects are in every frame (working size).
+        var stoppable = tracker
+        stoppable.cancellation = cancel
         let tracked = session.selection.isEmpty ? [] : try PreviewPipeline.track(session: session, frames: frames,
-                                                                               tracker: tracker, lap: { timer.lap($0) })
+                                                                               tracker: stoppable, lap: { timer.lap($0) })
         try cancel.check()
 
         // 2. Removal (removal and swap): fill the objects' holes at the inpainter's working size.
@@ -50,7 +52,7 @@ struct EditPipeline {
                 holes.append(Mask(width: size.width, height: size.height, data: up.labels))
             }
             try cancel.check()
-            replaced = VideoInpainter(quality: quality, threads: 2).remove(frames: &filled, holes: consume holes)
+            replaced = VideoInpainter(quality: quality, threads: 2, cancellation: cancel).remove(frames: &filled, holes: consume holes)
             let area = replaced.reduce(0) { $0 + $1.area }
             timer.lap("remove (hole \(100 * area / max(1, size.width * size.height * replaced.count))% of the pixels)")
         }

@@ -4,6 +4,7 @@ import RotoAPI
 import RotoCore
 import RotoMedia
 import RotoStore
+import RotoThreads
 import RotoVision
 import Synchronization
 
@@ -16,6 +17,7 @@ struct Previews: Sendable {
     let frames: FrameSource
     let tracker: MaskTracker
     let pool: BlockingPool
+    let readiness: Readiness
     let locks: KeyedLock
     let urls: PublicURLs
     let metrics: ServerMetrics
@@ -44,7 +46,9 @@ struct Previews: Sendable {
                        tracking: media.temporaryPath(extension: "json"))
             defer { for p in [tmp.video, tmp.cover, tmp.tracking] { try? FileManager.default.removeItem(atPath: p) } }
             let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
-            let phases = try await pool.run { try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking) }
+            let phases = try await readiness.stoppingAtShutdown("the preview", on: pool) { stop in
+                try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking, stop: stop)
+            }
             logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(phases)"])
 
             var records: [FileRecord] = []
@@ -89,8 +93,10 @@ struct PreviewPipeline {
     /// (the masks in `tracking_output` stay at the video's size; see docs/api-decisions.md).
     static let overlay = OverlayOptions(maxLongSide: 1280)
 
-    /// Runs the pipeline; returns how long each phase took, for the log.
-    func run(session: SessionRecord, video: String, cover: String, tracking: String) throws -> String {
+    /// Runs the pipeline; returns how long each phase took, for the log. When `stop` is raised the
+    /// tracking and the render stop within a few frames (`MediaError` `.cancelled`).
+    func run(session: SessionRecord, video: String, cover: String, tracking: String,
+             stop: CancellationFlag? = nil) throws -> String {
         var timer = PhaseTimer()
         let selection = session.selection
         let objectIDs = selection.objectIDs
@@ -98,6 +104,8 @@ struct PreviewPipeline {
         // 1–2. The working frames (decoded on access from the all-intra proxy; without one, all decoded
         // now from the video) and the anchors.
         let lazy = try Self.proxyFrames(session: session, frames: frames)
+        var tracker = tracker
+        tracker.cancellation = stop
         // 3–4. Track on another thread; render as frames become final. Full-size masks: RLE for the
         // JSON, a label plane for the overlay.
         let stream: TrackedFrames
@@ -124,6 +132,8 @@ struct PreviewPipeline {
         _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video,
                                        options: Self.overlay) { i in
             guard let labels = stream.take(i) else { return nil }
+            // After the take: labels the tracker gave after it stopped are never drawn.
+            if stop?.isRaised == true { throw MediaError(code: .cancelled, message: "the preview was stopped") }
             let full = fullSize(labels)
             if i == first { coverLabels = full }
             let masks = full.masks(including: objectIDs)

@@ -149,9 +149,14 @@ public struct MaskTracker: Sendable {
     /// The configuration in use.
     public let configuration: Configuration
 
+    /// When raised, tracking stops at its next chunk of frames: every frame not reached yet keeps the
+    /// last labels, so the call returns at once with a result its caller must throw away.
+    public var cancellation: CancellationFlag?
+
     /// A tracker with `configuration`.
-    public init(configuration: Configuration = Configuration()) {
+    public init(configuration: Configuration = Configuration(), cancellation: CancellationFlag? = nil) {
         self.configuration = configuration
+        self.cancellation = cancellation
     }
 
     var flowEngine: DenseFlow {
@@ -890,8 +895,9 @@ extension MaskTracker {
         var previousPyramid = FlowPyramid(images[path[0]])
         var i = 1
         while i < path.count {
-            if cur.isEmpty && lost.isEmpty {
-                // Every object is gone for good: the rest of the path is empty too.
+            if cancellation?.isRaised == true || (cur.isEmpty && lost.isEmpty) {
+                // Stopped (see `cancellation`), or every object is gone for good: the rest of the path
+                // keeps what it has (empty, in the second case).
                 for t in path[i...] {
                     if collect { out.append(cur) }
                     onStep(t, cur)

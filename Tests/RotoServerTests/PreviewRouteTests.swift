@@ -75,6 +75,38 @@ import Testing
         }
     }
 
+    /// A preview in flight when the shutdown begins is stopped and answered 5001, and stores nothing.
+    /// The one job thread is held while the preview queues behind it and the shutdown begins, so the
+    /// preview starts with its flag raised however fast the machine is.
+    @Test func shutdownStopsAPreviewInFlightWith5001() async throws {
+        let pools = ServerPools(threads: 1, taskThreads: 1)
+        let config = testConfiguration()
+        let readiness = Readiness()
+        try await withApp(config, pools: pools, readiness: readiness) { client in
+            let id = try await session(client)
+            let add = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                            json: #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#)
+            #expect(add.code == 0, "\(add.message)")
+            try #require(try await SelectionRouteTests.waitForProxy(config, session: id), "no proxy after 5 minutes")
+            let gate = DispatchSemaphore(value: 0)
+            let (started, starting) = AsyncStream.makeStream(of: Void.self)
+            let hold = Task { try await pools.jobs.run { starting.yield(); gate.wait() } }
+            for await _ in started { break }
+            async let reply = client.call(.post, "/v1/videos/multi-elements/preview-selection",
+                                          json: #"{"session_id":"\#(id)"}"#)
+            while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            readiness.beginShutdown()
+            gate.signal()
+            try await hold.value
+            let r = try await reply
+            #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
+            #expect(r.message.contains("the preview was stopped"), "\(r.message)")
+            let folder = config.dataDirectory + "/media/sessions/\(id)"
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+            #expect(!files.contains { $0.hasPrefix("preview-") }, "\(files)")
+        }
+    }
+
     @Test func tracksRendersAndCaches() async throws {
         try await withApp { client in
             let id = try await session(client)

@@ -71,18 +71,27 @@ public struct VideoInpainter: Sendable {
     public let threads: Int
     /// The configuration in use.
     public let configuration: Configuration
+    /// When raised, ``remove(frames:holes:motionFrames:)`` returns at its next phase (the motion, each
+    /// propagation round, the source alignment, the final colours), leaving the frames partly filled:
+    /// its caller must throw them away.
+    public var cancellation: CancellationFlag?
 
     /// A remover for `quality` using up to `threads` threads.
-    public init(quality: EditQuality = .standard, threads: Int = 1) {
-        self.init(quality: quality, configuration: Configuration(quality: quality), threads: threads)
+    public init(quality: EditQuality = .standard, threads: Int = 1, cancellation: CancellationFlag? = nil) {
+        self.init(quality: quality, configuration: Configuration(quality: quality), threads: threads,
+                  cancellation: cancellation)
     }
 
     /// A remover with an explicit configuration.
-    public init(quality: EditQuality, configuration: Configuration, threads: Int = 1) {
+    public init(quality: EditQuality, configuration: Configuration, threads: Int = 1,
+                cancellation: CancellationFlag? = nil) {
         self.quality = quality
         self.configuration = configuration
         self.threads = max(1, threads)
+        self.cancellation = cancellation
     }
+
+    private var stopped: Bool { cancellation?.isRaised == true }
 
     /// The size at which to run removal for a clip of `frameCount` frames of width×height, so that all
     /// frames fit a memory budget (std: about 150 M pixels over the whole clip, pro: about 300 M; never
@@ -138,10 +147,12 @@ public struct VideoInpainter: Sendable {
         if let m = motionFrames {
             precondition(m.count == count && m.allSatisfy { $0.width == w && $0.height == h }, "VideoInpainter: motion frames mismatch")
         }
+        if stopped { return replaced }
         let flows = motion(frames: motionFrames ?? frames, replaced: replaced, measuredEverywhere: motionFrames != nil)
         var states = pixels.map { FrameState(pixels: $0) }
         var round = 0
         while true {
+            if stopped { return replaced }
             let unresolved = states.map(\.unresolvedCount)
             if unresolved.allSatisfy({ $0 == 0 }) { break }
             // Carry what is known (real background, earlier key frames) forwards and backwards. The
@@ -188,7 +199,9 @@ public struct VideoInpainter: Sendable {
             let current = frames
             keyFill(k, frame: &frames[k], state: &states[k], snapshot: current)
         }
+        if stopped { return replaced }
         if configuration.alignSources { alignSources(&states, frames: frames, replaced: replaced) }
+        if stopped { return replaced }
         // Final colours from the (unchanged outside the holes) frames and the filled key frames.
         // (The snapshot is released before the frames are written, so that no frame is copied.)
         let colours: [[UInt8]]
