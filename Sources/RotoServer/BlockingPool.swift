@@ -43,9 +43,9 @@ struct BlockingPool: Sendable {
     /// ``run(_:)`` for work that polls a ``CancellationFlag``: cancelling the calling task raises the
     /// flag, so the work stops at its next check instead of running to its end on the pool's thread
     /// (which `Task.isCancelled` there would never tell it).
-    func run<T: Sendable>(cancellable body: @escaping @Sendable (CancellationFlag) throws -> T,
-                          flag: CancellationFlag = CancellationFlag()) async throws -> T {
-        try await withTaskCancellationHandler {
+    func run<T: Sendable>(cancellable body: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
+        let flag = CancellationFlag()
+        return try await withTaskCancellationHandler {
             try await run { try body(flag) }
         } onCancel: {
             flag.raise()

@@ -48,40 +48,9 @@ struct Ingestor: Sendable {
     /// stopped either way stores nothing; one that had already stored its session when it was stopped
     /// answers with it.
     func createSession(_ command: Command, account: AccountRecord) async throws -> InitSelectionData {
-        enum Outcome: Sendable { case done(InitSelectionData), budget, shutdown, ended }
-        let budget = configuration.ingestBudget
-        let readiness = readiness
-        return try await withThrowingTaskGroup(of: Outcome.self) { group in
-            group.addTask { .done(try await ingest(command, account: account)) }
-            group.addTask {
-                do { try await Task.sleep(for: .seconds(budget)) } catch { return .ended }
-                return .budget
-            }
-            group.addTask {
-                await readiness.untilShutdown()
-                return readiness.isShuttingDown ? .shutdown : .ended
-            }
-            var result: InitSelectionData?
-            var stop: Outcome?
-            var failure: (any Error)?
-            while true {
-                do {
-                    guard let next = try await group.next() else { break }
-                    switch next {
-                    case .done(let data): result = data
-                    case .budget, .shutdown: if stop == nil { stop = next }
-                    case .ended: continue
-                    }
-                } catch {
-                    if failure == nil { failure = error }
-                }
-                group.cancelAll()
-            }
-            if let result { return result }
-            switch stop {
-            case .budget?: throw RotoError(.timeout, "init-selection exceeded its time budget of \(budget) s; nothing was stored")
-            case .shutdown?: throw RotoError(.unavailable, "the server is shutting down; init-selection was stopped and stored nothing, retry it")
-            default: throw failure ?? CancellationError()
+        try await readiness.stoppingAtShutdown("init-selection") {
+            try await withinBudget(configuration.ingestBudget, "init-selection") {
+                try await ingest(command, account: account)
             }
         }
     }

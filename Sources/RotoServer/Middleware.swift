@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import RotoAPI
-import RotoThreads
 import Synchronization
 
 /// Outermost middleware: stamps `X-Request-Id` on every response and turns every error into the
@@ -83,32 +82,6 @@ final class Readiness: Sendable {
             return Array(s.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
-    }
-
-    /// Runs `body` on `pool` with a flag that is raised when shutdown begins (or the calling task is
-    /// cancelled), for blocking work someone waits on that should not hold the shutdown (a preview).
-    /// Work that the shutdown stopped is answered 5001 (`what` names it); work that ended first keeps its
-    /// result.
-    func stoppingAtShutdown<T: Sendable>(_ what: String, on pool: BlockingPool,
-                                         _ body: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
-        let flag = CancellationFlag()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await self.untilShutdown()
-                if self.isShuttingDown { flag.raise() }
-                return nil
-            }
-            group.addTask { try await pool.run(cancellable: body, flag: flag) }
-            defer { group.cancelAll() }
-            do {
-                while let next = try await group.next() {
-                    if let value = next { return value }
-                }
-            } catch where flag.isRaised && isShuttingDown {
-                throw RotoError(.unavailable, "the server is shutting down; \(what) was stopped, retry it")
-            }
-            throw CancellationError()  // not reached: the work either returns or throws
-        }
     }
 
     /// Returns when shutdown begins, or when the calling task is cancelled (check ``isShuttingDown``).

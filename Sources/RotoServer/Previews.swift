@@ -46,8 +46,10 @@ struct Previews: Sendable {
                        tracking: media.temporaryPath(extension: "json"))
             defer { for p in [tmp.video, tmp.cover, tmp.tracking] { try? FileManager.default.removeItem(atPath: p) } }
             let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
-            let phases = try await readiness.stoppingAtShutdown("the preview", on: pool) { stop in
-                try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking, stop: stop)
+            let phases = try await readiness.stoppingAtShutdown("the preview") {
+                try await pool.run(cancellable: { stop in
+                    try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking, stop: stop)
+                })
             }
             logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(phases)"])
 
