@@ -102,7 +102,8 @@ final class Readiness: Sendable {
         } onCancel: {
             let waiter = state.withLock { s in
                 let parked = s.waiters.removeValue(forKey: id)
-                if parked == nil { s.cancelled.insert(id) }
+                // Not parked yet: the waiter sees this when it parks. (After shutdown it never parks.)
+                if parked == nil && !s.shuttingDown { s.cancelled.insert(id) }
                 return parked
             }
             waiter?.resume()
