@@ -92,10 +92,11 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
         try EnvelopeResponse.success(HealthData(status: "ok"), context: context)
     }
     router.get("readyz") { _, context in
+        if readiness.isShuttingDown { throw RotoError(.unavailable, "not ready: shutting down") }
         var checks: [String: String] = [:]
         do { try await database.ping(); checks["database"] = "ok" } catch { checks["database"] = "unreachable" }
         checks["storage"] = media.isWritable() ? "ok" : "not writable"
-        guard checks.values.allSatisfy({ $0 == "ok" }), !readiness.isShuttingDown else {
+        guard checks.values.allSatisfy({ $0 == "ok" }) else {
             throw RotoError(.unavailable, "not ready: " + checks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         return try EnvelopeResponse.success(HealthData(status: "ready", checks: checks), context: context)

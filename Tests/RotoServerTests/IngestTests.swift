@@ -188,7 +188,8 @@ import Testing
                 #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
                 #expect(r.message.contains("stored nothing"), "\(r.message)")
                 let ready = try await client.call(.get, "/readyz", key: nil)
-                #expect(ready.status == 503 && ready.code == 5001, "\(ready.status) \(ready.message)")
+                #expect(ready.status == 503 && ready.code == 5001 && ready.message == "not ready: shutting down",
+                        "\(ready.status) \(ready.message)")
                 let metrics = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
                 #expect(metrics.contains("roto_sessions 0.0\n"), "\(metrics)")
             }
