@@ -8,7 +8,8 @@ import RotoVision
 import ServiceLifecycle
 import UnixSignals
 
-/// The one seam that builds Roto's server: the executable and the tests both call it.
+/// The one seam that builds Roto's server: the executable (through ``runServer(_:logger:)``, which
+/// also stops the work in flight at the signal) and the tests both call it.
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
     try await buildApplication(configuration, logger: logger, pools: ServerPools(configuration))
 }
