@@ -58,10 +58,14 @@ public struct RotoError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// Whole seconds after which the same call may succeed, sent as `Retry-After`: set on 1302 (when the
+    /// account's next request is allowed) and on 5001 while the server shuts down.
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

@@ -93,7 +93,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
         try EnvelopeResponse.success(HealthData(status: "ok"), context: context)
     }
     router.get("readyz") { _, context in
-        if readiness.isShuttingDown { throw RotoError(.unavailable, "not ready: shutting down") }
+        if readiness.isShuttingDown { throw RotoError.shuttingDown("not ready: shutting down") }
         var checks: [String: String] = [:]
         do { try await database.ping(); checks["database"] = "ok" } catch { checks["database"] = "unreachable" }
         checks["storage"] = media.isWritable() ? "ok" : "not writable"

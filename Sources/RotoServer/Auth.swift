@@ -15,11 +15,13 @@ struct AuthMiddleware: RouterMiddleware {
     let readiness: Readiness
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !readiness.isShuttingDown else { throw RotoError(.unavailable, "the server is shutting down") }
+        guard !readiness.isShuttingDown else { throw RotoError.shuttingDown() }
         var context = context
         let account = try await authenticate(request.headers[.authorization])
-        guard rateLimiter.allow(account.id) else {
-            throw RotoError(.rateLimited, "request rate limit exceeded for this account; retry shortly")
+        if let wait = rateLimiter.take(account.id) {
+            let seconds = Int(wait.rounded(.up))
+            throw RotoError(.rateLimited, "request rate limit exceeded for this account; retry in \(seconds) s",
+                            retryAfterSeconds: seconds)
         }
         context.account = account
         return try await next(request, context)
@@ -144,6 +146,11 @@ final class RateLimiter: Sendable {
     }
 
     func allow(_ account: String, now: Double = Double(UnixTime.nowMillis()) / 1000) -> Bool {
+        take(account, now: now) == nil
+    }
+
+    /// Takes a token for `account`: nil when there was one, else the seconds until there is.
+    func take(_ account: String, now: Double = Double(UnixTime.nowMillis()) / 1000) -> Double? {
         buckets.withLock { b in
             var bucket = b[account] ?? Bucket(tokens: burst, updated: now)
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
@@ -152,7 +159,7 @@ final class RateLimiter: Sendable {
             if ok { bucket.tokens -= 1 }
             b[account] = bucket
             if b.count > 10_000 { b = b.filter { now - $0.value.updated < 60 } }
-            return ok
+            return ok ? nil : (1 - bucket.tokens) / rate
         }
     }
 }

@@ -8,6 +8,16 @@ extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
 }
 
+extension RotoError {
+    /// How long a restart usually takes: the `Retry-After` of a 5001 sent while shutting down.
+    static let restartSeconds = 5
+
+    /// 5001 while the server shuts down, with `Retry-After`.
+    static func shuttingDown(_ message: String = "the server is shutting down") -> RotoError {
+        RotoError(.unavailable, message, retryAfterSeconds: restartSeconds)
+    }
+}
+
 /// Builds envelope responses; the one place where `RotoError` becomes HTTP.
 enum EnvelopeResponse {
     static func success<T: Codable & Sendable>(_ data: T, context: RotoRequestContext,
@@ -18,8 +28,11 @@ enum EnvelopeResponse {
     static func error(_ error: RotoError, requestID: String) -> Response {
         let envelope = Envelope<NoData>(code: error.code.rawValue, message: error.message, requestID: requestID, data: nil)
         // Encoding a struct of strings and ints cannot fail.
-        return (try? json(envelope, status: .init(code: error.code.httpStatus), requestID: requestID))
-            ?? Response(status: .internalServerError)
+        guard var response = try? json(envelope, status: .init(code: error.code.httpStatus), requestID: requestID) else {
+            return Response(status: .internalServerError)
+        }
+        if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(max(1, seconds)) }
+        return response
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status, requestID: String) throws -> Response {

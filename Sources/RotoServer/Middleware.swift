@@ -37,7 +37,7 @@ struct EnvelopeMiddleware: RouterMiddleware {
         case let e as HTTPError where e.status.code < 500:
             return RotoError(.invalidBody, e.body ?? "bad request")
         case is CancellationError where readiness.isShuttingDown:
-            return RotoError(.unavailable, "the server is shutting down")
+            return .shuttingDown()
         default:
             context.logger.error("internal error", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: error))"])
             return RotoError(.internalError, "internal error (request id \(context.requestID))")

@@ -530,6 +530,11 @@ components:
     X-Request-Id:
       description: The envelope's `request_id`.
       schema: {type: string, format: uuid}
+    Retry-After:
+      description: >-
+        Whole seconds after which the same call may succeed: on 1302, when the account's next request is
+        allowed; on 5001 while the server shuts down, about a restart's time. Absent on 1303.
+      schema: {type: integer, minimum: 1}
 
   parameters:
     Range:
@@ -613,7 +618,9 @@ components:
                     request_id: 9b2f7c1e-3d4a-4e5b-8c6d-7e8f9a0b1c2d, data: null}
     RateLimited:
       description: 1302 (request rate limit, default 20/s burst 60 per account) or 1303 (too many unfinished tasks, default 4).
-      headers: {X-Request-Id: {$ref: '#/components/headers/X-Request-Id'}}
+      headers:
+        X-Request-Id: {$ref: '#/components/headers/X-Request-Id'}
+        Retry-After: {$ref: '#/components/headers/Retry-After'}
       content:
         application/json:
           schema: {allOf: [{$ref: '#/components/schemas/ErrorEnvelope'}, {properties: {code: {enum: [1302, 1303]}}}]}
@@ -625,7 +632,9 @@ components:
           schema: {allOf: [{$ref: '#/components/schemas/ErrorEnvelope'}, {properties: {code: {const: 5000}}}]}
     Unavailable:
       description: 5001, shutting down or not ready.
-      headers: {X-Request-Id: {$ref: '#/components/headers/X-Request-Id'}}
+      headers:
+        X-Request-Id: {$ref: '#/components/headers/X-Request-Id'}
+        Retry-After: {$ref: '#/components/headers/Retry-After'}
       content:
         application/json:
           schema: {allOf: [{$ref: '#/components/schemas/ErrorEnvelope'}, {properties: {code: {const: 5001}}}]}

@@ -46,7 +46,7 @@ extension Readiness {
     /// init-selection, a preview) does not hold the shutdown.
     func stoppingAtShutdown<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await runUntil({ await self.untilShutdown(); return self.isShuttingDown },
-                           stopped: { RotoError(.unavailable, "the server is shutting down; \(what) was stopped and stored nothing, retry it") },
+                           stopped: { .shuttingDown("the server is shutting down; \(what) was stopped and stored nothing, retry it") },
                            operation)
     }
 }

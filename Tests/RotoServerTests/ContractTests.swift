@@ -167,6 +167,7 @@ import Testing
         #expect(!limiter.allow("a", now: 100))
         #expect(limiter.allow("b", now: 100))
         #expect(limiter.allow("a", now: 101.5))
+        #expect(limiter.take("a", now: 101.5) == 0.5)  // half a token left: the next in half a second
     }
 
     @Test func rateLimitOverHTTP() async throws {
@@ -174,9 +175,13 @@ import Testing
         config.limits.requestsPerSecond = 0.001
         config.limits.requestBurst = 2
         try await withApp(config) { client in
-            var codes: [Int?] = []
-            for _ in 0..<3 { codes.append(try await client.call(.get, "/v1/videos/multi-elements/sessions/1").code) }
-            #expect(codes == [1203, 1203, 1302])
+            var replies: [Reply] = []
+            for _ in 0..<3 { replies.append(try await client.call(.get, "/v1/videos/multi-elements/sessions/1")) }
+            #expect(replies.map(\.code) == [1203, 1203, 1302])
+            // The next token comes in 1 / 0.001 s: Retry-After says so (whole seconds, rounded up).
+            #expect(replies[2].headers[.retryAfter] == "1000", "\(replies[2].headers)")
+            #expect(replies[2].message.contains("retry in 1000 s"), "\(replies[2].message)")
+            #expect(replies[0].headers[.retryAfter] == nil)
         }
     }
 }

@@ -187,6 +187,7 @@ import Testing
                 let r = try await reply
                 #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
                 #expect(r.message.contains("stored nothing"), "\(r.message)")
+                #expect(r.headers[.retryAfter] == String(RotoError.restartSeconds))
                 let ready = try await client.call(.get, "/readyz", key: nil)
                 #expect(ready.status == 503 && ready.code == 5001 && ready.message == "not ready: shutting down",
                         "\(ready.status) \(ready.message)")
