@@ -203,7 +203,8 @@ public struct RotoClient: Sendable {
     ///
     /// Honours cancellation: cancelling the calling task stops the polling at once with
     /// `CancellationError`. Rate-limit (1302), unavailable (5001) and transport errors are retried up to
-    /// five times in a row; any other error is thrown.
+    /// five times in a row, after the reply's `Retry-After` when it is longer than `pollInterval`; any
+    /// other error is thrown.
     /// - Parameters:
     ///   - id: a `task_id` or `external_task_id`.
     ///   - pollInterval: the pause between two queries.
@@ -217,6 +218,7 @@ public struct RotoClient: Sendable {
         var last: TaskData?
         while true {
             try Task.checkCancellation()
+            var pause = pollInterval
             do {
                 let task = try await self.task(id)
                 failures = 0
@@ -228,12 +230,14 @@ public struct RotoClient: Sendable {
                 let retryable = [.rateLimited, .unavailable, .transportFailure].contains(error.code)
                 failures += 1
                 if !retryable || failures > 5 { throw error }
+                // The server's Retry-After (a rate limit, a restart) is the least pause before the next try.
+                if let seconds = error.retryAfterSeconds { pause = max(pause, .seconds(seconds)) }
             }
-            if let deadline, clock.now.advanced(by: pollInterval) > deadline {
+            if let deadline, clock.now.advanced(by: pause) > deadline {
                 throw RotoClientError(code: .waitTimedOut,
                                       message: "task \(id) is still \(last?.taskStatus.rawValue ?? "unknown") after \(timeout.map { "\($0)" } ?? "")")
             }
-            try await Task.sleep(for: pollInterval)
+            try await Task.sleep(for: pause)
         }
     }
 
@@ -346,7 +350,8 @@ public struct RotoClient: Sendable {
                                   message: "reading the reply to \(method) \(route) failed: \(error)",
                                   requestID: requestID, underlying: error)
         }
-        return try Self.decodeEnvelope(Data(buffer.readableBytesView), status: status, requestID: requestID)
+        return try Self.decodeEnvelope(Data(buffer.readableBytesView), status: status, requestID: requestID,
+                                       retryAfter: Self.retryAfter(response.headers))
     }
 
     /// Runs a request, mapping transport failures to `RotoClientError` (cancellation stays `CancellationError`
@@ -373,15 +378,20 @@ public struct RotoClient: Sendable {
         }
     }
 
-    static func decodeEnvelope<Payload: Codable & Sendable>(_ body: Data, status: Int,
-                                                            requestID header: String?) throws(RotoClientError) -> Payload {
+    /// The `Retry-After` header in whole seconds (the server sends it with 1302 and while shutting down).
+    static func retryAfter(_ headers: HTTPHeaders) -> Int? {
+        headers.first(name: "retry-after").flatMap { Int($0) }
+    }
+
+    static func decodeEnvelope<Payload: Codable & Sendable>(_ body: Data, status: Int, requestID header: String?,
+                                                            retryAfter: Int? = nil) throws(RotoClientError) -> Payload {
         guard let head = try? JSONCoding.decoder.decode(EnvelopeHead.self, from: body) else {
             throw nonEnvelope(body, status: status, requestID: header)
         }
         let requestID = head.requestID ?? header
         guard head.code == 0 else {
             throw RotoClientError(code: RotoError.Code(head.code), httpStatus: status,
-                                  message: head.message ?? "", requestID: requestID)
+                                  message: head.message ?? "", requestID: requestID, retryAfterSeconds: retryAfter)
         }
         do {
             let envelope = try JSONCoding.decoder.decode(Envelope<Payload>.self, from: body)
@@ -412,7 +422,8 @@ public struct RotoClient: Sendable {
         let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
         if let head = try? JSONCoding.decoder.decode(EnvelopeHead.self, from: body), head.code != 0 {
             return RotoClientError(code: RotoError.Code(head.code), httpStatus: status, message: head.message ?? "",
-                                   requestID: head.requestID ?? requestID)
+                                   requestID: head.requestID ?? requestID,
+                                   retryAfterSeconds: retryAfter(response.headers))
         }
         return nonEnvelope(body, status: status, requestID: requestID)
     }

@@ -19,19 +19,22 @@ public struct RotoClientError: Error, Sendable, CustomStringConvertible {
     public var requestID: String?
     /// The lower-level error behind a transport or decoding failure, if any.
     public var underlying: (any Error)?
+    /// The reply's `Retry-After` in seconds (the server sends it with 1302 and while shutting down).
+    public var retryAfterSeconds: Int?
 
     /// Creates an error value.
     public init(code: RotoError.Code, httpStatus: Int? = nil, message: String, requestID: String? = nil,
-                underlying: (any Error)? = nil) {
+                underlying: (any Error)? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.httpStatus = httpStatus
         self.message = message
         self.requestID = requestID
         self.underlying = underlying
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
-    /// The error as the shared `RotoError` (code and message).
-    public var rotoError: RotoError { RotoError(code, message) }
+    /// The error as the shared `RotoError` (code, message and `Retry-After`).
+    public var rotoError: RotoError { RotoError(code, message, retryAfterSeconds: retryAfterSeconds) }
 
     /// True when the server answered with a Kling envelope (a positive code).
     public var isServerError: Bool { code.rawValue > 0 }

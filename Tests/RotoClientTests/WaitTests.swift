@@ -42,6 +42,37 @@ import Testing
         }
     }
 
+    /// A 5001 with `Retry-After` (a server restarting) is retried after that long, not after the poll
+    /// interval; the error itself carries the header.
+    @Test func retryAfterIsHonoured() async throws {
+        let polls = Box(0)
+        try await withStubServer({ router in
+            router.get("v1/videos/multi-elements/:id") { _, _ -> Response in
+                let n = polls.value
+                polls.value = n + 1
+                guard n > 0 else {
+                    let body = #"{"code":5001,"message":"the server is shutting down","request_id":"r","data":null}"#
+                    return Response(status: .serviceUnavailable, headers: [.contentType: "application/json", .retryAfter: "1"],
+                                    body: .init(byteBuffer: ByteBuffer(string: body)))
+                }
+                return Self.envelope(Self.task("5", .succeed))
+            }
+        }) { url in
+            let client = RotoClient.test(url)
+            do {
+                _ = try await client.task("5")
+                Issue.record("no error")
+            } catch let error as RotoClientError {
+                #expect(error.code == .unavailable && error.retryAfterSeconds == 1)
+            }
+            polls.value = 0
+            let started = ContinuousClock.now
+            let done = try await client.waitForTask("5", pollInterval: .milliseconds(10))
+            #expect(done.taskStatus == .succeed)
+            #expect(ContinuousClock.now - started >= .seconds(1), "retried before the Retry-After")
+        }
+    }
+
     /// A failed task is returned, not thrown.
     @Test func failedIsReturned() async throws {
         try await withStubServer({ router in
