@@ -376,6 +376,12 @@ public struct RotoClient: Sendable {
             case code, message
             case requestID = "request_id"
         }
+
+        /// The server's refusal this envelope carries (its code is not 0).
+        func error(status: Int, requestID header: String?, retryAfter: Int?) -> RotoClientError {
+            RotoClientError(code: RotoError.Code(code), httpStatus: status, message: message ?? "",
+                            requestID: requestID ?? header, retryAfterSeconds: retryAfter)
+        }
     }
 
     /// The `Retry-After` header in whole seconds (the server sends it with 1302 and while shutting down).
@@ -388,11 +394,8 @@ public struct RotoClient: Sendable {
         guard let head = try? JSONCoding.decoder.decode(EnvelopeHead.self, from: body) else {
             throw nonEnvelope(body, status: status, requestID: header)
         }
+        guard head.code == 0 else { throw head.error(status: status, requestID: header, retryAfter: retryAfter) }
         let requestID = head.requestID ?? header
-        guard head.code == 0 else {
-            throw RotoClientError(code: RotoError.Code(head.code), httpStatus: status,
-                                  message: head.message ?? "", requestID: requestID, retryAfterSeconds: retryAfter)
-        }
         do {
             let envelope = try JSONCoding.decoder.decode(Envelope<Payload>.self, from: body)
             guard let data = envelope.data else {
@@ -421,9 +424,7 @@ public struct RotoClient: Sendable {
         let requestID = response.headers.first(name: "x-request-id")
         let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
         if let head = try? JSONCoding.decoder.decode(EnvelopeHead.self, from: body), head.code != 0 {
-            return RotoClientError(code: RotoError.Code(head.code), httpStatus: status, message: head.message ?? "",
-                                   requestID: head.requestID ?? requestID,
-                                   retryAfterSeconds: retryAfter(response.headers))
+            return head.error(status: status, requestID: requestID, retryAfter: retryAfter(response.headers))
         }
         return nonEnvelope(body, status: status, requestID: requestID)
     }

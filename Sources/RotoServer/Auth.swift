@@ -145,10 +145,6 @@ final class RateLimiter: Sendable {
         self.burst = burst
     }
 
-    func allow(_ account: String, now: Double = Double(UnixTime.nowMillis()) / 1000) -> Bool {
-        take(account, now: now) == nil
-    }
-
     /// Takes a token for `account`: nil when there was one, else the seconds until there is.
     func take(_ account: String, now: Double = Double(UnixTime.nowMillis()) / 1000) -> Double? {
         buckets.withLock { b in

@@ -68,8 +68,6 @@ final class Readiness: Sendable {
         var shuttingDown = false
         var nextWaiter = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        /// Waiters cancelled before they were parked.
-        var cancelled: Set<Int> = []
     }
     private let state = Mutex(State())
 
@@ -92,21 +90,18 @@ final class Readiness: Sendable {
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                // Under the lock that `onCancel` takes too: a cancellation that came before this parks
+                // nothing (the task is already marked cancelled when its handler runs); one after it
+                // finds the waiter parked.
                 let now = state.withLock { s in
-                    if s.shuttingDown || s.cancelled.remove(id) != nil { return true }
+                    if s.shuttingDown || Task.isCancelled { return true }
                     s.waiters[id] = waiter
                     return false
                 }
                 if now { waiter.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { s in
-                let parked = s.waiters.removeValue(forKey: id)
-                // Not parked yet: the waiter sees this when it parks. (After shutdown it never parks.)
-                if parked == nil && !s.shuttingDown { s.cancelled.insert(id) }
-                return parked
-            }
-            waiter?.resume()
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

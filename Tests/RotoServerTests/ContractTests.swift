@@ -163,10 +163,10 @@ import Testing
 
     @Test func rateLimiter() {
         let limiter = RateLimiter(rate: 1, burst: 3)
-        #expect((0..<3).allSatisfy { _ in limiter.allow("a", now: 100) })
-        #expect(!limiter.allow("a", now: 100))
-        #expect(limiter.allow("b", now: 100))
-        #expect(limiter.allow("a", now: 101.5))
+        #expect((0..<3).allSatisfy { _ in limiter.take("a", now: 100) == nil })
+        #expect(limiter.take("a", now: 100) != nil)
+        #expect(limiter.take("b", now: 100) == nil)
+        #expect(limiter.take("a", now: 101.5) == nil)
         #expect(limiter.take("a", now: 101.5) == 0.5)  // half a token left: the next in half a second
     }
 
