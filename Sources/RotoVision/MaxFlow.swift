@@ -7,10 +7,16 @@
 struct MaxFlow {
     let nodeCount: Int
     private var head: [Int32]
-    private var nextEdge: [Int32] = []
-    private var to: [Int32] = []
-    private var cap: [Double] = []
+    /// Half-edges: an edge and its reverse are neighbours (`e ^ 1`). One array of records, so an edge's
+    /// target, link and residual are read together and `addEdge` appends twice instead of six times.
+    private var arcs: [Arc] = []
     private var terminal: [Double]
+
+    private struct Arc {
+        var to: Int32
+        var next: Int32
+        var cap: Double
+    }
     private var tree: [UInt8]  // 0 free, 1 source tree, 2 sink tree
 
     private static let noParent: Int32 = -1
@@ -23,15 +29,52 @@ struct MaxFlow {
         head = [Int32](repeating: -1, count: n)
         terminal = [Double](repeating: 0, count: n)
         tree = [UInt8](repeating: 0, count: n)
-        nextEdge.reserveCapacity(2 * edges)
-        to.reserveCapacity(2 * edges)
-        cap.reserveCapacity(2 * edges)
+        arcs.reserveCapacity(2 * edges)
+    }
+
+    /// An edge `u → v` with `capacity` and `v → u` with `reverseCapacity`, for building a graph at once.
+    struct Edge {
+        var u: Int32
+        var v: Int32
+        var capacity: Double
+        var reverseCapacity: Double
+    }
+
+    /// The graph of `terminals.count` nodes with these terminal links (each node's `costBG − costFG`,
+    /// as `addTerminal` sums them) and edges: the same graph as `addTerminal` and `addEdge` calls in
+    /// this order build, without their per-call bookkeeping (the band graphs of tracking have ~10⁵ edges).
+    init(terminals: [Double], edges: [Edge]) {
+        let n = terminals.count
+        nodeCount = n
+        terminal = terminals
+        tree = [UInt8](repeating: 0, count: n)
+        var head = [Int32](repeating: -1, count: n)
+        arcs = head.withUnsafeMutableBufferPointer { head in
+            edges.withUnsafeBufferPointer { edges in
+                [Arc](unsafeUninitializedCapacity: 2 * edges.count) { arcs, initialized in
+                    let a = arcs.baseAddress!
+                    for k in 0..<edges.count {
+                        let e = edges[k], f = Int32(2 * k)
+                        (a + 2 * k).initialize(to: Arc(to: e.v, next: head[Int(e.u)], cap: e.capacity))
+                        head[Int(e.u)] = f
+                        (a + 2 * k + 1).initialize(to: Arc(to: e.u, next: head[Int(e.v)], cap: e.reverseCapacity))
+                        head[Int(e.v)] = f + 1
+                    }
+                    initialized = 2 * edges.count
+                }
+            }
+        }
+        self.head = head
     }
 
     /// Adds `u → v` with capacity `c` and `v → u` with capacity `rc`.
+    @inline(__always)
     mutating func addEdge(_ u: Int, _ v: Int, _ c: Double, _ rc: Double = 0) {
-        to.append(Int32(v)); cap.append(c); nextEdge.append(head[u]); head[u] = Int32(to.count - 1)
-        to.append(Int32(u)); cap.append(rc); nextEdge.append(head[v]); head[v] = Int32(to.count - 1)
+        let e = Int32(arcs.count)
+        head.withUnsafeMutableBufferPointer { head in
+            arcs.append(Arc(to: Int32(v), next: head[u], cap: c)); head[u] = e
+            arcs.append(Arc(to: Int32(u), next: head[v], cap: rc)); head[v] = e + 1
+        }
     }
 
     /// Unary costs: `costFG` is paid when `i` ends on the source side, `costBG` on the sink side.
@@ -56,9 +99,7 @@ struct MaxFlow {
         var orphans = [Int32]()
         active.reserveCapacity(n)
         head.withUnsafeBufferPointer { head in
-        nextEdge.withUnsafeBufferPointer { next in
-        to.withUnsafeBufferPointer { to in
-        cap.withUnsafeMutableBufferPointer { cap in
+        arcs.withUnsafeMutableBufferPointer { arcs in
         terminal.withUnsafeMutableBufferPointer { tr in
         tree.withUnsafeMutableBufferPointer { tree in
         parent.withUnsafeMutableBufferPointer { parent in
@@ -77,10 +118,10 @@ struct MaxFlow {
                     let p = parent[u]
                     if p == MaxFlow.terminalParent { break }
                     if p < 0 { return false }
-                    u = Int(to[Int(p)])
+                    u = Int(arcs[Int(p)].to)
                 }
                 var v = i
-                while v != u { stamp[v] = time; v = Int(to[Int(parent[v])]) }
+                while v != u { stamp[v] = time; v = Int(arcs[Int(parent[v])].to) }
                 stamp[u] = time
                 return true
             }
@@ -92,8 +133,8 @@ struct MaxFlow {
                     if tree[p] == 0 { qHead += 1; isActive[p] = false; continue }
                     var e = Int(head[p])
                     while e >= 0 {
-                        let q = Int(to[e])
-                        let residual = tree[p] == 1 ? cap[e] : cap[e ^ 1]
+                        let q = Int(arcs[e].to)
+                        let residual = tree[p] == 1 ? arcs[e].cap : arcs[e ^ 1].cap
                         if residual > 1e-12 {
                             if tree[q] == 0 {
                                 tree[q] = tree[p]
@@ -104,7 +145,7 @@ struct MaxFlow {
                                 break
                             }
                         }
-                        e = Int(next[e])
+                        e = Int(arcs[e].next)
                     }
                     if bridge >= 0 { break }
                     qHead += 1
@@ -112,31 +153,31 @@ struct MaxFlow {
                 }
                 if bridge < 0 { break }
                 // Augment along source root … s → t … sink root.
-                let s = Int(to[bridge ^ 1]), t = Int(to[bridge])
-                var bottleneck = cap[bridge]
+                let s = Int(arcs[bridge ^ 1].to), t = Int(arcs[bridge].to)
+                var bottleneck = arcs[bridge].cap
                 var u = s
                 while parent[u] != MaxFlow.terminalParent {
                     let pe = Int(parent[u])  // u → parent; flow runs parent → u on pe ^ 1
-                    bottleneck = min(bottleneck, cap[pe ^ 1])
-                    u = Int(to[pe])
+                    bottleneck = min(bottleneck, arcs[pe ^ 1].cap)
+                    u = Int(arcs[pe].to)
                 }
                 bottleneck = min(bottleneck, tr[u])
                 u = t
                 while parent[u] != MaxFlow.terminalParent {
                     let pe = Int(parent[u])  // flow runs u → parent on pe
-                    bottleneck = min(bottleneck, cap[pe])
-                    u = Int(to[pe])
+                    bottleneck = min(bottleneck, arcs[pe].cap)
+                    u = Int(arcs[pe].to)
                 }
                 bottleneck = min(bottleneck, -tr[u])
-                cap[bridge] -= bottleneck
-                cap[bridge ^ 1] += bottleneck
+                arcs[bridge].cap -= bottleneck
+                arcs[bridge ^ 1].cap += bottleneck
                 u = s
                 while parent[u] != MaxFlow.terminalParent {
                     let pe = Int(parent[u])
-                    cap[pe ^ 1] -= bottleneck
-                    cap[pe] += bottleneck
-                    let up = Int(to[pe])
-                    if cap[pe ^ 1] <= 1e-12 { parent[u] = MaxFlow.orphanParent; orphans.append(Int32(u)) }
+                    arcs[pe ^ 1].cap -= bottleneck
+                    arcs[pe].cap += bottleneck
+                    let up = Int(arcs[pe].to)
+                    if arcs[pe ^ 1].cap <= 1e-12 { parent[u] = MaxFlow.orphanParent; orphans.append(Int32(u)) }
                     u = up
                 }
                 tr[u] -= bottleneck
@@ -144,10 +185,10 @@ struct MaxFlow {
                 u = t
                 while parent[u] != MaxFlow.terminalParent {
                     let pe = Int(parent[u])
-                    cap[pe] -= bottleneck
-                    cap[pe ^ 1] += bottleneck
-                    let up = Int(to[pe])
-                    if cap[pe] <= 1e-12 { parent[u] = MaxFlow.orphanParent; orphans.append(Int32(u)) }
+                    arcs[pe].cap -= bottleneck
+                    arcs[pe ^ 1].cap += bottleneck
+                    let up = Int(arcs[pe].to)
+                    if arcs[pe].cap <= 1e-12 { parent[u] = MaxFlow.orphanParent; orphans.append(Int32(u)) }
                     u = up
                 }
                 tr[u] += bottleneck
@@ -166,26 +207,26 @@ struct MaxFlow {
                     var found = false
                     var e = Int(head[o])
                     while e >= 0 {
-                        let q = Int(to[e])
+                        let q = Int(arcs[e].to)
                         // Residual from the new parent q towards o (source tree) or from o to q (sink tree).
-                        let residual = side == 1 ? cap[e ^ 1] : cap[e]
+                        let residual = side == 1 ? arcs[e ^ 1].cap : arcs[e].cap
                         if tree[q] == side && residual > 1e-12 && rooted(q) {
                             parent[o] = Int32(e)
                             found = true
                             break
                         }
-                        e = Int(next[e])
+                        e = Int(arcs[e].next)
                     }
                     if found { continue }
                     e = Int(head[o])
                     while e >= 0 {
-                        let q = Int(to[e])
+                        let q = Int(arcs[e].to)
                         if tree[q] == side {
-                            let residual = side == 1 ? cap[e ^ 1] : cap[e]
+                            let residual = side == 1 ? arcs[e ^ 1].cap : arcs[e].cap
                             if residual > 1e-12 && !isActive[q] { active.append(Int32(q)); isActive[q] = true }
                             if parent[q] == Int32(e ^ 1) { parent[q] = MaxFlow.orphanParent; orphans.append(Int32(q)) }
                         }
-                        e = Int(next[e])
+                        e = Int(arcs[e].next)
                     }
                     tree[o] = 0
                     parent[o] = MaxFlow.noParent
@@ -195,7 +236,7 @@ struct MaxFlow {
                     qHead = 0
                 }
             }
-        }}}}}}}}}
+        }}}}}}}
         return flow
     }
 

@@ -408,7 +408,11 @@ public struct MaskTracker: Sendable {
             let fx = x + box.x, fy = y + box.y
             return fx < band || fy < band || fx >= box.width - band || fy >= box.height - band
         }
-        var graph = MaxFlow(nodes: nodes, edges: 2 * nodes)
+        // The graph is built at once from these (`MaxFlow(terminals:edges:)`): per-edge `addEdge` calls
+        // cost about a third of this loop.
+        var terminals = [Double](repeating: 0, count: nodes)
+        var edges = [MaxFlow.Edge]()
+        edges.reserveCapacity(2 * nodes)
         next.pixels.withUnsafeBufferPointer { px in
         previous.pixels.withUnsafeBufferPointer { pv in
         flow.u.withUnsafeBufferPointer { fu in
@@ -473,7 +477,7 @@ public struct MaskTracker: Sendable {
                         if j >= 0 && !forward { return }
                         let wgt = cfg.smoothness * expf(-beta * d2(p, qn))
                         if j >= 0 {
-                            graph.addEdge(i, j, Double(wgt), Double(wgt))
+                            edges.append(MaxFlow.Edge(u: Int32(i), v: Int32(j), capacity: Double(wgt), reverseCapacity: Double(wgt)))
                         } else if hard[qn] > 0 {
                             costBG += wgt
                         } else {
@@ -484,10 +488,11 @@ public struct MaskTracker: Sendable {
                     if x > 0 { visit(p - 1, false) }
                     if y + 1 < h { visit(p + w, true) }
                     if y > 0 { visit(p - w, false) }
-                    graph.addTerminal(i, costFG: Double(costFG), costBG: Double(costBG))
+                    terminals[i] = Double(costBG) - Double(costFG)
                 }
             }
         }}}}}}}}}
+        var graph = MaxFlow(terminals: terminals, edges: edges)
         graph.run()
         for p in 0..<n where node[p] >= 0 { fg[p] = graph.sourceSide(Int(node[p])) }
         return (fg, prior)
