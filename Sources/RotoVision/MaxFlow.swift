@@ -11,13 +11,13 @@ struct MaxFlow {
     /// target, link and residual are read together and `addEdge` appends twice instead of six times.
     private var arcs: [Arc] = []
     private var terminal: [Double]
+    private var tree: [UInt8]  // 0 free, 1 source tree, 2 sink tree
 
     private struct Arc {
         var to: Int32
         var next: Int32
         var cap: Double
     }
-    private var tree: [UInt8]  // 0 free, 1 source tree, 2 sink tree
 
     private static let noParent: Int32 = -1
     private static let terminalParent: Int32 = -2
