@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# preview-selection speed: wall time of one preview (one click on frame 0, proxy ready) for a 10 s
-# 1080p30 and a 10 s 2160×2160 60 fps clip, its ratio to a plain ffmpeg render of the same clip
-# (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 out.mp4`, no tracking at all)
-# timed in the same run, and the server's peak RSS. Usage: run.sh /path/to/roto
+# preview-selection speed: wall time of one preview (clicks on frame 0, proxy ready) for a 10 s
+# 1080p30 and a 10 s 2160×2160 60 fps clip (testsrc2, one click), and for a 10 s 1080p30 clip of real
+# video (davis2016-dev's cows, forwards, backwards and forwards again at 30 fps, upscaled; its first 3
+# clicks of clicks.json) when $DAVIS (default ../shared/bench/davis2016-dev) has it; its ratio to a plain
+# ffmpeg render of the same clip (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f
+# mp4 out.mp4`, no tracking at all) timed in the same run, and the server's peak RSS.
+# Usage: run.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
 source "$(dirname "$0")/../lib.sh"
+DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}"
 
-bench() { # label file
-  local label=$1 file=$2
+bench() { # label file [points JSON]
+  local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'}
   local t0 t1 ff
   t0=$(date +%s.%N)
   ffmpeg -hide_banner -loglevel error -y -i "$file" -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 "$OUT/plain.mp4"
@@ -17,7 +21,7 @@ bench() { # label file
   local sid
   sid=$(new_session "$file")
   wait_proxy "$sid"
-  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
+  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":$points}" >/dev/null
   t0=$(date +%s.%N)
   api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
   t1=$(date +%s.%N)
@@ -38,3 +42,13 @@ PY
 echo "bench-preview on $(nproc) cores"
 bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)"
 bench "2160x2160p60 10 s" "$(clip h264-2160x2160p60-10s 2160x2160 60)"
+if [ -f "$DAVIS/cows/video.mp4" ]; then
+  real="$OUT/cows-1080p30-10s.mp4"
+  if [ ! -s "$real" ]; then
+    ffmpeg -hide_banner -loglevel error -y -i "$DAVIS/cows/video.mp4" -filter_complex \
+      "[0:v]split=3[a][b][c];[b]reverse[r];[a][r][c]concat=n=3:v=1:a=0,setpts=N/30/TB,scale=1920:1080,trim=end_frame=300[v]" \
+      -map "[v]" -r 30 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -threads 2 "$real.part.mp4"
+    mv "$real.part.mp4" "$real"
+  fi
+  bench "cows 1080p30 10 s" "$real" "$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["clicks"][:3]))' "$DAVIS/cows/clicks.json")"
+fi
