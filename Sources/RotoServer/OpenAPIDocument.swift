@@ -2,6 +2,19 @@
 /// `GET /openapi.yaml` (spec §8). `OperationsTests.openAPIDocumentListsEveryRoute` checks that it lists
 /// exactly the routes the server registers; `make check-openapi` runs a validator on it.
 public enum OpenAPIDocument {
+    /// The error replies of every authenticated API operation (spec §1.1); operations with a body add 400,
+    /// the ones bounded by a time budget 504.
+    static let apiErrors = [401, 403, 404, 429, 500, 503]
+
+    /// The `responses` entries of these HTTP statuses, each a reference to the shared error response of
+    /// its status (`components/responses`), indented for an operation's `responses`.
+    static func errorResponses(_ statuses: [Int]) -> String {
+        let names = [400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                     416: "RangeNotSatisfiable", 429: "RateLimited", 500: "InternalError", 503: "Unavailable",
+                     504: "Timeout"]
+        return statuses.map { "        '\($0)': {$ref: '#/components/responses/\(names[$0]!)'}" }.joined(separator: "\n")
+    }
+
     public static let yaml = #"""
 openapi: 3.1.0
 info:
@@ -77,14 +90,7 @@ paths:
                 data: {status: 0, session_id: '847570360458960960', final_unit_deduction: '0', fps: 30,
                        original_duration: 5000, width: 1280, height: 720, total_frame: 150,
                        normalized_video: 'https://host/v1/files/Qm9vVG9rZW4xMjM0NTY3ODkwYWJj'}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
-        '504': {$ref: '#/components/responses/Timeout'}
+\#(errorResponses([400] + apiErrors + [504]))
 
   /v1/videos/multi-elements/add-selection:
     post:
@@ -107,13 +113,7 @@ paths:
             example: {session_id: '847570360458960960', frame_index: 12, points: [{x: 0.42, y: 0.55}]}
       responses:
         '200': {$ref: '#/components/responses/SelectionOK'}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses([400] + apiErrors))
 
   /v1/videos/multi-elements/delete-selection:
     post:
@@ -133,13 +133,7 @@ paths:
             example: {session_id: '847570360458960960', frame_index: 12, points: [{x: 0.42, y: 0.55}]}
       responses:
         '200': {$ref: '#/components/responses/SelectionOK'}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses([400] + apiErrors))
 
   /v1/videos/multi-elements/clear-selection:
     post:
@@ -164,13 +158,7 @@ paths:
                 message: SUCCEED
                 request_id: 9b2f7c1e-3d4a-4e5b-8c6d-7e8f9a0b1c2d
                 data: {status: 0, session_id: '847570360458960960', final_unit_deduction: '0'}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses([400] + apiErrors))
 
   /v1/videos/multi-elements/preview-selection:
     post:
@@ -207,14 +195,7 @@ paths:
                   final_unit_deduction: '0'
                   res: {video: 'https://host/v1/files/tokA', video_cover: 'https://host/v1/files/tokB',
                         tracking_output: 'https://host/v1/files/tokC'}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
-        '504': {$ref: '#/components/responses/Timeout'}
+\#(errorResponses([400] + apiErrors + [504]))
 
   /v1/videos/multi-elements:
     post:
@@ -254,13 +235,7 @@ paths:
                 request_id: 9b2f7c1e-3d4a-4e5b-8c6d-7e8f9a0b1c2d
                 data: {task_id: '847570412345678901', task_status: submitted, session_id: '847570360458960960',
                        task_info: {external_task_id: my-job-42}, created_at: 1722945600000, updated_at: 1722945600000}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses([400] + apiErrors))
     get:
       tags: [tasks]
       operationId: listTasks
@@ -280,13 +255,7 @@ paths:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/TaskListEnvelope'}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses([400] + apiErrors))
 
   /v1/videos/multi-elements/{id}:
     get:
@@ -326,12 +295,7 @@ paths:
                   final_unit_deduction: '0'
                   created_at: 1722945600000
                   updated_at: 1722945660000
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses(apiErrors))
 
   /v1/videos/multi-elements/sessions/{session_id}:
     get:
@@ -352,12 +316,7 @@ paths:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/SessionStateEnvelope'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '404': {$ref: '#/components/responses/NotFound'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses(apiErrors))
 
   /v1/files:
     post:
@@ -390,12 +349,7 @@ paths:
                 message: SUCCEED
                 request_id: 9b2f7c1e-3d4a-4e5b-8c6d-7e8f9a0b1c2d
                 data: {url: 'https://host/v1/files/tokU', expires_at: 1723032000000}
-        '400': {$ref: '#/components/responses/BadRequest'}
-        '401': {$ref: '#/components/responses/Unauthorized'}
-        '403': {$ref: '#/components/responses/Forbidden'}
-        '429': {$ref: '#/components/responses/RateLimited'}
-        '500': {$ref: '#/components/responses/InternalError'}
-        '503': {$ref: '#/components/responses/Unavailable'}
+\#(errorResponses([400, 401, 403, 429, 500, 503]))
 
   /v1/files/{token}:
     parameters:
