@@ -54,11 +54,11 @@ struct MaxFlow {
                 [Arc](unsafeUninitializedCapacity: 2 * edges.count) { arcs, initialized in
                     let a = arcs.baseAddress!
                     for k in 0..<edges.count {
-                        let e = edges[k], f = Int32(2 * k)
-                        (a + 2 * k).initialize(to: Arc(to: e.v, next: head[Int(e.u)], cap: e.capacity))
-                        head[Int(e.u)] = f
-                        (a + 2 * k + 1).initialize(to: Arc(to: e.u, next: head[Int(e.v)], cap: e.reverseCapacity))
-                        head[Int(e.v)] = f + 1
+                        let e = edges[k]
+                        let (forward, backward) = Self.halfEdges(Int(e.u), Int(e.v), e.capacity, e.reverseCapacity,
+                                                                 numbered: Int32(2 * k), head: head)
+                        (a + 2 * k).initialize(to: forward)
+                        (a + 2 * k + 1).initialize(to: backward)
                     }
                     initialized = 2 * edges.count
                 }
@@ -70,11 +70,23 @@ struct MaxFlow {
     /// Adds `u → v` with capacity `c` and `v → u` with capacity `rc`.
     @inline(__always)
     mutating func addEdge(_ u: Int, _ v: Int, _ c: Double, _ rc: Double = 0) {
-        let e = Int32(arcs.count)
-        head.withUnsafeMutableBufferPointer { head in
-            arcs.append(Arc(to: Int32(v), next: head[u], cap: c)); head[u] = e
-            arcs.append(Arc(to: Int32(u), next: head[v], cap: rc)); head[v] = e + 1
+        let (forward, backward) = head.withUnsafeMutableBufferPointer { head in
+            Self.halfEdges(u, v, c, rc, numbered: Int32(arcs.count), head: head)
         }
+        arcs.append(forward)
+        arcs.append(backward)
+    }
+
+    /// The half-edges u → v (capacity `c`) and v → u (`rc`), numbered `e` and `e + 1`, each put in front
+    /// of its node's list in `head`.
+    @inline(__always)
+    private static func halfEdges(_ u: Int, _ v: Int, _ c: Double, _ rc: Double, numbered e: Int32,
+                                  head: UnsafeMutableBufferPointer<Int32>) -> (Arc, Arc) {
+        let forward = Arc(to: Int32(v), next: head[u], cap: c)
+        head[u] = e
+        let backward = Arc(to: Int32(u), next: head[v], cap: rc)
+        head[v] = e + 1
+        return (forward, backward)
     }
 
     /// Unary costs: `costFG` is paid when `i` ends on the source side, `costBG` on the sink side.
