@@ -174,6 +174,19 @@ final class InputFile {
         }
     }
 
+    /// Reads the next packet into `packet`; false at the end of the input. A read that the deadline or
+    /// its flag cut short throws their error (`.timedOut`, `.cancelled`, naming `activity`); any other
+    /// failure throws `.corrupt` ("unreadable `what`").
+    func read(into packet: Packet, activity: String, what: @autoclosure () -> String) throws(MediaError) -> Bool {
+        let rc = av_read_frame(context, packet.pointer)
+        if rc == roto_averror_eof() { return false }
+        guard rc >= 0 else {
+            if deadline.stopped { try deadline.check(activity) }
+            throw MediaError(code: .corrupt, message: "unreadable \(what()): \(ffErrorString(rc))", ffmpegError: rc)
+        }
+        return true
+    }
+
     /// Discards every stream except those listed (the demuxer then skips their samples).
     func keepOnly(_ indices: Set<Int>) {
         for i in 0..<streamCount {
@@ -351,12 +364,7 @@ func decodeVideo(input: InputFile, videoIndex: Int, decoder: Decoder, frameDurat
     while true {
         if read & 7 == 7 { try deadline.check(activity) }
         read += 1
-        let rc = av_read_frame(input.context, packet.pointer)
-        if rc == roto_averror_eof() { break }
-        guard rc >= 0 else {
-            throw MediaError(code: .corrupt, message: "unreadable input after \(tally.packets) packets: \(ffErrorString(rc))",
-                             ffmpegError: rc)
-        }
+        guard try input.read(into: packet, activity: activity, what: "input after \(tally.packets) packets") else { break }
         defer { packet.unref() }
         let p = packet.pointer.pointee
         guard p.flags & AV_PKT_FLAG_DISCARD == 0 else { continue }

@@ -98,11 +98,7 @@ public final class FrameReader {
         var pts: [Int64] = []
         var keys: [Int64] = []
         while true {
-            let rc = av_read_frame(input.context, scratch.pointer)
-            if rc == roto_averror_eof() { break }
-            guard rc >= 0 else {
-                throw MediaError(code: .corrupt, message: "unreadable video data: \(ffErrorString(rc))", ffmpegError: rc)
-            }
+            guard try input.read(into: scratch, activity: "indexing the video", what: "video data") else { break }
             let p = scratch.pointer.pointee
             defer { scratch.unref() }
             guard Int(p.stream_index) == video, p.flags & AV_PKT_FLAG_DISCARD == 0 else { continue }
@@ -254,14 +250,10 @@ public final class FrameReader {
             }
             // The decoder wants input.
             if inputDrained { return nil }
-            let read = av_read_frame(input.context, packet.pointer)
-            if read == roto_averror_eof() {
+            guard try input.read(into: packet, activity: "decoding a frame", what: "video data") else {
                 inputDrained = true
                 _ = avcodec_send_packet(decoder.context, nil)
                 continue
-            }
-            guard read >= 0 else {
-                throw MediaError(code: .corrupt, message: "unreadable video data: \(ffErrorString(read))", ffmpegError: read)
             }
             defer { packet.unref() }
             guard Int(packet.pointer.pointee.stream_index) == videoIndex else { continue }

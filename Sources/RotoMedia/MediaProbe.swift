@@ -319,13 +319,7 @@ public enum MediaProbe {
         var maxPts = Int64.min
         while true {
             if scan.packets & 63 == 63 { try deadline.check("probing") }
-            let rc = av_read_frame(input.context, packet.pointer)
-            if rc == roto_averror_eof() { break }
-            if rc < 0 {
-                if deadline.expired { throw MediaError(code: .timedOut, message: "probing timed out") }
-                throw MediaError(code: .corrupt, message: "unreadable video data after \(scan.packets) packets: "
-                    + ffErrorString(rc), ffmpegError: rc)
-            }
+            guard try input.read(into: packet, activity: "probing", what: "video data after \(scan.packets) packets") else { break }
             defer { packet.unref() }
             let p = packet.pointer.pointee
             guard Int(p.stream_index) == videoIndex else { continue }
@@ -372,11 +366,7 @@ public enum MediaProbe {
 
         while fed < 64 {
             try deadline.check("probing")
-            let rc = av_read_frame(input.context, packet.pointer)
-            if rc == roto_averror_eof() { break }
-            if rc < 0 {
-                throw MediaError(code: .corrupt, message: "unreadable video data: \(ffErrorString(rc))", ffmpegError: rc)
-            }
+            guard try input.read(into: packet, activity: "probing", what: "video data") else { break }
             defer { packet.unref() }
             guard Int(packet.pointer.pointee.stream_index) == videoIndex else { continue }
             fed += 1

@@ -166,13 +166,7 @@ public enum Normalizer {
         var frames = 0
         while true {
             if frames & 31 == 31 { try deadline.check("remuxing") }
-            let rc = av_read_frame(input.context, packet.pointer)
-            if rc == roto_averror_eof() { break }
-            guard rc >= 0 else {
-                try deadline.check("remuxing")  // an interrupted read is the deadline's or the flag's
-                throw MediaError(code: .corrupt, message: "unreadable input after \(frames) frames: \(ffErrorString(rc))",
-                                 ffmpegError: rc)
-            }
+            guard try input.read(into: packet, activity: "remuxing", what: "input after \(frames) frames") else { break }
             defer { packet.unref() }
             let index = Int(packet.pointer.pointee.stream_index)
             if index == videoIndex {
@@ -273,13 +267,7 @@ public enum Normalizer {
         var packets = 0
         while true {
             if packets & 7 == 7 { try deadline.check("normalising") }
-            let rc = av_read_frame(input.context, packet.pointer)
-            if rc == roto_averror_eof() { break }
-            guard rc >= 0 else {
-                try deadline.check("normalising")  // an interrupted read is the deadline's or the flag's
-                throw MediaError(code: .corrupt, message: "unreadable input after \(packets) packets: \(ffErrorString(rc))",
-                                 ffmpegError: rc)
-            }
+            guard try input.read(into: packet, activity: "normalising", what: "input after \(packets) packets") else { break }
             defer { packet.unref() }
             let index = Int(packet.pointer.pointee.stream_index)
             if index == videoIndex {
