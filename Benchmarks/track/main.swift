@@ -110,6 +110,7 @@ func parseArgs() -> Args {
                 case "imot": a.tracker.independentMotion = Float(v)
                 case "imotnoise": a.tracker.independentMotionMaxNoise = Float(v)
                 case "stillrim": a.tracker.motionSkipsStillRim = v != 0
+                case "tex": a.tracker.textureWeight = Float(v)
                 default: print("unknown config key \(key)")
                 }
             }
