@@ -361,11 +361,13 @@ public struct MaskTracker: Sendable {
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
         let model = anchorModel.map { recent.mixed(with: $0, weight: anchorWeight ?? configuration.anchorColourWeight) } ?? recent
         let llr = model.logRatio()
-        // Texture given colour: learned on the previous frame's object and the rest of the crop.
+        // Texture given colour: learned on the previous frame's object and the rest of the crop. `refine`
+        // passes one image as both frames: its levels are measured once.
         var texture: (model: TextureModel, levels: [UInt8])?
         if configuration.textureWeight > 0 {
-            texture = (TextureModel(image: previous, levels: TextureModel.levels(previous), mask: prevMask),
-                       TextureModel.levels(next))
+            let nextLevels = TextureModel.levels(next)
+            let previousLevels = previous.pixels == next.pixels ? nextLevels : TextureModel.levels(previous)
+            texture = (TextureModel(image: previous, levels: previousLevels, mask: prevMask), nextLevels)
         }
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
