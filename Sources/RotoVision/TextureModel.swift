@@ -27,20 +27,33 @@ struct TextureModel: Sendable {
         let w = image.width, h = image.height
         var out = [UInt8](repeating: 0, count: w * h)
         guard w > 2 && h > 2 else { return out }
+        // Grey levels once (each is read by four neighbours), then the contrast's level from a table.
+        var grey = [Int16](repeating: 0, count: w * h)
         image.pixels.withUnsafeBufferPointer { px in
-            out.withUnsafeMutableBufferPointer { o in
-                @inline(__always) func grey(_ q: Int) -> Int { (Int(px[3 * q]) + 2 * Int(px[3 * q + 1]) + Int(px[3 * q + 2])) >> 2 }
-                for y in 1..<(h - 1) {
-                    for x in 1..<(w - 1) {
-                        let p = y * w + x
-                        let m = abs(grey(p + 1) - grey(p - 1)) + abs(grey(p + w) - grey(p - w))
-                        o[p] = m < 6 ? 0 : m < 14 ? 1 : m < 30 ? 2 : 3
+            grey.withUnsafeMutableBufferPointer { g in
+                for q in 0..<(w * h) {
+                    g[q] = Int16((Int(px[3 * q]) + 2 * Int(px[3 * q + 1]) + Int(px[3 * q + 2])) >> 2)
+                }
+            }
+        }
+        grey.withUnsafeBufferPointer { g in
+            levelOfContrast.withUnsafeBufferPointer { table in
+                out.withUnsafeMutableBufferPointer { o in
+                    for y in 1..<(h - 1) {
+                        let row = y * w
+                        for p in (row + 1)..<(row + w - 1) {
+                            let m = abs(Int(g[p + 1]) - Int(g[p - 1])) + abs(Int(g[p + w]) - Int(g[p - w]))
+                            o[p] = table[m]
+                        }
                     }
                 }
             }
         }
         return out
     }
+
+    /// The level of every contrast |∂x| + |∂y| a pair of 8-bit grey differences can give (0…510).
+    private static let levelOfContrast: [UInt8] = (0...510).map { m in m < 6 ? 0 : m < 14 ? 1 : m < 30 ? 2 : 3 }
 
     /// The joint bin of pixel `p` (RGB bytes `px`) at contrast `level`.
     @inline(__always) static func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int, level: UInt8) -> Int {
