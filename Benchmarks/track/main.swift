@@ -22,7 +22,8 @@
 //   --prior-points N  points the engine takes from that mask (default: the engine's, 3)
 //   --prior-reach R  how near an include click a part of that mask must come (default: the engine's, 0.05)
 //   --engine k=v,…  click-engine settings for the anchors: regions, mclampbg (multiClickClampBackground),
-//             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction)
+//             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction), long
+//             (workingLongSide: the working frames' long side, for the anchors and the tracker alike)
 
 import Foundation
 import RotoMedia
@@ -74,6 +75,7 @@ func parseArgs() -> Args {
                 case "imot": a.engine.independentMotion = Float(v)
                 case "refine": a.engine.refineBoundary = v != 0
                 case "rband": a.engine.refineBandFraction = Double(v)
+                case "long": a.engine.workingLongSide = Int(v)
                 default: print("unknown engine key \(key)")
                 }
             }
