@@ -13,7 +13,7 @@
 //             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
 //             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim,
-//             prioredge)
+//             prioredge, tex, texorient)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
@@ -113,6 +113,7 @@ func parseArgs() -> Args {
                 case "imotnoise": a.tracker.independentMotionMaxNoise = Float(v)
                 case "stillrim": a.tracker.motionSkipsStillRim = v != 0
                 case "tex": a.tracker.textureWeight = Float(v)
+                case "texorient": a.tracker.textureOrientation = v != 0
                 default: print("unknown config key \(key)")
                 }
             }

@@ -5,25 +5,39 @@ import Darwin
 #endif
 
 /// Texture given colour, for the tracker's band cut: among the object's pixels of a colour and among the
-/// background's pixels of the same colour, how often each level of local contrast occurs. A pixel of a
-/// colour both share is then told apart by whether it is as smooth or as busy as the object's pixels of
-/// that colour: a goat's white coat against white sky, a dancer's dark dress against dark seats.
+/// background's pixels of the same colour, how often each texture state occurs. A pixel of a colour both
+/// share is then told apart by whether it is as smooth or as busy as the object's pixels of that colour,
+/// and (with `oriented`) whether its grey level changes along the same direction: a goat's white coat
+/// against white sky, a dancer's dark dress against dark seats, a swan's feathers against the horizontal
+/// ripples of its reflection.
 ///
-/// The log ratio of joint histograms (8³ colours × 4 contrast levels) minus that of the colour-only
+/// The log ratio of joint histograms (8³ colours × the texture states) minus that of the colour-only
 /// histograms (8³), so that colour itself, which the colour model weighs already, is not counted twice.
 struct TextureModel: Sendable {
     /// Colour bins (8 levels per channel).
     static let colourBins = 512
-    /// Contrast levels per colour.
+    /// Contrast levels: |∂x| + |∂y| below 6, 14, 30 or above.
     static let levelCount = 4
+    /// Directions of a textured pixel's change (`oriented` states): mostly along y, mostly along x, both.
+    static let orientationCount = 3
+    /// One of |∂x|, |∂y| "dominates" when it is more than this many times the other.
+    static let dominance = 2
 
-    /// Per joint bin (`colour << 2 | level`): log P(level | colour, object) − log P(level | colour,
+    /// Texture states per colour: the contrast levels, or (`oriented`) flat plus each textured level in
+    /// each direction.
+    static func stateCount(oriented: Bool) -> Int { oriented ? 1 + (levelCount - 1) * orientationCount : levelCount }
+
+    /// Texture states per colour of this model.
+    let states: Int
+    /// Per joint bin (`colour · states + state`): log P(state | colour, object) − log P(state | colour,
     /// background), clamped to ±2.
     let ratio: [Float]
 
-    /// The contrast level of every pixel of `image`: |∂x| + |∂y| of the grey level (central differences,
-    /// grey = (R + 2G + B) / 4) below 6, 14, 30 or above; 0 on the image's outer rows and columns.
-    static func levels(_ image: RGBImage) -> [UInt8] {
+    /// The texture state of every pixel of `image`, from the central differences ∂x, ∂y of the grey level
+    /// (R + 2G + B) / 4: the contrast level of |∂x| + |∂y| (0 flat … 3), and with `oriented` a textured
+    /// level split by direction — 1 + 3 · (level − 1) + (0: neither dominates, 1: |∂y| dominates, 2: |∂x|
+    /// dominates). 0 on the image's outer rows and columns.
+    static func states(_ image: RGBImage, oriented: Bool) -> [UInt8] {
         let w = image.width, h = image.height
         var out = [UInt8](repeating: 0, count: w * h)
         guard w > 2 && h > 2 else { return out }
@@ -36,14 +50,21 @@ struct TextureModel: Sendable {
                 }
             }
         }
+        let k = dominance
         grey.withUnsafeBufferPointer { g in
             levelOfContrast.withUnsafeBufferPointer { table in
                 out.withUnsafeMutableBufferPointer { o in
                     for y in 1..<(h - 1) {
                         let row = y * w
                         for p in (row + 1)..<(row + w - 1) {
-                            let m = abs(Int(g[p + 1]) - Int(g[p - 1])) + abs(Int(g[p + w]) - Int(g[p - w]))
-                            o[p] = table[m]
+                            let ax = abs(Int(g[p + 1]) - Int(g[p - 1])), ay = abs(Int(g[p + w]) - Int(g[p - w]))
+                            let level = table[ax + ay]
+                            if oriented && level > 0 {
+                                let direction: UInt8 = ay > k * ax ? 1 : ax > k * ay ? 2 : 0
+                                o[p] = 1 + (level - 1) * UInt8(orientationCount) + direction
+                            } else {
+                                o[p] = level
+                            }
                         }
                     }
                 }
@@ -55,36 +76,43 @@ struct TextureModel: Sendable {
     /// The level of every contrast |∂x| + |∂y| a pair of 8-bit grey differences can give (0…510).
     private static let levelOfContrast: [UInt8] = (0...510).map { m in m < 6 ? 0 : m < 14 ? 1 : m < 30 ? 2 : 3 }
 
-    /// The joint bin of pixel `p` (RGB bytes `px`) at contrast `level`.
-    @inline(__always) static func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int, level: UInt8) -> Int {
-        ((Int(px[3 * p]) >> 5) << 6 | (Int(px[3 * p + 1]) >> 5) << 3 | Int(px[3 * p + 2]) >> 5) << 2 | Int(level)
+    /// The joint bin of pixel `p` (RGB bytes `px`) in texture `state`.
+    @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int, state: UInt8) -> Int {
+        Self.bin(px, p, state: state, states: states)
     }
 
-    /// The model of `image` (its contrast `levels`), the object being the pixels where `mask` > 0 and the
-    /// background the rest.
-    init(image: RGBImage, levels: [UInt8], mask: [Float]) {
-        let jointBins = Self.colourBins * Self.levelCount
+    @inline(__always) static func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int, state: UInt8, states: Int) -> Int {
+        ((Int(px[3 * p]) >> 5) << 6 | (Int(px[3 * p + 1]) >> 5) << 3 | Int(px[3 * p + 2]) >> 5) * states + Int(state)
+    }
+
+    /// The model of `image` (its texture `states`, of `stateCount(oriented:)` kinds), the object being the
+    /// pixels where `mask` > 0 and the background the rest.
+    init(image: RGBImage, states map: [UInt8], oriented: Bool, mask: [Float]) {
+        let states = Self.stateCount(oriented: oriented)
+        self.states = states
+        let jointBins = Self.colourBins * states
         var jointObject = [Float](repeating: 0, count: jointBins), jointBackground = jointObject
         var nObject: Float = 0, nBackground: Float = 0
         image.pixels.withUnsafeBufferPointer { px in
-            for p in 0..<levels.count {
-                let j = Self.bin(px, p, level: levels[p])
+            for p in 0..<map.count {
+                let j = Self.bin(px, p, state: map[p], states: states)
                 if mask[p] > 0 { jointObject[j] += 1; nObject += 1 } else { jointBackground[j] += 1; nBackground += 1 }
             }
         }
-        // Half a count a joint bin (two a colour) keeps rare colours near a ratio of 0.
+        // Half a count a joint bin keeps rare colours near a ratio of 0.
         let prior: Float = 0.5
         let zObject = nObject + Float(jointBins) * prior, zBackground = nBackground + Float(jointBins) * prior
         var ratio = [Float](repeating: 0, count: jointBins)
         for c in 0..<Self.colourBins {
             var colourObject: Float = 0, colourBackground: Float = 0
-            for l in 0..<Self.levelCount {
-                colourObject += jointObject[c << 2 | l]
-                colourBackground += jointBackground[c << 2 | l]
+            for s in 0..<states {
+                colourObject += jointObject[c * states + s]
+                colourBackground += jointBackground[c * states + s]
             }
-            let colour = logf((colourObject + 4 * prior) / zObject) - logf((colourBackground + 4 * prior) / zBackground)
-            for l in 0..<Self.levelCount {
-                let j = c << 2 | l
+            let colourPrior = Float(states) * prior
+            let colour = logf((colourObject + colourPrior) / zObject) - logf((colourBackground + colourPrior) / zBackground)
+            for s in 0..<states {
+                let j = c * states + s
                 let joint = logf((jointObject[j] + prior) / zObject) - logf((jointBackground[j] + prior) / zBackground)
                 ratio[j] = max(-2, min(2, joint - colour))
             }
