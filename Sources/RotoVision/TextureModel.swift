@@ -53,17 +53,15 @@ struct TextureModel: Sendable {
         let k = dominance
         grey.withUnsafeBufferPointer { g in
             levelOfContrast.withUnsafeBufferPointer { table in
-                out.withUnsafeMutableBufferPointer { o in
-                    for y in 1..<(h - 1) {
-                        let row = y * w
-                        for p in (row + 1)..<(row + w - 1) {
-                            let ax = abs(Int(g[p + 1]) - Int(g[p - 1])), ay = abs(Int(g[p + w]) - Int(g[p - w]))
-                            let level = table[ax + ay]
-                            if oriented && level > 0 {
-                                let direction: UInt8 = ay > k * ax ? 1 : ax > k * ay ? 2 : 0
-                                o[p] = 1 + (level - 1) * UInt8(orientationCount) + direction
-                            } else {
-                                o[p] = level
+                stateOfLevelAndDirection.withUnsafeBufferPointer { state in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for y in 1..<(h - 1) {
+                            let row = y * w
+                            for p in (row + 1)..<(row + w - 1) {
+                                let ax = abs(Int(g[p + 1]) - Int(g[p - 1])), ay = abs(Int(g[p + w]) - Int(g[p - w]))
+                                let level = Int(table[ax + ay])
+                                // Branch-free: the direction's two tests index a table.
+                                o[p] = oriented ? state[level << 2 | (ay > k * ax ? 1 : 0) | (ax > k * ay ? 2 : 0)] : UInt8(level)
                             }
                         }
                     }
@@ -71,6 +69,12 @@ struct TextureModel: Sendable {
             }
         }
         return out
+    }
+
+    /// The oriented state at `level << 2 | (|∂y| dominates) | (|∂x| dominates) << 1` (both cannot).
+    private static let stateOfLevelAndDirection: [UInt8] = (0..<(levelCount << 2)).map { i in
+        let level = i >> 2, direction = i & 3 == 3 ? 0 : i & 3
+        return level == 0 ? 0 : UInt8(1 + (level - 1) * orientationCount + direction)
     }
 
     /// The level of every contrast |∂x| + |∂y| a pair of 8-bit grey differences can give (0…510).
