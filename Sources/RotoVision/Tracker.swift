@@ -119,7 +119,7 @@ public struct MaskTracker: Sendable {
         /// The texture cue also tells the direction a textured pixel's grey level changes along (mostly
         /// along x, mostly along y, or both; `TextureModel.states`). davis2016-dev (`track-bench`), 1 / 3 /
         /// 5 clicks / interactive / true mask: 0.598 / 0.612 / 0.627 / 0.707 / 0.654 without it, 0.603 /
-        /// 0.625 / 0.635 / 0.707 / 0.670 with it (nine sequences of ten gain from the true mask).
+        /// 0.625 / 0.635 / 0.707 / 0.670 with it (from the true mask every sequence gains).
         public var textureOrientation = true
 
         /// The defaults.
