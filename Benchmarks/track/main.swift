@@ -17,6 +17,8 @@
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
+//   --no-prior-less-excluded  exclude clicks alone on a frame select nothing, as before the engine took them
+//             out of the mask tracked there (`priorLessExcluded`)
 //   --no-prior  a new anchor frame is segmented from its clicks alone (default: it starts from the mask
 //             tracked there, as add-selection does after a preview)
 //   --prior-points N  points the engine takes from that mask (default: the engine's, 3)
@@ -76,10 +78,13 @@ func parseArgs() -> Args {
                 case "refine": a.engine.refineBoundary = v != 0
                 case "rband": a.engine.refineBandFraction = Double(v)
                 case "long": a.engine.workingLongSide = Int(v)
+                case "exkeep": a.engine.excludedShareKept = v
+                case "exdepth": a.engine.rejectingDepth = Float(v)
                 default: print("unknown engine key \(key)")
                 }
             }
         case "--no-prior-touch": a.priorTouch = false
+        case "--no-prior-less-excluded": a.engine.priorLessExcluded = false
         case "--jobs": a.jobs = max(1, Int(it.next() ?? "") ?? 2)
         case "--truth-anchor": a.truthAnchor = true
         case "--step": a.step = max(1, Int(it.next() ?? "") ?? 1)
@@ -560,7 +565,8 @@ if args.rounds > 0 {
     let neg = rows.map(\.negativeFirst).reduce(0, +)
     print("interactive: 5 clicks on frame 0, then up to \(args.rounds) rounds (one click at the deepest point of the largest")
     print("missed region of the worst-J frame, that frame becomes an anchor; ≤ 10 marked frames). marks = marked frames;")
-    print(args.negativeFirst ? "\(neg) new anchor(s) started with a negative click (engine returns an empty anchor there)."
+    print(args.negativeFirst ? "\(neg) new anchor(s) started with an exclude click (" + (engine.configuration.priorLessExcluded
+            ? "the mask tracked there less what it points at)." : "an empty anchor: --no-prior-less-excluded).")
       : "a new anchor frame's first click is an include click (largest missed region); later ones follow the largest error.")
 }
 print("track ms/f: median over tracker calls of (track wall / frames), \(args.jobs) sequence(s) at once, at working size \(engine.workingSize(width: 1280, height: 720)).")

@@ -212,6 +212,15 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// Also count the prior's parts that the include clicks' own segmentation reaches when none is
         /// within `priorReach` of them.
         public var priorTouch: Bool = true
+        /// An object with only exclude clicks on a frame, and a prior there, is the prior less what the
+        /// exclude clicks point at (without: nothing, since exclude clicks alone define no object).
+        public var priorLessExcluded: Bool = true
+        /// …unless that would keep less than this share of the prior: then only the clicked regions and
+        /// their neighbours are taken from it.
+        public var excludedShareKept: Double = 0.3
+        /// …and unless an exclude click lies at least this fraction of the prior's greatest depth inside
+        /// it (its distance from the prior's edge): such a click rejects the prior as a whole.
+        public var rejectingDepth: Float = 0.5
 
         /// The defaults.
         public init() {}
@@ -355,16 +364,19 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// object is found from where it was believed to be and the person's clicks correct it. Only the
     /// parts of the prior within `priorReach` of an include click count, or, when none is, the parts that
     /// the clicks' own segmentation reaches (`priorTouch`: the click is on a part tracking missed). A
-    /// click whose own segmentation stays clear of the prior says the prior lost the object (and a prior
-    /// without include clicks selects nothing). An exclude click on the same region as an include click
-    /// wins (the latest intent is to exclude).
+    /// click whose own segmentation stays clear of the prior says the prior lost the object. Exclude
+    /// clicks alone take what they point at out of the prior (`sparing(_:whatIsPointedAtBy:on:)`). An
+    /// exclude click on the same region as an include click wins (the latest intent is to exclude).
     func clickRegions(_ frame: PreparedFrame, object: ObjectPrompt) -> (positive: [Int], negative: [Int]) {
         var points = object.points
         if let prior = object.prior, configuration.priorPoints > 0 {
             let m = prior.width == frame.width && prior.height == frame.height
                 ? prior : prior.resizedNearest(width: frame.width, height: frame.height)
-            var near = m.components(near: points.filter(\.positive), within: configuration.priorReach)
-            if near.isEmpty && configuration.priorTouch {
+            let include = points.filter(\.positive)
+            var near = m.components(near: include, within: configuration.priorReach)
+            if include.isEmpty && configuration.priorLessExcluded {
+                near = sparing(m, whatIsPointedAtBy: points, on: frame)
+            } else if near.isEmpty && configuration.priorTouch {
                 // Far from every part of the prior, the clicks may still be on the same object (a part
                 // that tracking missed): the prior's parts that what the clicks alone select reaches count.
                 let own = regions(frame, of: points)
@@ -378,6 +390,39 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             points += near.interiorClicks(count: configuration.priorPoints)
         }
         return regions(frame, of: points)
+    }
+
+    /// Exclude clicks alone on a frame where the preview tracked the object: the person says "not this"
+    /// of what they saw, so the object is the tracked mask less what the exclude clicks point at — what
+    /// they alone would select as an object — and its include clicks come from the rest.
+    func sparing(_ prior: Mask, whatIsPointedAtBy points: [PointPrompt], on frame: PreparedFrame) -> Mask {
+        let pointedAt = regions(frame, of: points.map { PointPrompt(x: $0.x, y: $0.y) })
+        guard !pointedAt.positive.isEmpty else { return prior }
+        let selected = BinarySegmentation(frame: frame, config: configuration, positives: pointedAt.positive,
+                                          negatives: []).best().fg
+        func less(_ regions: [Bool]) -> Mask {
+            var rest = prior.data
+            frame.labels.withUnsafeBufferPointer { lb in
+                for p in 0..<rest.count where regions[Int(lb[p])] { rest[p] = 0 }
+            }
+            return Mask(trusted: prior.width, prior.height, rest)
+        }
+        let rest = less(selected)
+        if Double(rest.area) >= configuration.excludedShareKept * Double(prior.area) { return rest }
+        // What they select takes most of the prior. A click deep inside it rejects what was tracked as a
+        // whole (tracking lost the object to something else). A click on an outer part trims a leak that
+        // shares the object's colours: only the regions clicked and their neighbours go, and the cut
+        // between the rest's clicks and the exclude clicks decides.
+        let depth = DistanceTransform.squared(width: prior.width, height: prior.height, isSource: prior.data.map { $0 == 0 })
+        let deepest = depth.max() ?? 0
+        let central = points.contains { p in
+            let px = p.pixel(width: prior.width, height: prior.height)
+            return depth[px.y * prior.width + px.x] >= configuration.rejectingDepth * configuration.rejectingDepth * deepest
+        }
+        if central { return rest }
+        var clicked = [Bool](repeating: false, count: frame.spCount)
+        for r in pointedAt.positive { clicked[r] = true }
+        return less(frame.withNeighbours(clicked))
     }
 
     /// The superpixels of include and exclude `points`; an exclude click on the same region as an include

@@ -48,11 +48,12 @@ import Testing
                 let r = try await client.initSelection(url: try #require(up.string("url")))
                 return try #require(r.string("session_id"), "\(r.message)")
             }
-            func add(_ id: String, frame: Int, _ points: [(Double, Double)]) async throws -> Mask {
-                let list = points.map { #"{"x":\#($0.0 / 1280),"y":\#($0.1 / 720)}"# }.joined(separator: ",")
+            func add(_ id: String, frame: Int, _ points: [(Double, Double)], label: Int = 1) async throws -> Mask {
+                let list = points.map { #"{"x":\#($0.0 / 1280),"y":\#($0.1 / 720),"label":\#(label)}"# }.joined(separator: ",")
                 let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
                                               json: #"{"session_id":"\#(id)","frame_index":\#(frame),"points":[\#(list)]}"#)
                 #expect(r.code == 0, "\(r.message)")
+                #expect(r.number("status") == 0)
                 return try #require(try SelectionRouteTests.masks(r).first?.rle)
             }
             let blue = (600.0, 360.0)
@@ -67,6 +68,11 @@ import Testing
             #expect(preview.code == 0, "\(preview.message)")
             let started = try await add(id, frame: 45, [blue])
             #expect(started.iou(whole) >= 0.85, "after the preview: IoU \(started.iou(whole))")
+            // An exclude click alone on another frame takes what it points at out of the previewed mask.
+            var red = Mask(width: 1280, height: 720)
+            for y in 270..<450 { for x in 300..<540 { red[x, y] = 1 } }
+            let lessBlue = try await add(id, frame: 50, [blue], label: 0)
+            #expect(lessBlue.iou(red) >= 0.85, "the preview's mask less the blue part: IoU with the red part \(lessBlue.iou(red))")
             // After clear-selection the person starts over: no object is selected, so no prior.
             let cleared = try await client.call(.post, "/v1/videos/multi-elements/clear-selection", json: #"{"session_id":"\#(id)"}"#)
             #expect(cleared.code == 0, "\(cleared.message)")

@@ -394,10 +394,46 @@ extension EngineTests {
         let farAlone = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onOther)])[0]!
         #expect(far == farAlone)
         #expect(far.iou(other) >= 0.85, "IoU \(far.iou(other))")
-        // A prior alone (exclude clicks only) selects nothing.
-        let none = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(20, 20, w, h, positive: false)],
+        // An exclude click alone, on the background, leaves the object as the prior has it.
+        let kept = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(20, 20, w, h, positive: false)],
                                                                   prior: shifted)])[0]!
-        #expect(none.isEmpty)
+        #expect(kept.iou(whole) >= 0.85, "IoU \(kept.iou(whole))")
+    }
+
+    /// The preview tracked the red disc with the blue block attached, and the person says the block is not
+    /// part of it: one exclude click on the block, the frame's only point. The object is what was tracked
+    /// less what the click points at. Before, exclude clicks alone selected nothing, so that click erased
+    /// the object on the frame, and the frame, now an anchor, erased it through the clip.
+    @Test("exclude clicks alone on a frame take what they point at out of the prior")
+    func excludeClicksAloneTakeTheirPartOutOfThePrior() {
+        let (s, disc, block, other) = Self.twoColourScene()
+        let w = s.image.width, h = s.image.height
+        let tracked = union(disc, block)
+        let object = ObjectPrompt(objectID: 0, points: [pt(190, 122, w, h, positive: false)], prior: tracked)
+        let edited = engine.segment(s.image, objects: [object])[0]!
+        #expect(edited.iou(disc) >= 0.9, "IoU with the disc \(edited.iou(disc))")
+        var off = ClassicalSegmentationEngine.Configuration()
+        off.priorLessExcluded = false
+        #expect(ClassicalSegmentationEngine(configuration: off).segment(s.image, objects: [object])[0]!.isEmpty)
+        // Tracking had lost the object to the yellow square; an exclude click in the middle of it rejects
+        // what was tracked as a whole.
+        let rejected = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(280, 45, w, h, positive: false)],
+                                                                      prior: other)])[0]!
+        #expect(rejected.area * 10 < other.area, "\(rejected.area) of the square's \(other.area) pixels kept")
+    }
+
+    /// The same where what the preview added has the object's own colour (a red bar grown out of the red
+    /// disc), so what the exclude click alone would select is the whole prior: only the clicked part goes,
+    /// and the cut between the rest's clicks and the exclude click keeps the disc.
+    @Test("an exclude click on a part of the object's own colour keeps the rest")
+    func excludeClickOnAPartOfTheSameColour() {
+        var s = Scene(width: 320, height: 240, seed: 12)
+        let disc = s.paint((200, 30, 30), disc(110, 120, 45))
+        let bar = s.paint((200, 30, 30)) { x, y in x >= 150 && x < 290 && y >= 110 && y < 130 }
+        let w = s.width, h = s.height
+        let edited = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(260, 120, w, h, positive: false)],
+                                                                    prior: union(disc, bar))])[0]!
+        #expect(edited.iou(disc) >= 0.8, "IoU with the disc \(edited.iou(disc))")
     }
 
     /// Tracking kept the red disc but missed the blue block; the person clicks the block's far end, more
