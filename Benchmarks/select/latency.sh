@@ -2,7 +2,8 @@
 # add-selection latency end to end over HTTP (curl on loopback), p50 and p95, for the first click on a
 # frame and for further clicks on it, at 1280×720 and at 2160×2160 (the spec caps each side at 2160 px,
 # so that is the largest frame the API accepts); right after init-selection, with the proxy ready, and
-# after a preview (a first click then also reads the preview's mask there). Includes frame access, the engine,
+# after a preview (a first click then also reads the preview's mask there; also a first click that is an
+# exclude click, which takes what it points at out of that mask). Includes frame access, the engine,
 # RLE and PNG encoding and the JSON envelope. Usage: latency.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
@@ -46,14 +47,17 @@ for clip in clips:
     d = init["data"]; sid = d["session_id"]
     proxy = os.path.join(data, "media", "sessions", sid, "proxy.mp4")
     n = int(frames)
-    order = random.sample(range(d["total_frame"]), min(3 * n, d["total_frame"]))
+    order = random.sample(range(d["total_frame"]), min(4 * n, d["total_frame"]))
     # Round 1 starts right after init-selection, while the working-size proxy is still being built;
     # round 2 waits for the proxy (the steady state). Marked frames are capped at 10 per session, so each
     # round clears the selection first.
     # Round 3 marks one frame, previews, then clicks the others: each first click there also reads the
     # preview's tracking_output for the frame's prior mask.
+    # Round 4 does the same with an exclude click as each frame's first point (on the background, left of
+    # the clicked car): the object there is the preview's mask less what the click points at.
     # Each round has frames of its own (the analysed frames of recent clicks are cached).
-    rounds = (("right after init", order[:n]), ("proxy ready", order[n:2 * n]), ("after a preview", order[2 * n:]))
+    rounds = (("right after init", order[:n]), ("proxy ready", order[n:2 * n]), ("after a preview", order[2 * n:3 * n]),
+              ("exclude, preview", order[3 * n:]))
     for label, frames_ in rounds:
         if label == "proxy ready":
             t0 = time.perf_counter()
@@ -61,7 +65,7 @@ for clip in clips:
                 time.sleep(0.1)
         call("/v1/videos/multi-elements/clear-selection", json.dumps({"session_id": sid}).encode())
         marked = 0  # frames marked before the timed clicks (a session has at most 10)
-        if label == "after a preview":
+        if label in ("after a preview", "exclude, preview"):
             call("/v1/videos/multi-elements/add-selection",
                  json.dumps({"session_id": sid, "frame_index": frames_[0], "points": [{"x": 0.5, "y": 0.55}]}).encode())
             call("/v1/videos/multi-elements/preview-selection", json.dumps({"session_id": sid}).encode())
@@ -71,6 +75,8 @@ for clip in clips:
         for f in frames_[:10 - marked]:
             for k in range(3):
                 pt = {"x": 0.5 + 0.02 * k, "y": 0.55}
+                if label == "exclude, preview" and k == 0:
+                    pt = {"x": 0.15, "y": 0.55, "label": 0}
                 r, t = call("/v1/videos/multi-elements/add-selection",
                             json.dumps({"session_id": sid, "frame_index": f, "points": [pt]}).encode())
                 assert r["code"] == 0, r
