@@ -373,6 +373,15 @@ extension EngineTests {
         return (s, disc, block, other)
     }
 
+    /// The mask of one object whose only point on the frame is an exclude click at (`x`, `y`) and whose
+    /// prior there (what the preview tracked) is `prior`.
+    static func excludeOnly(at x: Double, _ y: Double, on s: Scene, prior: Mask,
+                            configuration: ClassicalSegmentationEngine.Configuration = .init()) -> Mask {
+        let click = pt(x, y, s.width, s.height, positive: false)
+        return ClassicalSegmentationEngine(configuration: configuration)
+            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [click], prior: prior)])[0]!
+    }
+
     /// A click on the block alone selects the block; the mask believed before (a prior, here the object
     /// shifted by 6 px as a tracker would leave it) makes the same click select the whole object. A click
     /// far from every part of the prior (on another object) ignores it.
@@ -395,8 +404,7 @@ extension EngineTests {
         #expect(far == farAlone)
         #expect(far.iou(other) >= 0.85, "IoU \(far.iou(other))")
         // An exclude click alone, on the background, leaves the object as the prior has it.
-        let kept = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(20, 20, w, h, positive: false)],
-                                                                  prior: shifted)])[0]!
+        let kept = Self.excludeOnly(at: 20, 20, on: s, prior: shifted)
         #expect(kept.iou(whole) >= 0.85, "IoU \(kept.iou(whole))")
     }
 
@@ -407,18 +415,14 @@ extension EngineTests {
     @Test("exclude clicks alone on a frame take what they point at out of the prior")
     func excludeClicksAloneTakeTheirPartOutOfThePrior() {
         let (s, disc, block, other) = Self.twoColourScene()
-        let w = s.image.width, h = s.image.height
-        let tracked = union(disc, block)
-        let object = ObjectPrompt(objectID: 0, points: [pt(190, 122, w, h, positive: false)], prior: tracked)
-        let edited = engine.segment(s.image, objects: [object])[0]!
+        let edited = Self.excludeOnly(at: 190, 122, on: s, prior: union(disc, block))
         #expect(edited.iou(disc) >= 0.9, "IoU with the disc \(edited.iou(disc))")
         var off = ClassicalSegmentationEngine.Configuration()
         off.priorLessExcluded = false
-        #expect(ClassicalSegmentationEngine(configuration: off).segment(s.image, objects: [object])[0]!.isEmpty)
+        #expect(Self.excludeOnly(at: 190, 122, on: s, prior: union(disc, block), configuration: off).isEmpty)
         // Tracking had lost the object to the yellow square; an exclude click in the middle of it rejects
         // what was tracked as a whole.
-        let rejected = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(280, 45, w, h, positive: false)],
-                                                                      prior: other)])[0]!
+        let rejected = Self.excludeOnly(at: 280, 45, on: s, prior: other)
         #expect(rejected.area * 10 < other.area, "\(rejected.area) of the square's \(other.area) pixels kept")
     }
 
@@ -430,9 +434,7 @@ extension EngineTests {
         var s = Scene(width: 320, height: 240, seed: 12)
         let disc = s.paint((200, 30, 30), disc(110, 120, 45))
         let bar = s.paint((200, 30, 30)) { x, y in x >= 150 && x < 290 && y >= 110 && y < 130 }
-        let w = s.width, h = s.height
-        let edited = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: [pt(260, 120, w, h, positive: false)],
-                                                                    prior: union(disc, bar))])[0]!
+        let edited = Self.excludeOnly(at: 260, 120, on: s, prior: union(disc, bar))
         #expect(edited.iou(disc) >= 0.8, "IoU with the disc \(edited.iou(disc))")
     }
 
