@@ -3,7 +3,8 @@
 // the clip as preview-selection does (engine → MaskTracker → upsample), and removed with VideoInpainter at
 // the size an edit task uses. Scores PSNR and SSIM inside the object's true footprint against the clean
 // frames, and whole-frame PSNR; also with the true masks as holes (what tracking errors cost); and the
-// hole's PSNR split between the clip's background and its own moving subject (which the object hides).
+// hole's PSNR split between the clip's background and its own moving subject (which the object hides);
+// and how much the hole changes from frame to frame against the clean frames (flicker).
 //
 // usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
 //                   [--completion adaptive|diffusion|homography|hybrid] [--flow LONG-SIDE]
@@ -168,6 +169,22 @@ func splitPSNR(_ result: [RGBImage], clean: [RGBImage], truth: [Mask], subject: 
     return (db(0), db(1), Double(count[1]) / Double(max(1, count[0] + count[1])))
 }
 
+/// How much the hole changes from frame to frame: the mean absolute difference (grey levels, over the three
+/// channels) between consecutive frames at the pixels inside the hole on both. Scored for the result and
+/// for the clean frames at the same pixels, the clip's own change there (its motion and light): a fill
+/// that flickers, or whose sources jump from frame to frame, changes more than the clean frames do.
+func temporalChange(_ frames: [RGBImage], holes: [Mask]) -> Double {
+    var total = 0.0, count = 0
+    for i in 1..<frames.count {
+        let a = frames[i - 1].pixels, b = frames[i].pixels, h0 = holes[i - 1].data, h1 = holes[i].data
+        for p in 0..<h1.count where h0[p] != 0 && h1[p] != 0 {
+            for c in 0..<3 { total += abs(Double(a[3 * p + c]) - Double(b[3 * p + c])) }
+            count += 3
+        }
+    }
+    return count > 0 ? total / Double(count) : .nan
+}
+
 struct Scores { var hole: Double, ssim: Double, whole: Double, smallHole: Double, smallWhole: Double }
 
 /// The size the learned video inpainters are scored at on DAVIS (E2FGVI, ProPainter: whole-frame PSNR of
@@ -204,7 +221,10 @@ let seqs = args.seqs.isEmpty
         .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
     : args.seqs
 
-struct Row { var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String]; var split: [String] = []; var small: [String] = [] }
+struct Row {
+    var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String]
+    var split: [String] = []; var small: [String] = []; var change: [String] = []
+}
 var rows: [Row] = []
 var sums: [String: [Double]] = [:]
 
@@ -233,6 +253,7 @@ for name in seqs {
     var cells: [String] = []
     var split: [String] = []
     var small: [String] = []
+    var change: [String] = []
     var size = ""
     // The clip's own moving subject (DAVIS masks), to split the hole's PSNR by what it hides.
     let subjectFull: [Mask] = (0..<n).compactMap { i in
@@ -264,6 +285,7 @@ for name in seqs {
             let sc = score(frames, clean: clean, truth: trueHoles)
             let subject = subjectFull.map { $0.width == es.width ? $0 : $0.resizedNearest(width: es.width, height: es.height) }
             let parts = splitPSNR(frames, clean: clean, truth: trueHoles, subject: subject)
+            let changed = (result: temporalChange(frames, holes: trueHoles), clean: temporalChange(clean, holes: trueHoles))
             if let dir = args.dump {
                 let m = n / 2
                 for (tag, img) in [("input", input[m]), ("result", frames[m]), ("clean", clean[m])] {
@@ -281,12 +303,15 @@ for name in seqs {
             sums[key + " share", default: []].append(parts.share)
             sums[key + " small hole", default: []].append(sc.smallHole)
             sums[key + " small whole", default: []].append(sc.smallWhole)
+            sums[key + " change", default: []].append(changed.result)
+            sums[key + " clean change", default: []].append(changed.clean)
             small.append("\(f1(sc.smallHole)) \(f1(sc.smallWhole))")
+            change.append("\(f1(changed.result)) \(f1(changed.clean))")
             split.append("\(f1(parts.bg)) \(parts.share > 0 ? f1(parts.obj) : "-") \(String(format: "%3.0f%%", 100 * parts.share))")
             cells.append("\(f1(sc.hole)) \(f3(sc.ssim)) \(f1(sc.whole)) \(String(format: "%4.0f", t * 1000 / Double(n)))")
         }
     }
-    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells, split: split, small: small)
+    let row = Row(name: name, frames: n, size: size, iou: mean(iou), cells: cells, split: split, small: small, change: change)
     sums["iou", default: []].append(row.iou)
     // Progress on stderr (stdout is block-buffered when piped).
     FileHandle.standardError.write(Data("done \(name): \(n) frames at \(size), hole IoU \(f3(row.iou))\n".utf8))
@@ -328,3 +353,12 @@ print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
 for r in rows { print(pad(r.name, 16) + r.small.map { pad($0, 26) }.joined()) }
 let meanSmall = columnMeans { m in "\(f1(m("small hole"))) \(f1(m("small whole")))" }
 print(pad("mean", 16) + meanSmall.map { pad($0, 26) }.joined())
+
+print("")
+print("How much the hole changes from one frame to the next (mean absolute difference, grey levels, at the pixels")
+print("inside the hole on both frames): the result | the clean frames there (the clip's own motion and light).")
+print("A fill that flickers or jumps between sources changes more than the clean frames.")
+print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
+for r in rows { print(pad(r.name, 16) + r.change.map { pad($0, 26) }.joined()) }
+let meanChange = columnMeans { m in "\(f1(m("change"))) \(f1(m("clean change")))" }
+print(pad("mean", 16) + meanChange.map { pad($0, 26) }.joined())
