@@ -10,6 +10,8 @@
 //                   [--completion adaptive|diffusion|homography|hybrid] [--flow LONG-SIDE]
 //                   [--dump DIR]   (writes the middle frame before, after and clean as PPM)
 //                   [--no-align]   (no direct re-alignment of the propagated sources)
+//                   [--nearest-source]  (each hole pixel from the temporally nearer of its two sources,
+//                                  not the two blended by temporal distance)
 //                   [--motion-from-clean]  (a diagnostic: the motion measured on the clean frames, holes
 //                                  included: what a perfect flow completion would give)
 
@@ -28,6 +30,7 @@ struct Args {
     var dump: String?
     var align = true
     var motionFromClean = false
+    var blendDirections = true
 }
 
 func parseArgs() -> Args {
@@ -47,6 +50,7 @@ func parseArgs() -> Args {
         case "--dump": a.dump = it.next()
         case "--no-align": a.align = false
         case "--motion-from-clean": a.motionFromClean = true
+        case "--nearest-source": a.blendDirections = false
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
         default: print("unknown argument \(s)")
@@ -276,6 +280,7 @@ for name in seqs {
         if let c = args.completion { configuration.completion = c }
         if let f = args.flowLongSide { configuration.flowLongSide = f }
         configuration.alignSources = args.align
+        configuration.blendDirections = args.blendDirections
         let inpainter = VideoInpainter(quality: quality, configuration: configuration, threads: 2)
         for (variant, holes) in [("tracked", trackedHoles), ("true", trueHoles)] {
             var frames = input
