@@ -130,6 +130,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             BlockingPoolService(pool: pools.jobs),
             BlockingPoolService(pool: pools.tasks),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
+            IdleMemoryTrimmer(pools: pools, interval: .seconds(10)),
             ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),
             TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.tasks, ids: ids, urls: urls,
                        limits: limits, doorbell: workerBell, callbacks: callbackBell, metrics: metrics, logger: logger,

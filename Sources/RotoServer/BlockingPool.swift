@@ -17,6 +17,8 @@ struct BlockingPool: Sendable {
 
     private final class Queue: Sendable {
         let waiting = Atomic<Int>(0)
+        let running = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
     }
 
     init(threads count: Int, niceness: Int32 = 0) {
@@ -29,15 +31,31 @@ struct BlockingPool: Sendable {
     /// drops unrun when it shuts down stays counted.)
     var waiting: Int { queue.waiting.load(ordering: .relaxed) }
 
+    /// How many calls to ``run(_:)`` are running on a thread now.
+    var running: Int { queue.running.load(ordering: .relaxed) }
+
+    /// How many calls to ``run(_:)`` have ended since the pool started: a change says it has worked.
+    var finished: Int { queue.finished.load(ordering: .relaxed) }
+
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         let niceness = niceness
         let queue = queue
         queue.waiting.add(1, ordering: .relaxed)
         return try await threads.runIfActive {
             queue.waiting.subtract(1, ordering: .relaxed)
+            queue.running.add(1, ordering: .relaxed)
+            defer {
+                queue.running.subtract(1, ordering: .relaxed)
+                queue.finished.add(1, ordering: .relaxed)
+            }
             if niceness != 0 { Self.setNiceness(niceness) }
             return try body()
         }
+    }
+
+    /// Stops the threads once the work queued on them has run.
+    func shutdown() async throws {
+        try await threads.shutdownGracefully()
     }
 
     /// ``run(_:)`` for work that polls a ``CancellationFlag``: cancelling the calling task raises the
@@ -94,6 +112,12 @@ struct ServerPools: Sendable {
         tasks = BlockingPool(threads: taskThreads, niceness: Self.taskNiceness)
     }
 
+    /// Whether any pool has work running or waiting.
+    var busy: Bool { [interactive, jobs, tasks].contains { $0.running > 0 || $0.waiting > 0 } }
+
+    /// How many calls have ended on all the pools together.
+    var finished: Int { interactive.finished + jobs.finished + tasks.finished }
+
     /// The pools `configuration` asks for: `workerThreads` each for interactive work and jobs,
     /// `taskConcurrency` for edit tasks.
     init(_ configuration: ServerConfiguration) {
@@ -107,6 +131,6 @@ struct BlockingPoolService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        try await pool.threads.shutdownGracefully()
+        try await pool.shutdown()
     }
 }
