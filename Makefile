@@ -7,7 +7,7 @@ JOBS ?= 2
 ## (the same results to the bit, less CPU; `ROTO_PORTABLE=1 make serve` for a binary to copy elsewhere).
 CPU_FLAGS ?= $(shell bash scripts/cpu-flags.sh)
 
-.PHONY: deps build serve test check-openapi bench-ingest bench-select bench-track bench-preview bench-edit fuzz clean
+.PHONY: deps build serve test check-openapi bench-ingest bench-select bench-track bench-preview bench-edit bench-soak fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -61,6 +61,10 @@ bench-edit: build
 	$(SWIFT) build -c $(CONFIG) -j $(JOBS) $(CPU_FLAGS) --product edit-bench
 	bash Benchmarks/edit/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto" \
 	  "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/edit-bench" $(ARGS)
+
+## Soak: repeated previews and removal tasks on one server; memory, files, descriptors and threads per cycle
+bench-soak: build
+	bash Benchmarks/soak/run.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/roto"
 
 ## Mutation fuzzing of the API on a live server: no 5xx, always the envelope, refused calls change nothing;
 ## then schemathesis from PyPI against the server's own OpenAPI document (schemas, statuses, headers).
