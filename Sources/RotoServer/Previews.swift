@@ -23,9 +23,22 @@ struct Previews: Sendable {
     let metrics: ServerMetrics
     let logger: Logger
 
+    /// The previews being made, by session and selection version.
+    private let making = InFlight()
+
+    /// The previews being made: a call for a selection whose preview is already being made waits for
+    /// that one instead of making it again.
+    private final class InFlight: Sendable {
+        let jobs = Mutex<[String: Task<PreviewData, any Error>]>([:])
+    }
+
+    /// The session's lock is held only to read the selection and find or start its preview, not while
+    /// the preview is made: clicks on the session (on another frame, say, while the person waits) are
+    /// answered at once and change the selection for the next preview, not for this one.
     func preview(sessionID: String, account: AccountRecord) async throws -> PreviewData {
         let started = ContinuousClock.now
-        return try await locks.withLock(sessionID) {
+        enum Found: Sendable { case cached(PreviewData), making(Task<PreviewData, any Error>, joined: Bool) }
+        let found = try await locks.withLock(sessionID) { () -> Found in
             let now = UnixTime.nowMillis()
             guard let session = try await database.session(id: sessionID, accountID: account.id, now: now) else {
                 throw RotoError.notFound("session \(sessionID) does not exist or has expired")
@@ -35,46 +48,69 @@ struct Previews: Sendable {
                                         got: sessionID)
             }
             if let cached = try await database.preview(sessionID: session.id, selectionVersion: session.selectionVersion) {
-                metrics.preview(cached: true, duration: ContinuousClock.now - started)
-                return data(session.id, video: cached.videoToken, cover: cached.coverToken, tracking: cached.trackingToken)
+                return .cached(data(session.id, video: cached.videoToken, cover: cached.coverToken, tracking: cached.trackingToken))
             }
-            let stamp = "\(session.selectionVersion)-\(UUID().uuidString.prefix(8))"
-            let paths = (video: "sessions/\(session.id)/preview-\(stamp).mp4",
-                         cover: "sessions/\(session.id)/preview-\(stamp).jpg",
-                         tracking: "sessions/\(session.id)/preview-\(stamp).json")
-            let tmp = (video: media.temporaryPath(extension: "mp4"), cover: media.temporaryPath(extension: "jpg"),
-                       tracking: media.temporaryPath(extension: "json"))
-            defer { for p in [tmp.video, tmp.cover, tmp.tracking] { try? FileManager.default.removeItem(atPath: p) } }
-            let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
-            let phases = try await readiness.stoppingAtShutdown("the preview") {
-                try await pool.run(cancellable: { stop in
-                    try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking, stop: stop)
-                })
+            let key = "\(session.id)/\(session.selectionVersion)"
+            return making.jobs.withLock { jobs in
+                if let job = jobs[key] { return .making(job, joined: true) }
+                let job = Task {
+                    defer { _ = making.jobs.withLock { $0.removeValue(forKey: key) } }
+                    return try await make(session, account: account, now: now)
+                }
+                jobs[key] = job
+                return .making(job, joined: false)
             }
-            logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(phases)"])
-
-            var records: [FileRecord] = []
-            for (t, relative, type) in [(tmp.video, paths.video, "video/mp4"), (tmp.cover, paths.cover, "image/jpeg"),
-                                        (tmp.tracking, paths.tracking, "application/json")] {
-                try media.commit(temporary: t, to: relative)
-                records.append(FileRecord(token: CapabilityToken.make(), accountId: account.id, kind: .preview,
-                                          ownerId: session.id, path: relative, contentType: type, size: media.size(of: relative),
-                                          createdAt: now, expiresAt: session.expiresAt))
-            }
-            let record = PreviewRecord(sessionId: session.id, selectionVersion: session.selectionVersion,
-                                       videoToken: records[0].token, coverToken: records[1].token,
-                                       trackingToken: records[2].token, createdAt: now)
-            let replaced: [FileRecord]
-            do {
-                replaced = try await database.replacePreview(record, files: records)
-            } catch {
-                for r in records { media.remove(r.path) }
-                throw error
-            }
-            for old in replaced { media.remove(old.path) }
-            metrics.preview(cached: false, duration: ContinuousClock.now - started)
-            return data(session.id, video: record.videoToken, cover: record.coverToken, tracking: record.trackingToken)
         }
+        switch found {
+        case .cached(let data):
+            metrics.preview(cached: true, duration: ContinuousClock.now - started)
+            return data
+        case .making(let job, let joined):
+            let data = try await job.value
+            // A call that waited for another one's preview made nothing: it counts as served from cache.
+            metrics.preview(cached: joined, duration: ContinuousClock.now - started)
+            return data
+        }
+    }
+
+    /// Makes the preview of `session`'s selection and stores it as the session's preview, replacing the
+    /// one before (whose files are deleted).
+    private func make(_ session: SessionRecord, account: AccountRecord, now: Int64) async throws -> PreviewData {
+        let stamp = "\(session.selectionVersion)-\(UUID().uuidString.prefix(8))"
+        let paths = (video: "sessions/\(session.id)/preview-\(stamp).mp4",
+                     cover: "sessions/\(session.id)/preview-\(stamp).jpg",
+                     tracking: "sessions/\(session.id)/preview-\(stamp).json")
+        let tmp = (video: media.temporaryPath(extension: "mp4"), cover: media.temporaryPath(extension: "jpg"),
+                   tracking: media.temporaryPath(extension: "json"))
+        defer { for p in [tmp.video, tmp.cover, tmp.tracking] { try? FileManager.default.removeItem(atPath: p) } }
+        let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
+        let phases = try await readiness.stoppingAtShutdown("the preview") {
+            try await pool.run(cancellable: { stop in
+                try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking, stop: stop)
+            })
+        }
+        logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(phases)"])
+
+        var records: [FileRecord] = []
+        for (t, relative, type) in [(tmp.video, paths.video, "video/mp4"), (tmp.cover, paths.cover, "image/jpeg"),
+                                    (tmp.tracking, paths.tracking, "application/json")] {
+            try media.commit(temporary: t, to: relative)
+            records.append(FileRecord(token: CapabilityToken.make(), accountId: account.id, kind: .preview,
+                                      ownerId: session.id, path: relative, contentType: type, size: media.size(of: relative),
+                                      createdAt: now, expiresAt: session.expiresAt))
+        }
+        let record = PreviewRecord(sessionId: session.id, selectionVersion: session.selectionVersion,
+                                   videoToken: records[0].token, coverToken: records[1].token,
+                                   trackingToken: records[2].token, createdAt: now)
+        let replaced: [FileRecord]
+        do {
+            replaced = try await database.replacePreview(record, files: records)
+        } catch {
+            for r in records { media.remove(r.path) }
+            throw error
+        }
+        for old in replaced { media.remove(old.path) }
+        return data(session.id, video: record.videoToken, cover: record.coverToken, tracking: record.trackingToken)
     }
 
     private func data(_ session: String, video: String, cover: String, tracking: String) -> PreviewData {

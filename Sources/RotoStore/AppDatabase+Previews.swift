@@ -40,17 +40,21 @@ extension AppDatabase {
     }
 
     /// Stores a new preview and its files, replacing the previous one; returns the replaced files so the
-    /// caller can delete them from disk.
+    /// caller can delete them from disk. A preview of an older selection than the stored one's (two
+    /// previews ran at once, the older finished last) stores only its files, for the caller that asked
+    /// for it: the newer one stays the session's preview (its cache and the prior of first clicks), and
+    /// the files go with the session.
     public func replacePreview(_ preview: PreviewRecord, files: [FileRecord]) async throws -> [FileRecord] {
         try await writer.write { db in
             var old: [FileRecord] = []
+            for f in files { try f.insert(db) }
             if let previous = try PreviewRecord.fetchOne(db, key: preview.sessionId) {
+                guard previous.selectionVersion <= preview.selectionVersion else { return [] }
                 let tokens = [previous.videoToken, previous.coverToken, previous.trackingToken]
                 old = try FileRecord.fetchAll(db, keys: tokens)
                 _ = try FileRecord.deleteAll(db, keys: tokens)
                 try previous.delete(db)
             }
-            for f in files { try f.insert(db) }
             try preview.insert(db)
             return old
         }

@@ -6,6 +6,7 @@ import RotoAPI
 import RotoMedia
 import RotoTestSupport
 import RotoVision
+import Synchronization
 import Testing
 @testable import RotoServer
 
@@ -81,6 +82,50 @@ import Testing
         }
     }
 
+    /// A preview does not hold the session while it is made: a click on another frame is answered while
+    /// the preview waits for the one job thread (held here); the next preview, after the click, is made
+    /// anew; and two previews of one selection at once make it once. (Before, the click waited for the
+    /// whole preview: here, for the held thread.)
+    @Test func clicksAreAnsweredWhileAPreviewIsMade() async throws {
+        let pools = ServerPools(threads: 1, taskThreads: 1)
+        let config = testConfiguration()
+        try await withApp(config, pools: pools) { client in
+            let id = try await session(client)
+            let preview = "/v1/videos/multi-elements/preview-selection"
+            let body = #"{"session_id":"\#(id)"}"#
+            func add(frame: Int) async throws -> Reply {
+                try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                      json: #"{"session_id":"\#(id)","frame_index":\#(frame),"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#)
+            }
+            let marked = try await add(frame: 15)
+            #expect(marked.code == 0, "\(marked.message)")
+            try #require(try await SelectionRouteTests.waitForProxy(config, session: id), "no proxy after 5 minutes")
+            // A click while the preview waits.
+            var hold = await HeldThread(pools.jobs)
+            async let first = client.call(.post, preview, json: body)
+            while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let click = try await add(frame: 60)
+            #expect(click.code == 0, "\(click.message)")
+            #expect(hold.held, "the click waited for the preview")
+            try await hold.release()
+            let a = try await first
+            #expect(a.code == 0, "\(a.message)")
+
+            // Two previews of the new selection at once: one job, one preview.
+            hold = await HeldThread(pools.jobs)
+            async let second = client.call(.post, preview, json: body)
+            async let third = client.call(.post, preview, json: body)
+            while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(pools.jobs.waiting == 1, "previews queued: \(pools.jobs.waiting)")
+            try await hold.release()
+            let (b, c) = try await (second, third)
+            #expect(b.code == 0 && c.code == 0, "\(b.message) \(c.message)")
+            #expect(res(b) == res(c), "the second preview of the selection made another one")
+            #expect(res(b)["video"] != res(a)["video"], "the preview after the click came from the cache")
+        }
+    }
+
     /// A preview in flight when the shutdown begins is stopped and answered 5001, and stores nothing.
     /// The one job thread is held while the preview queues behind it and the shutdown begins, so the
     /// preview starts with its flag raised however fast the machine is.
@@ -94,16 +139,12 @@ import Testing
                                             json: #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#)
             #expect(add.code == 0, "\(add.message)")
             try #require(try await SelectionRouteTests.waitForProxy(config, session: id), "no proxy after 5 minutes")
-            let gate = DispatchSemaphore(value: 0)
-            let (started, starting) = AsyncStream.makeStream(of: Void.self)
-            let hold = Task { try await pools.jobs.run { starting.yield(); gate.wait() } }
-            for await _ in started { break }
+            let hold = await HeldThread(pools.jobs)
             async let reply = client.call(.post, "/v1/videos/multi-elements/preview-selection",
                                           json: #"{"session_id":"\#(id)"}"#)
             while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
             readiness.beginShutdown()
-            gate.signal()
-            try await hold.value
+            try await hold.release()
             let r = try await reply
             #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
             #expect(r.message.contains("the preview was stopped"), "\(r.message)")
@@ -200,5 +241,40 @@ import Testing
             // (A patch of plain background is no object the tracker keeps far from its anchor frame.)
             #expect(backgroundAreas.count == 90 && backgroundAreas[60] > 0, "background areas \(backgroundAreas)")
         }
+    }
+}
+
+/// Holds a pool's thread until `release()`, or for 60 s at the latest, so that a call that waits for
+/// work queued behind it fails a test instead of hanging it.
+final class HeldThread: Sendable {
+    private final class Flag: Sendable {
+        let released = Atomic<Bool>(false)
+        let gate = DispatchSemaphore(value: 0)
+        /// Lets the thread go, once.
+        func open() { if !released.exchange(true, ordering: .relaxed) { gate.signal() } }
+    }
+    private let flag = Flag()
+    private let job: Task<Void, any Error>
+    private let deadline: Task<Void, any Error>
+
+    /// Returns once the pool has started the holding work.
+    init(_ pool: BlockingPool) async {
+        let (started, starting) = AsyncStream.makeStream(of: Void.self)
+        let flag = flag
+        job = Task { try await pool.run { starting.yield(); flag.gate.wait() } }
+        for await _ in started { break }
+        deadline = Task {
+            try await Task.sleep(for: .seconds(60))
+            flag.open()
+        }
+    }
+
+    /// Whether the thread is still held.
+    var held: Bool { !flag.released.load(ordering: .relaxed) }
+
+    func release() async throws {
+        flag.open()
+        deadline.cancel()
+        try await job.value
     }
 }

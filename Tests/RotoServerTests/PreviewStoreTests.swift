@@ -1,0 +1,38 @@
+import RotoStore
+import Testing
+
+/// The session's stored preview when two previews of one session run at once.
+struct PreviewStoreTests {
+    func files(_ stamp: String) -> [FileRecord] {
+        ["mp4", "jpg", "json"].map { ext in
+            FileRecord(token: "\(stamp)-\(ext)", accountId: "a", kind: .preview, ownerId: "s",
+                       path: "sessions/s/preview-\(stamp).\(ext)", contentType: "x", size: 1, createdAt: 0, expiresAt: 9_999)
+        }
+    }
+
+    func record(version: Int, _ stamp: String) -> PreviewRecord {
+        PreviewRecord(sessionId: "s", selectionVersion: version, videoToken: "\(stamp)-mp4", coverToken: "\(stamp)-jpg",
+                      trackingToken: "\(stamp)-json", createdAt: 0)
+    }
+
+    @Test func anOlderPreviewFinishingLastLeavesTheNewerOne() async throws {
+        let db = try AppDatabase.inMemory()
+        try await db.ensureAPIKeyAccount(keyHash: "h", accountID: "a", name: "a", webhookSecret: nil, now: 0)
+        let session = SessionRecord(id: "s", accountId: "a", createdAt: 0, expiresAt: 9_999, fps: 30, originalDurationMs: 3000,
+                                    width: 1280, height: 720, totalFrames: 90, videoToken: "v", selectionVersion: 3)
+        try await db.insertSession(session, video: FileRecord(token: "v", accountId: "a", kind: .session, ownerId: "s",
+                                                              path: "sessions/s/video.mp4", contentType: "video/mp4",
+                                                              size: 1, createdAt: 0, expiresAt: 9_999))
+        #expect(try await db.replacePreview(record(version: 1, "one"), files: files("one")).isEmpty)
+        // The preview of version 3 replaces the one of version 1: its files are returned to be deleted.
+        let replaced = try await db.replacePreview(record(version: 3, "three"), files: files("three"))
+        #expect(Set(replaced.map(\.token)) == ["one-mp4", "one-jpg", "one-json"])
+        // Version 2's preview, made at the same time, ends last: the session keeps version 3's, and version
+        // 2's files stay servable for the call that asked for them.
+        #expect(try await db.replacePreview(record(version: 2, "two"), files: files("two")).isEmpty)
+        #expect(try await db.preview(sessionID: "s", selectionVersion: 3) == record(version: 3, "three"))
+        #expect(try await db.preview(sessionID: "s", selectionVersion: 2) == nil)
+        #expect(try await db.latestPreviewTracking(sessionID: "s")?.token == "three-json")
+        #expect(try await db.file(token: "two-mp4", now: 0) != nil)
+    }
+}
