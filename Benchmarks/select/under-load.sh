@@ -2,8 +2,8 @@
 # add-selection and file-download latency while the server is busy with long jobs, against the same
 # server idle: one session gets a click per frame (proxy ready, a new frame each click) and a download
 # of a preview cover after each, first with nothing else running, then while a std removal task
-# (5 s 720p) and a preview (10 s 1080p30) of two other sessions run. Prints p50 / p95 / max, and how
-# long the removal and the preview took. Usage: under-load.sh /path/to/roto
+# (5 s 720p) and a preview (10 s 1080p30) of two other sessions run, then while the session's own
+# preview is made. Prints p50 / p95 / max, and how long the removal and the previews took. Usage: under-load.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
 CLICKS=${CLICKS:-20}
@@ -42,17 +42,17 @@ frames = iter(range(1, n))
 def pct(xs, p):
     xs = sorted(xs); k = (len(xs) - 1) * p; f = int(k); c = min(f + 1, len(xs) - 1)
     return xs[f] + (xs[c] - xs[f]) * (k - f)
-def measure(label, k, busy=lambda: True):
-    clear(C)
+def measure(label, k, busy=lambda: True, marked=None, download=True):
+    if marked is None: clear(C); marked = 0
     clicks, gets = [], []
-    marked = 0
     while len(clicks) < k and busy():
         if marked == 10: clear(C); marked = 0
         clicks.append(select(C, next(frames), 0.45 + 0.01 * (len(clicks) % 10))); marked += 1
-        t = time.perf_counter(); urllib.request.urlopen(cover, timeout=600).read(); gets.append(time.perf_counter() - t)
+        if download:
+            t = time.perf_counter(); urllib.request.urlopen(cover, timeout=600).read(); gets.append(time.perf_counter() - t)
         time.sleep(0.1)
     ms = lambda xs: f"p50 {pct(xs,.5)*1000:5.0f} ms p95 {pct(xs,.95)*1000:5.0f} ms max {max(xs)*1000:5.0f} ms"
-    print(f"  {label:<26} add-selection {ms(clicks)} | file download {ms(gets)} (n={len(clicks)})", flush=True)
+    print(f"  {label:<26} add-selection {ms(clicks)}" + (f" | file download {ms(gets)}" if gets else "") + f" (n={len(clicks)})", flush=True)
 print(f"add-selection (car-roundabout 1280x720, a new frame each click) and a cover download after each")
 measure("idle", int(clicks))
 times = {}
@@ -67,4 +67,13 @@ time.sleep(0.3)
 measure("during removal + preview", int(clicks), busy=lambda: any(j.is_alive() for j in jobs))
 for j in jobs: j.join()
 print(f"  meanwhile: std removal of 5 s 720p {times['removal']:.1f} s, preview of 10 s 1080p30 {times['preview']:.1f} s")
+# Clicks on the session whose preview is being made (a preview reads the selection and lets the session go).
+clear(C); select(C, 0)
+own = threading.Thread(target=job, args=("own", lambda: preview(C)))
+own.start()
+time.sleep(0.2)
+# (No download: the new preview deletes the cover the others fetch.)
+measure("during its own preview", int(clicks), busy=own.is_alive, marked=1, download=False)
+own.join()
+print(f"  meanwhile: its own preview (car-roundabout) {times['own']:.1f} s")
 PY
