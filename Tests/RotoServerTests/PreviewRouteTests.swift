@@ -6,7 +6,6 @@ import RotoAPI
 import RotoMedia
 import RotoTestSupport
 import RotoVision
-import Synchronization
 import Testing
 @testable import RotoServer
 
@@ -101,24 +100,24 @@ import Testing
             #expect(marked.code == 0, "\(marked.message)")
             try #require(try await SelectionRouteTests.waitForProxy(config, session: id), "no proxy after 5 minutes")
             // A click while the preview waits.
-            var hold = await HeldThread(pools.jobs)
+            var hold = await PoolHold(pools.jobs, keepingQueuedWork: true)
             async let first = client.call(.post, preview, json: body)
             while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
             let click = try await add(frame: 60)
             #expect(click.code == 0, "\(click.message)")
             #expect(hold.held, "the click waited for the preview")
-            try await hold.release()
+            #expect(try await !hold.release(), "the hold ran out")
             let a = try await first
             #expect(a.code == 0, "\(a.message)")
 
             // Two previews of the new selection at once: one job, one preview.
-            hold = await HeldThread(pools.jobs)
+            hold = await PoolHold(pools.jobs, keepingQueuedWork: true)
             async let second = client.call(.post, preview, json: body)
             async let third = client.call(.post, preview, json: body)
             while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(300))
             #expect(pools.jobs.waiting == 1, "previews queued: \(pools.jobs.waiting)")
-            try await hold.release()
+            #expect(try await !hold.release(), "the hold ran out")
             let (b, c) = try await (second, third)
             #expect(b.code == 0 && c.code == 0, "\(b.message) \(c.message)")
             #expect(res(b) == res(c), "the second preview of the selection made another one")
@@ -139,12 +138,12 @@ import Testing
                                             json: #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#)
             #expect(add.code == 0, "\(add.message)")
             try #require(try await SelectionRouteTests.waitForProxy(config, session: id), "no proxy after 5 minutes")
-            let hold = await HeldThread(pools.jobs)
+            let hold = await PoolHold(pools.jobs, keepingQueuedWork: true)
             async let reply = client.call(.post, "/v1/videos/multi-elements/preview-selection",
                                           json: #"{"session_id":"\#(id)"}"#)
             while pools.jobs.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
             readiness.beginShutdown()
-            try await hold.release()
+            #expect(try await !hold.release(), "the hold ran out")
             let r = try await reply
             #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
             #expect(r.message.contains("the preview was stopped"), "\(r.message)")
@@ -241,40 +240,5 @@ import Testing
             // (A patch of plain background is no object the tracker keeps far from its anchor frame.)
             #expect(backgroundAreas.count == 90 && backgroundAreas[60] > 0, "background areas \(backgroundAreas)")
         }
-    }
-}
-
-/// Holds a pool's thread until `release()`, or for 60 s at the latest, so that a call that waits for
-/// work queued behind it fails a test instead of hanging it.
-final class HeldThread: Sendable {
-    private final class Flag: Sendable {
-        let released = Atomic<Bool>(false)
-        let gate = DispatchSemaphore(value: 0)
-        /// Lets the thread go, once.
-        func open() { if !released.exchange(true, ordering: .relaxed) { gate.signal() } }
-    }
-    private let flag = Flag()
-    private let job: Task<Void, any Error>
-    private let deadline: Task<Void, any Error>
-
-    /// Returns once the pool has started the holding work.
-    init(_ pool: BlockingPool) async {
-        let (started, starting) = AsyncStream.makeStream(of: Void.self)
-        let flag = flag
-        job = Task { try await pool.run { starting.yield(); flag.gate.wait() } }
-        for await _ in started { break }
-        deadline = Task {
-            try await Task.sleep(for: .seconds(60))
-            flag.open()
-        }
-    }
-
-    /// Whether the thread is still held.
-    var held: Bool { !flag.released.load(ordering: .relaxed) }
-
-    func release() async throws {
-        flag.open()
-        deadline.cancel()
-        try await job.value
     }
 }

@@ -287,13 +287,23 @@ import Testing
     }
 }
 
-/// Holds one thread of a blocking pool from its start until ``release()``. Work that queues on the pool
-/// meanwhile is work that waits for the held thread: it releases the thread at once and is reported, so
-/// that a test whose call waits for the thread fails (and does not hang) however slow the machine is.
+/// Holds one thread of a blocking pool from its start until ``release()``. By default, work that queues
+/// on the pool meanwhile is work that waits for the held thread: it lets the thread go at once and is
+/// reported, so that a test whose call waits for the thread fails (and does not hang) however slow the
+/// machine is. A hold `keepingQueuedWork` keeps the thread while work queues behind it (the test queues
+/// it on purpose) and lets it go by itself only after 60 s, reported the same way.
 struct PoolHold {
     private final class Gate: Sendable {
         let semaphore = DispatchSemaphore(value: 0)
-        let waited = Atomic<Bool>(false)
+        let opened = Atomic<Bool>(false)
+        let byItself = Atomic<Bool>(false)
+
+        /// Lets the held thread go, once.
+        func open(byItself: Bool) {
+            guard !opened.exchange(true, ordering: .relaxed) else { return }
+            self.byItself.store(byItself, ordering: .relaxed)
+            semaphore.signal()
+        }
     }
     private let gate = Gate()
     private let job: Task<Void, any Error>
@@ -302,7 +312,7 @@ struct PoolHold {
     let niceness: Int32
 
     /// Returns once the pool has started the holding work (after whatever was queued before it).
-    init(_ pool: BlockingPool) async {
+    init(_ pool: BlockingPool, keepingQueuedWork: Bool = false) async {
         let (started, holding) = AsyncStream.makeStream(of: Int32.self)
         let gate = gate
         job = Task {
@@ -314,18 +324,24 @@ struct PoolHold {
         var iterator = started.makeAsyncIterator()
         niceness = await iterator.next() ?? -1
         watchdog = Task {
-            while pool.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
-            gate.waited.store(true, ordering: .relaxed)
-            gate.semaphore.signal()
+            if keepingQueuedWork {
+                try await Task.sleep(for: .seconds(60))
+            } else {
+                while pool.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            gate.open(byItself: true)
         }
     }
 
-    /// Lets the thread go; true when some work had queued on the pool behind the hold.
+    /// Whether the thread is still held.
+    var held: Bool { !gate.opened.load(ordering: .relaxed) }
+
+    /// Lets the thread go; true when the hold had let it go by itself before (work queued behind it, or,
+    /// keeping queued work, 60 s passed).
     func release() async throws -> Bool {
         watchdog.cancel()
-        let waited = gate.waited.load(ordering: .relaxed)
-        gate.semaphore.signal()
+        gate.open(byItself: false)
         try await job.value
-        return waited
+        return gate.byItself.load(ordering: .relaxed)
     }
 }
