@@ -58,3 +58,35 @@ wait_proxy() {
 api() {
   curl -s -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $KEY" -d "$2"
 }
+
+# removal_task SID MODE DURATION: creates a removal task (mode std or pro, duration class "5" or "10"),
+# waits for it; prints "seconds status".
+removal_task() {
+  # One Python process creates the task and polls it every 0.2 s: a curl and a Python start per poll
+  # cost ~10 % of a core, taken from the server being measured (stop 33).
+  python3 - "$PORT" "$KEY" "$1" "$2" "$3" <<'PY'
+import json, sys, time, urllib.error, urllib.request
+port, key, sid, mode, duration = sys.argv[1:]
+def call(path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body and json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:  # a refusal: its envelope
+        return json.load(e)
+t0 = time.monotonic()
+d = call("/v1/videos/multi-elements", {"session_id": sid, "edit_mode": "removal", "prompt": "remove it",
+                                       "mode": mode, "duration": duration})
+if d["code"] != 0:
+    sys.exit(d["message"])
+tid = d["data"]["task_id"]
+status = ""
+for _ in range(6000):
+    status = call(f"/v1/videos/multi-elements/{tid}")["data"]["task_status"]
+    if status in ("succeed", "failed"):
+        break
+    time.sleep(0.2)
+print(f"{time.monotonic() - t0:.1f} {status}")
+PY
+}

@@ -9,36 +9,6 @@ ROTO=${1:?path to the roto binary}
 EDIT_BENCH=${2:-}
 source "$(dirname "$0")/../lib.sh"
 
-# task SID MODE: creates a removal task, waits for it; prints "seconds status".
-task() {
-  # One Python process creates the task and polls it every 0.2 s: a curl and a Python start per poll
-  # cost ~10 % of a core, taken from the server being measured (stop 33).
-  python3 - "$PORT" "$KEY" "$1" "$2" "$3" <<'PY'
-import json, sys, time, urllib.error, urllib.request
-port, key, sid, mode, duration = sys.argv[1:]
-def call(path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body and json.dumps(body).encode(),
-                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as e:  # a refusal: its envelope
-        return json.load(e)
-t0 = time.monotonic()
-d = call("/v1/videos/multi-elements", {"session_id": sid, "edit_mode": "removal", "prompt": "remove it",
-                                       "mode": mode, "duration": duration})
-if d["code"] != 0:
-    sys.exit(d["message"])
-tid = d["data"]["task_id"]
-status = ""
-for _ in range(6000):
-    status = call(f"/v1/videos/multi-elements/{tid}")["data"]["task_status"]
-    if status in ("succeed", "failed"):
-        break
-    time.sleep(0.2)
-print(f"{time.monotonic() - t0:.1f} {status}")
-PY
-}
 
 bench() { # label file duration-class
   local label=$1 file=$2 duration=$3
@@ -47,8 +17,8 @@ bench() { # label file duration-class
   sid=$(new_session "$file")
   api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
   local std pro peak
-  std=$(task "$sid" std "$duration")
-  pro=$(task "$sid" pro "$duration")
+  std=$(removal_task "$sid" std "$duration")
+  pro=$(removal_task "$sid" pro "$duration")
   peak=$(peak_rss_mib "$PID")
   grep -h "task succeeded" "$DATA/log" | sed 's/^/    /' || true
   stop_server

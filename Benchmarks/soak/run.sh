@@ -27,29 +27,21 @@ start_server "$ROTO"
 trap stop_server EXIT
 sid=$(new_session "$clip")
 wait_proxy "$sid"
-field() { python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["code"]==0, d; print(eval(sys.argv[1]))' "$1"; }
+ok() { python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["code"]==0, d'; }
 rss_mib() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$PID/status"; }
 echo "soak on $(nproc) cores: server RSS after start $(rss_mib) MiB"
 printf '%-6s %9s %10s %9s %4s %8s  %s\n' cycle "RSS MiB" "data MiB" "preview" fds threads task
 for i in $(seq 1 "$CYCLES"); do
   x=$(python3 -c "print(0.45 + 0.01 * ($i % 5))")
-  api /v1/videos/multi-elements/clear-selection "{\"session_id\":\"$sid\"}" | field 0 >/dev/null
+  api /v1/videos/multi-elements/clear-selection "{\"session_id\":\"$sid\"}" | ok
   api /v1/videos/multi-elements/add-selection \
-    "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":$x,\"y\":0.5}]}" | field 0 >/dev/null
+    "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":$x,\"y\":0.5}]}" | ok
   t0=$(date +%s.%N)
-  api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" | field 0 >/dev/null
+  api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" | ok
   t1=$(date +%s.%N)
   task=""
   if [ $((i % TASK_EVERY)) -eq 0 ]; then
-    tid=$(api /v1/videos/multi-elements \
-      "{\"session_id\":\"$sid\",\"edit_mode\":\"removal\",\"prompt\":\"remove it\"}" | field 'd["data"]["task_id"]')
-    for _ in $(seq 1200); do
-      task=$(curl -s "http://127.0.0.1:$PORT/v1/videos/multi-elements/$tid" -H "Authorization: Bearer $KEY" \
-        | field 'd["data"]["task_status"]')
-      [ "$task" = succeed ] || [ "$task" = failed ] && break
-      sleep 0.5
-    done
-    task="removal $task"
+    task="removal $(removal_task "$sid" std 5 | cut -d' ' -f2)"
   fi
   printf '%-6s %9s %10s %8.2fs %4s %8s  %s\n' "$i" "$(rss_mib)" "$(du -sm "$DATA" | cut -f1)" \
     "$(python3 -c "print($t1 - $t0)")" "$(ls "/proc/$PID/fd" | wc -l)" "$(ls "/proc/$PID/task" | wc -l)" "$task"
