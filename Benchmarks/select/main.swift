@@ -81,6 +81,7 @@ func parseArgs() -> Args {
                 case "hull": a.config.hullPrior = p[1] == "1"
                 case "refine": a.config.refineBoundary = p[1] == "1"
                 case "rband": a.config.refineBandFraction = Double(p[1])!
+                case "rlocal": a.config.refineLocalColourSpacing = Int(p[1])!
                 case "local": a.config.localColour = Float(p[1])!
                 case "mradii": a.config.multiClickRadii = p[1].split(separator: "/").map { Double($0)! }
                 case "msmooth": a.config.multiClickSmoothness = Double(p[1])!

@@ -77,6 +77,7 @@ func parseArgs() -> Args {
                 case "imot": a.engine.independentMotion = Float(v)
                 case "refine": a.engine.refineBoundary = v != 0
                 case "rband": a.engine.refineBandFraction = Double(v)
+                case "rlocal": a.engine.refineLocalColourSpacing = Int(v)
                 case "long": a.engine.workingLongSide = Int(v)
                 case "exkeep": a.engine.excludedShareKept = v
                 case "exdepth": a.engine.rejectingDepth = Float(v)
@@ -119,6 +120,9 @@ func parseArgs() -> Args {
                 case "stillrim": a.tracker.motionSkipsStillRim = v != 0
                 case "tex": a.tracker.textureWeight = Float(v)
                 case "texorient": a.tracker.textureOrientation = v != 0
+                case "local": a.tracker.localColourSpacing = Int(v)
+                case "localk": a.tracker.localColourStrength = Float(v)
+                case "localflow": a.tracker.localColourFollowsFlow = v != 0
                 default: print("unknown config key \(key)")
                 }
             }

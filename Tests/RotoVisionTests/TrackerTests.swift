@@ -187,11 +187,13 @@ private func report(_ name: String, _ ious: [Double]) {
 
     @Test("background uncovered behind a moving object is not taken for it, even where it has the object's colours")
     func uncoveredBackgroundIsNotInherited() {
-        // The warp's photometric check alone (no motion model and no texture cue on either side).
+        // The warp's photometric check alone (no motion model, no texture cue and the crop's one colour
+        // model on either side).
         var checked = Self.boxPrior
         checked.motionWeight = 0
         checked.independentMotion = 0
         checked.textureWeight = 0
+        checked.localColourSpacing = 0
         var unchecked = checked
         unchecked.warpCheckSigma = 0
         let r = camouflagedDisc(with: checked, without: unchecked, "uncovered background, warp check")
