@@ -123,6 +123,7 @@ func parseArgs() -> Args {
                 case "local": a.tracker.localColourSpacing = Int(v)
                 case "localk": a.tracker.localColourStrength = Float(v)
                 case "localflow": a.tracker.localColourFollowsFlow = v != 0
+                case "localmin": a.tracker.localColourMinimumObject = Float(v)
                 default: print("unknown config key \(key)")
                 }
             }

@@ -19,48 +19,81 @@ struct LocalColourModel {
     var totals: [Float]
     let global: ColourModel
     let strength: Float
+    /// Below this much object (tent-weighted pixels) at the place read, the crop's model alone speaks.
+    let minimumObject: Float
 
     @inline(__always) static func coarseBin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int {
         (Int(px[3 * p]) >> 5) << 6 | (Int(px[3 * p + 1]) >> 5) << 3 | Int(px[3 * p + 2]) >> 5
     }
 
-    /// The models of `image` split by `mask` (> 0: the object).
-    init(image: RGBImage, mask: [Float], spacing: Int, global: ColourModel, strength: Float) {
+    /// The models of `image` split by `mask` (> 0: the object), at the nodes that `reads` needs: it calls
+    /// its argument with every place the models will be read at (see `logRatio`); only the cells around
+    /// those places are counted.
+    init(image: RGBImage, mask: [Float], spacing: Int, global: ColourModel, strength: Float, minimumObject: Float = 0,
+         reads: ((Float, Float) -> Void) -> Void) {
         let w = image.width, h = image.height
         self.spacing = max(1, spacing)
         nodesX = (w - 1) / self.spacing + 2
         nodesY = (h - 1) / self.spacing + 2
         self.global = global
         self.strength = strength
+        self.minimumObject = minimumObject
+        let s = self.spacing, nx = nodesX, inv = 1 / Float(s)
+        // A read in cell (cx, cy) interpolates its four corner nodes, whose windows span the 3×3 cells
+        // around it.
+        let cellsX = nodesX - 1, cellsY = nodesY - 1
+        var used = [Bool](repeating: false, count: cellsX * cellsY)
+        reads { x, y in
+            let cx = Self.cell(x, s, cellsX), cy = Self.cell(y, s, cellsY)
+            for j in max(0, cy - 1)...min(cellsY - 1, cy + 1) {
+                for i in max(0, cx - 1)...min(cellsX - 1, cx + 1) { used[j * cellsX + i] = true }
+            }
+        }
         var counts = [Float](repeating: 0, count: nodesX * nodesY * 2 * Self.bins)
         var totals = [Float](repeating: 0, count: nodesX * nodesY * 2)
-        let s = self.spacing, nx = nodesX, inv = 1 / Float(s)
         image.pixels.withUnsafeBufferPointer { px in
         mask.withUnsafeBufferPointer { M in
         counts.withUnsafeMutableBufferPointer { C in
         totals.withUnsafeMutableBufferPointer { T in
             for y in 0..<h {
                 let iy = y / s, ay = Float(y - iy * s) * inv
-                for x in 0..<w {
-                    let p = y * w + x
-                    let ix = x / s, ax = Float(x - ix * s) * inv
-                    let side = M[p] > 0 ? 0 : 1
-                    let b = Self.coarseBin(px, p)
-                    let k = iy * nx + ix
-                    let w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay
-                    C[(2 * k + side) * Self.bins + b] += w00
-                    C[(2 * (k + 1) + side) * Self.bins + b] += w10
-                    C[(2 * (k + nx) + side) * Self.bins + b] += w01
-                    C[(2 * (k + nx + 1) + side) * Self.bins + b] += w11
-                    T[2 * k + side] += w00
-                    T[2 * (k + 1) + side] += w10
-                    T[2 * (k + nx) + side] += w01
-                    T[2 * (k + nx + 1) + side] += w11
+                for ix in 0..<cellsX where used[iy * cellsX + ix] {
+                    for x in ix * s..<min(w, (ix + 1) * s) {
+                        let p = y * w + x
+                        let ax = Float(x - ix * s) * inv
+                        let side = M[p] > 0 ? 0 : 1
+                        let b = Self.coarseBin(px, p)
+                        let k = iy * nx + ix
+                        let w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay
+                        C[(2 * k + side) * Self.bins + b] += w00
+                        C[(2 * (k + 1) + side) * Self.bins + b] += w10
+                        C[(2 * (k + nx) + side) * Self.bins + b] += w01
+                        C[(2 * (k + nx + 1) + side) * Self.bins + b] += w11
+                        T[2 * k + side] += w00
+                        T[2 * (k + 1) + side] += w10
+                        T[2 * (k + nx) + side] += w01
+                        T[2 * (k + nx + 1) + side] += w11
+                    }
                 }
             }
         }}}}
         self.counts = counts
         self.totals = totals
+    }
+
+    /// The models at every node.
+    init(image: RGBImage, mask: [Float], spacing: Int, global: ColourModel, strength: Float) {
+        let s = max(1, spacing)
+        self.init(image: image, mask: mask, spacing: s, global: global, strength: strength) { read in
+            for y in stride(from: 0, to: image.height, by: s) {
+                for x in stride(from: 0, to: image.width, by: s) { read(Float(x), Float(y)) }
+            }
+        }
+    }
+
+    /// The grid cell a read at `v` falls in (clamped as `logRatio` clamps).
+    @inline(__always) static func cell(_ v: Float, _ spacing: Int, _ cells: Int) -> Int {
+        max(0, min(Int(max(0, v) / Float(spacing)), cells - 1))
     }
 
     /// log P(object colour) − log P(background colour) for pixel `p` of `px` (the frame the model was
@@ -85,9 +118,10 @@ struct LocalColourModel {
         add(k + 1, ws.1)
         add(k + nodesX, ws.2)
         add(k + nodesX + 1, ws.3)
+        if tf < minimumObject { return logf(global.fg[g]) - logf(global.bg[g]) }
         // A coarse bin holds 8 of the global model's bins: its count is spread evenly over them.
         let pf = (nf * 0.125 + strength * global.fg[g]) / (tf + strength)
         let pb = (nb * 0.125 + strength * global.bg[g]) / (tb + strength)
-        return logf(pf) - logf(pb)
+        return logf(pf / pb)
     }
 }

@@ -127,6 +127,9 @@ public struct MaskTracker: Sendable {
         /// pixels of a side. davis2016-dev (`track-bench`), true mask / 5 clicks: 0.670 / 0.635 with the
         /// crop's model alone; spacing 24 / 32 / 48 → 0.712 / 0.641, 0.726 / 0.651, 0.701 / 0.651
         /// (blackswan from the true mask 0.644 → 0.882, camel 0.762 → 0.830; car-roundabout 0.742 → 0.717).
+        /// Cost (with `localColourMinimumObject`, below): `make bench-preview`, two interleaved pairs, 10 s
+        /// 1080p30 5.02 / 5.03 → 5.59 / 5.52 s, 2160×2160 60 fps 11.2 / 10.9 → 13.4 / 13.8 s, cows 5.79 / 5.74
+        /// → 6.27 / 6.07 s.
         public var localColourSpacing: Int = 32
         /// How many pixels' worth of the crop's model each local window holds besides its own pixels
         /// (15 / 50 / 150 / 400: 0.721 / 0.726 / 0.725 / 0.715 from the true mask).
@@ -134,6 +137,15 @@ public struct MaskTracker: Sendable {
         /// Whether a pixel reads the local models where its flow points in the previous frame (where the
         /// models were learnt) rather than at its own place (0.651 / 0.649 with 5 clicks).
         public var localColourFollowsFlow = true
+        /// Below this much object in the windows read (tent-weighted pixels; a window full of object holds
+        /// about spacing², 1024), the crop's model alone gives the colour term. Without it, a small stray
+        /// fragment of the mask teaches its windows its own colours and keeps itself: on the testsrc2
+        /// clips of `make bench-preview` the masks kept pieces across the frame (their extent grew to the
+        /// frame's width at about the same area) and the crops grew with them (10 s 1080p30 preview 4.8–5.1
+        /// → 6.8–7.4 s). 100 keeps `track-bench`'s figures (true mask /
+        /// 5 clicks 0.727 / 0.651) and that preview at 5.5–5.7 s; 300: 0.717 / 0.641 and 5.4 s; 1000: hardly
+        /// any window qualifies (0.670 / 0.635, as with the crop's model alone).
+        public var localColourMinimumObject: Float = 100
 
         /// The defaults.
         public init() {}
@@ -382,10 +394,6 @@ public struct MaskTracker: Sendable {
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
         let model = anchorModel.map { recent.mixed(with: $0, weight: anchorWeight ?? configuration.anchorColourWeight) } ?? recent
         let llr = model.logRatio()
-        let local = localColour && configuration.localColourSpacing > 0
-            ? LocalColourModel(image: previous, mask: prevMask, spacing: configuration.localColourSpacing,
-                               global: model, strength: configuration.localColourStrength)
-            : nil
         // Texture given colour: learned on the previous frame's object and the rest of the crop. `refine`
         // passes one image as both frames: its states are measured once.
         var texture: (model: TextureModel, states: [UInt8])?
@@ -443,6 +451,21 @@ public struct MaskTracker: Sendable {
             fg.withUnsafeMutableBufferPointer { F in for p in 0..<n { F[p] = H[p] > 0 } }
         }
         if nodes == 0 { return (fg, prior) }
+        // Local colour models, built only in the grid cells the band's pixels read (and those next to them).
+        var local: LocalColourModel?
+        if localColour && configuration.localColourSpacing > 0 {
+            let follows = configuration.localColourFollowsFlow
+            local = LocalColourModel(image: previous, mask: prevMask, spacing: configuration.localColourSpacing,
+                                     global: model, strength: configuration.localColourStrength,
+                                     minimumObject: configuration.localColourMinimumObject) { mark in
+                for y in 0..<h {
+                    for x in 0..<w where node[y * w + x] >= 0 {
+                        let p = y * w + x
+                        mark(Float(x) + (follows ? flow.u[p] : 0), Float(y) + (follows ? flow.v[p] : 0))
+                    }
+                }
+            }
+        }
         let cfg = configuration
         // Objects entering the frame grow at its border: no growth penalty there.
         @inline(__always) func nearBorder(_ x: Int, _ y: Int) -> Bool {

@@ -8,36 +8,22 @@ import Testing
 /// models see. `noise`: ±levels of per-pixel noise on every channel, so that the colour edges are not
 /// much stronger than the texture and the contrast term alone cannot hold the cap.
 private func cappedDiscClip(noise: Int = 0) -> (frames: [RGBImage], truth: [Mask]) {
-    let w = 240, h = 160, r = 30.0, cy = 80.0
+    let r = 30.0, cy = 80.0
     let red: (UInt8, UInt8, UInt8) = (200, 30, 30), green: (UInt8, UInt8, UInt8) = (30, 160, 30)
-    var frames: [RGBImage] = [], truth: [Mask] = []
-    for t in 0..<20 {
+    return syntheticClip(width: 240, height: 160, count: 20) { t, x, y in
         let cx = 70 + 3 * Double(t)
-        var px = [UInt8](repeating: 0, count: w * h * 3)
-        var mask = [UInt8](repeating: 0, count: w * h)
-        for y in 0..<h {
-            for x in 0..<w {
-                let p = y * w + x
-                let fx = Double(x) + 0.5, fy = Double(y) + 0.5
-                var rgb = fx >= cx + 10 ? red : green
-                if (fx - cx) * (fx - cx) + (fy - cy) * (fy - cy) <= r * r {
-                    rgb = fx >= cx + 16 ? green : red
-                    mask[p] = 1
-                }
-                // Per-pixel noise of ±`noise` levels on each channel (fixed per place and frame).
-                var hash = UInt32(truncatingIfNeeded: (p &* 2654435761) ^ (t &* 40503))
-                func jitter(_ v: UInt8) -> UInt8 {
-                    hash = hash &* 1664525 &+ 1013904223
-                    let d = Int(hash >> 24) * (2 * noise + 1) / 256 - noise
-                    return UInt8(max(0, min(255, Int(v) + d)))
-                }
-                px[3 * p] = jitter(rgb.0); px[3 * p + 1] = jitter(rgb.1); px[3 * p + 2] = jitter(rgb.2)
-            }
+        let fx = Double(x) + 0.5, fy = Double(y) + 0.5
+        let inside = (fx - cx) * (fx - cx) + (fy - cy) * (fy - cy) <= r * r
+        let rgb = inside ? (fx >= cx + 16 ? green : red) : (fx >= cx + 10 ? red : green)
+        // Per-pixel noise of ±`noise` levels on each channel (fixed per place and frame).
+        var hash = UInt32(truncatingIfNeeded: ((y * 240 + x) &* 2654435761) ^ (t &* 40503))
+        func jitter(_ v: UInt8) -> UInt8 {
+            hash = hash &* 1664525 &+ 1013904223
+            let d = Int(hash >> 24) * (2 * noise + 1) / 256 - noise
+            return UInt8(max(0, min(255, Int(v) + d)))
         }
-        frames.append(RGBImage(width: w, height: h, pixels: px))
-        truth.append(Mask(width: w, height: h, data: mask))
+        return ((jitter(rgb.0), jitter(rgb.1), jitter(rgb.2)), inside)
     }
-    return (frames, truth)
 }
 
 @Suite struct LocalColourTests {
@@ -69,6 +55,7 @@ private func cappedDiscClip(noise: Int = 0) -> (frames: [RGBImage], truth: [Mask
         var with = MaskTracker.Configuration()
         with.motionWeight = 0
         with.independentMotion = 0
+        with.localColourSpacing = 32
         var without = with
         without.localColourSpacing = 0
         let anchor = SelectionLabels(width: 240, height: 160, labels: truth[0].data, objectIDs: [1])

@@ -8,31 +8,18 @@ import Testing
 /// with the same colours and contrast, but across (its stripes run along x, the disc's along y), so only
 /// the direction of the change tells them apart.
 private func stripedDiscClip(flatLine: Bool = true) -> (frames: [RGBImage], truth: [Mask]) {
-    let w = 240, h = 136, r = 24.0
-    var frames: [RGBImage] = [], truth: [Mask] = []
-    for t in 0..<20 {
-        let cx = 50 + 4 * Double(t), cy = 60.0
-        var px = [UInt8](repeating: 0, count: w * h * 3)
-        var mask = [UInt8](repeating: 0, count: w * h)
-        for y in 0..<h {
-            for x in 0..<w {
-                let p = y * w + x
-                let fx = Double(x) + 0.5, fy = Double(y) + 0.5
-                let lineStripe = flatLine ? 0 : (y - 80) / 2 % 2
-                var rgb: (UInt8, UInt8, UInt8) = y >= 80 && y < 86 ? (lineStripe == 0 ? (200, 200, 200) : (40, 40, 160)) : (40, 140, 60)
-                if (fx - cx) * (fx - cx) + (fy - cy) * (fy - cy) <= r * r {
-                    // Stripes fixed to the disc, so they move with it.
-                    let stripe = Int((fx - cx + 64).rounded(.down)) / 2 % 2
-                    rgb = stripe == 0 ? (200, 200, 200) : (40, 40, 160)
-                    mask[p] = 1
-                }
-                px[3 * p] = rgb.0; px[3 * p + 1] = rgb.1; px[3 * p + 2] = rgb.2
-            }
+    let r = 24.0, cy = 60.0
+    return syntheticClip(width: 240, height: 136, count: 20) { t, x, y in
+        let cx = 50 + 4 * Double(t)
+        let fx = Double(x) + 0.5, fy = Double(y) + 0.5
+        if (fx - cx) * (fx - cx) + (fy - cy) * (fy - cy) <= r * r {
+            // Stripes fixed to the disc, so they move with it.
+            let stripe = Int((fx - cx + 64).rounded(.down)) / 2 % 2
+            return (stripe == 0 ? (200, 200, 200) : (40, 40, 160), true)
         }
-        frames.append(RGBImage(width: w, height: h, pixels: px))
-        truth.append(Mask(width: w, height: h, data: mask))
+        let lineStripe = flatLine ? 0 : (y - 80) / 2 % 2
+        return (y >= 80 && y < 86 ? (lineStripe == 0 ? (200, 200, 200) : (40, 40, 160)) : (40, 140, 60), false)
     }
-    return (frames, truth)
 }
 
 @Suite struct TextureTests {
