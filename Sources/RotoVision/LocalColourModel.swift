@@ -6,7 +6,9 @@ import Foundation
 /// A colour the object shares with background far away still tells the two apart where only one of
 /// them has it nearby (a dark animal over lighter ground that is dark elsewhere in the frame).
 /// Where a window holds few pixels of one side, the whole crop's model (`ColourModel`) stands in for
-/// it: its probabilities enter as `strength` pseudo-counts.
+/// it: its probabilities enter as `strength` pseudo-counts; where the windows read hold less object
+/// than `minimumObject`, the crop's model alone gives the ratio (a stray fragment of a mask would
+/// otherwise teach its windows its own colours and keep itself).
 struct LocalColourModel {
     /// 8 levels a channel: a window holds a few thousand pixels, too few for the global 16³ cube.
     static let bins = 512
