@@ -20,6 +20,8 @@ struct LocalColourModel {
     /// Per node, the object's and the background's total weight.
     var totals: [Float]
     let global: ColourModel
+    /// `global.logRatio()`, for the places below `minimumObject`.
+    let globalRatio: [Float]
     let strength: Float
     /// Below this much object (tent-weighted pixels) at the place read, the crop's model alone speaks.
     let minimumObject: Float
@@ -31,13 +33,14 @@ struct LocalColourModel {
     /// The models of `image` split by `mask` (> 0: the object), at the nodes that `reads` needs: it calls
     /// its argument with every place the models will be read at (see `logRatio`); only the cells around
     /// those places are counted.
-    init(image: RGBImage, mask: [Float], spacing: Int, global: ColourModel, strength: Float, minimumObject: Float = 0,
-         reads: ((Float, Float) -> Void) -> Void) {
+    init(image: RGBImage, mask: [Float], spacing: Int, global: ColourModel, globalRatio: [Float], strength: Float,
+         minimumObject: Float = 0, reads: ((Float, Float) -> Void) -> Void) {
         let w = image.width, h = image.height
         self.spacing = max(1, spacing)
         nodesX = (w - 1) / self.spacing + 2
         nodesY = (h - 1) / self.spacing + 2
         self.global = global
+        self.globalRatio = globalRatio
         self.strength = strength
         self.minimumObject = minimumObject
         let s = self.spacing, nx = nodesX, inv = 1 / Float(s)
@@ -86,7 +89,8 @@ struct LocalColourModel {
     /// The models at every node.
     init(image: RGBImage, mask: [Float], spacing: Int, global: ColourModel, strength: Float) {
         let s = max(1, spacing)
-        self.init(image: image, mask: mask, spacing: s, global: global, strength: strength) { read in
+        self.init(image: image, mask: mask, spacing: s, global: global, globalRatio: global.logRatio(),
+                  strength: strength) { read in
             for y in stride(from: 0, to: image.height, by: s) {
                 for x in stride(from: 0, to: image.width, by: s) { read(Float(x), Float(y)) }
             }
@@ -120,7 +124,7 @@ struct LocalColourModel {
         add(k + 1, ws.1)
         add(k + nodesX, ws.2)
         add(k + nodesX + 1, ws.3)
-        if tf < minimumObject { return logf(global.fg[g]) - logf(global.bg[g]) }
+        if tf < minimumObject { return globalRatio[g] }
         // A coarse bin holds 8 of the global model's bins: its count is spread evenly over them.
         let pf = (nf * 0.125 + strength * global.fg[g]) / (tf + strength)
         let pb = (nb * 0.125 + strength * global.bg[g]) / (tb + strength)

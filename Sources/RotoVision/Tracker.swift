@@ -456,7 +456,7 @@ public struct MaskTracker: Sendable {
         if localColour && configuration.localColourSpacing > 0 {
             let follows = configuration.localColourFollowsFlow
             local = LocalColourModel(image: previous, mask: prevMask, spacing: configuration.localColourSpacing,
-                                     global: model, strength: configuration.localColourStrength,
+                                     global: model, globalRatio: llr, strength: configuration.localColourStrength,
                                      minimumObject: configuration.localColourMinimumObject) { mark in
                 for y in 0..<h {
                     for x in 0..<w where node[y * w + x] >= 0 {
