@@ -206,7 +206,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var refineBandFraction: Double = 0.015
         /// Spacing of the boundary refinement's local colour models (`MaskTracker.Configuration.localColourSpacing`;
         /// 0: the crop's one model). `select-bench`, frame 0 / later frames with 1 / 3 / 5 clicks: 0.746 /
-        /// 0.786 / 0.775 and 0.668 / 0.737 / 0.746 without, 0.748 / 0.787 / 0.778 and 0.670 / 0.739 / 0.748 at 32.
+        /// 0.786 / 0.775 and 0.668 / 0.737 / 0.746 without, 0.747 / 0.787 / 0.778 and 0.670 / 0.739 / 0.748 at 32
+        /// (with the tracker's minimum of object pixels; 0.748 at one click without it).
         public var refineLocalColourSpacing: Int = 32
         /// Points taken from an object's prior mask as include clicks (see `ObjectPrompt.prior`).
         public var priorPoints: Int = 3
