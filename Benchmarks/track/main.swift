@@ -9,6 +9,9 @@
 //   --step N  track every N-th frame, interpolating the frames between (as for 60 fps clips; default 1)
 //   --interpolate-odd  track every frame, then interpolate each odd frame from its neighbours
 //             (`--blend-in-place`: blend them without moving the objects)
+//   --corrections N  one correction click (as the interactive protocol's first on a new frame) on each of N
+//             frames spread over the clip, from the 5-click run's tracked mask there: J before and after
+//             (default 16; 0 = off)
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
@@ -25,7 +28,8 @@
 //   --prior-reach R  how near an include click a part of that mask must come (default: the engine's, 0.05)
 //   --engine k=v,…  click-engine settings for the anchors: regions, mclampbg (multiClickClampBackground),
 //             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction), long
-//             (workingLongSide: the working frames' long side, for the anchors and the tracker alike)
+//             (workingLongSide: the working frames' long side, for the anchors and the tracker alike), prior
+//             (priorWeight: 0 = a prior adds only its interior points), priorfade (priorFade)
 
 import Foundation
 import RotoMedia
@@ -52,6 +56,7 @@ struct Args {
     var step = 1
     var interpolateOdd = false
     var blendInPlace = false
+    var corrections = 16
 }
 
 func parseArgs() -> Args {
@@ -81,6 +86,8 @@ func parseArgs() -> Args {
                 case "long": a.engine.workingLongSide = Int(v)
                 case "exkeep": a.engine.excludedShareKept = v
                 case "exdepth": a.engine.rejectingDepth = Float(v)
+                case "prior": a.engine.priorWeight = Float(v)
+                case "priorfade": a.engine.priorFade = Float(v)
                 default: print("unknown engine key \(key)")
                 }
             }
@@ -92,6 +99,7 @@ func parseArgs() -> Args {
         case "--interpolate-odd": a.interpolateOdd = true
         case "--blend-in-place": a.blendInPlace = true
         case "--dump": a.dump = it.next()
+        case "--corrections": a.corrections = max(0, Int(it.next() ?? "") ?? 16)
         case "--config":
             for (key, v) in settings(it.next()) {
                 switch key {
@@ -391,8 +399,39 @@ func loadSequence(_ name: String) -> Sequence? {
                     clicks: cj.clicks.map { PointPrompt(x: $0.x, y: $0.y) }, fullW: fw, fullH: fh)
 }
 
+/// The protocol's next click on `frame`, whose mask is `predicted` (full size): at the deepest point of
+/// the largest missed region (an include click) or of the largest false region (an exclude click),
+/// whichever is larger. A new anchor frame starts with an include click (an exclude click alone defines
+/// no object and the engine returns an empty anchor) unless --negative-first. Nil: nothing is wrong.
+func nextClick(_ s: Sequence, predicted: Mask, frame: Int, newFrame: Bool) -> PointPrompt? {
+    let pred = predicted.data, truth = s.truth[frame].data
+    let fn = zip(truth, pred).map { $0 != 0 && $1 == 0 ? UInt8(1) : 0 }
+    let fp = zip(truth, pred).map { $0 == 0 && $1 != 0 ? UInt8(1) : 0 }
+    let a = deepestOfLargestRegion(fn, s.fullW, s.fullH)
+    let b = deepestOfLargestRegion(fp, s.fullW, s.fullH)
+    let mustInclude = newFrame && !args.negativeFirst && a != nil
+    let chosen: (x: Int, y: Int, positive: Bool)
+    if let a, mustInclude || a.size >= (b?.size ?? 0) { chosen = (a.x, a.y, true) }
+    else if let b { chosen = (b.x, b.y, false) }
+    else { return nil }
+    return PointPrompt(x: (Double(chosen.x) + 0.5) / Double(s.fullW), y: (Double(chosen.y) + 0.5) / Double(s.fullH),
+                       positive: chosen.positive)
+}
+
+/// The mask `engine` makes on `frame` from `clicks`, starting from `prior` (the mask tracked there), at
+/// full size.
+func anchorMask(_ s: Sequence, frame: Int, clicks: [PointPrompt], prior: Mask?) -> (SelectionLabels, Mask) {
+    let prepared = frame == 0 ? s.prepared0 : engine.prepare(frame: frame, count: s.working.count) { s.working[$0] }
+    let labels = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: clicks, prior: prior)])
+    let full = engine.upsample(labels, to: s.fullW, s.fullH, guide: nil)
+        .masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
+    return (labels, full)
+}
+
 struct Row {
     var name: String
+    /// `--corrections`: J of the tracked mask on each sampled frame, and of the mask after one click there.
+    var corrections: [(before: Double, after: Double)] = []
     var perCount: [(j: Double, f: Double)] = []
     var interactive: (j: Double, f: Double)?
     var truthAnchor: (j: Double, f: Double)?
@@ -423,15 +462,26 @@ func runSequence(_ name: String) -> Row? {
         row.truthAnchor = (sc.meanJ, sc.meanF)
         if let dir = args.dump { dumpFrames(s, sc, to: dir) }
     }
-    let counts = Set(args.clickCounts + (args.rounds > 0 ? [5] : []))
+    let counts = Set(args.clickCounts + (args.rounds > 0 || args.corrections > 0 ? [5] : []))
     for n in counts.sorted() {
         let pts = Array(s.clicks.prefix(n))
         let anchor = engine.segment(s.prepared0, objects: [ObjectPrompt(objectID: objectID, points: pts)])
-        let (sc, tsec) = trackAndScore(s, anchors: [0: anchor], keepMasks: n == 5 && args.rounds > 0)
+        let (sc, tsec) = trackAndScore(s, anchors: [0: anchor], keepMasks: n == 5 && (args.rounds > 0 || args.corrections > 0))
         row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
         if args.clickCounts.contains(n) { row.perCount.append((sc.meanJ, sc.meanF)) }
         if n == 5 { fiveClick = sc }
         if args.verbose { print("  \(name) \(n)c: J \(f3(sc.meanJ)) F \(f3(sc.meanF))  track \(f1(tsec)) s") }
+    }
+    // Correction clicks: one click on each of `--corrections` frames spread over the clip, from the 5-click
+    // run's tracked mask there (each on its own, so no result depends on an earlier one).
+    if args.corrections > 0, let tracked = fiveClick {
+        let inner = s.working.count - 2
+        for i in 0..<min(args.corrections, max(0, inner)) {
+            let f = 1 + (2 * i + 1) * inner / (2 * args.corrections)
+            guard let click = nextClick(s, predicted: tracked.full[f], frame: f, newFrame: true) else { continue }
+            let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f])
+            row.corrections.append((tracked.j[f], after.iou(s.truth[f])))
+        }
     }
     // Interactive protocol: 5 clicks on frame 0, then per round one click on the worst frame.
     if args.rounds > 0, var current = fiveClick {
@@ -447,43 +497,28 @@ func runSequence(_ name: String) -> Row? {
                 if worst < 0 || current.j[i] < current.j[worst] { worst = i }
             }
             guard worst >= 0, current.j[worst] < 1 else { break }
-            let pred = current.full[worst].data, truth = s.truth[worst].data
-            let fn = zip(truth, pred).map { $0 != 0 && $1 == 0 ? UInt8(1) : 0 }
-            let fp = zip(truth, pred).map { $0 == 0 && $1 != 0 ? UInt8(1) : 0 }
-            let a = deepestOfLargestRegion(fn, s.fullW, s.fullH)
-            let b = deepestOfLargestRegion(fp, s.fullW, s.fullH)
-            let positive: Bool
-            let px: (x: Int, y: Int)
-            // A new anchor frame starts with an include click (an exclude click alone defines no object and
-            // the engine returns an empty anchor) unless --negative-first.
-            let mustInclude = frameClicks[worst] == nil && !args.negativeFirst && a != nil
-            if let a, mustInclude || a.size >= (b?.size ?? 0) { positive = true; px = (a.x, a.y) }
-            else if let b { positive = false; px = (b.x, b.y) }
-            else { break }
-            let click = PointPrompt(x: (Double(px.x) + 0.5) / Double(s.fullW), y: (Double(px.y) + 0.5) / Double(s.fullH),
-                                    positive: positive)
+            guard let click = nextClick(s, predicted: current.full[worst], frame: worst,
+                                        newFrame: frameClicks[worst] == nil) else { break }
+            let positive = click.positive
             if frameClicks[worst] == nil && !positive { row.negativeFirst += 1 }
             // A new anchor frame starts from the mask tracked there (what the person saw in the preview).
             if frameClicks[worst] == nil && !args.noPrior { framePriors[worst] = current.full[worst] }
             frameClicks[worst, default: []].append(click)
-            let prepared = worst == 0 ? s.prepared0 : engine.prepare(frame: worst, count: s.working.count) { s.working[$0] }
-            anchors[worst] = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[worst]!,
-                                                                              prior: framePriors[worst])])
+            let (labels, anchorFull) = anchorMask(s, frame: worst, clicks: frameClicks[worst]!, prior: framePriors[worst])
+            anchors[worst] = labels
             let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
             row.rounds = round + 1
             if args.verbose || args.dump != nil {
-                let anchorMask = engine.upsample(anchors[worst]!, to: s.fullW, s.fullH, guide: nil)
-                    .masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
                 if let dir = args.dump {
-                    writeOverlay(s, frame: worst, mask: anchorMask, clicks: frameClicks[worst]!,
+                    writeOverlay(s, frame: worst, mask: anchorFull, clicks: frameClicks[worst]!,
                                  to: "\(dir)/\(name)-round\(round + 1)-anchor\(worst).ppm")
                     writeOverlay(s, frame: worst, mask: current.full[worst], clicks: frameClicks[worst]!,
                                  to: "\(dir)/\(name)-round\(round + 1)-tracked\(worst).ppm")
                 }
                 guard args.verbose else { current = sc; continue }
                 print("  \(name) round \(round + 1): frame \(worst) J \(f3(current.j[worst])) \(positive ? "+" : "-")click "
-                      + "(anchor J \(f3(anchorMask.iou(s.truth[worst])))) → J \(f3(sc.meanJ)) F \(f3(sc.meanF))")
+                      + "(anchor J \(f3(anchorFull.iou(s.truth[worst])))) → J \(f3(sc.meanJ)) F \(f3(sc.meanF))")
             }
             current = sc
         }
@@ -573,6 +608,29 @@ if args.rounds > 0 {
     print(args.negativeFirst ? "\(neg) new anchor(s) started with an exclude click (" + (engine.configuration.priorLessExcluded
             ? "the mask tracked there less what it points at)." : "an empty anchor: --no-prior-less-excluded).")
       : "a new anchor frame's first click is an include click (largest missed region); later ones follow the largest error.")
+}
+if args.corrections > 0 {
+    print("")
+    print("Correction clicks: one include click at the deepest point of the largest missed region, on \(args.corrections) frames")
+    print("spread over each clip, each from the 5-click run's tracked mask there (" + (args.noPrior
+        ? "--no-prior: the click alone)." : "as add-selection after a preview: the mask is the prior)."))
+    print(pad("sequence", 16) + "| tracked J | after the click | worse | mean change")
+    var all: [(before: Double, after: Double)] = []
+    for r in rows where !r.corrections.isEmpty {
+        all += r.corrections
+        let n = Double(r.corrections.count)
+        let before = r.corrections.map(\.before).reduce(0, +) / n, after = r.corrections.map(\.after).reduce(0, +) / n
+        print(pad(r.name, 16) + "| " + pad(f3(before), 10) + "| " + pad(f3(after), 16) + "| "
+              + pad("\(r.corrections.filter { $0.after < $0.before }.count)/\(r.corrections.count)", 6) + "| " + f3(after - before))
+    }
+    if !all.isEmpty {
+        let n = Double(all.count)
+        let before = all.map(\.before).reduce(0, +) / n, after = all.map(\.after).reduce(0, +) / n
+        let changes = all.map { $0.after - $0.before }.sorted()
+        print(pad("MEAN", 16) + "| " + pad(f3(before), 10) + "| " + pad(f3(after), 16) + "| "
+              + pad("\(all.filter { $0.after < $0.before }.count)/\(all.count)", 6) + "| " + f3(after - before)
+              + " (median \(f3(changes[changes.count / 2])), worst \(f3(changes[0])))")
+    }
 }
 print("track ms/f: median over tracker calls of (track wall / frames), \(args.jobs) sequence(s) at once, at working size \(engine.workingSize(width: 1280, height: 720)).")
 print("wall s: per sequence (decode + all runs + scoring; MEAN row = mean); whole benchmark \(f1(secs(start, now()))) s")

@@ -271,4 +271,16 @@ public struct PreparedFrame: Sendable {
         let dl = spL[i] - spL[j], da = spA[i] - spA[j], db = spB[i] - spB[j]
         return (dl * dl + da * da + db * db).squareRoot()
     }
+
+    /// The share of each region's pixels that `mask` (at the frame's size) covers.
+    func share(of mask: Mask) -> [Float] {
+        var inside = [Float](repeating: 0, count: spCount)
+        labels.withUnsafeBufferPointer { lb in
+            mask.data.withUnsafeBufferPointer { m in
+                for p in 0..<lb.count where m[p] != 0 { inside[Int(lb[p])] += 1 }
+            }
+        }
+        for s in 0..<spCount { inside[s] = spSize[s] > 0 ? inside[s] / spSize[s] : 0 }
+        return inside
+    }
 }

@@ -357,6 +357,11 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
     }
 }
 
+/// The share of `part`'s pixels that `mask` also has.
+func covered(_ part: Mask, by mask: Mask) -> Double {
+    Double(zip(part.data, mask.data).filter { $0 != 0 && $1 != 0 }.count) / Double(max(1, part.area))
+}
+
 /// The pixels in `a` or in `b` (masks of one size).
 func union(_ a: Mask, _ b: Mask) -> Mask {
     Mask(width: a.width, height: a.height, data: zip(a.data, b.data).map { $0 != 0 || $1 != 0 ? 1 : 0 })
@@ -454,6 +459,30 @@ extension EngineTests {
             .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlockEnd, prior: discPart)])[0]!
         #expect(withTouch.iou(whole) >= 0.85, "IoU \(withTouch.iou(whole))")
         #expect(withoutTouch.iou(whole) < 0.6, "the block alone: IoU with the whole object \(withoutTouch.iou(whole))")
+    }
+
+    /// The preview tracked a red disc with a green leg below it but missed the blue block on its side;
+    /// the person clicks the block. The click edits what was tracked: the block joins, and the leg, far
+    /// from the click and of a colour none of the points has, stays. Without the prior's own term the
+    /// cut starts afresh from the click and the prior's interior points, and the leg goes.
+    @Test("a click on a part tracking missed adds it and keeps the rest of the prior")
+    func clickOnAMissedPartKeepsThePrior() {
+        var s = Scene(width: 320, height: 240, seed: 12)
+        let body = s.paint((200, 30, 30), disc(110, 110, 45))
+        let leg = s.paint((150, 45, 40)) { x, y in x >= 100 && x < 122 && y >= 150 && y < 232 }
+        let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 85 && y < 140 }
+        let tracked = union(body, leg)
+        let whole = union(tracked, block)
+        let onBlock = [pt(195, 112, s.width, s.height)]
+        let edited = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
+        var afresh = ClassicalSegmentationEngine.Configuration()
+        afresh.priorWeight = 0
+        let restarted = ClassicalSegmentationEngine(configuration: afresh)
+            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
+        #expect(edited.iou(whole) >= 0.9, "IoU with the whole object \(edited.iou(whole))")
+        let kept = covered(leg, by: edited), keptAfresh = covered(leg, by: restarted)
+        #expect(kept >= 0.9, "share of the leg kept \(kept)")
+        #expect(keptAfresh < 0.5, "without the term: share of the leg kept \(keptAfresh)")
     }
 
     @Test("the parts of a mask near points")
