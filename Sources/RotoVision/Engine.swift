@@ -397,13 +397,13 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             let m = prior.width == frame.width && prior.height == frame.height
                 ? prior : prior.resizedNearest(width: frame.width, height: frame.height)
             let include = points.filter(\.positive)
+            let own = regions(frame, of: points)
             var near = m.components(near: include, within: configuration.priorReach)
             if include.isEmpty && configuration.priorLessExcluded {
                 near = sparing(m, whatIsPointedAtBy: points, on: frame)
             } else if near.isEmpty && configuration.priorTouch {
                 // Far from every part of the prior, the clicks may still be on the same object (a part
                 // that tracking missed): the prior's parts that what the clicks alone select reaches count.
-                let own = regions(frame, of: points)
                 if !own.positive.isEmpty {
                     let alone = BinarySegmentation(frame: frame, config: configuration, positives: own.positive,
                                                    negatives: own.negative).best().fg
@@ -413,7 +413,6 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             }
             points += near.interiorClicks(count: configuration.priorPoints)
             if configuration.priorWeight > 0 && near.area > 0 {
-                let own = regions(frame, of: object.points)
                 // Exclude clicks among include clicks: what they point at leaves the prior the term holds.
                 // (Alone on the frame they already chose the points; the term then holds the whole prior,
                 // faded around them: `sparing` takes whole regions, and holding them out as well lost.)
@@ -488,9 +487,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// Diagnostic: the best labelling the superpixels allow (each region takes the majority of `truth`,
     /// a working-resolution mask).
     public func regionOracle(_ frame: PreparedFrame, truth: Mask) -> SelectionLabels {
-        var votes = [Int](repeating: 0, count: frame.spCount)
-        for p in 0..<truth.data.count { votes[Int(frame.labels[p])] += truth.data[p] != 0 ? 1 : -1 }
-        let l = frame.labels.map { votes[Int($0)] > 0 ? UInt8(1) : 0 }
+        let share = frame.share(of: truth)
+        let l = frame.labels.map { share[Int($0)] > 0.5 ? UInt8(1) : 0 }
         return SelectionLabels(width: frame.width, height: frame.height, labels: l, objectIDs: [0])
     }
 
