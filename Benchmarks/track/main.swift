@@ -610,26 +610,26 @@ if args.rounds > 0 {
       : "a new anchor frame's first click is an include click (largest missed region); later ones follow the largest error.")
 }
 if args.corrections > 0 {
+    /// One line of the correction table: mean J before and after, clicks that made the mask worse, the
+    /// mean change.
+    func correctionLine(_ name: String, _ c: [(before: Double, after: Double)]) -> String {
+        let n = Double(c.count)
+        let before = c.map(\.before).reduce(0, +) / n, after = c.map(\.after).reduce(0, +) / n
+        return pad(name, 16) + "| " + pad(f3(before), 10) + "| " + pad(f3(after), 16) + "| "
+            + pad("\(c.filter { $0.after < $0.before }.count)/\(c.count)", 6) + "| " + f3(after - before)
+    }
     print("")
-    print("Correction clicks: one include click at the deepest point of the largest missed region, on \(args.corrections) frames")
+    print("Correction clicks: the interactive protocol's first click on a new frame (" + (args.negativeFirst
+        ? "--negative-first: at the deepest point of the larger error" : "an include click at the deepest point of the largest missed region")
+        + "), on \(args.corrections) frames")
     print("spread over each clip, each from the 5-click run's tracked mask there (" + (args.noPrior
         ? "--no-prior: the click alone)." : "as add-selection after a preview: the mask is the prior)."))
     print(pad("sequence", 16) + "| tracked J | after the click | worse | mean change")
-    var all: [(before: Double, after: Double)] = []
-    for r in rows where !r.corrections.isEmpty {
-        all += r.corrections
-        let n = Double(r.corrections.count)
-        let before = r.corrections.map(\.before).reduce(0, +) / n, after = r.corrections.map(\.after).reduce(0, +) / n
-        print(pad(r.name, 16) + "| " + pad(f3(before), 10) + "| " + pad(f3(after), 16) + "| "
-              + pad("\(r.corrections.filter { $0.after < $0.before }.count)/\(r.corrections.count)", 6) + "| " + f3(after - before))
-    }
+    for r in rows where !r.corrections.isEmpty { print(correctionLine(r.name, r.corrections)) }
+    let all = rows.flatMap(\.corrections)
     if !all.isEmpty {
-        let n = Double(all.count)
-        let before = all.map(\.before).reduce(0, +) / n, after = all.map(\.after).reduce(0, +) / n
         let changes = all.map { $0.after - $0.before }.sorted()
-        print(pad("MEAN", 16) + "| " + pad(f3(before), 10) + "| " + pad(f3(after), 16) + "| "
-              + pad("\(all.filter { $0.after < $0.before }.count)/\(all.count)", 6) + "| " + f3(after - before)
-              + " (median \(f3(changes[changes.count / 2])), worst \(f3(changes[0])))")
+        print(correctionLine("MEAN", all) + " (median \(f3(changes[changes.count / 2])), worst \(f3(changes[0])))")
     }
 }
 print("track ms/f: median over tracker calls of (track wall / frames), \(args.jobs) sequence(s) at once, at working size \(engine.workingSize(width: 1280, height: 720)).")

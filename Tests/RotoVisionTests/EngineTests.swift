@@ -461,10 +461,11 @@ extension EngineTests {
         #expect(withoutTouch.iou(whole) < 0.6, "the block alone: IoU with the whole object \(withoutTouch.iou(whole))")
     }
 
-    /// The preview tracked a red disc with a green leg below it but missed the blue block on its side;
-    /// the person clicks the block. The click edits what was tracked: the block joins, and the leg, far
-    /// from the click and of a colour none of the points has, stays. Without the prior's own term the
-    /// cut starts afresh from the click and the prior's interior points, and the leg goes.
+    /// The preview tracked a red disc with a leg of a darker red below it but missed the blue block on
+    /// its side; the person clicks the block. The click edits what was tracked: the block joins, and the
+    /// leg, far from the click and of a colour the points' regions do not have, stays. Without the
+    /// prior's own term the cut starts afresh from the click and the prior's interior points, and the
+    /// leg goes.
     @Test("a click on a part tracking missed adds it and keeps the rest of the prior")
     func clickOnAMissedPartKeepsThePrior() {
         var s = Scene(width: 320, height: 240, seed: 12)
