@@ -22,12 +22,16 @@ public enum AddressRule {
             }
         }
 
+        /// Canonical dotted decimal only. A part with a leading zero is not read here: the system's
+        /// resolver reads `012.0.0.1` as octal (10.0.0.1), so such a host must go through it and have the
+        /// address it really names checked, not the decimal one it seems to name.
         static func parseV4(_ t: Substring) -> [UInt8]? {
             let parts = t.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 4 else { return nil }
             var out: [UInt8] = []
             for p in parts {
-                guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isASCII), let v = UInt8(p) else { return nil }
+                guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isASCII), p.count == 1 || p.first != "0",
+                      let v = UInt8(p) else { return nil }
                 out.append(v)
             }
             return out

@@ -81,7 +81,8 @@ import Testing
         #expect(AddressRule.nonPublicReason(ip) == nil)
     }
 
-    @Test(arguments: ["", "1.2.3", "1.2.3.256", "::1::2", "abcd", "1:2:3:4:5:6:7:8:9", "example.com", "01234::"])
+    @Test(arguments: ["", "1.2.3", "1.2.3.256", "::1::2", "abcd", "1:2:3:4:5:6:7:8:9", "example.com", "01234::",
+                            "012.0.0.1", "1.2.3.04", "00.1.2.3"])
     func notAnIP(text: String) {
         #expect(AddressRule.IP(text) == nil)
     }

@@ -113,6 +113,8 @@ import Testing
                 (#"{"session_id":"\#(s)","edit_mode":"removal","prompt":"x","duration":"10"}"#, 1201, "7–10.5 s"),
                 (#"{"session_id":"\#(s)","edit_mode":"removal","prompt":"x","callback_url":"ftp://example.com/x"}"#, 1201, "callback_url"),
                 (#"{"session_id":"\#(s)","edit_mode":"removal","prompt":"x","callback_url":"http://127.0.0.1:9/x"}"#, 1201, "public addresses"),
+                // A leading zero makes the system resolver read the part as octal: 012.0.0.1 is 10.0.0.1.
+                (#"{"session_id":"\#(s)","edit_mode":"removal","prompt":"x","callback_url":"http://012.0.0.1:9/x"}"#, 1201, "10.0.0.1"),
                 (#"{"session_id":"\#(s)","edit_mode":"removal","prompt":"x","watermark_info":{"enabled":"yes"}}"#, 1201, "watermark_info.enabled"),
                 (#"{"session_id":"\#(empty)","edit_mode":"removal","prompt":"x"}"#, 1201, "non-empty selection"),
                 (#"{"session_id":"\#(empty)","edit_mode":"swap","prompt":"x","image_list":[{"image":"\#(good)"}]}"#, 1201, "non-empty selection"),
