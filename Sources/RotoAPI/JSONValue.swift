@@ -131,9 +131,8 @@ public struct FieldReader: Sendable {
 
     /// A required, non-empty string.
     public func requiredString(_ key: String) throws(RotoError) -> String {
-        guard let s = try string(key), !s.isEmpty else {
-            throw .invalid(name(key), "is required and must be a non-empty string")
-        }
+        guard let s = try string(key) else { throw .invalid(name(key), "is required and must be a non-empty string") }
+        guard !s.isEmpty else { throw .invalid(name(key), "is required and must be a non-empty string", got: "\"\"") }
         return s
     }
 

@@ -108,7 +108,8 @@ public struct TaskCommand: Sendable, Equatable {
                            got: "a \(Double(durationMillis) / 1000) s video")
         }
         if selectionIsEmpty && (editMode == .swap || editMode == .removal) {
-            throw .invalid("session_id", "\(editMode) needs a non-empty selection; add points with add-selection first")
+            throw .invalid("session_id", "\(editMode) needs a non-empty selection; add points with add-selection first",
+                           got: "a selection with no points")
         }
     }
 
@@ -120,7 +121,8 @@ public struct TaskCommand: Sendable, Equatable {
             return .url(text)
         }
         if lower.hasPrefix("data:") {
-            throw .invalid(field, "must be raw base64 without a data: prefix (remove everything up to the comma)")
+            throw .invalid(field, "must be raw base64 without a data: prefix (remove everything up to the comma)",
+                           got: "\"\(text.prefix(40))…\"")
         }
         // Base64 of the size cap is 4/3 larger; refuse before decoding.
         guard text.utf8.count <= (limits.maxImageBytes / 3 + 1) * 4 + 4 else {
@@ -135,12 +137,15 @@ public struct TaskCommand: Sendable, Equatable {
     }
 
     /// `<<<video_1>>>` and `<<<image_N>>>` with 1 ≤ N ≤ `imageCount` are the only references allowed.
+    /// A reference is what lies between a `>>>` and the nearest `<<<` before it, so extra brackets
+    /// around it (`<<<<image_3>>>`) or an unclosed `<<<` earlier in the prompt do not hide it.
     static func checkReferences(_ prompt: String, field: String, imageCount: Int) throws(RotoError) {
         var rest = Substring(prompt)
-        while let open = rest.range(of: "<<<") {
-            guard let close = rest[open.upperBound...].range(of: ">>>") else { return }
-            let name = rest[open.upperBound..<close.lowerBound]
+        while let close = rest.range(of: ">>>") {
+            let head = rest[..<close.lowerBound]
             rest = rest[close.upperBound...]
+            guard let open = head.range(of: "<<<", options: .backwards) else { continue }
+            let name = head[open.upperBound...]
             if name == "video_1" { continue }
             let digits = name.dropFirst(6)
             if name.hasPrefix("image_"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
@@ -214,7 +219,9 @@ public struct ImageFacts: Sendable, Equatable {
             throw .invalid(field, "must be at most \(limits.maxImageBytes) bytes", got: "\(bytes.count) bytes")
         }
         guard let facts = sniff(bytes) else {
-            throw .invalid(field, "must be a JPEG or PNG image (checked by content)")
+            let head = bytes.prefix(8).map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }
+            throw .invalid(field, "must be a JPEG or PNG image (checked by content)",
+                           got: bytes.isEmpty ? "0 bytes" : "\(bytes.count) bytes starting \(head.joined(separator: " "))")
         }
         guard facts.width >= 300, facts.height >= 300 else {
             throw .invalid(field, "each side must be at least 300 px", got: "\(facts.width)x\(facts.height)")

@@ -34,7 +34,8 @@ struct Downloader: Sendable {
                 current = try Self.parse(next.absoluteString, field: field)
             }
         }
-        throw RotoError.invalid(field, "must reach the file in at most \(maxRedirects) redirects")
+        throw RotoError.invalid(field, "must reach the file in at most \(maxRedirects) redirects",
+                                got: "redirect number \(maxRedirects + 1), to \(current.absoluteString.prefix(200))")
     }
 
     static func parse(_ text: String, field: String) throws(RotoError) -> URL {

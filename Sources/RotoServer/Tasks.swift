@@ -25,14 +25,13 @@ struct Tasks: Sendable {
         }
         let durationMillis = session.totalFrames * 1000 / max(session.fps, 1)
         try command.checkAgainstSession(durationMillis: durationMillis, selectionIsEmpty: session.selection.isEmpty)
+        if let callback = command.callbackURL {
+            try await downloader.checkAddress(callback, field: "callback_url")
+        }
         // Checked here for a clear early refusal; the insert checks again (a concurrent create).
         if let external = command.externalTaskID,
            try await database.task(idOrExternalID: external, accountID: account.id)?.externalTaskId == external {
             throw Self.duplicateExternalID(external)
-        }
-
-        if let callback = command.callbackURL {
-            try await downloader.checkAddress(callback, field: "callback_url")
         }
 
         // Reference images: fetched and checked by content before the task exists.

@@ -42,6 +42,10 @@ import Testing
             .contains("<<<image_99999999999999999999>>> refers to an image"))
         #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_01>>> and <<<image_x>>>","image_list":[{"image":"AAAA"}]}"#) == "accepted")
         #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_+1>>>","image_list":[{"image":"AAAA"}]}"#) == "accepted")
+        // Extra brackets or an unclosed opener before a reference do not hide it.
+        #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"x <<<<image_3>>>"}"#).contains("<<<image_3>>> refers to an image"))
+        #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"<<< then <<<image_1>>>"}"#).contains("<<<image_1>>> refers to an image"))
+        #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<<image_1>>>> and >>> alone","image_list":[{"image":"AAAA"}]}"#) == "accepted")
         #expect(message(#"{"session_id":"1","edit_mode":"addition","prompt":"x","image_list":[{"image":"data:image/png;base64,AAAA"}]}"#).contains("data:"))
         #expect(message(#"{"session_id":"1","edit_mode":"addition","prompt":"x","image_list":[{"image":"AAAA"}],"duration":5}"#).contains("duration: must be a string"))
         #expect(message(#"{"session_id":"1","edit_mode":"addition","prompt":"x","image_list":[{}]}"#).contains("image_list[0].image"))
