@@ -13,9 +13,10 @@ import Synchronization
 ///
 /// A task is claimed by moving it to `processing` in a transaction (so it never runs twice at once in
 /// this process, and the data directory is locked to one process); every status change is stored,
-/// together with its callback delivery, before anyone can see it. At start-up, tasks that a dead
-/// process left `processing` are queued again. On graceful shutdown a running edit stops at its next
-/// frame and stays `processing`, to run again after the restart.
+/// together with its callback delivery, before anyone can see it. A status only moves forward: tasks
+/// that a stopped or dead process left `processing` stay `processing` and run again first at start-up
+/// (nothing is announced: their status does not change). On graceful shutdown a running edit stops at
+/// its next frame and stays `processing`, its attempt given back, to run again after the restart.
 struct TaskWorker: Service {
     let database: AppDatabase
     let media: MediaStore
@@ -37,8 +38,8 @@ struct TaskWorker: Service {
     var idle: Duration = .seconds(2)
 
     func run() async throws {
-        let requeued = try await database.requeueInterruptedTasks(now: UnixTime.nowMillis())
-        if requeued > 0 { logger.notice("tasks interrupted by a stop run again", metadata: ["count": "\(requeued)"]) }
+        let interrupted = InterruptedTasks(try await database.interruptedTasks())
+        if interrupted.count > 0 { logger.notice("tasks interrupted by a stop run again", metadata: ["count": "\(interrupted.count)"]) }
         let cancel = CancellationFlag()
         let running = RunningCount()
         await withTaskCancellationHandler {
@@ -46,7 +47,7 @@ struct TaskWorker: Service {
                 await withDiscardingTaskGroup { group in
                     while !Task.isCancelled {
                         while running.value.load(ordering: .acquiring) < max(1, concurrency), !Task.isCancelled,
-                              let task = await claim() {
+                              let task = await claim(resuming: interrupted) {
                             running.value.add(1, ordering: .acquiringAndReleasing)
                             group.addTask {
                                 await execute(task, cancel: cancel)
@@ -64,8 +65,12 @@ struct TaskWorker: Service {
         }
     }
 
-    private func claim() async -> TaskRecord? {
+    /// The next task to run: an interrupted one (oldest first), else the oldest `submitted` one.
+    private func claim(resuming interrupted: InterruptedTasks) async -> TaskRecord? {
         do {
+            while let id = interrupted.next() {
+                if let task = try await database.resumeTask(id: id, now: UnixTime.nowMillis()) { return task }
+            }
             let claimed = try await database.claimNextTask(now: UnixTime.nowMillis()) { task in
                 Tasks.announcement(task, video: nil, ids: ids, urls: urls)
             }
@@ -118,11 +123,11 @@ struct TaskWorker: Service {
         } catch is CancellationError {
             outcome = "interrupted"
             // The shutdown cancelled this task's context, and GRDB refuses work in a cancelled task: the
-            // requeue runs in a task of its own.
+            // release runs in a task of its own.
             let database = database
-            let requeued = await Task { try? await database.requeueStoppedTask(id: task.id, now: UnixTime.nowMillis()) }.value
+            let released = await Task { try? await database.releaseStoppedTask(id: task.id, now: UnixTime.nowMillis()) }.value
             logger.notice("task interrupted by shutdown; it runs again at the next start",
-                          metadata: ["task": "\(task.id)", "requeued": "\(requeued == true)"])
+                          metadata: ["task": "\(task.id)", "attempt given back": "\(released == true)"])
         } catch let failure as EditFailure {
             await finish(task, failure: failure.message)
         } catch let error as MediaError {
@@ -187,6 +192,19 @@ struct TaskWorker: Service {
 /// How many tasks are running (shared by the claim loop and the runs).
 private final class RunningCount: Sendable {
     let value = Atomic<Int>(0)
+}
+
+/// The ids of the tasks left `processing` at start-up, each handed out once.
+private final class InterruptedTasks: Sendable {
+    private let ids: Mutex<[String]>
+    let count: Int
+
+    init(_ ids: [String]) {
+        self.ids = Mutex(ids.reversed())
+        count = ids.count
+    }
+
+    func next() -> String? { ids.withLock { $0.popLast() } }
 }
 
 /// An edit that cannot succeed for a reason the caller should read in `task_status_msg`.

@@ -163,25 +163,36 @@ extension AppDatabase {
         try await writer.read { db in try VideoRecord.filter(Column("taskId") == taskID).fetchOne(db) }
     }
 
-    /// At start-up: tasks left `processing` by a process that died go back to `submitted`, to run again.
-    /// Returns how many.
-    @discardableResult
-    public func requeueInterruptedTasks(now: Int64) async throws -> Int {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE task SET status = ?, updatedAt = ? WHERE status = ?",
-                           arguments: [TaskStatus.submitted.rawValue, now, TaskStatus.processing.rawValue])
-            return db.changesCount
+    /// At start-up: the tasks a stopped or dead process left `processing`, oldest first. They stay
+    /// `processing` (a task's status only moves forward, spec §6.2) and run again (``resumeTask(id:now:)``).
+    public func interruptedTasks() async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM task WHERE status = ? ORDER BY createdAt, id",
+                                arguments: [TaskStatus.processing.rawValue])
         }
     }
 
-    /// A task stopped by a graceful shutdown goes back to `submitted` with its attempt given back: only
-    /// a task that was running when the process died counts against `maxAttempts` (it may be what killed
-    /// it). False when the task is no longer `processing`.
-    @discardableResult
-    public func requeueStoppedTask(id: String, now: Int64) async throws -> Bool {
+    /// Claims an interrupted task again: one more attempt, its status unchanged (`processing`, so there
+    /// is nothing to announce). Nil when it is no longer `processing`.
+    public func resumeTask(id: String, now: Int64) async throws -> TaskRecord? {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE task SET status = ?, attempts = max(0, attempts - 1), updatedAt = ? WHERE id = ? AND status = ?",
-                           arguments: [TaskStatus.submitted.rawValue, now, id, TaskStatus.processing.rawValue])
+            guard var task = try TaskRecord.fetchOne(db, key: id),
+                  task.status == TaskStatus.processing.rawValue else { return nil }
+            task.attempts += 1
+            task.updatedAt = now
+            try task.update(db)
+            return task
+        }
+    }
+
+    /// A task stopped by a graceful shutdown gets its attempt given back and stays `processing`, to run
+    /// again at the next start: only a task that was running when the process died counts against
+    /// `maxAttempts` (it may be what killed it). False when the task is no longer `processing`.
+    @discardableResult
+    public func releaseStoppedTask(id: String, now: Int64) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE task SET attempts = max(0, attempts - 1), updatedAt = ? WHERE id = ? AND status = ?",
+                           arguments: [now, id, TaskStatus.processing.rawValue])
             return db.changesCount == 1
         }
     }
