@@ -13,7 +13,8 @@
 //             frames spread over the clip, from the 5-click run's tracked mask there: J before and after
 //             (default 16; 0 = off)
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
-//             round's new anchor and the tracked mask it replaced
+//             round's new anchor and the tracked mask it replaced, and each correction click's frame before
+//             and after the click (NAME-correctionF-tracked / -after)
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
 //             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim,
 //             prioredge, tex, texorient)
@@ -481,6 +482,10 @@ func runSequence(_ name: String) -> Row? {
             guard let click = nextClick(s, predicted: tracked.full[f], frame: f, newFrame: true) else { continue }
             let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f])
             row.corrections.append((tracked.j[f], after.iou(s.truth[f])))
+            if let dir = args.dump {
+                writeOverlay(s, frame: f, mask: tracked.full[f], clicks: [click], to: "\(dir)/\(name)-correction\(f)-tracked.ppm")
+                writeOverlay(s, frame: f, mask: after, clicks: [click], to: "\(dir)/\(name)-correction\(f)-after.ppm")
+            }
         }
     }
     // Interactive protocol: 5 clicks on frame 0, then per round one click on the worst frame.
