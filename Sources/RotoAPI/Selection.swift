@@ -1,6 +1,13 @@
 /// Wire types of the video-selection endpoints (spec §2–5, §9).
 
 /// `POST .../init-selection` request.
+/// The selection actions' path segments under `/v1/videos/multi-elements/` (each a POST route). A task
+/// query `GET …/multi-elements/<id>` cannot reach an id spelled like one of them.
+public enum SelectionActions {
+    public static let names: Set<String> = ["init-selection", "add-selection", "delete-selection", "clear-selection",
+                                            "preview-selection"]
+}
+
 public struct InitSelectionRequest: Codable, Sendable, Equatable {
     public var videoID: String?
     public var videoURL: String?

@@ -96,6 +96,10 @@ public struct TaskCommand: Sendable, Equatable {
         if let external = externalTaskID, external.count > 256 {
             throw .invalid("external_task_id", "must be at most 256 characters", got: "\(external.count)")
         }
+        if let external = externalTaskID, SelectionActions.names.contains(external) {
+            throw .invalid("external_task_id", "must not be the name of a selection action (a task query by it would reach the action's route)",
+                           got: "\"\(external)\"")
+        }
     }
 
     /// The rules that need the session: the duration class (spec §6.1) and, for swap and removal, a

@@ -118,7 +118,7 @@ struct APIRoutes: Sendable {
                 let raw = context.parameters.get("task_id") ?? request.uri.path.split(separator: "/").last.map(String.init) ?? ""
                 let id = raw.removingPercentEncoding ?? raw
                 // The action routes are POST-only: a GET on one is a wrong method, not an unknown task.
-                if Self.actions.contains(id) {
+                if SelectionActions.names.contains(id) {
                     throw RotoError(.methodNotAllowed, "method GET is not allowed on \(request.uri.path)")
                 }
                 let data = try await tasks.get(id, account: try context.requireAccount())
@@ -142,8 +142,6 @@ struct APIRoutes: Sendable {
     }
 
     /// The POST-only actions under `videos/multi-elements/`.
-    static let actions: Set<String> = ["init-selection", "add-selection", "delete-selection", "clear-selection",
-                                       "preview-selection"]
 
     /// An integer query parameter within `range` (absent or empty: `defaultValue`); 1201 otherwise.
     static func queryInt(_ text: String?, name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {

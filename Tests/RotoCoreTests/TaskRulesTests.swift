@@ -42,6 +42,10 @@ import Testing
             .contains("<<<image_99999999999999999999>>> refers to an image"))
         #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_01>>> and <<<image_x>>>","image_list":[{"image":"AAAA"}]}"#) == "accepted")
         #expect(message(#"{"session_id":"1","edit_mode":"swap","prompt":"<<<image_+1>>>","image_list":[{"image":"AAAA"}]}"#) == "accepted")
+        // A task query by an external id spelled like an action would reach the action's route.
+        #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"x","external_task_id":"preview-selection"}"#)
+            .contains("external_task_id: must not be the name of a selection action"))
+        #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"x","external_task_id":"preview-selection-2"}"#) == "accepted")
         // Extra brackets or an unclosed opener before a reference do not hide it.
         #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"x <<<<image_3>>>"}"#).contains("<<<image_3>>> refers to an image"))
         #expect(message(#"{"session_id":"1","edit_mode":"removal","prompt":"<<< then <<<image_1>>>"}"#).contains("<<<image_1>>> refers to an image"))
