@@ -51,6 +51,7 @@ struct ConnectionOptions: ParsableArguments {
         let ak = accessKey ?? env("ACCESS_KEY"), sk = secretKey ?? env("SECRET_KEY")
         let pairError = ValidationError("--access-key and --secret-key go together (or ROTO_ACCESS_KEY and ROTO_SECRET_KEY)")
         if let key {
+            guard !key.isEmpty else { throw ValidationError("--key must not be empty") }
             credentials = .apiKey(key)
         } else if accessKey != nil || secretKey != nil {
             guard let ak, let sk else { throw pairError }
@@ -120,6 +121,20 @@ func isURL(_ s: String) -> Bool {
 }
 
 /// Downloads `url` into `directory/name` with a progress bar; returns the path.
+/// A session or task id argument: an empty one would address another route (the task list).
+func identifier(_ text: String) throws -> String {
+    guard !text.allSatisfy(\.isWhitespace) else { throw ValidationError("an id must not be empty") }
+    return text
+}
+
+/// Runs `body`, turning a failure into a `.localFile` error naming `path` (exit status 1, like an API
+/// error, with a readable message instead of a Foundation error's description).
+func onLocalFile<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as RotoClientError { throw error } catch {
+        throw RotoClientError(code: .localFile, message: "cannot write \(path): \(error.localizedDescription)", underlying: error)
+    }
+}
+
 func downloadFile(_ client: RotoClient, _ url: String, into directory: String, as name: String) async throws -> String {
     let destination = URL(fileURLWithPath: directory).appendingPathComponent(name)
     let bar = ProgressBar("downloading \(name)")

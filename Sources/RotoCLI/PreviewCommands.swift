@@ -15,7 +15,7 @@ struct Preview: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "The session id.")
+    @Argument(help: "The session id.", transform: identifier)
     var session: String
 
     @Option(help: ArgumentHelp("Save preview.mp4, cover.jpg and tracking.json in this directory.", valueName: "dir"))
@@ -51,7 +51,7 @@ struct Masks: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "The session id.")
+    @Argument(help: "The session id.", transform: identifier)
     var session: String
 
     @Option(help: ArgumentHelp("The directory to write the PNG files into (created if missing).", valueName: "dir"))
@@ -79,7 +79,7 @@ struct Masks: AsyncParsableCommand {
             return try await client.trackingOutput(preview)
         }
         let directory = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try onLocalFile(directory.path) { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         let bar = ProgressBar("writing masks")
         defer { bar.finish() }
         var files: [String] = []
@@ -94,7 +94,8 @@ struct Masks: AsyncParsableCommand {
                                           message: "frame \(frame.frameIndex) object \(object.objectID): bad RLE (\(error))")
                 }
                 let name = String(format: "frame-%05d-object-%d.png", frame.frameIndex, object.objectID)
-                try Data(MaskPNG.encode(mask)).write(to: directory.appendingPathComponent(name), options: .atomic)
+                let file = directory.appendingPathComponent(name)
+                try onLocalFile(file.path) { try Data(MaskPNG.encode(mask)).write(to: file, options: .atomic) }
                 files.append(name)
             }
             bar.update(Int64(i + 1), Int64(tracking.frames.count))

@@ -40,8 +40,11 @@ public enum RotoMain {
     /// Parses and runs `arguments` (without the program name); returns the exit status: 0 success,
     /// 1 API error (`error <code>: <message> (request <id>)` on stderr), 2 usage error.
     public static func execute(_ arguments: [String]) async -> Int32 {
+        // The parsed subcommand's type, so that a usage error raised while it runs prints its own usage.
+        var commandType: any ParsableCommand.Type = RotoCommand.self
         do {
             var command = try RotoCommand.parseAsRoot(arguments)
+            commandType = type(of: command)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -53,7 +56,11 @@ public enum RotoMain {
             return apiErrorExitCode
         } catch {
             let code = RotoCommand.exitCode(for: error)
-            let message = RotoCommand.fullMessage(for: error)
+            var message = RotoCommand.fullMessage(for: error)
+            if code == .validationFailure && commandType != RotoCommand.self {
+                // Raised while the subcommand ran (a file that does not exist): its own usage line.
+                message = "Error: \(RotoCommand.message(for: error))\nUsage: \(RotoCommand.usageString(for: commandType))"
+            }
             if code == .success {
                 if !message.isEmpty { Terminal.out(message) }
                 return 0

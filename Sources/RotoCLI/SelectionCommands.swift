@@ -46,20 +46,22 @@ struct Init: AsyncParsableCommand {
 
 /// The options of `select` and `unselect`.
 struct PointOptions: ParsableArguments {
-    @Argument(help: "The session id (from roto init).")
+    @Argument(help: "The session id (from roto init).", transform: identifier)
     var session: String
 
-    @Option(help: ArgumentHelp("The 0-based frame index of the normalised video.", valueName: "N"))
+    // `.unconditional`: a value that starts with "-" (`--frame -1`) is the option's value, checked by the
+    // server's range rule, not a missing value.
+    @Option(parsing: .unconditional, help: ArgumentHelp("The 0-based frame index of the normalised video.", valueName: "N"))
     var frame: Int
 
-    @Option(help: ArgumentHelp("A point on the object, normalised: 0,0 is the top-left corner, 1,1 the bottom-right. Repeatable.",
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("A point on the object, normalised: 0,0 is the top-left corner, 1,1 the bottom-right. Repeatable.",
                                valueName: "x,y"))
     var point: [PointArgument] = []
 
-    @Option(help: ArgumentHelp("A point that is NOT on the object (label 0). Repeatable.", valueName: "x,y"))
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("A point that is NOT on the object (label 0). Repeatable.", valueName: "x,y"))
     var exclude: [PointArgument] = []
 
-    @Option(help: ArgumentHelp("Which object the points belong to (default 0); use 1, 2 … for more objects.", valueName: "K"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Which object the points belong to (default 0); use 1, 2 … for more objects.", valueName: "K"))
     var object: Int?
 
     func validate() throws {
@@ -128,7 +130,7 @@ struct Unselect: AsyncParsableCommand {
 struct Clear: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove every point of every frame and object of a session.")
 
-    @Argument(help: "The session id.")
+    @Argument(help: "The session id.", transform: identifier)
     var session: String
 
     @OptionGroup var connection: ConnectionOptions
@@ -147,7 +149,7 @@ struct SessionCommand: AsyncParsableCommand {
         abstract: "Show a session: its video, its points per frame and object, and when it expires."
     )
 
-    @Argument(help: "The session id.")
+    @Argument(help: "The session id.", transform: identifier)
     var session: String
 
     @OptionGroup var connection: ConnectionOptions
@@ -162,9 +164,11 @@ struct SessionCommand: AsyncParsableCommand {
         for frame in data.frames {
             for object in frame.objects {
                 let excluded = object.points.filter { $0.label == 0 }.count
-                let list = object.points.map { ($0.label == 0 ? "-" : "") + String(format: "%.4g,%.4g", $0.x, $0.y) }
+                // Exact values in the flags' own form, so a line can be given back to `roto unselect`
+                // (delete-selection matches within 1e-6).
+                let list = object.points.map { "\($0.label == 0 ? "--exclude" : "--point") \($0.x),\($0.y)" }
                 Terminal.out("frame \(frame.frameIndex) object \(object.objectID): \(object.points.count) point(s)"
-                             + (excluded > 0 ? " (\(excluded) excluded)" : "") + " " + list.joined(separator: " "))
+                             + (excluded > 0 ? " (\(excluded) excluded)" : "") + ": " + list.joined(separator: " "))
             }
         }
     }

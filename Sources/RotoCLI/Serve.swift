@@ -71,6 +71,23 @@ struct Serve: AsyncParsableCommand {
         if let level = logLevel ?? env["LOG_LEVEL"], Logger.Level(rawValue: level) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        // Numbers from the environment are checked as strictly as flags: a typo must not fall back to a
+        // default silently.
+        for (name, flag) in [("PORT", port), ("WORKER_THREADS", workerThreads), ("TASK_CONCURRENCY", taskConcurrency)]
+        where flag == nil {
+            if let text = env[name], Int(text) == nil {
+                throw ValidationError("ROTO_\(name) must be an integer (got \"\(text)\")")
+            }
+        }
+        if let p = port ?? env["PORT"].flatMap(Int.init), !(0...65535).contains(p) {
+            throw ValidationError("--port must be 0–65535 (got \(p))")
+        }
+        if let url = publicURL ?? env["PUBLIC_URL"] {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                  !(parsed.host ?? "").isEmpty else {
+                throw ValidationError("--public-url must be an absolute http(s) URL such as https://roto.example.com (got \"\(url)\")")
+            }
+        }
     }
 
     /// The configuration from flags, then environment, then defaults.

@@ -28,9 +28,17 @@ struct WaitOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Give up waiting after this many seconds (the task goes on).", valueName: "seconds"))
     var timeout: Double?
 
+    /// The shortest pause between two queries (the server rate-limits a key's calls) and the longest
+    /// wait either option takes (30 days: a result's lifetime).
+    static let shortestPoll = 0.1, longestWait = 30 * 86_400.0
+
     func validate() throws {
-        guard pollInterval > 0 else { throw ValidationError("--poll-interval must be positive") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        guard pollInterval.isFinite, pollInterval >= Self.shortestPoll, pollInterval <= Self.longestWait else {
+            throw ValidationError("--poll-interval must be between \(Self.shortestPoll) and \(Int(Self.longestWait)) seconds (got \(pollInterval))")
+        }
+        if let timeout, !(timeout.isFinite && timeout > 0 && timeout <= Self.longestWait) {
+            throw ValidationError("--timeout must be more than 0 and at most \(Int(Self.longestWait)) seconds (got \(timeout))")
+        }
     }
 
     var waits: Bool { wait || download != nil }
@@ -41,28 +49,24 @@ func finish(task id: String, client: RotoClient, options: WaitOptions, json: Boo
     var task = try await client.task(id)
     if options.waits && !task.taskStatus.isFinal {
         let status = SharedText(task.taskStatus.rawValue)
-        let interval = Duration.milliseconds(Int64(options.pollInterval * 1000))
-        let timeout = options.timeout.map { Duration.milliseconds(Int64($0 * 1000)) }
+        let interval = Duration.seconds(options.pollInterval)
+        let timeout = options.timeout.map { Duration.seconds($0) }
         task = try await withSpinner(status: { "task \(id) \(status.text)" }) {
             try await client.waitForTask(id, pollInterval: interval, timeout: timeout,
                                          onUpdate: { t in status.text = t.taskStatus.rawValue })
         }
     }
-    var saved: [String] = []
+    // The task first, so that its URLs are printed even when a download then fails.
+    if json { try printJSON(task) } else { printTask(task) }
     if let directory = options.download, task.taskStatus == .succeed {
         for video in task.taskResult.videos ?? [] {
-            saved.append(try await downloadFile(client, video.url, into: directory, as: "\(task.taskID).mp4"))
+            var saved = [try await downloadFile(client, video.url, into: directory, as: "\(task.taskID).mp4")]
             if !video.watermarkURL.isEmpty {
                 saved.append(try await downloadFile(client, video.watermarkURL, into: directory,
                                                     as: "\(task.taskID)-watermark.mp4"))
             }
+            if !json { for path in saved { Terminal.out("saved \(path)") } }
         }
-    }
-    if json {
-        try printJSON(task)
-    } else {
-        printTask(task)
-        for path in saved { Terminal.out("saved \(path)") }
     }
     if options.waits && task.taskStatus == .failed {
         Terminal.err("error: task \(task.taskID) failed" + (task.taskStatusMsg.isEmpty ? "" : ": \(task.taskStatusMsg)"))
@@ -94,7 +98,7 @@ struct Edit: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "The session id.")
+    @Argument(help: "The session id.", transform: identifier)
     var session: String
 
     @Option(help: "What to do with the selection.")
@@ -121,7 +125,7 @@ struct Edit: AsyncParsableCommand {
     @Option(help: ArgumentHelp("An http(s) URL that receives the task on every status change.", valueName: "url"))
     var callbackURL: String?
 
-    @Option(help: ArgumentHelp("Your own id for the task, unique in your account (roto task accepts it).", valueName: "id"))
+    @Option(help: ArgumentHelp("Your own id for the task, unique in your account (roto task accepts it); not an action's name such as preview-selection.", valueName: "id"))
     var externalID: String?
 
     @OptionGroup var waiting: WaitOptions
@@ -185,7 +189,7 @@ struct TaskCommand: AsyncParsableCommand {
         abstract: "Show a task (by task id or external id); optionally wait for it and save its result."
     )
 
-    @Argument(help: "The task id or your external task id.")
+    @Argument(help: "The task id or your external task id.", transform: identifier)
     var id: String
 
     @OptionGroup var waiting: WaitOptions

@@ -11,19 +11,41 @@ enum Terminal {
     /// Progress bars and spinners are drawn only when stderr is a terminal.
     static let stderrIsTerminal: Bool = isatty(2) == 1
 
-    /// Writes a line to stdout.
+    /// Writes a line to stdout. When the reader has gone (`roto tasks | head -1`), the process ends
+    /// quietly with 141, the status a shell reports for a tool stopped by SIGPIPE (which the networking
+    /// library ignores, so the write fails instead).
     static func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        if !write(1, line + "\n") { exit(141) }
     }
 
     /// Writes a line to stderr.
     static func err(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        _ = write(2, line + "\n")
     }
 
     /// Writes raw text to stderr (progress redraws).
     static func draw(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        _ = write(2, text)
+    }
+
+    /// Writes all of `text` to a file descriptor; false when it cannot (a closed pipe, a full disk).
+    private static func write(_ fd: Int32, _ text: String) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { raw in
+                #if canImport(Glibc)
+                Glibc.write(fd, raw.baseAddress, raw.count)
+                #else
+                Darwin.write(fd, raw.baseAddress, raw.count)
+                #endif
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            bytes = bytes.dropFirst(n)
+        }
+        return true
     }
 
     /// Human-readable byte count.

@@ -233,9 +233,14 @@ public struct RotoClient: Sendable {
                 // The server's Retry-After (a rate limit, a restart) is the least pause before the next try.
                 if let seconds = error.retryAfterSeconds { pause = max(pause, .seconds(seconds)) }
             }
-            if let deadline, clock.now.advanced(by: pause) > deadline {
-                throw RotoClientError(code: .waitTimedOut,
-                                      message: "task \(id) is still \(last?.taskStatus.rawValue ?? "unknown") after \(timeout.map { "\($0)" } ?? "")")
+            // The last query is at the deadline itself: a timeout never gives up before it.
+            if let deadline {
+                let left = clock.now.duration(to: deadline)
+                if left <= .zero {
+                    throw RotoClientError(code: .waitTimedOut,
+                                          message: "task \(id) is still \(last?.taskStatus.rawValue ?? "unknown") after \(timeout.map { "\($0)" } ?? "")")
+                }
+                pause = min(pause, left)
             }
             try await Task.sleep(for: pause)
         }
@@ -255,21 +260,37 @@ public struct RotoClient: Sendable {
         let directory = destination.deletingLastPathComponent()
         let partial = directory.appendingPathComponent(".\(destination.lastPathComponent).part-\(UUID().uuidString)")
         var written: Int64 = 0
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission)
+        /// A failure on this machine's side (the directory, the file): `.localFile`, not a transport error.
+        func local<T>(_ body: () throws -> T) throws(RotoClientError) -> T {
+            do { return try body() } catch {
+                try? FileManager.default.removeItem(at: partial)
+                throw RotoClientError(code: .localFile, message: "cannot write \(destination.path): \(error.localizedDescription)",
+                                      underlying: error)
             }
-            let handle = try FileHandle(forWritingTo: partial)
+        }
+        do {
+            let handle = try local { () throws -> FileHandle in
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    throw CocoaError(.fileWriteFileExists, userInfo: [NSLocalizedDescriptionKey: "\(directory.path) is a file, not a directory"])
+                }
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+                    throw CocoaError(.fileWriteNoPermission)
+                }
+                return try FileHandle(forWritingTo: partial)
+            }
             defer { try? handle.close() }
             progress?(0, total)
             for try await chunk in response.body {
-                try handle.write(contentsOf: Data(chunk.readableBytesView))
+                try local { try handle.write(contentsOf: Data(chunk.readableBytesView)) }
                 written += Int64(chunk.readableBytes)
                 progress?(written, total)
             }
-            try? FileManager.default.removeItem(at: destination)
-            try FileManager.default.moveItem(at: partial, to: destination)
+            try local {
+                try? FileManager.default.removeItem(at: destination)
+                try FileManager.default.moveItem(at: partial, to: destination)
+            }
         } catch let error as RotoClientError {
             try? FileManager.default.removeItem(at: partial)
             throw error

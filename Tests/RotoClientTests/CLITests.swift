@@ -131,12 +131,22 @@ enum CLI {
             let state = try await CLI.run(["session", session], environment: env)
             #expect(state.status == 0, "\(state.stderr)")
             #expect(state.stdout.contains("frame 15 object 0: 1 point(s)"), "\(state.stdout)")
+            // The exact values, in the flags' form: a line can be given back to `roto unselect`.
+            #expect(state.stdout.contains(": --point \(p.x),\(p.y)"), "\(state.stdout)")
 
             let directory = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let preview = try await CLI.run(["preview", session, "--download", directory], environment: env)
             #expect(preview.status == 0, "\(preview.stderr)")
             #expect(preview.stdout.contains("video http://"), "\(preview.stdout)")
+            // A file where the download directory should be: a local-file error (-4), not a transport one.
+            let blocker = directory + "/blocker"
+            _ = FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
+            let blocked = try await CLI.run(["preview", session, "--download", blocker], environment: env)
+            #expect(blocked.status == 1 && blocked.stderr.hasPrefix("error -4: "), "\(blocked.stderr)")
+            let blockedMasks = try await CLI.run(["masks", session, "--out", blocker], environment: env)
+            #expect(blockedMasks.status == 1 && blockedMasks.stderr.hasPrefix("error -4: "), "\(blockedMasks.stderr)")
+            try? FileManager.default.removeItem(atPath: blocker)
             for name in ["preview.mp4", "cover.jpg", "tracking.json"] {
                 #expect(FileManager.default.fileExists(atPath: directory + "/" + name), "\(name)")
             }
@@ -179,12 +189,23 @@ enum CLI {
 
             let badFile = try await CLI.run(["init", "/nonexistent/clip.mp4"], environment: env)
             #expect(badFile.status == 2, "\(badFile.stderr)")
+            #expect(badFile.stderr.contains("Usage: roto init"), "the subcommand's own usage: \(badFile.stderr)")
+            // A value starting with "-" is the option's value, refused by the server's range rule.
+            let negative = try await CLI.run(["select", "1234567890123456789", "--frame", "-1", "--point", "0.5,0.5"], environment: env)
+            #expect(negative.status == 1 && negative.stderr.hasPrefix("error 1201: "), "\(negative.stderr)")
 
             for args in [["select", "123"],                                        // missing --frame and points
                          ["select", "123", "--frame", "1"],                         // no point
                          ["select", "123", "--frame", "1", "--point", "abc"],       // malformed point
                          ["edit", "123", "--mode", "erase", "--prompt", "x"],       // unknown mode
                          ["tasks", "--page", "0"],
+                         ["task", ""],                                              // an empty id
+                         ["task", "1", "--wait", "--timeout", "nan"],               // not a number of seconds
+                         ["task", "1", "--wait", "--poll-interval", "inf"],
+                         ["task", "1", "--wait", "--poll-interval", "0.0001"],      // would flood the server
+                         ["task", "1", "--key", ""],
+                         ["serve", "--port", "99999"],
+                         ["serve", "--public-url", "notaurl"],
                          ["frobnicate"]] {
                 let r = try await CLI.run(args, environment: env)
                 #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
