@@ -9,23 +9,42 @@ struct Init: AsyncParsableCommand {
         abstract: "Open a selection session on a video (a local file is uploaded first).",
         discussion: """
         The video must be an MP4 or MOV of 2–5.5 s or 7–10.5 s, each side 720–2160 px, at 24, 30 or 60 fps. \
-        A local file goes through Roto's upload extension; an http(s) URL is downloaded by the server.
+        A local file goes through Roto's upload extension; an http(s) URL is downloaded by the server; \
+        --video-id opens an edit task's result (the video_id that roto task prints).
         Prints the session id that the other commands take.
         """
     )
 
     @Argument(help: ArgumentHelp("A local video file, or an http(s) URL.", valueName: "file-or-url"))
-    var source: String
+    var source: String?
+
+    @Option(help: ArgumentHelp("A video id from an edit task's result, instead of a file or URL.", valueName: "id"),
+            transform: identifier)
+    var videoID: String?
+
+    @Option(help: ArgumentHelp("The task whose result --video-id is (checked by the server).", valueName: "id"),
+            transform: identifier)
+    var taskID: String?
 
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        guard (source == nil) != (videoID == nil) else {
+            throw ValidationError("give a video file or URL, or --video-id, but not both")
+        }
+        if taskID != nil && videoID == nil { throw ValidationError("--task-id goes with --video-id") }
+    }
+
     func run() async throws {
         let client = try connection.client()
-        let source = self.source
         let data: InitSelectionData
-        if isURL(source) {
+        if let videoID {
+            let taskID = self.taskID
+            data = try await withSpinner("opening the video") { try await client.initSelection(videoID: videoID, taskID: taskID) }
+        } else if let source, isURL(source) {
             data = try await withSpinner("probing and normalising") { try await client.initSelection(videoURL: source) }
         } else {
+            let source = self.source ?? ""
             let path = (source as NSString).expandingTildeInPath
             guard FileManager.default.isReadableFile(atPath: path) else {
                 throw ValidationError("\(source) is not a readable file or an http(s) URL")

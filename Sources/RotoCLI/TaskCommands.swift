@@ -164,6 +164,7 @@ struct Edit: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ValidationError("--image \(source) is not a readable file or an http(s) URL")
             }
+            guard !data.isEmpty else { throw RotoClientError(code: .localFile, message: "--image \(source) is an empty file") }
             files.append((i, path, Array(data)))
             list.append(TaskImage(image: ""))
         }

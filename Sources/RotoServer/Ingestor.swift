@@ -177,10 +177,11 @@ final class PublicURLs: Sendable {
 
     func file(_ token: String) -> String { "\(baseURL)/v1/files/\(token)" }
 
-    /// The token of a URL of this server's file route (`/v1/files/<t>` or `/kling/v1/files/<t>`).
+    /// The token of a URL of this server's file route (`/v1/files/<t>` or `/kling/v1/files/<t>`). The
+    /// scheme and host are compared without case (`HTTP://Host/…` is the same server); the token keeps it.
     func token(inFileURL url: String) -> String? {
-        let base = baseURL
-        for prefix in ["\(base)/v1/files/", "\(base)/kling/v1/files/"] where url.hasPrefix(prefix) {
+        let base = baseURL, lower = url.lowercased()
+        for prefix in ["\(base)/v1/files/", "\(base)/kling/v1/files/"] where lower.hasPrefix(prefix.lowercased()) {
             let token = String(url.dropFirst(prefix.count))
             return token.isEmpty || token.contains("/") ? nil : token
         }

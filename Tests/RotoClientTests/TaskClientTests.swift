@@ -98,6 +98,15 @@ import Testing
             #expect(task.status == 0, "\(task.stderr)")
             #expect(try task.json()["task_status"] == .string("succeed"))
 
+            // The result opens a new session by its video_id.
+            let tokens = edit.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
+            let at = try #require(tokens.firstIndex(of: "video_id"), "no video_id in \(edit.stdout)")
+            let videoID = String(tokens[at + 1].dropLast())  // the id, less the closing parenthesis
+            let reopened = try await CLI.run(["init", "--video-id", videoID, "--task-id", taskID], environment: env)
+            #expect(reopened.status == 0 && reopened.stdout.hasPrefix("session "), "\(reopened.stdout) \(reopened.stderr)")
+            let both = try await CLI.run(["init", "x.mp4", "--video-id", videoID], environment: env)
+            #expect(both.status == 2, "\(both.stderr)")
+
             let tasks = try await CLI.run(["tasks", "--page", "1", "--page-size", "5"], environment: env)
             #expect(tasks.status == 0 && tasks.stdout.hasPrefix(taskID), "\(tasks.stdout)")
 

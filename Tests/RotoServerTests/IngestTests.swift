@@ -157,6 +157,10 @@ import Testing
             let r = try await client.initSelection(url: url)
             #expect(r.code == 0, "\(r.message)")
             #expect(r.number("total_frame") == 90)
+            // The same URL with its scheme in capitals is still this server's file (read from disk, not
+            // downloaded from loopback, which the address rule refuses here).
+            let shouting = try await client.initSelection(url: "HTTP://" + url.dropFirst("http://".count))
+            #expect(shouting.code == 0, "\(shouting.message)")
         }
     }
 
