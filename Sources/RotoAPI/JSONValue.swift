@@ -140,6 +140,11 @@ public struct FieldReader: Sendable {
     public func int(_ key: String) throws(RotoError) -> Int? {
         guard let v = value(key) else { return nil }
         guard case .number(let d) = v, d.isFinite, d == d.rounded(), abs(d) <= 9_007_199_254_740_991 else {
+            // Past 2^53 a JSON number is no longer read exactly: quoting its nearest double's digits
+            // would name a value the caller never sent.
+            if case .number(let d) = v, d.isFinite, abs(d) > 9_007_199_254_740_991 {
+                throw .invalid(name(key), "must be an integer", got: "about \(d), beyond the 2^53 that JSON numbers hold exactly")
+            }
             throw .invalid(name(key), "must be an integer", got: v.quoted)
         }
         return Int(d)

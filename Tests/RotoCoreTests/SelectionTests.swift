@@ -100,6 +100,9 @@ import Testing
             (#"{"frame_index":3,"points":[{"x":0,"y":1}]}"#, "session_id"),
             (#"{"session_id":"1","frame_index":1.5,"points":[{"x":0,"y":1}]}"#, "frame_index: must be an integer (got 1.5)"),
             (#"{"session_id":"1","frame_index":-1,"points":[{"x":0,"y":1}]}"#, "frame_index"),
+            // Past 2^53 the digits received cannot be quoted back exactly (9223372036854775808 was).
+            (#"{"session_id":"1","frame_index":9223372036854775807,"points":[{"x":0,"y":1}]}"#,
+             "frame_index: must be an integer (got about 9.223372036854776e+18, beyond the 2^53"),
             (#"{"session_id":"1","frame_index":0,"points":[]}"#, "points: must hold 1–10 points"),
             (#"{"session_id":"1","frame_index":0,"points":{}}"#, "points: must be an array"),
             (#"{"session_id":"1","frame_index":0,"points":[{"x":1.5,"y":0}]}"#, "points[0].x: must be within [0, 1] (got 1.5)"),
