@@ -39,23 +39,34 @@ extension AppDatabase {
         }
     }
 
-    /// Stores a new preview and its files, replacing the previous one; returns the replaced files so the
-    /// caller can delete them from disk. A preview of an older selection than the stored one's (two
-    /// previews ran at once, the older finished last) stores only its files, for the caller that asked
-    /// for it: the newer one stays the session's preview (its cache and the prior of first clicks), and
-    /// the files go with the session.
+    /// How many of a session's previews keep their files: a preview replaced by a newer one stays
+    /// served (a client may still be downloading or playing it) until `keptPreviews` newer ones exist.
+    public static let keptPreviews = 4
+
+    /// Stores a new preview and its files, replacing the previous one as the session's preview; returns
+    /// the files of the session's previews beyond the newest `keptPreviews`, deleted here, so the caller
+    /// can delete them from disk. A preview of an older selection than the stored one's (two previews ran
+    /// at once, the older finished last) stores only its files, for the caller that asked for it: the
+    /// newer one stays the session's preview (its cache and the prior of first clicks).
     public func replacePreview(_ preview: PreviewRecord, files: [FileRecord]) async throws -> [FileRecord] {
         try await writer.write { db in
-            var old: [FileRecord] = []
             for f in files { try f.insert(db) }
-            if let previous = try PreviewRecord.fetchOne(db, key: preview.sessionId) {
-                guard previous.selectionVersion <= preview.selectionVersion else { return [] }
-                let tokens = [previous.videoToken, previous.coverToken, previous.trackingToken]
-                old = try FileRecord.fetchAll(db, keys: tokens)
-                _ = try FileRecord.deleteAll(db, keys: tokens)
-                try previous.delete(db)
+            let previous = try PreviewRecord.fetchOne(db, key: preview.sessionId)
+            if previous.map({ $0.selectionVersion <= preview.selectionVersion }) ?? true {
+                try previous?.delete(db)
+                try preview.insert(db)
             }
-            try preview.insert(db)
+            // Each preview stores three files at one instant (video, cover, tracking output).
+            let all = try FileRecord.filter(Column("ownerId") == preview.sessionId && Column("kind") == FileRecord.Kind.preview.rawValue)
+                .order(Column("createdAt").desc, Column("token")).fetchAll(db)
+            var instants: [Int64] = []
+            for f in all where !instants.contains(f.createdAt) { instants.append(f.createdAt) }
+            guard instants.count > Self.keptPreviews else { return [] }
+            let keptFrom = instants[Self.keptPreviews - 1]
+            let current = try PreviewRecord.fetchOne(db, key: preview.sessionId)
+            let live = Set([current?.videoToken, current?.coverToken, current?.trackingToken].compactMap { $0 })
+            let old = all.filter { $0.createdAt < keptFrom && !live.contains($0.token) }
+            _ = try FileRecord.deleteAll(db, keys: old.map(\.token))
             return old
         }
     }

@@ -3,10 +3,10 @@ import Testing
 
 /// The session's stored preview when two previews of one session run at once.
 struct PreviewStoreTests {
-    func files(_ stamp: String) -> [FileRecord] {
+    func files(_ stamp: String, at instant: Int64 = 0) -> [FileRecord] {
         ["mp4", "jpg", "json"].map { ext in
             FileRecord(token: "\(stamp)-\(ext)", accountId: "a", kind: .preview, ownerId: "s",
-                       path: "sessions/s/preview-\(stamp).\(ext)", contentType: "x", size: 1, createdAt: 0, expiresAt: 9_999)
+                       path: "sessions/s/preview-\(stamp).\(ext)", contentType: "x", size: 1, createdAt: instant, expiresAt: 9_999)
         }
     }
 
@@ -23,16 +23,24 @@ struct PreviewStoreTests {
         try await db.insertSession(session, video: FileRecord(token: "v", accountId: "a", kind: .session, ownerId: "s",
                                                               path: "sessions/s/video.mp4", contentType: "video/mp4",
                                                               size: 1, createdAt: 0, expiresAt: 9_999))
-        #expect(try await db.replacePreview(record(version: 1, "one"), files: files("one")).isEmpty)
-        // The preview of version 3 replaces the one of version 1: its files are returned to be deleted.
-        let replaced = try await db.replacePreview(record(version: 3, "three"), files: files("three"))
-        #expect(Set(replaced.map(\.token)) == ["one-mp4", "one-jpg", "one-json"])
+        #expect(try await db.replacePreview(record(version: 1, "one"), files: files("one", at: 1)).isEmpty)
+        // The preview of version 3 replaces the one of version 1 as the session's; version 1's files stay
+        // served (a client may still be downloading them).
+        #expect(try await db.replacePreview(record(version: 3, "three"), files: files("three", at: 3)).isEmpty)
+        #expect(try await db.file(token: "one-mp4", now: 0) != nil)
         // Version 2's preview, made at the same time, ends last: the session keeps version 3's, and version
         // 2's files stay servable for the call that asked for them.
-        #expect(try await db.replacePreview(record(version: 2, "two"), files: files("two")).isEmpty)
+        #expect(try await db.replacePreview(record(version: 2, "two"), files: files("two", at: 4)).isEmpty)
         #expect(try await db.preview(sessionID: "s", selectionVersion: 3) == record(version: 3, "three"))
         #expect(try await db.preview(sessionID: "s", selectionVersion: 2) == nil)
         #expect(try await db.latestPreviewTracking(sessionID: "s")?.token == "three-json")
         #expect(try await db.file(token: "two-mp4", now: 0) != nil)
+        // The session's newest four previews keep their files; a fifth drops the oldest one's (never the
+        // session's current preview's).
+        #expect(try await db.replacePreview(record(version: 4, "four"), files: files("four", at: 5)).isEmpty)
+        let dropped = try await db.replacePreview(record(version: 5, "five"), files: files("five", at: 6))
+        #expect(Set(dropped.map(\.token)) == ["one-mp4", "one-jpg", "one-json"])
+        #expect(try await db.file(token: "one-mp4", now: 0) == nil)
+        #expect(try await db.file(token: "three-json", now: 0) != nil)
     }
 }
