@@ -38,6 +38,16 @@ struct Janitor: Service {
             for file in loose { media.remove(file.path) }
             if !loose.isEmpty { try await database.deleteFiles(tokens: loose.map(\.token)) }
             media.sweepTemporary(olderThan: 3600)
+            // Folders a process that died left between writing files and storing their row (a session
+            // being created, a task's reference images): no row, and untouched for an hour, so that a
+            // creation in flight is never taken for one.
+            for (directory, owner) in [("sessions", AppDatabase.FolderOwner.session), ("tasks", .task)] {
+                let names = media.folders(in: directory, unchangedFor: 3600)
+                for name in try await database.missing(names, in: owner) {
+                    media.remove("\(directory)/\(name)")
+                    logger.notice("orphaned folder removed", metadata: ["folder": "\(directory)/\(name)"])
+                }
+            }
         } catch {
             logger.error("janitor pass failed", metadata: ["error": "\(error)"])
         }

@@ -54,6 +54,25 @@ extension AppDatabase {
     }
 
     /// Deletes a session row and its file rows (after the janitor removed the files).
+    /// The rows that folders of media files belong to, by the folder's name.
+    public enum FolderOwner: String, Sendable { case session, task }
+
+    /// Which of `ids` have no row in the table of `owner` (their folders belong to nothing).
+    public func missing(_ ids: [String], in owner: FolderOwner) async throws -> [String] {
+        guard !ids.isEmpty else { return [] }
+        return try await writer.read { db in
+            var present = Set<String>()
+            // In chunks: SQLite bounds the number of a statement's parameters.
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = Array(ids[start..<min(ids.count, start + 500)])
+                let marks = chunk.map { _ in "?" }.joined(separator: ",")
+                present.formUnion(try String.fetchAll(db, sql: "SELECT id FROM \(owner.rawValue) WHERE id IN (\(marks))",
+                                                      arguments: StatementArguments(chunk)))
+            }
+            return ids.filter { !present.contains($0) }
+        }
+    }
+
     public func deleteSession(id: String) async throws {
         try await writer.write { db in
             try FileRecord.filter(Column("ownerId") == id).deleteAll(db)

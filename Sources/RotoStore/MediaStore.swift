@@ -60,6 +60,18 @@ public struct MediaStore: Sendable {
         }
     }
 
+    /// The names of the folders directly under a relative directory that have not changed for `seconds`.
+    public func folders(in relative: String, unchangedFor seconds: TimeInterval) -> [String] {
+        let fm = FileManager.default, directory = absolute(relative)
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
+        let cutoff = Date().addingTimeInterval(-seconds)
+        return names.filter { name in
+            let attributes = try? fm.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(name))
+            return attributes?[.type] as? FileAttributeType == .typeDirectory
+                && (attributes?[.modificationDate] as? Date).map { $0 < cutoff } == true
+        }
+    }
+
     /// Whether the media root is writable (readiness).
     public func isWritable() -> Bool { FileManager.default.isWritableFile(atPath: root) }
 }

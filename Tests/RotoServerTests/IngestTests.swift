@@ -243,8 +243,21 @@ import Testing
         let db = try AppDatabase.open(path: config.dataDirectory + "/roto.sqlite")
         let media = try MediaStore(dataDirectory: config.dataDirectory)
         #expect(FileManager.default.fileExists(atPath: media.absolute("sessions/\(id)/video.mp4")))
+        // Folders a process that died left without their row (a session moved into place, a task's
+        // images written, before the insert): swept once untouched for an hour; a fresh one is kept.
+        let fm = FileManager.default
+        for orphan in ["sessions/1111111111111111111", "tasks/2222222222222222222", "tasks/3333333333333333333"] {
+            try media.prepare(orphan + "/image-1.jpg")
+            _ = fm.createFile(atPath: media.absolute(orphan + "/image-1.jpg"), contents: Data([1, 2, 3]))
+        }
+        for old in ["sessions/1111111111111111111", "tasks/2222222222222222222"] {
+            try fm.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: media.absolute(old))
+        }
         await Janitor(database: db, media: media, interval: .seconds(60), logger: .init(label: "test")).sweep(now: UnixTime.nowMillis())
         #expect(!FileManager.default.fileExists(atPath: media.absolute("sessions/\(id)")))
+        #expect(!fm.fileExists(atPath: media.absolute("sessions/1111111111111111111")))
+        #expect(!fm.fileExists(atPath: media.absolute("tasks/2222222222222222222")))
+        #expect(fm.fileExists(atPath: media.absolute("tasks/3333333333333333333/image-1.jpg")), "a creation in flight is kept")
         // Every call on it is 1203, and so is its file URL.
         try await withApp(config) { client in
             let session = try await client.call(.get, "/v1/videos/multi-elements/sessions/\(id)")
