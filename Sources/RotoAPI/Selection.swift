@@ -1,6 +1,5 @@
 /// Wire types of the video-selection endpoints (spec §2–5, §9).
 
-/// `POST .../init-selection` request.
 /// The selection actions' path segments under `/v1/videos/multi-elements/` (each a POST route). A task
 /// query `GET …/multi-elements/<id>` cannot reach an id spelled like one of them.
 public enum SelectionActions {
@@ -8,6 +7,7 @@ public enum SelectionActions {
                                             "preview-selection"]
 }
 
+/// `POST .../init-selection` request.
 public struct InitSelectionRequest: Codable, Sendable, Equatable {
     public var videoID: String?
     public var videoURL: String?

@@ -120,7 +120,6 @@ func isURL(_ s: String) -> Bool {
     return lower.hasPrefix("http://") || lower.hasPrefix("https://")
 }
 
-/// Downloads `url` into `directory/name` with a progress bar; returns the path.
 /// A session or task id argument: an empty one would address another route (the task list).
 func identifier(_ text: String) throws -> String {
     guard !text.allSatisfy(\.isWhitespace) else { throw ValidationError("an id must not be empty") }
@@ -131,10 +130,11 @@ func identifier(_ text: String) throws -> String {
 /// error, with a readable message instead of a Foundation error's description).
 func onLocalFile<T>(_ path: String, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as RotoClientError { throw error } catch {
-        throw RotoClientError(code: .localFile, message: "cannot write \(path): \(error.localizedDescription)", underlying: error)
+        throw RotoClientError.cannotWrite(path, error)
     }
 }
 
+/// Downloads `url` into `directory/name` with a progress bar; returns the path.
 func downloadFile(_ client: RotoClient, _ url: String, into directory: String, as name: String) async throws -> String {
     let destination = URL(fileURLWithPath: directory).appendingPathComponent(name)
     let bar = ProgressBar("downloading \(name)")

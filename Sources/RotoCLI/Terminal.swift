@@ -14,8 +14,14 @@ enum Terminal {
     /// Writes a line to stdout. When the reader has gone (`roto tasks | head -1`), the process ends
     /// quietly with 141, the status a shell reports for a tool stopped by SIGPIPE (which the networking
     /// library ignores, so the write fails instead).
+    /// Any other failure (a full disk) is reported on stderr and ends it with 1.
     static func out(_ line: String) {
-        if !write(1, line + "\n") { exit(141) }
+        let failure = write(1, line + "\n")
+        if failure == EPIPE { exit(141) }
+        if failure != 0 {
+            err("error: cannot write to stdout: \(String(cString: strerror(failure)))")
+            exit(1)
+        }
     }
 
     /// Writes a line to stderr.
@@ -28,8 +34,9 @@ enum Terminal {
         _ = write(2, text)
     }
 
-    /// Writes all of `text` to a file descriptor; false when it cannot (a closed pipe, a full disk).
-    private static func write(_ fd: Int32, _ text: String) -> Bool {
+    /// Writes all of `text` to a file descriptor; the `errno` of a failure (a closed pipe, a full disk),
+    /// 0 when all was written.
+    private static func write(_ fd: Int32, _ text: String) -> Int32 {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { raw in
@@ -41,11 +48,11 @@ enum Terminal {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                return false
+                return errno
             }
             bytes = bytes.dropFirst(n)
         }
-        return true
+        return 0
     }
 
     /// Human-readable byte count.

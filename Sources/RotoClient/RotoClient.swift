@@ -264,8 +264,7 @@ public struct RotoClient: Sendable {
         func local<T>(_ body: () throws -> T) throws(RotoClientError) -> T {
             do { return try body() } catch {
                 try? FileManager.default.removeItem(at: partial)
-                throw RotoClientError(code: .localFile, message: "cannot write \(destination.path): \(error.localizedDescription)",
-                                      underlying: error)
+                throw RotoClientError.cannotWrite(destination.path, error)
             }
         }
         do {

@@ -1,3 +1,4 @@
+import Foundation
 import RotoAPI
 
 /// The one error the SDK throws for a failed call: the Kling business code, the HTTP status, the server's
@@ -31,6 +32,11 @@ public struct RotoClientError: Error, Sendable, CustomStringConvertible {
         self.requestID = requestID
         self.underlying = underlying
         self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// A `.localFile` error: `path` could not be written (its directory is a file, the disk is full).
+    public static func cannotWrite(_ path: String, _ error: any Error) -> RotoClientError {
+        RotoClientError(code: .localFile, message: "cannot write \(path): \(error.localizedDescription)", underlying: error)
     }
 
     /// The error as the shared `RotoError` (code, message and `Retry-After`).

@@ -141,8 +141,6 @@ struct APIRoutes: Sendable {
         }
     }
 
-    /// The POST-only actions under `videos/multi-elements/`.
-
     /// An integer query parameter within `range` (absent or empty: `defaultValue`); 1201 otherwise.
     static func queryInt(_ text: String?, name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text, !text.isEmpty else { return defaultValue }
