@@ -75,7 +75,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
                             readiness: readiness, locks: locks, urls: urls, metrics: metrics, logger: logger)
     let workerBell = Doorbell(), callbackBell = Doorbell()
     let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
-                      worker: workerBell, callbacks: callbackBell)
+                      worker: workerBell, callbacks: callbackBell, readiness: readiness)
     let api = APIRoutes(database: database, ingestor: ingestor, selections: selections, previews: previews,
                         tasks: tasks, files: files, urls: urls, limits: limits).all
 

@@ -17,6 +17,7 @@ struct Tasks: Sendable {
     let limits: Limits
     let worker: Doorbell
     let callbacks: Doorbell
+    let readiness: Readiness
 
     func create(_ command: TaskCommand, account: AccountRecord) async throws -> TaskCreatedData {
         let now = UnixTime.nowMillis()
@@ -34,7 +35,17 @@ struct Tasks: Sendable {
             throw Self.duplicateExternalID(external)
         }
 
-        // Reference images: fetched and checked by content before the task exists.
+        // Reference images: fetched and checked by content before the task exists. A shutdown stops a
+        // download in flight (5001, nothing stored), as it stops an init-selection.
+        return try await readiness.stoppingAtShutdown("the task's creation") {
+            try await store(command, account: account, session: session, durationMillis: durationMillis, now: now)
+        }
+    }
+
+    /// Fetches and checks the reference images, then stores the task with its first announcement; a
+    /// refusal (or a stop) leaves no file behind.
+    private func store(_ command: TaskCommand, account: AccountRecord, session: SessionRecord, durationMillis: Int,
+                       now: Int64) async throws -> TaskCreatedData {
         let id = ids.next()
         var stored: [String] = []
         do {

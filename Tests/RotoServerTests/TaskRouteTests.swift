@@ -292,6 +292,33 @@ import Testing
         #expect(finished.attempts == 1)
     }
 
+    /// A shutdown stops a task's creation while a reference image downloads: 5001, nothing stored.
+    @Test func shutdownStopsATaskCreationInFlightWith5001AndStoresNothing() async throws {
+        let stall = StallGate()
+        let readiness = Readiness()
+        let config = testConfiguration()
+        try await withClipServer(stall: stall) { base in
+            try await withApp(config, readiness: readiness) { client in
+                let id = try await session(client)
+                async let reply = client.call(.post, Self.tasksPath, json: #"""
+                    {"session_id":"\#(id)","edit_mode":"swap","prompt":"x","image_list":[{"image":"\#(base)/stall"}]}
+                    """#)
+                await stall.untilReached()  // the image's download is in flight
+                readiness.beginShutdown()
+                let r = try await reply
+                #expect(r.status == 503 && r.code == 5001, "\(r.status) \(r.code ?? -1) \(r.message)")
+                #expect(r.message.contains("stored nothing"), "\(r.message)")
+            }
+            stall.release.continuation.finish()
+        }
+        try await withApp(config) { client in
+            let list = try await client.call(.get, "\(Self.tasksPath)?pageNum=1&pageSize=10")
+            #expect(list.json["data"] == .array([]), "\(list.message)")
+        }
+        let tasksFolder = config.dataDirectory + "/media/tasks"
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: tasksFolder)) ?? []).isEmpty)
+    }
+
     @Test func additionWithoutSelectionComposesTheImage() async throws {
         try await withApp { client in
             let id = try await session(client, select: false)
