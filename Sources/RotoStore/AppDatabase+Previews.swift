@@ -51,10 +51,11 @@ extension AppDatabase {
     public func replacePreview(_ preview: PreviewRecord, files: [FileRecord]) async throws -> [FileRecord] {
         try await writer.write { db in
             for f in files { try f.insert(db) }
-            let previous = try PreviewRecord.fetchOne(db, key: preview.sessionId)
-            if previous.map({ $0.selectionVersion <= preview.selectionVersion }) ?? true {
-                try previous?.delete(db)
+            var current = try PreviewRecord.fetchOne(db, key: preview.sessionId)
+            if current.map({ $0.selectionVersion <= preview.selectionVersion }) ?? true {
+                try current?.delete(db)
                 try preview.insert(db)
+                current = preview
             }
             // Each preview stores three files at one instant (video, cover, tracking output).
             let all = try FileRecord.filter(Column("ownerId") == preview.sessionId && Column("kind") == FileRecord.Kind.preview.rawValue)
@@ -63,7 +64,6 @@ extension AppDatabase {
             for f in all where !instants.contains(f.createdAt) { instants.append(f.createdAt) }
             guard instants.count > Self.keptPreviews else { return [] }
             let keptFrom = instants[Self.keptPreviews - 1]
-            let current = try PreviewRecord.fetchOne(db, key: preview.sessionId)
             let live = Set([current?.videoToken, current?.coverToken, current?.trackingToken].compactMap { $0 })
             let old = all.filter { $0.createdAt < keptFrom && !live.contains($0.token) }
             _ = try FileRecord.deleteAll(db, keys: old.map(\.token))
