@@ -42,10 +42,20 @@ struct Janitor: Service {
             // being created, a task's reference images): no row, and untouched for an hour, so that a
             // creation in flight is never taken for one.
             for (directory, owner) in [("sessions", AppDatabase.FolderOwner.session), ("tasks", .task)] {
-                let names = media.folders(in: directory, unchangedFor: 3600)
+                let names = media.entries(in: directory, unchangedFor: 3600, folders: true)
                 for name in try await database.missing(names, in: owner) {
                     media.remove("\(directory)/\(name)")
                     logger.notice("orphaned folder removed", metadata: ["folder": "\(directory)/\(name)"])
+                }
+            }
+            // A preview's files moved into its session's folder by a process that died before it stored
+            // their rows: no row names them, and they are an hour old, so no preview in flight owns them.
+            for session in media.entries(in: "sessions", unchangedFor: 0, folders: true) {
+                let previews = media.entries(in: "sessions/\(session)", unchangedFor: 3600, folders: false)
+                    .filter { $0.hasPrefix("preview-") }.map { "sessions/\(session)/\($0)" }
+                for path in try await database.unrecorded(previews) {
+                    media.remove(path)
+                    logger.notice("orphaned preview file removed", metadata: ["file": "\(path)"])
                 }
             }
         } catch {

@@ -53,26 +53,37 @@ extension AppDatabase {
         }
     }
 
-    /// Deletes a session row and its file rows (after the janitor removed the files).
     /// The rows that folders of media files belong to, by the folder's name.
     public enum FolderOwner: String, Sendable { case session, task }
 
     /// Which of `ids` have no row in the table of `owner` (their folders belong to nothing).
     public func missing(_ ids: [String], in owner: FolderOwner) async throws -> [String] {
-        guard !ids.isEmpty else { return [] }
+        try await absent(ids, column: "id", table: owner.rawValue)
+    }
+
+    /// Which of the relative media paths `paths` no file row names (files a process that died wrote
+    /// before it stored their rows).
+    public func unrecorded(_ paths: [String]) async throws -> [String] {
+        try await absent(paths, column: "path", table: FileRecord.databaseTableName)
+    }
+
+    /// The values no row of `table` has in `column`.
+    private func absent(_ values: [String], column: String, table: String) async throws -> [String] {
+        guard !values.isEmpty else { return [] }
         return try await writer.read { db in
             var present = Set<String>()
             // In chunks: SQLite bounds the number of a statement's parameters.
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                let chunk = Array(ids[start..<min(ids.count, start + 500)])
+            for start in stride(from: 0, to: values.count, by: 500) {
+                let chunk = Array(values[start..<min(values.count, start + 500)])
                 let marks = chunk.map { _ in "?" }.joined(separator: ",")
-                present.formUnion(try String.fetchAll(db, sql: "SELECT id FROM \(owner.rawValue) WHERE id IN (\(marks))",
+                present.formUnion(try String.fetchAll(db, sql: "SELECT \(column) FROM \(table) WHERE \(column) IN (\(marks))",
                                                       arguments: StatementArguments(chunk)))
             }
-            return ids.filter { !present.contains($0) }
+            return values.filter { !present.contains($0) }
         }
     }
 
+    /// Deletes a session row and its file rows (after the janitor removed the files).
     public func deleteSession(id: String) async throws {
         try await writer.write { db in
             try FileRecord.filter(Column("ownerId") == id).deleteAll(db)

@@ -60,14 +60,16 @@ public struct MediaStore: Sendable {
         }
     }
 
-    /// The names of the folders directly under a relative directory that have not changed for `seconds`.
-    public func folders(in relative: String, unchangedFor seconds: TimeInterval) -> [String] {
+    /// The names of the folders (or, with `folders: false`, the plain files) directly under a relative
+    /// directory that have not changed for `seconds`.
+    public func entries(in relative: String, unchangedFor seconds: TimeInterval, folders: Bool) -> [String] {
         let fm = FileManager.default, directory = absolute(relative)
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
         let cutoff = Date().addingTimeInterval(-seconds)
+        let wanted: FileAttributeType = folders ? .typeDirectory : .typeRegular
         return names.filter { name in
             let attributes = try? fm.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(name))
-            return attributes?[.type] as? FileAttributeType == .typeDirectory
+            return attributes?[.type] as? FileAttributeType == wanted
                 && (attributes?[.modificationDate] as? Date).map { $0 < cutoff } == true
         }
     }

@@ -1,5 +1,9 @@
+import Foundation
+import Logging
+import RotoCore
 import RotoStore
 import Testing
+@testable import RotoServer
 
 /// The session's stored preview when two previews of one session run at once.
 struct PreviewStoreTests {
@@ -42,5 +46,39 @@ struct PreviewStoreTests {
         #expect(Set(dropped.map(\.token)) == ["one-mp4", "one-jpg", "one-json"])
         #expect(try await db.file(token: "one-mp4", now: 0) == nil)
         #expect(try await db.file(token: "three-json", now: 0) != nil)
+    }
+
+    /// A preview's files that a crash left in the session's folder before their rows were stored: the
+    /// janitor deletes them once an hour old, and keeps the files rows name and a preview just moved in.
+    @Test func aCrashedPreviewsFilesAreSweptAnHourLater() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let db = try AppDatabase.open(path: directory + "/roto.sqlite")
+        let media = try MediaStore(dataDirectory: directory)
+        let now = UnixTime.nowMillis()
+        try await db.ensureAPIKeyAccount(keyHash: "h", accountID: "a", name: "a", webhookSecret: nil, now: now)
+        try await db.insertSession(SessionRecord(id: "s", accountId: "a", createdAt: now, expiresAt: now + 60_000, fps: 30,
+                                                 originalDurationMs: 3000, width: 1280, height: 720, totalFrames: 90,
+                                                 videoToken: "v"),
+                                   video: FileRecord(token: "v", accountId: "a", kind: .session, ownerId: "s",
+                                                     path: "sessions/s/video.mp4", contentType: "video/mp4", size: 1,
+                                                     createdAt: now, expiresAt: now + 60_000))
+        _ = try await db.replacePreview(record(version: 0, "kept"), files: files("kept").map {
+            var f = $0; f.createdAt = now; f.expiresAt = now + 60_000; return f
+        })
+        let fm = FileManager.default
+        let names = ["video.mp4", "preview-kept.mp4", "preview-kept.json", "preview-lost.mp4", "preview-lost.json",
+                     "preview-fresh.mp4"]
+        for name in names {
+            try media.prepare("sessions/s/\(name)")
+            #expect(fm.createFile(atPath: media.absolute("sessions/s/\(name)"), contents: Data([1, 2, 3])))
+            if name != "preview-fresh.mp4" {
+                try fm.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)],
+                                     ofItemAtPath: media.absolute("sessions/s/\(name)"))
+            }
+        }
+        await Janitor(database: db, media: media, interval: .seconds(60), logger: .init(label: "test")).sweep(now: now)
+        let left = Set(try fm.contentsOfDirectory(atPath: media.absolute("sessions/s")))
+        #expect(left == ["video.mp4", "preview-kept.mp4", "preview-kept.json", "preview-fresh.mp4"])
     }
 }
