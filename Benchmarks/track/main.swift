@@ -119,6 +119,7 @@ func parseArgs() -> Args {
                 case "claims": a.tracker.claimThreshold = Float(v)
                 case "doubt": a.tracker.doubtFraction = Float(v)
                 case "doubtmargin": a.tracker.doubtMargin = Float(v)
+                case "motiondoubt": a.tracker.motionDoubt = Float(v)
                 case "motion": a.tracker.motionWeight = Float(v)
                 case "mclamp": a.tracker.motionClamp = Float(v)
                 case "mbin": a.tracker.motionBin = Float(v)

@@ -70,6 +70,16 @@ public struct MaskTracker: Sendable {
         /// against the old fixed bar of 1; no other davis2016-dev figure changes; 0.6 loses 0.056 on
         /// bmx-trees from the true mask.)
         public var reacquireFraction: Float = 0.75
+        /// An object whose first view moved against the camera by at least this much (pixels a step, the
+        /// 75th percentile of its pixels' residual to the camera's fitted motion), whose mask now moves with
+        /// the camera (under a quarter of that) and whose colours are less like it than in its first view
+        /// (mean colour ratio below `motionDoubtColour` of that view's) is in doubt too: what the mask holds
+        /// may be background it took in, left when the object went out of view. 0 turns it off.
+        public var motionDoubt: Float = 1.5
+        /// See `motionDoubt`. (An object that stops while its colours stay as they were, as on the testsrc2
+        /// clips of `make bench-preview`, is not in doubt: looking for it there on every fourth frame
+        /// made that 1080p30 preview 25 % slower.)
+        public var motionDoubtColour: Float = 0.9
         /// Weight of the motion log-likelihood ratio: histograms of the flow of the pixels the warp puts
         /// in the object and of the rest of the region around it (each pixel weighted by how far its flow
         /// can be trusted); a pixel that moves like the background is less likely to stay in or join the
@@ -722,6 +732,8 @@ struct LostObject: Sendable {
     var dx: Float = 0
     var dy: Float = 0
     var steps = 0
+    /// How far the first view's pixels moved against the camera (see `MaskTracker.ownMotion`).
+    var motionReference: Float?
 }
 
 /// Object vs. nearby background colour histograms (RGB, 16 levels per channel), as probabilities.
@@ -1010,8 +1022,9 @@ extension MaskTracker {
 
     /// Remembers every object's last good view in `cur` (at least half its largest area, with colours at
     /// least `doubtFraction` as object-like as in its first view) and looks for the objects it no longer
-    /// holds well: below a tenth of that area (gone, hidden, or lost by the tracker), or with doubtful
-    /// colours (the mask slid onto background). The last good view is tried where the camera's motion
+    /// holds well: below a tenth of that area (gone, hidden, or lost by the tracker), with doubtful
+    /// colours (the mask slid onto background), or moving with the camera although it moved against it
+    /// at first, its colours faded (`motionDoubt`: the mask holds only background it took in). The last good view is tried where the camera's motion
     /// (the median flow) has taken it since, where it was in the frame (a camera that follows the
     /// object) and where its own motion would have taken it (an object walking on behind something),
     /// each place more than a band from the others, each refined on this frame against the anchor's
@@ -1046,6 +1059,14 @@ extension MaskTracker {
                 }
             }
         }}}}}
+        // The objects' own motion (`ownMotion`), measured only when a rule reads it: for a first view, and
+        // for an object whose colours have faded.
+        var measured: [Float?]?
+        func own(_ k: Int) -> Float? {
+            guard configuration.motionDoubt > 0 else { return nil }
+            if measured == nil { measured = Self.ownMotion(cur, flow: flow, objects: objects) }
+            return measured![k]
+        }
         for k in 0..<objects where area[k + 1] > 0 && models[k] != nil && colour[k + 1] < -Float(area[k + 1]) {
             let tag = UInt8(k + 1)
             for p in 0..<n where cur.labels[p] == tag { cur.labels[p] = 0 }
@@ -1061,7 +1082,12 @@ extension MaskTracker {
             held[k] = a > 0 ? colour[k + 1] / Float(a) : 0
             let peak = max(lost[k]?.peak ?? 0, a)
             let reference = lost[k]?.reference ?? held[k]
-            let doubtful = models[k] != nil && a > 0 && reference > 0 && held[k] < configuration.doubtFraction * reference
+            let motionReference = lost[k] == nil ? own(k) : lost[k]!.motionReference
+            var doubtful = models[k] != nil && a > 0 && reference > 0 && held[k] < configuration.doubtFraction * reference
+            if !doubtful, a > 0, models[k] != nil, reference > 0, held[k] < configuration.motionDoubtColour * reference,
+               let m0 = motionReference, m0 >= configuration.motionDoubt, let m = own(k), m < 0.25 * m0 {
+                doubtful = true
+            }
             if a > 0 && 2 * a >= peak && !doubtful {
                 let c = (x: sumX[k + 1] / Float(a), y: sumY[k + 1] / Float(a))
                 var velocity: (x: Float, y: Float) = lost[k]?.velocity ?? (0, 0)
@@ -1069,7 +1095,8 @@ extension MaskTracker {
                     // Seen well on the step before too: the centroid's move is the object's own motion.
                     velocity = ((velocity.x + c.x - before.x) / 2, (velocity.y + c.y - before.y) / 2)
                 }
-                lost[k] = LostObject(labels: cur.labels, peak: peak, reference: reference, centroid: c, velocity: velocity)
+                lost[k] = LostObject(labels: cur.labels, peak: peak, reference: reference, centroid: c, velocity: velocity,
+                                     motionReference: motionReference)
                 good.insert(k)
             } else if lost[k] != nil {
                 lost[k]!.peak = peak
@@ -1115,7 +1142,33 @@ extension MaskTracker {
             for p in 0..<n where best.labels[p] != 0 { cur.labels[p] = tag }
             for p in 0..<n where cur.labels[p] == tag && best.labels[p] == 0 { cur.labels[p] = 0 }
             lost[k] = LostObject(labels: cur.labels, peak: max(object.peak, best.count), reference: object.reference,
-                                 centroid: nil, velocity: object.velocity)
+                                 centroid: nil, velocity: object.velocity, motionReference: object.motionReference)
+        }
+    }
+
+    /// Per object, how far its pixels move against the camera: the 75th percentile of their residual to
+    /// the affine motion fitted to the flow of the pixels no object holds (every fourth pixel each way);
+    /// nil for an object with too few pixels, or when the camera cannot be fitted.
+    static func ownMotion(_ labels: SelectionLabels, flow: FlowField, objects: Int) -> [Float?] {
+        let w = labels.width, h = labels.height
+        guard flow.width == w, flow.height == h else { return [Float?](repeating: nil, count: objects) }
+        var xs: [Float] = [], ys: [Float] = [], us: [Float] = [], vs: [Float] = [], ws: [Float] = [], tags: [UInt8] = []
+        for y in stride(from: 0, to: h, by: 4) {
+            for x in stride(from: 0, to: w, by: 4) {
+                let p = y * w + x, v = labels.labels[p]
+                xs.append(Float(x)); ys.append(Float(y)); us.append(flow.u[p]); vs.append(flow.v[p])
+                ws.append(v == 0 ? 1 : 0); tags.append(v)
+            }
+        }
+        guard let (_, residual) = IndependentMotion.fitCamera(x: xs, y: ys, u: us, v: vs, weights: ws, width: w, height: h)
+        else { return [Float?](repeating: nil, count: objects) }
+        var per = [[Float]](repeating: [], count: objects + 1)
+        for i in 0..<residual.count where tags[i] != 0 && Int(tags[i]) <= objects { per[Int(tags[i])].append(residual[i]) }
+        return (0..<objects).map { k in
+            var r = per[k + 1]
+            guard r.count >= 16 else { return nil }
+            r.sort()
+            return r[r.count * 3 / 4]
         }
     }
 
