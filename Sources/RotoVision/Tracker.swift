@@ -1024,9 +1024,10 @@ extension MaskTracker {
     /// least `doubtFraction` as object-like as in its first view) and looks for the objects it no longer
     /// holds well: below a tenth of that area (gone, hidden, or lost by the tracker), with doubtful
     /// colours (the mask slid onto background), or moving with the camera although it moved against it
-    /// at first, its colours faded (`motionDoubt`: the mask holds only background it took in). The last good view is tried where the camera's motion
-    /// (the median flow) has taken it since, where it was in the frame (a camera that follows the
-    /// object) and where its own motion would have taken it (an object walking on behind something),
+    /// at first, its colours faded (`motionDoubt`: the mask holds only background it took in). The last
+    /// good view is tried where the camera's motion (the median flow) has taken it since, where it was in
+    /// the frame (a camera that follows the object) and where its own motion would have taken it (an
+    /// object walking on behind something),
     /// each place more than a band from the others, each refined on this frame against the anchor's
     /// colour model alone. The best is taken back when it is at least 16 pixels, at most twice the largest area
     /// seen, and looks like the object (mean colour log-likelihood ratio ≥ 1 or ≥ `reacquireFraction` of
@@ -1083,8 +1084,9 @@ extension MaskTracker {
             let peak = max(lost[k]?.peak ?? 0, a)
             let reference = lost[k]?.reference ?? held[k]
             let motionReference = lost[k] == nil ? own(k) : lost[k]!.motionReference
-            var doubtful = models[k] != nil && a > 0 && reference > 0 && held[k] < configuration.doubtFraction * reference
-            if !doubtful, a > 0, models[k] != nil, reference > 0, held[k] < configuration.motionDoubtColour * reference,
+            let judged = models[k] != nil && a > 0 && reference > 0
+            var doubtful = judged && held[k] < configuration.doubtFraction * reference
+            if judged, !doubtful, held[k] < configuration.motionDoubtColour * reference,
                let m0 = motionReference, m0 >= configuration.motionDoubt, let m = own(k), m < 0.25 * m0 {
                 doubtful = true
             }
