@@ -126,14 +126,6 @@ func identifier(_ text: String) throws -> String {
     return text
 }
 
-/// Runs `body`, turning a failure into a `.localFile` error naming `path` (exit status 1, like an API
-/// error, with a readable message instead of a Foundation error's description).
-func onLocalFile<T>(_ path: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as RotoClientError { throw error } catch {
-        throw RotoClientError.cannotWrite(path, error)
-    }
-}
-
 /// Downloads `url` into `directory/name` with a progress bar; returns the path.
 func downloadFile(_ client: RotoClient, _ url: String, into directory: String, as name: String) async throws -> String {
     let destination = URL(fileURLWithPath: directory).appendingPathComponent(name)

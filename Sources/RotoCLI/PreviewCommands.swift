@@ -79,7 +79,7 @@ struct Masks: AsyncParsableCommand {
             return try await client.trackingOutput(preview)
         }
         let directory = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
-        try onLocalFile(directory.path) { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        try RotoClientError.writing(directory.path) { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         let bar = ProgressBar("writing masks")
         defer { bar.finish() }
         var files: [String] = []
@@ -95,7 +95,7 @@ struct Masks: AsyncParsableCommand {
                 }
                 let name = String(format: "frame-%05d-object-%d.png", frame.frameIndex, object.objectID)
                 let file = directory.appendingPathComponent(name)
-                try onLocalFile(file.path) { try Data(MaskPNG.encode(mask)).write(to: file, options: .atomic) }
+                try RotoClientError.writing(file.path) { try Data(MaskPNG.encode(mask)).write(to: file, options: .atomic) }
                 files.append(name)
             }
             bar.update(Int64(i + 1), Int64(tracking.frames.count))

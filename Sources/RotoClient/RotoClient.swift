@@ -262,9 +262,9 @@ public struct RotoClient: Sendable {
         var written: Int64 = 0
         /// A failure on this machine's side (the directory, the file): `.localFile`, not a transport error.
         func local<T>(_ body: () throws -> T) throws(RotoClientError) -> T {
-            do { return try body() } catch {
+            do { return try RotoClientError.writing(destination.path, body) } catch {
                 try? FileManager.default.removeItem(at: partial)
-                throw RotoClientError.cannotWrite(destination.path, error)
+                throw error
             }
         }
         do {

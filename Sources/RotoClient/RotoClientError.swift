@@ -39,6 +39,14 @@ public struct RotoClientError: Error, Sendable, CustomStringConvertible {
         RotoClientError(code: .localFile, message: "cannot write \(path): \(error.localizedDescription)", underlying: error)
     }
 
+    /// Runs `body`, which writes `path` on this machine: a failure becomes `cannotWrite(path, …)` (a
+    /// `RotoClientError` passes as it is).
+    public static func writing<T>(_ path: String, _ body: () throws -> T) throws(RotoClientError) -> T {
+        do { return try body() } catch let error as RotoClientError { throw error } catch {
+            throw cannotWrite(path, error)
+        }
+    }
+
     /// The error as the shared `RotoError` (code, message and `Retry-After`).
     public var rotoError: RotoError { RotoError(code, message, retryAfterSeconds: retryAfterSeconds) }
 
