@@ -17,7 +17,7 @@
 //             and after the click (NAME-correctionF-tracked / -after)
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
 //             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim,
-//             prioredge, tex, texorient)
+//             prioredge, tex, texorient, motiondoubt, stillparts)
 //   --jobs    sequences processed at once (default 2, one per core; 1 = one sequence, scoring on 2 threads)
 //   --negative-first  let a new anchor frame start with an exclude click (default: its first click is an
 //             include click at the largest missed region; later clicks there follow the largest error)
@@ -30,7 +30,8 @@
 //   --engine k=v,…  click-engine settings for the anchors: regions, mclampbg (multiClickClampBackground),
 //             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction), long
 //             (workingLongSide: the working frames' long side, for the anchors and the tracker alike), prior
-//             (priorWeight: 0 = a prior adds only its interior points), priorfade (priorFade)
+//             (priorWeight: 0 = a prior adds only its interior points), priorfade (priorFade), editreach
+//             (priorEditReach)
 
 import Foundation
 import RotoMedia
@@ -89,6 +90,7 @@ func parseArgs() -> Args {
                 case "exdepth": a.engine.rejectingDepth = Float(v)
                 case "prior": a.engine.priorWeight = Float(v)
                 case "priorfade": a.engine.priorFade = Float(v)
+                case "editreach": a.engine.priorEditReach = v
                 default: print("unknown engine key \(key)")
                 }
             }
@@ -120,6 +122,7 @@ func parseArgs() -> Args {
                 case "doubt": a.tracker.doubtFraction = Float(v)
                 case "doubtmargin": a.tracker.doubtMargin = Float(v)
                 case "motiondoubt": a.tracker.motionDoubt = Float(v)
+                case "stillparts": a.tracker.stillParts = Float(v)
                 case "motion": a.tracker.motionWeight = Float(v)
                 case "mclamp": a.tracker.motionClamp = Float(v)
                 case "mbin": a.tracker.motionBin = Float(v)

@@ -239,6 +239,14 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// an include click the prior does not hold a part it missed out, next to an exclude click it
         /// does not hold a part it had.
         public var priorFade: Float = 40
+        /// Once a prior counts, the object keeps it except where the cut's mask differs from it in a part
+        /// (8-connected) that comes within this fraction of the image diagonal of one of the person's own
+        /// clicks: a click edits what was tracked around it and leaves the rest as it was (the cut alone
+        /// re-decides the whole frame and can lose far parts, as on camel). `track-bench --corrections 16`
+        /// with the still-parts rule: J 0.708 before the click, after it 0.752 without (47 of 160 clicks
+        /// made the mask worse), 0.745 at 0.01 (34 worse; parkour loses the far leaks the cut used to
+        /// clear), 0.745 at 0.05 (40); the interactive protocol 0.702 → 0.730 at 0.01. 0 turns it off.
+        public var priorEditReach: Double = 0.01
 
         /// The defaults.
         public init() {}
@@ -349,7 +357,35 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             }
         }
         let regional = SelectionLabels(width: frame.width, height: frame.height, labels: labels, objectIDs: ids)
-        return configuration.refineBoundary ? refined(regional, on: frame.image, objects: objects) : regional
+        let result = configuration.refineBoundary ? refined(regional, on: frame.image, objects: objects) : regional
+        return configuration.priorEditReach > 0 ? editedNearClicks(result, objects: objects, priors: priors) : result
+    }
+
+    /// `labels` with every object whose prior counted (`priors`) kept as that prior except in the parts
+    /// where the two differ that come within `priorEditReach` of one of the object's own clicks.
+    func editedNearClicks(_ labels: SelectionLabels, objects: [ObjectPrompt], priors: [ObjectPriorTerm?]) -> SelectionLabels {
+        let w = labels.width, h = labels.height
+        let reach = max(1, Int((configuration.priorEditReach * Double(w * w + h * h).squareRoot()).rounded()))
+        var out = labels.labels
+        for (i, object) in objects.enumerated() {
+            guard let held = priors[i]?.held, held.width == w, held.height == h else { continue }
+            let tag = UInt8(i + 1)
+            let differs = zip(labels.labels, held.data).map { ($0 == tag) != ($1 != 0) ? UInt8(1) : 0 }
+            let (part, areas) = connectedComponents(differs, width: w, height: h)
+            var edited = [Bool](repeating: false, count: areas.count)
+            for point in object.points {
+                let c = point.pixel(width: w, height: h)
+                for y in max(0, c.y - reach)...min(h - 1, c.y + reach) {
+                    for x in max(0, c.x - reach)...min(w - 1, c.x + reach) where part[y * w + x] >= 0 {
+                        edited[Int(part[y * w + x])] = true
+                    }
+                }
+            }
+            for p in 0..<out.count where part[p] >= 0 && !edited[Int(part[p])] {
+                if held.data[p] != 0 { if out[p] == 0 { out[p] = tag } } else if out[p] == tag { out[p] = 0 }
+            }
+        }
+        return SelectionLabels(width: w, height: h, labels: out, objectIDs: labels.objectIDs)
     }
 
     /// `labels` with each object's boundary taken from the superpixels' to the pixels' own edges by the
@@ -418,7 +454,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 // faded around them: `sparing` takes whole regions, and holding them out as well lost.)
                 let excludes = object.points.filter { !$0.positive }
                 let held = excludes.isEmpty || include.isEmpty ? m : sparing(m, whatIsPointedAtBy: excludes, on: frame)
-                term = ObjectPriorTerm(share: frame.share(of: held), positives: own.positive, negatives: own.negative)
+                term = ObjectPriorTerm(held: held, share: frame.share(of: held), positives: own.positive, negatives: own.negative)
             }
         }
         let r = regions(frame, of: points)
@@ -514,6 +550,8 @@ public func upsample(mask: Mask, to size: (width: Int, height: Int), guide: RGBI
 /// of each region it covers, and the regions of the person's own include and exclude clicks (the prior's
 /// interior points excluded), near which its term fades.
 struct ObjectPriorTerm {
+    /// The prior mask the term holds, at working resolution.
+    var held: Mask
     var share: [Float]
     var positives: [Int]
     var negatives: [Int]

@@ -215,27 +215,49 @@ func bilinearRGB(_ img: UnsafeBufferPointer<UInt8>, _ w: Int, _ h: Int, _ x: Flo
 }
 
 /// The 8-connected components of the non-zero pixels of `fg` (`width` × `height`, row-major): each pixel's
-/// component (-1 for zero pixels) and each component's area, in order of first pixel.
+/// component (-1 for zero pixels) and each component's area, in order of first pixel. Works on runs: each
+/// row's runs of non-zero pixels are joined (union–find) to the runs of the row above that they touch.
 func connectedComponents(_ fg: [UInt8], width w: Int, height h: Int) -> (labels: [Int32], areas: [Int]) {
-    let n = w * h
-    var label = [Int32](repeating: -1, count: n)
-    var areas: [Int] = []
-    var stack: [Int32] = []
+    var label = [Int32](repeating: -1, count: w * h)
+    var start: [Int32] = [], end: [Int32] = [], row: [Int32] = [], parent: [Int32] = []
+    // A component's root is its first run (the smallest index), so roots come in order of first pixel.
+    func root(_ r: Int32) -> Int32 {
+        var r = r
+        while parent[Int(r)] != r { parent[Int(r)] = parent[Int(parent[Int(r)])]; r = parent[Int(r)] }
+        return r
+    }
     fg.withUnsafeBufferPointer { f in
-        label.withUnsafeMutableBufferPointer { lab in
-            for s in 0..<n where f[s] != 0 && lab[s] < 0 {
-                let id = Int32(areas.count)
-                var area = 0
-                lab[s] = id
-                stack.append(Int32(s))
-                while let p32 = stack.popLast() {
-                    area += 1
-                    forEachNeighbourhoodPixel(of: Int(p32), width: w, height: h) { q in
-                        if f[q] != 0 && lab[q] < 0 { lab[q] = id; stack.append(Int32(q)) }
-                    }
+        var above = 0..<0
+        for y in 0..<h {
+            let line = y * w, first = start.count
+            var x = 0, j = above.lowerBound
+            while x < w {
+                if f[line + x] == 0 { x += 1; continue }
+                let s = x
+                while x < w && f[line + x] != 0 { x += 1 }
+                let id = Int32(start.count)
+                start.append(Int32(s)); end.append(Int32(x)); row.append(Int32(y)); parent.append(id)
+                // Runs above touching [s − 1, x] (8-connected); the last one may touch the next run too.
+                while j < above.upperBound && Int(end[j]) < s { j += 1 }
+                var k = j
+                while k < above.upperBound && Int(start[k]) <= x {
+                    let a = root(Int32(k)), b = root(id)
+                    if a != b { parent[Int(max(a, b))] = min(a, b) }
+                    k += 1
                 }
-                areas.append(area)
             }
+            above = first..<start.count
+        }
+    }
+    var component = [Int32](repeating: -1, count: start.count)
+    var areas: [Int] = []
+    label.withUnsafeMutableBufferPointer { lab in
+        for r in 0..<start.count {
+            let top = Int(root(Int32(r)))
+            if top == r { component[r] = Int32(areas.count); areas.append(0) }
+            let c = component[top], y = Int(row[r])
+            areas[Int(c)] += Int(end[r] - start[r])
+            for x in Int(start[r])..<Int(end[r]) { lab[y * w + x] = c }
         }
     }
     return (label, areas)

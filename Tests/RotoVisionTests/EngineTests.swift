@@ -486,6 +486,29 @@ extension EngineTests {
         #expect(keptAfresh < 0.5, "without the term: share of the leg kept \(keptAfresh)")
     }
 
+    /// The preview tracked a red disc and, apart from it, a dark green part of the object (a tail), and
+    /// missed the blue block on the disc's side; the person clicks the block. The click edits the mask
+    /// near it: the block joins, and the tail, whose colour none of the clicked regions has, stays as it
+    /// was tracked (`priorEditReach`), where the cut alone drops part of it.
+    @Test("a click changes the prior only in the parts near the click")
+    func clickEditsOnlyNearIt() {
+        var s = Scene(width: 320, height: 240, seed: 12)
+        let body = s.paint((200, 30, 30), disc(110, 110, 45))
+        let tail = s.paint((40, 90, 50)) { x, y in x >= 30 && x < 80 && y >= 180 && y < 228 }
+        let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 85 && y < 140 }
+        let tracked = union(body, tail)
+        let onBlock = [pt(195, 112, s.width, s.height)]
+        let edited = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
+        var global = ClassicalSegmentationEngine.Configuration()
+        global.priorEditReach = 0
+        let cut = ClassicalSegmentationEngine(configuration: global)
+            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
+        print("click edits: tail kept \(covered(tail, by: edited)) against \(covered(tail, by: cut)) by the cut alone; block \(covered(block, by: edited)) / \(covered(block, by: cut)); body \(covered(body, by: edited)) / \(covered(body, by: cut))")
+        #expect(covered(block, by: edited) >= 0.9, "share of the block taken \(covered(block, by: edited))")
+        #expect(covered(tail, by: edited) >= 0.99, "share of the tail kept \(covered(tail, by: edited))")
+        #expect(covered(tail, by: cut) < 0.9, "by the cut alone: share of the tail kept \(covered(tail, by: cut))")
+    }
+
     @Test("the parts of a mask near points")
     func componentsNearPoints() {
         var m = Mask(width: 40, height: 20)
