@@ -85,7 +85,7 @@ public struct MaskTracker: Sendable {
         /// motion under this fraction of the largest part's, which must be at least 1.5 px a step. Leaks
         /// left behind on the background as the object moves on (parkour's blobs on the wall and the
         /// hedge). Looked for after every step: on every fourth, parkour's blobs join up or grow before
-        /// they are found. davis2016-dev true mask / 1 / 5 clicks 0.727 / 0.639 / 0.666 → 0.743 / 0.650 /
+        /// they are found. davis2016-dev true mask / 1 / 5 clicks 0.727 / 0.639 / 0.666 → 0.744 / 0.650 /
         /// 0.680 (parkour 0.614 → 0.749 from 5 clicks; dog −0.02); 0.4: 0.734 / 0.650 / 0.681. 0 turns it off.
         public var stillParts: Float = 0.6
         /// Weight of the motion log-likelihood ratio: histograms of the flow of the pixels the warp puts
