@@ -1235,8 +1235,9 @@ extension MaskTracker {
                     for x in 0..<bw where P[y * bw + x] >= 0 {
                         let p = (b.y0 + y) * w + b.x0 + x, fx = Float(b.x0 + x)
                         let du = U[p] - (cu.0 + cu.1 * fx + cu.2 * fy), dv = V[p] - (cv.0 + cv.1 * fx + cv.2 * fy)
-                        let r = (du * du + dv * dv).squareRoot()
-                        H[Int(P[y * bw + x]) * bins + min(bins - 1, Int(r * binScale))] += 1
+                        // (A residual past the last bin, or not a number, counts in the last bin.)
+                        let r = (du * du + dv * dv).squareRoot() * binScale
+                        H[Int(P[y * bw + x]) * bins + (r < Float(bins - 1) ? Int(r) : bins - 1)] += 1
                     }
                 }
             }}}}

@@ -461,6 +461,20 @@ extension EngineTests {
         #expect(withoutTouch.iou(whole) < 0.6, "the block alone: IoU with the whole object \(withoutTouch.iou(whole))")
     }
 
+    /// A red disc with `part` (painted `colour`) tracked as the prior, and a blue block on the disc's side
+    /// that tracking missed, clicked once: the masks the default engine and one with `other` give.
+    static func clickOnAMissedBlock(part colour: (Int, Int, Int), _ inside: (Int, Int) -> Bool,
+                                    other: ClassicalSegmentationEngine.Configuration)
+        -> (edited: Mask, other: Mask, body: Mask, part: Mask, block: Mask) {
+        var s = Scene(width: 320, height: 240, seed: 12)
+        let body = s.paint((200, 30, 30), disc(110, 110, 45))
+        let part = s.paint(colour, inside)
+        let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 85 && y < 140 }
+        let object = [ObjectPrompt(objectID: 0, points: [pt(195, 112, s.width, s.height)], prior: union(body, part))]
+        return (ClassicalSegmentationEngine().segment(s.image, objects: object)[0]!,
+                ClassicalSegmentationEngine(configuration: other).segment(s.image, objects: object)[0]!, body, part, block)
+    }
+
     /// The preview tracked a red disc with a leg of a darker red below it but missed the blue block on
     /// its side; the person clicks the block. The click edits what was tracked: the block joins, and the
     /// leg, far from the click and of a colour the points' regions do not have, stays. Without the
@@ -468,42 +482,28 @@ extension EngineTests {
     /// leg goes.
     @Test("a click on a part tracking missed adds it and keeps the rest of the prior")
     func clickOnAMissedPartKeepsThePrior() {
-        var s = Scene(width: 320, height: 240, seed: 12)
-        let body = s.paint((200, 30, 30), disc(110, 110, 45))
-        let leg = s.paint((150, 45, 40)) { x, y in x >= 100 && x < 122 && y >= 150 && y < 232 }
-        let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 85 && y < 140 }
-        let tracked = union(body, leg)
-        let whole = union(tracked, block)
-        let onBlock = [pt(195, 112, s.width, s.height)]
-        let edited = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
         var afresh = ClassicalSegmentationEngine.Configuration()
         afresh.priorWeight = 0
-        let restarted = ClassicalSegmentationEngine(configuration: afresh)
-            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
+        let (edited, restarted, body, leg, block) = Self.clickOnAMissedBlock(part: (150, 45, 40), { x, y in
+            x >= 100 && x < 122 && y >= 150 && y < 232
+        }, other: afresh)
+        let whole = union(union(body, leg), block)
         #expect(edited.iou(whole) >= 0.9, "IoU with the whole object \(edited.iou(whole))")
         let kept = covered(leg, by: edited), keptAfresh = covered(leg, by: restarted)
         #expect(kept >= 0.9, "share of the leg kept \(kept)")
         #expect(keptAfresh < 0.5, "without the term: share of the leg kept \(keptAfresh)")
     }
 
-    /// The preview tracked a red disc and, apart from it, a dark green part of the object (a tail), and
-    /// missed the blue block on the disc's side; the person clicks the block. The click edits the mask
-    /// near it: the block joins, and the tail, whose colour none of the clicked regions has, stays as it
-    /// was tracked (`priorEditReach`), where the cut alone drops part of it.
+    /// The same with, apart from the disc, a dark green part of the object (a tail) tracked. The click
+    /// edits the mask near it: the block joins, and the tail, whose colour none of the clicked regions
+    /// has, stays as it was tracked (`priorEditReach`), where the cut alone drops it.
     @Test("a click changes the prior only in the parts near the click")
     func clickEditsOnlyNearIt() {
-        var s = Scene(width: 320, height: 240, seed: 12)
-        let body = s.paint((200, 30, 30), disc(110, 110, 45))
-        let tail = s.paint((40, 90, 50)) { x, y in x >= 30 && x < 80 && y >= 180 && y < 228 }
-        let block = s.paint((30, 40, 210)) { x, y in x >= 150 && x < 215 && y >= 85 && y < 140 }
-        let tracked = union(body, tail)
-        let onBlock = [pt(195, 112, s.width, s.height)]
-        let edited = engine.segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
         var global = ClassicalSegmentationEngine.Configuration()
         global.priorEditReach = 0
-        let cut = ClassicalSegmentationEngine(configuration: global)
-            .segment(s.image, objects: [ObjectPrompt(objectID: 0, points: onBlock, prior: tracked)])[0]!
-        print("click edits: tail kept \(covered(tail, by: edited)) against \(covered(tail, by: cut)) by the cut alone; block \(covered(block, by: edited)) / \(covered(block, by: cut)); body \(covered(body, by: edited)) / \(covered(body, by: cut))")
+        let (edited, cut, _, tail, block) = Self.clickOnAMissedBlock(part: (40, 90, 50), { x, y in
+            x >= 30 && x < 80 && y >= 180 && y < 228
+        }, other: global)
         #expect(covered(block, by: edited) >= 0.9, "share of the block taken \(covered(block, by: edited))")
         #expect(covered(tail, by: edited) >= 0.99, "share of the tail kept \(covered(tail, by: edited))")
         #expect(covered(tail, by: cut) < 0.9, "by the cut alone: share of the tail kept \(covered(tail, by: cut))")
