@@ -509,6 +509,34 @@ extension EngineTests {
         #expect(covered(tail, by: cut) < 0.9, "by the cut alone: share of the tail kept \(covered(tail, by: cut))")
     }
 
+    /// The preview tracked a disc (red above, dark grey below) with a strip of the dark grey ground it
+    /// stands on (a shadow, say) along its lower right edge. The person has an include click on the red
+    /// part and puts an exclude click on the strip. What that click points at alone is everything dark
+    /// grey, the disc's lower half with it; the strip goes and the disc stays, because what it points at
+    /// is selected against the prior's interior points (`excludeSparesIncluded`) and the click, one
+    /// strip's depth inside the tracked mask, takes out nothing much deeper (`excludeDepthReach`).
+    /// Without the two rules the click takes the disc's lower half too.
+    @Test("an exclude click on a thin leak along the edge trims the leak, not the object")
+    func excludeClickOnAThinLeak() {
+        var s = Scene(width: 320, height: 240, seed: 12)
+        let body = s.paint((200, 30, 30), disc(130, 110, 50))
+        let lower = s.paint((60, 60, 70)) { x, y in (x - 130) * (x - 130) + (y - 110) * (y - 110) <= 2500 && y >= 120 }
+        let strip = s.paint((60, 60, 70)) { x, y in
+            x >= 120 && x < 240 && y >= 150 && y < 166 && (x - 130) * (x - 130) + (y - 110) * (y - 110) > 2500
+        }
+        let object = union(body, lower)
+        let clicks = [pt(130, 85, s.width, s.height), pt(205, 158, s.width, s.height, positive: false)]
+        let prompt = [ObjectPrompt(objectID: 0, points: clicks, prior: union(object, strip))]
+        let edited = ClassicalSegmentationEngine().segment(s.image, objects: prompt)[0]!
+        var off = ClassicalSegmentationEngine.Configuration()
+        off.excludeSparesIncluded = false
+        off.excludeDepthReach = 0
+        let before = ClassicalSegmentationEngine(configuration: off).segment(s.image, objects: prompt)[0]!
+        #expect(covered(object, by: edited) >= 0.95, "share of the object kept \(covered(object, by: edited))")
+        #expect(covered(strip, by: edited) <= 0.3, "share of the strip kept \(covered(strip, by: edited))")
+        #expect(covered(lower, by: before) < 0.7, "without the rules: share of the lower half kept \(covered(lower, by: before))")
+    }
+
     @Test("the parts of a mask near points")
     func componentsNearPoints() {
         var m = Mask(width: 40, height: 20)
