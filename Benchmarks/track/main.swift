@@ -11,10 +11,14 @@
 //             (`--blend-in-place`: blend them without moving the objects)
 //   --corrections N  one correction click (as the interactive protocol's first on a new frame) on each of N
 //             frames spread over the clip, from the 5-click run's tracked mask there: J before and after
-//             (default 16; 0 = off)
+//             (default 16; 0 = off); then a second click on each of those frames (the protocol's next, at
+//             the larger error: include or exclude), J before and after it by kind
 //   --dump DIR  overlays: the true-mask run's frames (DUMP_FRAMES=1,5,9 picks them), and each interactive
 //             round's new anchor and the tracked mask it replaced, and each correction click's frame before
-//             and after the click (NAME-correctionF-tracked / -after)
+//             and after the click (NAME-correctionF-tracked / -after / -second)
+//   --anchor-as tracked|truth  diagnostic: each interactive round's new anchor is the mask tracked there
+//             (what re-anchoring costs when a click adds nothing) or the true mask (what perfect corrections
+//             would give), instead of the engine's segmentation of the clicks
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
 //             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim,
 //             prioredge, tex, texorient, motiondoubt, stillparts)
@@ -31,7 +35,7 @@
 //             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction), long
 //             (workingLongSide: the working frames' long side, for the anchors and the tracker alike), prior
 //             (priorWeight: 0 = a prior adds only its interior points), priorfade (priorFade), editreach
-//             (priorEditReach)
+//             (priorEditReach), exspares (excludeSparesIncluded 0/1), exdepthreach (excludeDepthReach)
 
 import Foundation
 import RotoMedia
@@ -46,6 +50,9 @@ struct Args {
     var verbose = false
     var negativeFirst = false
     var noPrior = false
+    /// Diagnostic: each interactive round's new anchor is the mask tracked there (`tracked`) or the
+    /// true mask (`truth`) instead of the engine's segmentation of the clicks.
+    var anchorAs = ""
     var priorPoints: Int?
     var priorReach: Double?
     var engine = ClassicalSegmentationEngine.Configuration()
@@ -73,6 +80,7 @@ func parseArgs() -> Args {
         case "--verbose": a.verbose = true
         case "--negative-first": a.negativeFirst = true
         case "--no-prior": a.noPrior = true
+        case "--anchor-as": a.anchorAs = it.next() ?? ""
         case "--prior-points": a.priorPoints = Int(it.next() ?? "")
         case "--prior-reach": a.priorReach = Double(it.next() ?? "")
         case "--engine":
@@ -88,6 +96,8 @@ func parseArgs() -> Args {
                 case "long": a.engine.workingLongSide = Int(v)
                 case "exkeep": a.engine.excludedShareKept = v
                 case "exdepth": a.engine.rejectingDepth = Float(v)
+                case "exspares": a.engine.excludeSparesIncluded = v != 0
+                case "exdepthreach": a.engine.excludeDepthReach = Float(v)
                 case "prior": a.engine.priorWeight = Float(v)
                 case "priorfade": a.engine.priorFade = Float(v)
                 case "editreach": a.engine.priorEditReach = v
@@ -437,6 +447,9 @@ struct Row {
     var name: String
     /// `--corrections`: J of the tracked mask on each sampled frame, and of the mask after one click there.
     var corrections: [(before: Double, after: Double)] = []
+    /// …and of the mask after a second click there (the protocol's next: the larger error), and whether
+    /// it was an exclude click.
+    var secondClicks: [(before: Double, after: Double, exclude: Bool)] = []
     var perCount: [(j: Double, f: Double)] = []
     var interactive: (j: Double, f: Double)?
     var truthAnchor: (j: Double, f: Double)?
@@ -486,6 +499,16 @@ func runSequence(_ name: String) -> Row? {
             guard let click = nextClick(s, predicted: tracked.full[f], frame: f, newFrame: true) else { continue }
             let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f])
             row.corrections.append((tracked.j[f], after.iou(s.truth[f])))
+            if let second = nextClick(s, predicted: after, frame: f, newFrame: false) {
+                let (_, again) = anchorMask(s, frame: f, clicks: [click, second], prior: args.noPrior ? nil : tracked.full[f])
+                row.secondClicks.append((after.iou(s.truth[f]), again.iou(s.truth[f]), !second.positive))
+                if args.verbose {
+                    print("  \(name) frame \(f): \(second.positive ? "include" : "exclude") second click J \(f3(after.iou(s.truth[f]))) → \(f3(again.iou(s.truth[f])))")
+                }
+                if let dir = args.dump {
+                    writeOverlay(s, frame: f, mask: again, clicks: [click, second], to: "\(dir)/\(name)-correction\(f)-second.ppm")
+                }
+            }
             if let dir = args.dump {
                 writeOverlay(s, frame: f, mask: tracked.full[f], clicks: [click], to: "\(dir)/\(name)-correction\(f)-tracked.ppm")
                 writeOverlay(s, frame: f, mask: after, clicks: [click], to: "\(dir)/\(name)-correction\(f)-after.ppm")
@@ -513,7 +536,12 @@ func runSequence(_ name: String) -> Row? {
             // A new anchor frame starts from the mask tracked there (what the person saw in the preview).
             if frameClicks[worst] == nil && !args.noPrior { framePriors[worst] = current.full[worst] }
             frameClicks[worst, default: []].append(click)
-            let (labels, anchorFull) = anchorMask(s, frame: worst, clicks: frameClicks[worst]!, prior: framePriors[worst])
+            var (labels, anchorFull) = anchorMask(s, frame: worst, clicks: frameClicks[worst]!, prior: framePriors[worst])
+            if args.anchorAs == "tracked" || args.anchorAs == "truth" {
+                anchorFull = args.anchorAs == "truth" ? s.truth[worst] : current.full[worst]
+                let t = anchorFull.resizedNearest(width: s.working[0].width, height: s.working[0].height)
+                labels = SelectionLabels(width: t.width, height: t.height, labels: t.data, objectIDs: [objectID])
+            }
             anchors[worst] = labels
             let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
@@ -639,6 +667,16 @@ if args.corrections > 0 {
     if !all.isEmpty {
         let changes = all.map { $0.after - $0.before }.sorted()
         print(correctionLine("MEAN", all) + " (median \(f3(changes[changes.count / 2])), worst \(f3(changes[0])))")
+    }
+    // The second click on each of those frames, split by kind.
+    let second = rows.flatMap(\.secondClicks)
+    print("Second clicks there (the protocol's next: at the deepest point of the larger error), from the mask after the first:")
+    for exclude in [false, true] {
+        let c = second.filter { $0.exclude == exclude }.map { ($0.before, $0.after) }
+        guard !c.isEmpty else { continue }
+        let changes = c.map { $0.1 - $0.0 }.sorted()
+        print(correctionLine(exclude ? "exclude clicks" : "include clicks", c)
+              + " (\(changes.filter { $0 < -0.1 }.count) lose more than 0.1, worst \(f3(changes[0])))")
     }
 }
 print("track ms/f: median over tracker calls of (track wall / frames), \(args.jobs) sequence(s) at once, at working size \(engine.workingSize(width: 1280, height: 720)).")
