@@ -404,18 +404,11 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             if configuration.excludeDepthReach > 0, !excludes.isEmpty, let tracked = priors[i]?.tracked {
                 // An exclude click takes out of the tracked mask only what lies no deeper inside it than
                 // `excludeDepthReach` times the click's own depth: a click on a thin leak along the edge
-                // trims the leak, not the object behind it.
-                // A click deep inside it (`rejectingDepth`) still rejects it as a whole.
-                let depth = DistanceTransform.squared(width: w, height: h, isSource: tracked.data.map { $0 == 0 })
-                var clicked: Float = 0
-                for point in excludes {
-                    let c = point.pixel(width: w, height: h)
-                    clicked = max(clicked, depth[c.y * w + c.x])
-                }
-                let rejecting = configuration.rejectingDepth * configuration.rejectingDepth * (depth.max() ?? 0)
-                let limit = max(4, configuration.excludeDepthReach * configuration.excludeDepthReach * clicked)
-                if clicked < rejecting {
-                    for p in 0..<out.count where tracked.data[p] != 0 && out[p] == 0 && depth[p] > limit { out[p] = tag }
+                // trims the leak, not the object behind it. A click deep inside it still rejects it whole.
+                let d = depths(of: tracked, at: excludes)
+                if !d.rejecting {
+                    let limit = max(4, configuration.excludeDepthReach * configuration.excludeDepthReach * d.deepestPoint)
+                    for p in 0..<out.count where tracked.data[p] != 0 && out[p] == 0 && d.depth[p] > limit { out[p] = tag }
                 }
             }
         }
@@ -519,16 +512,25 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         // whole (tracking lost the object to something else). A click on an outer part trims a leak that
         // shares the object's colours: only the regions clicked and their neighbours go, and the cut
         // between the rest's clicks and the exclude clicks decides.
-        let depth = DistanceTransform.squared(width: prior.width, height: prior.height, isSource: prior.data.map { $0 == 0 })
-        let deepest = depth.max() ?? 0
-        let central = points.contains { p in
-            let px = p.pixel(width: prior.width, height: prior.height)
-            return depth[px.y * prior.width + px.x] >= configuration.rejectingDepth * configuration.rejectingDepth * deepest
-        }
-        if central { return rest }
+        if depths(of: prior, at: points).rejecting { return rest }
         var clicked = [Bool](repeating: false, count: frame.spCount)
         for r in pointedAt.positive { clicked[r] = true }
         return less(frame.withNeighbours(clicked))
+    }
+
+    /// Every pixel's squared depth inside `mask` (distance from its edge), the squared depth of the
+    /// deepest of `points`, and whether that point lies at least `rejectingDepth` of the mask's greatest
+    /// depth inside it: an exclude click there rejects what was tracked as a whole.
+    func depths(of mask: Mask, at points: [PointPrompt]) -> (depth: [Float], deepestPoint: Float, rejecting: Bool) {
+        let depth = DistanceTransform.squared(width: mask.width, height: mask.height, isSource: mask.data.map { $0 == 0 })
+        var deepestPoint: Float = 0
+        for point in points {
+            let p = point.pixel(width: mask.width, height: mask.height)
+            deepestPoint = max(deepestPoint, depth[p.y * mask.width + p.x])
+        }
+        let rejecting = !points.isEmpty
+            && deepestPoint >= configuration.rejectingDepth * configuration.rejectingDepth * (depth.max() ?? 0)
+        return (depth, deepestPoint, rejecting)
     }
 
     /// The superpixels of include and exclude `points`; an exclude click on the same region as an include
