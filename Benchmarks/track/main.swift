@@ -35,7 +35,8 @@
 //             msmooth (multiClickSmoothness), refine (refineBoundary 0/1), rband (refineBandFraction), long
 //             (workingLongSide: the working frames' long side, for the anchors and the tracker alike), prior
 //             (priorWeight: 0 = a prior adds only its interior points), priorfade (priorFade), editreach
-//             (priorEditReach), exspares (excludeSparesIncluded 0/1), exdepthreach (excludeDepthReach)
+//             (priorEditReach), exspares (excludeSparesIncluded 0/1), exdepthreach (excludeDepthReach),
+//             exclaims (excludeClaimsInterior)
 
 import Foundation
 import RotoMedia
@@ -98,6 +99,7 @@ func parseArgs() -> Args {
                 case "exdepth": a.engine.rejectingDepth = Float(v)
                 case "exspares": a.engine.excludeSparesIncluded = v != 0
                 case "exdepthreach": a.engine.excludeDepthReach = Float(v)
+                case "exclaims": a.engine.excludeClaimsInterior = Float(v)
                 case "prior": a.engine.priorWeight = Float(v)
                 case "priorfade": a.engine.priorFade = Float(v)
                 case "editreach": a.engine.priorEditReach = v

@@ -537,6 +537,31 @@ extension EngineTests {
         #expect(covered(lower, by: before) < 0.7, "without the rules: share of the lower half kept \(covered(lower, by: before))")
     }
 
+    /// A red disc tracked with a wide sheet of the dark ground below it, deeper than the disc itself, so
+    /// the tracked mask's interior points lie in the sheet. An include click on the disc and an exclude
+    /// click on the sheet: the sheet goes and the disc stays, because the interior points within the
+    /// exclude click's reach are not taken (`excludeClaimsInterior`). Without the rule they act as include
+    /// clicks in the sheet and are spared from what the exclude click points at.
+    @Test("an exclude click on a wide leak that holds the tracked mask's deepest points takes the leak")
+    func excludeClickOnAWideLeak() {
+        var s = Scene(width: 320, height: 240, seed: 5)
+        _ = s.paint((50, 50, 60)) { _, y in y >= 150 }
+        let object = s.paint((200, 30, 30), disc(90, 125, 30))
+        let sheet = Mask(width: 320, height: 240, data: (0..<(320 * 240)).map { p in
+            let x = p % 320, y = p / 320
+            return x >= 60 && x < 290 && y >= 150 && object.data[p] == 0 ? 1 : 0
+        })
+        let clicks = [pt(90, 125, s.width, s.height), pt(200, 200, s.width, s.height, positive: false)]
+        let prompt = [ObjectPrompt(objectID: 0, points: clicks, prior: union(object, sheet))]
+        let edited = ClassicalSegmentationEngine().segment(s.image, objects: prompt)[0]!
+        var off = ClassicalSegmentationEngine.Configuration()
+        off.excludeClaimsInterior = 0
+        let before = ClassicalSegmentationEngine(configuration: off).segment(s.image, objects: prompt)[0]!
+        #expect(covered(object, by: edited) >= 0.95, "share of the object kept \(covered(object, by: edited))")
+        #expect(covered(sheet, by: edited) <= 0.35, "share of the sheet kept \(covered(sheet, by: edited))")
+        #expect(covered(sheet, by: before) > 0.6, "without the rule: share of the sheet kept \(covered(sheet, by: before))")
+    }
+
     @Test("the parts of a mask near points")
     func componentsNearPoints() {
         var m = Mask(width: 40, height: 20)
