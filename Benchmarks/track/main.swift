@@ -19,6 +19,8 @@
 //   --anchor-as tracked|truth  diagnostic: each interactive round's new anchor is the mask tracked there
 //             (what re-anchoring costs when a click adds nothing) or the true mask (what perfect corrections
 //             would give), instead of the engine's segmentation of the clicks
+//   --scored-worst  diagnostic: each interactive round's worst frame is picked among the scored frames only
+//             (not the first or the last), instead of among all frames as a person would
 //   --config k=v,…  tracker settings (band, colour, clamp, prior, smooth, anchor, flowr, flowit, finest, grow,
 //             warpsigma, claims, motion, mclamp, mbin, msupport, mfloor, imot, imotnoise, stillrim,
 //             prioredge, tex, texorient, motiondoubt, stillparts)
@@ -54,6 +56,7 @@ struct Args {
     /// Diagnostic: each interactive round's new anchor is the mask tracked there (`tracked`) or the
     /// true mask (`truth`) instead of the engine's segmentation of the clicks.
     var anchorAs = ""
+    var scoredWorst = false
     var priorPoints: Int?
     var priorReach: Double?
     var engine = ClassicalSegmentationEngine.Configuration()
@@ -82,6 +85,7 @@ func parseArgs() -> Args {
         case "--negative-first": a.negativeFirst = true
         case "--no-prior": a.noPrior = true
         case "--anchor-as": a.anchorAs = it.next() ?? ""
+        case "--scored-worst": a.scoredWorst = true
         case "--prior-points": a.priorPoints = Int(it.next() ?? "")
         case "--prior-reach": a.priorReach = Double(it.next() ?? "")
         case "--engine":
@@ -501,6 +505,7 @@ func runSequence(_ name: String) -> Row? {
             guard let click = nextClick(s, predicted: tracked.full[f], frame: f, newFrame: true) else { continue }
             let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f])
             row.corrections.append((tracked.j[f], after.iou(s.truth[f])))
+            if args.verbose { print("  \(name) frame \(f): first click J \(f3(tracked.j[f])) → \(f3(after.iou(s.truth[f])))") }
             if let second = nextClick(s, predicted: after, frame: f, newFrame: false) {
                 let (_, again) = anchorMask(s, frame: f, clicks: [click, second], prior: args.noPrior ? nil : tracked.full[f])
                 row.secondClicks.append((after.iou(s.truth[f]), again.iou(s.truth[f]), !second.positive))
@@ -528,6 +533,7 @@ func runSequence(_ name: String) -> Row? {
             var worst = -1
             for i in 0..<current.j.count {
                 if frameClicks[i] == nil && frameClicks.count >= 10 { continue }
+                if args.scoredWorst && (i == 0 || i == current.j.count - 1) { continue }
                 if worst < 0 || current.j[i] < current.j[worst] { worst = i }
             }
             guard worst >= 0, current.j[worst] < 1 else { break }
