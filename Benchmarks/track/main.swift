@@ -56,6 +56,7 @@ struct Args {
     /// Diagnostic: each interactive round's new anchor is the mask tracked there (`tracked`) or the
     /// true mask (`truth`) instead of the engine's segmentation of the clicks.
     var anchorAs = ""
+    /// Diagnostic: the interactive protocol's worst frame is picked among the scored frames only.
     var scoredWorst = false
     var priorPoints: Int?
     var priorReach: Double?
