@@ -413,7 +413,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 // An exclude click takes out of the tracked mask only what lies no deeper inside it than
                 // `excludeDepthReach` times the click's own depth: a click on a thin leak along the edge
                 // trims the leak, not the object behind it. A click deep inside it still rejects it whole.
-                let d = depths(of: tracked, at: excludes)
+                let d = priors[i]?.excludeDepths ?? depths(of: tracked, at: excludes)
                 if !d.rejecting {
                     let limit = max(4, configuration.excludeDepthReach * configuration.excludeDepthReach * d.deepestPoint)
                     for p in 0..<out.count where tracked.data[p] != 0 && out[p] == 0 && d.depth[p] > limit { out[p] = tag }
@@ -483,8 +483,13 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 }
             }
             let excludes = object.points.filter { !$0.positive }
-            let interior = (configuration.excludeClaimsInterior > 0 && !excludes.isEmpty && !include.isEmpty
-                ? outsideExcludeReach(near, of: excludes, depthIn: m) : near).interiorClicks(count: configuration.priorPoints)
+            // The exclude clicks' depths inside the prior, measured once for the interior points and the
+            // depth limit of `editedNearClicks`.
+            let claims = configuration.excludeClaimsInterior > 0 && !excludes.isEmpty && !include.isEmpty
+            let excludeDepths = claims || (configuration.excludeDepthReach > 0 && !excludes.isEmpty)
+                ? depths(of: m, at: excludes) : nil
+            let interior = (claims ? outsideExcludeReach(near, of: excludes, depth: excludeDepths!.depth) : near)
+                .interiorClicks(count: configuration.priorPoints)
             points += interior
             if configuration.priorWeight > 0 && near.area > 0 {
                 // Exclude clicks among include clicks: what they point at leaves the prior the term holds.
@@ -492,7 +497,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 // faded around them: `sparing` takes whole regions, and holding them out as well lost.)
                 let kept = configuration.excludeSparesIncluded ? own.positive + regions(frame, of: interior).positive : []
                 let held = excludes.isEmpty || include.isEmpty ? m : sparing(m, whatIsPointedAtBy: excludes, on: frame, keeping: kept)
-                term = ObjectPriorTerm(held: held, tracked: m, share: frame.share(of: held), positives: own.positive, negatives: own.negative)
+                term = ObjectPriorTerm(held: held, tracked: m, excludeDepths: excludeDepths, share: frame.share(of: held),
+                                       positives: own.positive, negatives: own.negative)
             }
         }
         let r = regions(frame, of: points)
@@ -528,10 +534,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     }
 
     /// `mask` less the discs around `excludes` whose radius is `excludeClaimsInterior` times each
-    /// click's depth inside `prior`: the part each exclude click is on, where the prior's interior points
-    /// must not be taken from.
-    func outsideExcludeReach(_ mask: Mask, of excludes: [PointPrompt], depthIn prior: Mask) -> Mask {
-        let depth = depths(of: prior, at: excludes).depth
+    /// click's depth inside the prior (`depth`: every pixel's squared depth there, see `depths`): the part
+    /// each exclude click is on, where the prior's interior points must not be taken from.
+    func outsideExcludeReach(_ mask: Mask, of excludes: [PointPrompt], depth: [Float]) -> Mask {
         let k = configuration.excludeClaimsInterior
         var out = mask.data
         let w = mask.width, h = mask.height
@@ -624,6 +629,9 @@ struct ObjectPriorTerm {
     var held: Mask
     /// The prior mask as given (before exclude clicks took parts out of what is held).
     var tracked: Mask
+    /// The exclude clicks' depths inside `tracked` (see `ClassicalSegmentationEngine.depths`), when
+    /// measured.
+    var excludeDepths: (depth: [Float], deepestPoint: Float, rejecting: Bool)?
     var share: [Float]
     var positives: [Int]
     var negatives: [Int]
