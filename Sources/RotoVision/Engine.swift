@@ -469,9 +469,15 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 ? prior : prior.resizedNearest(width: frame.width, height: frame.height)
             let include = points.filter(\.positive)
             let own = regions(frame, of: points)
+            let excludes = object.points.filter { !$0.positive }
+            // The exclude clicks' depths inside the prior, measured once for `sparing`, the interior
+            // points and the depth limit of `editedNearClicks`.
+            let claims = configuration.excludeClaimsInterior > 0 && !excludes.isEmpty && !include.isEmpty
+            let excludeDepths = claims || (configuration.excludeDepthReach > 0 && !excludes.isEmpty)
+                ? depths(of: m, at: excludes) : nil
             var near = m.components(near: include, within: configuration.priorReach)
             if include.isEmpty && configuration.priorLessExcluded {
-                near = sparing(m, whatIsPointedAtBy: points, on: frame)
+                near = sparing(m, whatIsPointedAtBy: excludes, on: frame, depths: excludeDepths)
             } else if near.isEmpty && configuration.priorTouch {
                 // Far from every part of the prior, the clicks may still be on the same object (a part
                 // that tracking missed): the prior's parts that what the clicks alone select reaches count.
@@ -482,12 +488,6 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                     near = m.components { reached[Int(frame.labels[$0])] }
                 }
             }
-            let excludes = object.points.filter { !$0.positive }
-            // The exclude clicks' depths inside the prior, measured once for the interior points and the
-            // depth limit of `editedNearClicks`.
-            let claims = configuration.excludeClaimsInterior > 0 && !excludes.isEmpty && !include.isEmpty
-            let excludeDepths = claims || (configuration.excludeDepthReach > 0 && !excludes.isEmpty)
-                ? depths(of: m, at: excludes) : nil
             let interior = (claims ? outsideExcludeReach(near, of: excludes, depth: excludeDepths!.depth) : near)
                 .interiorClicks(count: configuration.priorPoints)
             points += interior
@@ -496,7 +496,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
                 // (Alone on the frame they already chose the points; the term then holds the whole prior,
                 // faded around them: `sparing` takes whole regions, and holding them out as well lost.)
                 let kept = configuration.excludeSparesIncluded ? own.positive + regions(frame, of: interior).positive : []
-                let held = excludes.isEmpty || include.isEmpty ? m : sparing(m, whatIsPointedAtBy: excludes, on: frame, keeping: kept)
+                let held = excludes.isEmpty || include.isEmpty
+                    ? m : sparing(m, whatIsPointedAtBy: excludes, on: frame, keeping: kept, depths: excludeDepths)
                 term = ObjectPriorTerm(held: held, tracked: m, excludeDepths: excludeDepths, share: frame.share(of: held),
                                        positives: own.positive, negatives: own.negative)
             }
@@ -508,8 +509,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// Exclude clicks alone on a frame where the preview tracked the object: the person says "not this"
     /// of what they saw, so the object is the tracked mask less what the exclude clicks point at — what
     /// they alone would select as an object — and its include clicks come from the rest.
+    /// `depths`: the points' depths inside `prior` when already measured (see `depths(of:at:)`).
     func sparing(_ prior: Mask, whatIsPointedAtBy points: [PointPrompt], on frame: PreparedFrame,
-                 keeping kept: [Int] = []) -> Mask {
+                 keeping kept: [Int] = [], depths measured: ExcludeDepths? = nil) -> Mask {
         let pointedAt = regions(frame, of: points.map { PointPrompt(x: $0.x, y: $0.y) })
         guard !pointedAt.positive.isEmpty else { return prior }
         let selected = BinarySegmentation(frame: frame, config: configuration, positives: pointedAt.positive,
@@ -527,7 +529,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         // whole (tracking lost the object to something else). A click on an outer part trims a leak that
         // shares the object's colours: only the regions clicked and their neighbours go, and the cut
         // between the rest's clicks and the exclude clicks decides.
-        if depths(of: prior, at: points).rejecting { return rest }
+        if (measured ?? depths(of: prior, at: points)).rejecting { return rest }
         var clicked = [Bool](repeating: false, count: frame.spCount)
         for r in pointedAt.positive { clicked[r] = true }
         return less(frame.withNeighbours(clicked))
@@ -557,7 +559,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// Every pixel's squared depth inside `mask` (distance from its edge), the squared depth of the
     /// deepest of `points`, and whether that point lies at least `rejectingDepth` of the mask's greatest
     /// depth inside it: an exclude click there rejects what was tracked as a whole.
-    func depths(of mask: Mask, at points: [PointPrompt]) -> (depth: [Float], deepestPoint: Float, rejecting: Bool) {
+    func depths(of mask: Mask, at points: [PointPrompt]) -> ExcludeDepths {
         let depth = DistanceTransform.squared(width: mask.width, height: mask.height, isSource: mask.data.map { $0 == 0 })
         var deepestPoint: Float = 0
         for point in points {
@@ -624,6 +626,10 @@ public func upsample(mask: Mask, to size: (width: Int, height: Int), guide: RGBI
 /// What an object's prior mask (`ObjectPrompt.prior`) adds to its graph cut when it counts: the share
 /// of each region it covers, and the regions of the person's own include and exclude clicks (the prior's
 /// interior points excluded), near which its term fades.
+/// Every pixel's squared depth inside a mask, the squared depth of the deepest of some exclude clicks,
+/// and whether they reject the mask as a whole (see `ClassicalSegmentationEngine.depths(of:at:)`).
+typealias ExcludeDepths = (depth: [Float], deepestPoint: Float, rejecting: Bool)
+
 struct ObjectPriorTerm {
     /// The prior mask the term holds, at working resolution.
     var held: Mask
@@ -631,7 +637,7 @@ struct ObjectPriorTerm {
     var tracked: Mask
     /// The exclude clicks' depths inside `tracked` (see `ClassicalSegmentationEngine.depths`), when
     /// measured.
-    var excludeDepths: (depth: [Float], deepestPoint: Float, rejecting: Bool)?
+    var excludeDepths: ExcludeDepths?
     var share: [Float]
     var positives: [Int]
     var negatives: [Int]
