@@ -64,6 +64,13 @@ public struct Selection: Sendable, Equatable, Codable {
     /// Whether `object` has no point on `frame` yet (its next point would be its first there).
     public func isUnmarked(frame: Int, object: Int) -> Bool { frames[frame]?[object] == nil }
 
+    /// The marked frame other than `frame` nearest to it where `object` has points (the earlier of two
+    /// as near); nil when the object has points on no other frame.
+    public func nearestMarkedFrame(of object: Int, to frame: Int) -> Int? {
+        frames.keys.filter { $0 != frame && frames[$0]?[object] != nil }
+            .min { (abs($0 - frame), $0) < (abs($1 - frame), $1) }
+    }
+
     /// The objects, their points and priors on one frame, by ascending object id.
     public func objects(onFrame frame: Int) -> [MarkedObject] {
         (frames[frame] ?? [:]).sorted { $0.key < $1.key }.map {

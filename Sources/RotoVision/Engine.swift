@@ -250,6 +250,11 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// `track-bench`'s 107 second exclude clicks: J 0.720 before, after 0.743 without, 0.748 / 0.749 /
         /// 0.745 / 0.736 at 1.5 / 2 / 3 / 4; the interactive protocol 0.726 without, 0.730 / 0.729 at 1.5 / 2.
         public var excludeClaimsInterior: Float = 1.5
+        /// How many of this frame's pixels each pixel of an `ObjectAppearance` (the object as marked on
+        /// another frame) counts as in the object's colour model, for an object no prior mask holds on
+        /// this frame, divided by its include clicks here (the more clicks, the more this frame's own
+        /// colours are known). 0: appearances are not used. See `segment(_:objects:appearance:)`.
+        public var appearanceWeight: Float = 1
         /// Weight (per pixel) of the prior mask's own data term, once some part of the prior counts: a
         /// region the prior covers costs this much as background, one it leaves out as much as object, and
         /// a region it covers has no far-from-clicks cost (0: the prior only adds its interior points as
@@ -343,7 +348,14 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
 
     /// Segments all objects on a prepared frame, at working resolution. At most 255 objects are
     /// segmented (the label map is one byte per pixel); further objects get no pixels.
-    public func segment(_ frame: PreparedFrame, objects allObjects: [ObjectPrompt]) -> SelectionLabels {
+    ///
+    /// `appearance` gives, by object id, what the object looked like on another frame where it was
+    /// marked (nil: nowhere else). It is asked only for an object that no prior mask holds on this frame
+    /// (none given, or tracking lost it: no part of it near the clicks), whose colours would otherwise
+    /// come from its clicks here alone; they then start from all of its colours there
+    /// (`Configuration.appearanceWeight`).
+    public func segment(_ frame: PreparedFrame, objects allObjects: [ObjectPrompt],
+                        appearance: (Int) -> ObjectAppearance? = { _ in nil }) -> SelectionLabels {
         let objects = Array(allObjects.prefix(255))
         let k = frame.spCount
         let ids = objects.map(\.objectID)
@@ -366,7 +378,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             var neg = negatives[i]
             for (j, other) in positives.enumerated() where j != i { neg += other }
             let result = BinarySegmentation(frame: frame, config: configuration, positives: positives[i],
-                                            negatives: neg, prior: priors[i]).best()
+                                            negatives: neg, prior: priors[i],
+                                            appearance: priors[i] == nil && configuration.appearanceWeight > 0
+                                                ? appearance(objects[i].objectID) : nil).best()
             for s in 0..<k where result.fg[s] {
                 let score = result.margin[s]
                 if score > best[s] { best[s] = score; owner[s] = Int32(i) }
@@ -651,6 +665,8 @@ struct BinarySegmentation {
     let negatives: [Int]
     /// The mask believed before the clicks (see `ObjectPriorTerm`), when it counts.
     var prior: ObjectPriorTerm? = nil
+    /// The object as marked on another frame, whose colours join the object's model.
+    var appearance: ObjectAppearance? = nil
 
     struct Result {
         var fg: [Bool]
@@ -938,6 +954,11 @@ struct BinarySegmentation {
                 for i in lo..<hi { hb[Int(frame.histBin[i])] += wgt * frame.histCount[i] }
                 nbk += wgt * frame.spSize[s]
             }
+        }
+        if let appearance {
+            let w = config.appearanceWeight / Float(max(1, positives.count))
+            appearance.add(to: &hfs[hfs.count - 1], weight: w)
+            nfs[nfs.count - 1] += w * appearance.area
         }
         hb = blur3(hb)
         var lbk = [Float](repeating: 0, count: colourBinCount)

@@ -19,6 +19,18 @@ import Testing
         _ = try s.adding([Point(x: 0.99, y: 0.99)], frame: 3, object: 1, limits: limits)
     }
 
+    @Test("the nearest other frame where an object is marked")
+    func nearestMarkedFrame() throws {
+        var s = Selection.empty
+        for f in [10, 30] { s = try s.adding([Point(x: 0.5, y: 0.5)], frame: f, object: 1, limits: limits) }
+        s = try s.adding([Point(x: 0.5, y: 0.5)], frame: 21, object: 2, limits: limits)
+        #expect(s.nearestMarkedFrame(of: 1, to: 21) == 30)  // frame 21 holds only object 2
+        #expect(s.nearestMarkedFrame(of: 1, to: 20) == 10)  // as near as 30: the earlier
+        #expect(s.nearestMarkedFrame(of: 1, to: 10) == 30)  // never the frame itself
+        #expect(s.nearestMarkedFrame(of: 2, to: 21) == nil)
+        #expect(s.nearestMarkedFrame(of: 3, to: 0) == nil)
+    }
+
     @Test func markedFrameLimit() throws {
         var s = Selection.empty
         for f in 0..<10 { s = try s.adding([Point(x: 0.5, y: 0.5)], frame: f * 5, object: 0, limits: limits) }

@@ -307,6 +307,38 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         #expect(ClassicalSegmentationEngine.motionPartner(of: 0, frameCount: 1) == nil)
     }
 
+    /// An object of two colours (a white top over a dark blue base) is marked on one frame; on another,
+    /// where it has moved, it gets one click on its white top and no prior. With its appearance on the
+    /// first frame the click finds the base too; from the click alone, only the top.
+    @Test("one click on a new frame finds the parts the object showed where it was marked")
+    func appearanceFromAnotherFrame() {
+        func scene(_ cx: Double, _ cy: Double) -> (Scene, whole: Mask, top: Mask) {
+            var s = Scene(width: 320, height: 240, seed: 31)
+            let top = s.paint((235, 235, 230), disc(cx, cy - 30, 28))
+            let base = s.paint((30, 35, 90), seed: 4) { x, y in
+                abs(Double(x) - cx) <= 34 && Double(y) >= cy - 4 && Double(y) < cy + 50
+            }
+            return (s, union(top, base), top)
+        }
+        let (a, wholeA, _) = scene(110, 110)
+        let (b, wholeB, topB) = scene(200, 140)
+        let frameA = engine.prepare(a.image), frameB = engine.prepare(b.image)
+        let seen = ObjectAppearance(frame: frameA, mask: wholeA)
+        let click = [ObjectPrompt(objectID: 1, points: [pt(200, 110, 320, 240)])]
+        let with = engine.segment(frameB, objects: click) { $0 == 1 ? seen : nil }.masks()[1] ?? Mask(width: 1, height: 1)
+        let alone = engine.segment(frameB, objects: click).masks()[1] ?? Mask(width: 1, height: 1)
+        #expect(with.iou(wholeB) >= 0.85, "IoU with the appearance \(with.iou(wholeB))")
+        #expect(alone.iou(wholeB) < 0.7, "IoU from the click alone \(alone.iou(wholeB))")
+        #expect(alone.iou(topB) >= 0.8, "the click alone finds the top: IoU \(alone.iou(topB))")
+        // A prior that holds the object there (the preview's mask) leaves the appearance unasked.
+        var asked = false
+        _ = engine.segment(frameB, objects: [ObjectPrompt(objectID: 1, points: click[0].points, prior: wholeB)]) { _ in
+            asked = true
+            return seen
+        }
+        #expect(!asked)
+    }
+
     @Test func preparedFrameCanBeReusedAcrossClicks() {
         var s = Scene(width: 320, height: 240, seed: 13)
         let truth = s.paint((230, 120, 20), disc(160, 120, 50))
