@@ -45,7 +45,9 @@ struct Selections: Sendable {
             var status = 0
             if !objects.isEmpty {
                 let frames = frames
-                let segmented = try await pool.run { try frames.segment(session: session, frame: command.frameIndex, objects: objects) }
+                let segmented = try await pool.run {
+                    try frames.segment(session: session, selection: next, frame: command.frameIndex, objects: objects)
+                }
                 masks = segmented.masks
                 // status 1: the object the call is about could not be segmented at its points.
                 if kind == .add, segmented.empty.contains(command.objectID) { status = 1 }
@@ -89,6 +91,15 @@ struct FrameSource: Sendable {
     /// The `tracking_output` of recent previews, decoded (keyed by file path: a new preview is a new
     /// file): after a preview, first clicks on several frames read it once.
     let trackingOutputs = RecentCache<TrackingOutput>(capacity: 2)
+    /// Objects' appearances on marked frames (see `appearance(of:near:…)`), with the prompts they were
+    /// segmented from there: further clicks on a frame reuse the appearance its nearest marked frame gave
+    /// while that frame's points stay the same.
+    let appearances = RecentCache<SeenAppearance>(capacity: 16)
+
+    struct SeenAppearance: Sendable {
+        var prompts: [ObjectPrompt]
+        var appearance: ObjectAppearance?
+    }
 
     struct Segmented: Sendable {
         var masks: [ObjectMask]
@@ -118,7 +129,25 @@ struct FrameSource: Sendable {
     /// `working` gives the clip's working frames by index.
     func labels(session: SessionRecord, frame index: Int, working: (Int) -> RGBImage,
                 objects: [MarkedObject]) -> SelectionLabels {
-        engine.segment(analysed(session: session, index: index, frames: working), objects: Self.prompts(objects))
+        engine.segment(analysed(session: session, index: index, frames: working), objects: Self.prompts(objects)) { id in
+            appearance(of: id, near: index, session: session, selection: session.selection, working: working)
+        }
+    }
+
+    /// What object `object` looks like on the marked frame nearest `index` where it has points (see
+    /// `ObjectAppearance`): that frame segmented with its own points and priors, without appearances of
+    /// its own (so no frame's mask depends on itself). Nil when the object is marked nowhere else.
+    func appearance(of object: Int, near index: Int, session: SessionRecord, selection: Selection,
+                    working: (Int) throws -> RGBImage) rethrows -> ObjectAppearance? {
+        guard let other = selection.nearestMarkedFrame(of: object, to: index) else { return nil }
+        let prompts = Self.prompts(selection.objects(onFrame: other))
+        let key = "\(session.id)#\(other)#\(object)"
+        if let cached = appearances[key], cached.prompts == prompts { return cached.appearance }
+        let frame = try analysed(session: session, index: other, frames: working)
+        let mask = engine.segment(frame, objects: prompts).masks()[object]
+        let appearance = mask.map { ObjectAppearance(frame: frame, mask: $0) }
+        appearances[key] = SeenAppearance(prompts: prompts, appearance: appearance)
+        return appearance
     }
 
     /// The analysed frame (with its motion towards its partner frame) from the cache, or analysed now
@@ -141,17 +170,23 @@ struct FrameSource: Sendable {
     }
 
     /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
-    func segment(session: SessionRecord, frame index: Int, objects: [MarkedObject]) throws -> Segmented {
+    /// `selection` is the session's selection with these objects' points (where the objects' other
+    /// marked frames are found).
+    func segment(session: SessionRecord, selection: Selection, frame index: Int, objects: [MarkedObject]) throws -> Segmented {
         let size = engine.workingSize(width: session.width, height: session.height)
         var reader: FrameReader?
-        let frame = try analysed(session: session, index: index) { i in
+        let working = { (i: Int) throws -> RGBImage in
             let r = try reader ?? FrameReader(path: workingSource(session))
             reader = r
             let f = try r.frame(at: i, scaledTo: size)
             return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
         }
+        let frame = try analysed(session: session, index: index, frames: working)
         let prompts = Self.prompts(objects)
-        let labels = engine.segment(frame, objects: prompts)
+        // Another frame that cannot be read teaches no appearance rather than failing this one.
+        let labels = engine.segment(frame, objects: prompts) { id in
+            try? appearance(of: id, near: index, session: session, selection: selection, working: working)
+        }
         let masks = engine.upsample(labels, to: session.width, session.height, guide: nil, frame: frame)
             .masks(including: prompts.map(\.objectID))
         var out = Segmented(masks: [], empty: [])

@@ -85,6 +85,29 @@ import Testing
         }
     }
 
+    /// The object (a red block with a blue block on its right, `Clips.twoToneObject`) is clicked on both
+    /// parts on frame 0; on frame 40, before any preview, one click on the red part finds the blue part
+    /// too, from the object's appearance on frame 0 (without it the click takes the red block alone).
+    @Test func aClickOnANewFrameLearnsTheObjectFromItsMarkedFrame() async throws {
+        try await withApp { client in
+            let clip = try Data(contentsOf: URL(fileURLWithPath: try Clips.twoToneObject()))
+            let up = try await client.call(.post, "/v1/files", key: Keys.a, body: Array(clip), headers: [.contentType: "video/mp4"])
+            let s = try await client.initSelection(url: try #require(up.string("url")), key: Keys.a)
+            let id = try #require(s.string("session_id"), "\(s.message)")
+            let both = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                             json: points(id, frame: 0, [(420.0 / 1280, 360.0 / 720), (600.0 / 1280, 360.0 / 720)]))
+            #expect(both.code == 0, "\(both.message)")
+            let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                          json: points(id, frame: 40, [(420.0 / 1280, 360.0 / 720)]))
+            #expect(r.code == 0, "\(r.message)")
+            let m = try #require(try Self.masks(r).first)
+            let blue = Self.truth(x: 540, y: 270, w: 120, h: 180), whole = Self.truth(x: 300, y: 270, w: 360, h: 180)
+            let blueKept = Double(zip(m.rle.data, blue.data).count { $0 != 0 && $1 != 0 }) / Double(blue.area)
+            #expect(blueKept >= 0.8, "share of the blue part \(blueKept)")
+            #expect(m.rle.iou(whole) >= 0.85, "IoU \(m.rle.iou(whole))")
+        }
+    }
+
     /// Each kind of wait has threads of its own. With every job and edit-task thread held (as long
     /// previews and removals hold them), a click still gets its mask and a file still downloads; with the
     /// edit-task thread held, a preview is still made. Each lane runs at a higher nice value than the one
