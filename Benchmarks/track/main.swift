@@ -38,7 +38,8 @@
 //             (workingLongSide: the working frames' long side, for the anchors and the tracker alike), prior
 //             (priorWeight: 0 = a prior adds only its interior points), priorfade (priorFade), editreach
 //             (priorEditReach), exspares (excludeSparesIncluded 0/1), exdepthreach (excludeDepthReach),
-//             exclaims (excludeClaimsInterior)
+//             exclaims (excludeClaimsInterior), appear (appearanceWeight: 0 = no appearance from other marked
+//             frames)
 
 import Foundation
 import RotoMedia
@@ -105,6 +106,7 @@ func parseArgs() -> Args {
                 case "exspares": a.engine.excludeSparesIncluded = v != 0
                 case "exdepthreach": a.engine.excludeDepthReach = Float(v)
                 case "exclaims": a.engine.excludeClaimsInterior = Float(v)
+                case "appear": a.engine.appearanceWeight = Float(v)
                 case "prior": a.engine.priorWeight = Float(v)
                 case "priorfade": a.engine.priorFade = Float(v)
                 case "editreach": a.engine.priorEditReach = v
@@ -441,13 +443,41 @@ func nextClick(_ s: Sequence, predicted: Mask, frame: Int, newFrame: Bool) -> Po
 }
 
 /// The mask `engine` makes on `frame` from `clicks`, starting from `prior` (the mask tracked there), at
-/// full size.
-func anchorMask(_ s: Sequence, frame: Int, clicks: [PointPrompt], prior: Mask?) -> (SelectionLabels, Mask) {
+/// full size; `appearance` is the object as seen on its nearest other marked frame (asked only when no
+/// prior holds the object there, as the server does).
+func anchorMask(_ s: Sequence, frame: Int, clicks: [PointPrompt], prior: Mask?,
+                appearance: () -> ObjectAppearance? = { nil }) -> (SelectionLabels, Mask) {
     let prepared = frame == 0 ? s.prepared0 : engine.prepare(frame: frame, count: s.working.count) { s.working[$0] }
-    let labels = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: clicks, prior: prior)])
+    let labels = engine.segment(prepared, objects: [ObjectPrompt(objectID: objectID, points: clicks, prior: prior)]) { _ in
+        appearance()
+    }
     let full = engine.upsample(labels, to: s.fullW, s.fullH, guide: nil)
         .masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
     return (labels, full)
+}
+
+/// The object's marked frames as the server holds them: each frame's analysed image, clicks and prior.
+struct Marks {
+    var prepared: [Int: PreparedFrame] = [:]
+    var clicks: [Int: [PointPrompt]] = [:]
+    var priors: [Int: Mask] = [:]
+
+    func prompt(_ f: Int) -> [ObjectPrompt] { [ObjectPrompt(objectID: objectID, points: clicks[f]!, prior: priors[f])] }
+
+    /// The object's appearance on the marked frame nearest `f` (other than it), segmented there without
+    /// appearances of its own (`FrameSource.appearance(of:near:…)`).
+    func appearance(near f: Int) -> ObjectAppearance? {
+        guard let near = clicks.keys.filter({ $0 != f }).min(by: { (abs($0 - f), $0) < (abs($1 - f), $1) }),
+              let mask = engine.segment(prepared[near]!, objects: prompt(near)).masks()[objectID] else { return nil }
+        return ObjectAppearance(frame: prepared[near]!, mask: mask)
+    }
+
+    /// Every marked frame's anchor, as the preview makes them.
+    func anchors() -> [Int: SelectionLabels] {
+        clicks.keys.reduce(into: [:]) { out, f in
+            out[f] = engine.segment(prepared[f]!, objects: prompt(f)) { _ in appearance(near: f) }
+        }
+    }
 }
 
 struct Row {
@@ -478,6 +508,7 @@ func runSequence(_ name: String) -> Row? {
     guard let s = loadSequence(name) else { return nil }
     var row = Row(name: name, frames: s.working.count)
     var fiveClick: Scored?
+    var zeroAnchor: SelectionLabels?
     if args.truthAnchor {
         // The tracker alone: the true frame-0 mask (at working size) is the anchor.
         let t = s.truth[0].resizedNearest(width: s.working[0].width, height: s.working[0].height)
@@ -494,7 +525,7 @@ func runSequence(_ name: String) -> Row? {
         let (sc, tsec) = trackAndScore(s, anchors: [0: anchor], keepMasks: n == 5 && (args.rounds > 0 || args.corrections > 0))
         row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
         if args.clickCounts.contains(n) { row.perCount.append((sc.meanJ, sc.meanF)) }
-        if n == 5 { fiveClick = sc }
+        if n == 5 { fiveClick = sc; zeroAnchor = anchor }
         if args.verbose { print("  \(name) \(n)c: J \(f3(sc.meanJ)) F \(f3(sc.meanF))  track \(f1(tsec)) s") }
     }
     // Correction clicks: one click on each of `--corrections` frames spread over the clip, from the 5-click
@@ -504,11 +535,13 @@ func runSequence(_ name: String) -> Row? {
         for i in 0..<min(args.corrections, max(0, inner)) {
             let f = 1 + (2 * i + 1) * inner / (2 * args.corrections)
             guard let click = nextClick(s, predicted: tracked.full[f], frame: f, newFrame: true) else { continue }
-            let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f])
+            // Marked: frame 0 (its 5 clicks) and this one.
+            let look = ObjectAppearance(frame: s.prepared0, mask: zeroAnchor!.masks()[objectID] ?? Mask(width: 1, height: 1))
+            let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f]) { look }
             row.corrections.append((tracked.j[f], after.iou(s.truth[f])))
             if args.verbose { print("  \(name) frame \(f): first click J \(f3(tracked.j[f])) → \(f3(after.iou(s.truth[f])))") }
             if let second = nextClick(s, predicted: after, frame: f, newFrame: false) {
-                let (_, again) = anchorMask(s, frame: f, clicks: [click, second], prior: args.noPrior ? nil : tracked.full[f])
+                let (_, again) = anchorMask(s, frame: f, clicks: [click, second], prior: args.noPrior ? nil : tracked.full[f]) { look }
                 row.secondClicks.append((after.iou(s.truth[f]), again.iou(s.truth[f]), !second.positive))
                 if args.verbose {
                     print("  \(name) frame \(f): \(second.positive ? "include" : "exclude") second click J \(f3(after.iou(s.truth[f]))) → \(f3(again.iou(s.truth[f])))")
@@ -525,41 +558,47 @@ func runSequence(_ name: String) -> Row? {
     }
     // Interactive protocol: 5 clicks on frame 0, then per round one click on the worst frame.
     if args.rounds > 0, var current = fiveClick {
-        var frameClicks: [Int: [PointPrompt]] = [0: Array(s.clicks.prefix(5))]
-        var framePriors: [Int: Mask] = [:]
-        var anchors: [Int: SelectionLabels] = [:]
-        anchors[0] = engine.segment(s.prepared0, objects: [ObjectPrompt(objectID: objectID, points: frameClicks[0]!)])
+        var marks = Marks(prepared: [0: s.prepared0], clicks: [0: Array(s.clicks.prefix(5))])
+        var replaced: [Int: SelectionLabels] = [:]  // --anchor-as: the anchors it gave
         for round in 0..<args.rounds {
             // Worst frame (already marked frames may be picked again; at most 10 marked frames).
             var worst = -1
             for i in 0..<current.j.count {
-                if frameClicks[i] == nil && frameClicks.count >= 10 { continue }
+                if marks.clicks[i] == nil && marks.clicks.count >= 10 { continue }
                 if args.scoredWorst && (i == 0 || i == current.j.count - 1) { continue }
                 if worst < 0 || current.j[i] < current.j[worst] { worst = i }
             }
             guard worst >= 0, current.j[worst] < 1 else { break }
             guard let click = nextClick(s, predicted: current.full[worst], frame: worst,
-                                        newFrame: frameClicks[worst] == nil) else { break }
+                                        newFrame: marks.clicks[worst] == nil) else { break }
             let positive = click.positive
-            if frameClicks[worst] == nil && !positive { row.negativeFirst += 1 }
+            if marks.clicks[worst] == nil && !positive { row.negativeFirst += 1 }
             // A new anchor frame starts from the mask tracked there (what the person saw in the preview).
-            if frameClicks[worst] == nil && !args.noPrior { framePriors[worst] = current.full[worst] }
-            frameClicks[worst, default: []].append(click)
-            var (labels, anchorFull) = anchorMask(s, frame: worst, clicks: frameClicks[worst]!, prior: framePriors[worst])
+            if marks.clicks[worst] == nil && !args.noPrior { marks.priors[worst] = current.full[worst] }
+            if marks.prepared[worst] == nil {
+                marks.prepared[worst] = engine.prepare(frame: worst, count: s.working.count) { s.working[$0] }
+            }
+            marks.clicks[worst, default: []].append(click)
+            // Every anchor as the preview makes it (a new mark may change another frame's appearance).
+            var anchors = marks.anchors()
+            var labels = anchors[worst]!
+            var anchorFull = engine.upsample(labels, to: s.fullW, s.fullH, guide: nil)
+                .masks(including: [objectID])[objectID] ?? Mask(width: s.fullW, height: s.fullH)
             if args.anchorAs == "tracked" || args.anchorAs == "truth" {
                 anchorFull = args.anchorAs == "truth" ? s.truth[worst] : current.full[worst]
                 let t = anchorFull.resizedNearest(width: s.working[0].width, height: s.working[0].height)
                 labels = SelectionLabels(width: t.width, height: t.height, labels: t.data, objectIDs: [objectID])
             }
-            anchors[worst] = labels
+            if !args.anchorAs.isEmpty { replaced[worst] = labels }
+            anchors.merge(replaced) { $1 }
             let (sc, tsec) = trackAndScore(s, anchors: anchors, keepMasks: round + 1 < args.rounds)
             row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
             row.rounds = round + 1
             if args.verbose || args.dump != nil {
                 if let dir = args.dump {
-                    writeOverlay(s, frame: worst, mask: anchorFull, clicks: frameClicks[worst]!,
+                    writeOverlay(s, frame: worst, mask: anchorFull, clicks: marks.clicks[worst]!,
                                  to: "\(dir)/\(name)-round\(round + 1)-anchor\(worst).ppm")
-                    writeOverlay(s, frame: worst, mask: current.full[worst], clicks: frameClicks[worst]!,
+                    writeOverlay(s, frame: worst, mask: current.full[worst], clicks: marks.clicks[worst]!,
                                  to: "\(dir)/\(name)-round\(round + 1)-tracked\(worst).ppm")
                 }
                 guard args.verbose else { current = sc; continue }
@@ -569,7 +608,7 @@ func runSequence(_ name: String) -> Row? {
             current = sc
         }
         row.interactive = (current.meanJ, current.meanF)
-        row.marked = frameClicks.count
+        row.marked = marks.clicks.count
     }
     row.wall = secs(ts, now())
     print("done \(name): \(row.frames) frames, \(f1(row.wall)) s")
