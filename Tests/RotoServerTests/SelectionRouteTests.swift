@@ -27,9 +27,9 @@ import Testing
         return Mask(width: 1280, height: 720, data: data)
     }
 
-    /// Uploads the clip and opens a session; returns its id.
-    static func session(_ client: any TestClientProtocol, key: String = Keys.a) async throws -> String {
-        let clip = try Data(contentsOf: URL(fileURLWithPath: try boxesClip()))
+    /// Uploads the clip at `path` (the boxes clip when nil) and opens a session; returns its id.
+    static func session(_ client: any TestClientProtocol, clip path: String? = nil, key: String = Keys.a) async throws -> String {
+        let clip = try Data(contentsOf: URL(fileURLWithPath: try path ?? boxesClip()))
         let up = try await client.call(.post, "/v1/files", key: key, body: Array(clip), headers: [.contentType: "video/mp4"])
         let r = try await client.initSelection(url: try #require(up.string("url")), key: key)
         return try #require(r.string("session_id"), "\(r.message)")
@@ -90,10 +90,7 @@ import Testing
     /// too, from the object's appearance on frame 0 (without it the click takes the red block alone).
     @Test func aClickOnANewFrameLearnsTheObjectFromItsMarkedFrame() async throws {
         try await withApp { client in
-            let clip = try Data(contentsOf: URL(fileURLWithPath: try Clips.twoToneObject()))
-            let up = try await client.call(.post, "/v1/files", key: Keys.a, body: Array(clip), headers: [.contentType: "video/mp4"])
-            let s = try await client.initSelection(url: try #require(up.string("url")), key: Keys.a)
-            let id = try #require(s.string("session_id"), "\(s.message)")
+            let id = try await Self.session(client, clip: try Clips.twoToneObject())
             let both = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
                                              json: points(id, frame: 0, [(420.0 / 1280, 360.0 / 720), (600.0 / 1280, 360.0 / 720)]))
             #expect(both.code == 0, "\(both.message)")
@@ -278,10 +275,7 @@ import Testing
     /// colours cannot.
     @Test func aCamouflagedMovingObjectIsSelectedByItsMotion() async throws {
         try await withApp { client in
-            let clip = try Data(contentsOf: URL(fileURLWithPath: try Self.camouflagedClip()))
-            let up = try await client.call(.post, "/v1/files", key: Keys.a, body: Array(clip), headers: [.contentType: "video/mp4"])
-            let s = try await client.initSelection(url: try #require(up.string("url")), key: Keys.a)
-            let id = try #require(s.string("session_id"), "\(s.message)")
+            let id = try await Self.session(client, clip: try Self.camouflagedClip())
             let r = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
                                           json: points(id, frame: 15, [(370.0 / 1280, 360.0 / 720)]))
             #expect(r.code == 0, "\(r.message)")
