@@ -91,13 +91,13 @@ struct FrameSource: Sendable {
     /// The `tracking_output` of recent previews, decoded (keyed by file path: a new preview is a new
     /// file): after a preview, first clicks on several frames read it once.
     let trackingOutputs = RecentCache<TrackingOutput>(capacity: 2)
-    /// Objects' appearances on marked frames (see `appearance(of:near:…)`), with the prompts they were
-    /// segmented from there: further clicks on a frame reuse the appearance its nearest marked frame gave
-    /// while that frame's points stay the same.
+    /// Objects' appearances on marked frames (see `appearance(of:near:…)`), with the objects' points and
+    /// priors there they were segmented from: further clicks on a frame reuse the appearance its nearest
+    /// marked frame gave while that frame's points stay the same.
     let appearances = RecentCache<SeenAppearance>(capacity: 16)
 
     struct SeenAppearance: Sendable {
-        var prompts: [ObjectPrompt]
+        var marked: [MarkedObject]
         var appearance: ObjectAppearance?
     }
 
@@ -140,13 +140,13 @@ struct FrameSource: Sendable {
     func appearance(of object: Int, near index: Int, session: SessionRecord, selection: Selection,
                     working: (Int) throws -> RGBImage) rethrows -> ObjectAppearance? {
         guard let other = selection.nearestMarkedFrame(of: object, to: index) else { return nil }
-        let prompts = Self.prompts(selection.objects(onFrame: other))
+        let marked = selection.objects(onFrame: other)
         let key = "\(session.id)#\(other)#\(object)"
-        if let cached = appearances[key], cached.prompts == prompts { return cached.appearance }
+        if let cached = appearances[key], cached.marked == marked { return cached.appearance }
         let frame = try analysed(session: session, index: other, frames: working)
-        let mask = engine.segment(frame, objects: prompts).masks()[object]
+        let mask = engine.segment(frame, objects: Self.prompts(marked)).masks()[object]
         let appearance = mask.map { ObjectAppearance(frame: frame, mask: $0) }
-        appearances[key] = SeenAppearance(prompts: prompts, appearance: appearance)
+        appearances[key] = SeenAppearance(marked: marked, appearance: appearance)
         return appearance
     }
 
