@@ -252,9 +252,19 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         public var excludeClaimsInterior: Float = 1.5
         /// How many of this frame's pixels each pixel of an `ObjectAppearance` (the object as marked on
         /// another frame) counts as in the object's colour model, for an object no prior mask holds on
-        /// this frame, divided by its include clicks here (the more clicks, the more this frame's own
-        /// colours are known). 0: appearances are not used. See `segment(_:objects:appearance:)`.
+        /// this frame and one include click there (less with more: `appearanceClicks`). 0: appearances
+        /// are not used. See `segment(_:objects:appearance:)`.
         public var appearanceWeight: Float = 1
+        /// The include clicks from which a frame's own colours are known well enough that an appearance
+        /// only brings in another frame's errors: its weight falls linearly from one click to none here.
+        public var appearanceClicks: Int = 3
+
+        /// The share of `appearanceWeight` an object with `includeClicks` include clicks gets (1 for one
+        /// click, 0 from `appearanceClicks` on).
+        func appearanceShare(includeClicks n: Int) -> Float {
+            guard appearanceClicks > 1 else { return n <= 1 ? 1 : 0 }
+            return max(0, Float(appearanceClicks - max(1, n)) / Float(appearanceClicks - 1))
+        }
         /// Weight (per pixel) of the prior mask's own data term, once some part of the prior counts: a
         /// region the prior covers costs this much as background, one it leaves out as much as object, and
         /// a region it covers has no far-from-clicks cost (0: the prior only adds its interior points as
@@ -351,9 +361,9 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     ///
     /// `appearance` gives, by object id, what the object looked like on another frame where it was
     /// marked (nil: nowhere else). It is asked only for an object that no prior mask holds on this frame
-    /// (none given, or tracking lost it: no part of it near the clicks), whose colours would otherwise
-    /// come from its clicks here alone; they then start from all of its colours there
-    /// (`Configuration.appearanceWeight`).
+    /// (none given, or tracking lost it: no part of it near the clicks) and that has fewer include
+    /// clicks here than `Configuration.appearanceClicks`, whose colours would otherwise come from those
+    /// few clicks alone; they then start from all of its colours there (`appearanceWeight`).
     public func segment(_ frame: PreparedFrame, objects allObjects: [ObjectPrompt],
                         appearance: (Int) -> ObjectAppearance? = { _ in nil }) -> SelectionLabels {
         let objects = Array(allObjects.prefix(255))
@@ -380,6 +390,7 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             let result = BinarySegmentation(frame: frame, config: configuration, positives: positives[i],
                                             negatives: neg, prior: priors[i],
                                             appearance: priors[i] == nil && configuration.appearanceWeight > 0
+                                                && configuration.appearanceShare(includeClicks: positives[i].count) > 0
                                                 ? appearance(objects[i].objectID) : nil).best()
             for s in 0..<k where result.fg[s] {
                 let score = result.margin[s]
@@ -956,7 +967,7 @@ struct BinarySegmentation {
             }
         }
         if let appearance {
-            let w = config.appearanceWeight / Float(max(1, positives.count))
+            let w = config.appearanceWeight * config.appearanceShare(includeClicks: positives.count)
             appearance.add(to: &hfs[hfs.count - 1], weight: w)
             nfs[nfs.count - 1] += w * appearance.area
         }
