@@ -4,6 +4,8 @@
 //                     [--no-guide] [--config key=value,...]
 // --no-guide: upsample the quality masks without the full-size frame as a guide, as the server does
 // (it reads clicked frames from the working-size proxy).
+// --second-frame: the later frames are clicked as the object's second marked frame (frame 0 marked with
+// its 5 clicks, no preview): the engine learns the object's colours there too (`ObjectAppearance`).
 // DIR/<seq>/frames.rgb holds frames 0, step, 2·step, … of <seq>/video.mp4 as raw 1280×720 RGB24.
 
 import Foundation
@@ -27,6 +29,10 @@ struct Args {
     /// DIR/<seq>/next.rgb holds frames 1, step + 1, … (the frame after each of frames.rgb): the engine
     /// also separates by motion, as the server does. `--no-motion` segments each frame alone.
     var motion = true
+    /// `--second-frame`: each later frame is clicked as a second marked frame of the object (marked on
+    /// frame 0 with its 5 clicks, no preview): the engine gets its appearance there, as the server gives
+    /// it. Measured the server's way (`--no-guide`).
+    var secondFrame = false
 }
 
 func parseArgs() -> Args {
@@ -44,6 +50,7 @@ func parseArgs() -> Args {
         case "--oracle": a.oracle = true
         case "--no-guide": a.guide = false
         case "--no-motion": a.motion = false
+        case "--second-frame": a.secondFrame = true; a.guide = false
         case "--dump": a.dump = it.next() ?? ""
         case "--config":
             for kv in (it.next() ?? "").split(separator: ",") {
@@ -52,6 +59,8 @@ func parseArgs() -> Args {
                 switch p[0] {
                 case "side": a.config.workingLongSide = Int(p[1])!
                 case "regions": a.config.regions = Int(p[1])!
+                case "appear": a.config.appearanceWeight = Float(p[1])!
+                case "appearclicks": a.config.appearanceClicks = Int(p[1])!
                 case "compactness": a.config.compactness = Float(p[1])!
                 case "smooth": a.config.smoothness = Double(p[1])!
                 case "geo": a.config.geodesicWeight = Double(p[1])!
@@ -156,6 +165,7 @@ for seq in seqs {
     var f0 = [Double](repeating: 0, count: clickCounts.count)
     var later = [Double](repeating: 0, count: clickCounts.count)
     var nLater = 0
+    var zeroLook: ObjectAppearance?  // --second-frame: the object as frame 0's 5 clicks select it
     var idx = 0
     while (idx + 1) * fsize <= raw.count {
         let frameNo = idx * args.step
@@ -191,8 +201,11 @@ for seq in seqs {
                 masks = engine.segment(img, objects: objects, nearby: nearby)
             } else {  // as the server: the boundary interpolated without the full-size frame
                 let frame = analysed()
-                masks = engine.upsample(engine.segment(frame, objects: objects), to: fw, fh, guide: nil, frame: frame)
-                    .masks(including: [0])
+                let labels = engine.segment(frame, objects: objects) { _ in frameNo == 0 ? nil : zeroLook }
+                masks = engine.upsample(labels, to: fw, fh, guide: nil, frame: frame).masks(including: [0])
+                if args.secondFrame && frameNo == 0 && n == 5 {
+                    zeroLook = ObjectAppearance(frame: frame, mask: labels.masks()[0] ?? Mask(width: 1, height: 1))
+                }
             }
             let t1 = cpuNow()
             times720.append(ms(t0, t1))

@@ -107,6 +107,7 @@ func parseArgs() -> Args {
                 case "exdepthreach": a.engine.excludeDepthReach = Float(v)
                 case "exclaims": a.engine.excludeClaimsInterior = Float(v)
                 case "appear": a.engine.appearanceWeight = Float(v)
+                case "appearclicks": a.engine.appearanceClicks = Int(v)
                 case "prior": a.engine.priorWeight = Float(v)
                 case "priorfade": a.engine.priorFade = Float(v)
                 case "editreach": a.engine.priorEditReach = v
