@@ -217,8 +217,7 @@ struct PreviewPipeline {
         let selection = session.selection
         var anchors: [Int: SelectionLabels] = [:]
         for f in selection.markedFrames where f < working.count {
-            anchors[f] = frames.labels(session: session, frame: f, working: { working[Swift.min($0, working.count - 1)] },
-                                       objects: selection.objects(onFrame: f))
+            anchors[f] = frames.labels(session: session, frame: f, working: { working[Swift.min($0, working.count - 1)] })
         }
         return anchors
     }

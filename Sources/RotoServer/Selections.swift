@@ -46,7 +46,7 @@ struct Selections: Sendable {
             if !objects.isEmpty {
                 let frames = frames
                 let segmented = try await pool.run {
-                    try frames.segment(session: session, selection: next, frame: command.frameIndex, objects: objects)
+                    try frames.segment(session: session, selection: next, frame: command.frameIndex)
                 }
                 masks = segmented.masks
                 // status 1: the object the call is about could not be segmented at its points.
@@ -125,11 +125,11 @@ struct FrameSource: Sendable {
         return out
     }
 
-    /// The working-size labels of one marked frame (the anchor add-selection answered with).
-    /// `working` gives the clip's working frames by index.
-    func labels(session: SessionRecord, frame index: Int, working: (Int) -> RGBImage,
-                objects: [MarkedObject]) -> SelectionLabels {
-        engine.segment(analysed(session: session, index: index, frames: working), objects: Self.prompts(objects)) { id in
+    /// The working-size labels of one marked frame of the session's selection (the anchor add-selection
+    /// answered with). `working` gives the clip's working frames by index.
+    func labels(session: SessionRecord, frame index: Int, working: (Int) -> RGBImage) -> SelectionLabels {
+        let objects = session.selection.objects(onFrame: index)
+        return engine.segment(analysed(session: session, index: index, frames: working), objects: Self.prompts(objects)) { id in
             appearance(of: id, near: index, session: session, selection: session.selection, working: working)
         }
     }
@@ -169,10 +169,11 @@ struct FrameSource: Sendable {
         }
     }
 
-    /// Segments every object on one frame jointly and encodes the masks (RLE and PNG) at full size.
-    /// `selection` is the session's selection with these objects' points (where the objects' other
-    /// marked frames are found).
-    func segment(session: SessionRecord, selection: Selection, frame index: Int, objects: [MarkedObject]) throws -> Segmented {
+    /// Segments every object `selection` marks on one frame jointly and encodes the masks (RLE and PNG)
+    /// at full size. `selection` is the session's selection as it will be stored (its other marked frames
+    /// give the objects' appearances).
+    func segment(session: SessionRecord, selection: Selection, frame index: Int) throws -> Segmented {
+        let objects = selection.objects(onFrame: index)
         let size = engine.workingSize(width: session.width, height: session.height)
         var reader: FrameReader?
         let working = { (i: Int) throws -> RGBImage in
