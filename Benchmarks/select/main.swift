@@ -61,6 +61,7 @@ func parseArgs() -> Args {
                 case "regions": a.config.regions = Int(p[1])!
                 case "appear": a.config.appearanceWeight = Float(p[1])!
                 case "appearclicks": a.config.appearanceClicks = Int(p[1])!
+                case "appearreach": a.config.appearanceReach = Float(p[1])! > 0 ? Float(p[1])! : nil
                 case "compactness": a.config.compactness = Float(p[1])!
                 case "smooth": a.config.smoothness = Double(p[1])!
                 case "geo": a.config.geodesicWeight = Double(p[1])!
@@ -204,7 +205,7 @@ for seq in seqs {
                 let labels = engine.segment(frame, objects: objects) { _ in frameNo == 0 ? nil : zeroLook }
                 masks = engine.upsample(labels, to: fw, fh, guide: nil, frame: frame).masks(including: [0])
                 if args.secondFrame && frameNo == 0 && n == 5 {
-                    zeroLook = ObjectAppearance(frame: frame, mask: labels.masks()[0] ?? Mask(width: 1, height: 1))
+                    zeroLook = engine.appearance(on: frame, mask: labels.masks()[0] ?? Mask(width: 1, height: 1), points: pts)
                 }
             }
             let t1 = cpuNow()

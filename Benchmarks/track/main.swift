@@ -108,6 +108,7 @@ func parseArgs() -> Args {
                 case "exclaims": a.engine.excludeClaimsInterior = Float(v)
                 case "appear": a.engine.appearanceWeight = Float(v)
                 case "appearclicks": a.engine.appearanceClicks = Int(v)
+                case "appearreach": a.engine.appearanceReach = v > 0 ? Float(v) : nil
                 case "prior": a.engine.priorWeight = Float(v)
                 case "priorfade": a.engine.priorFade = Float(v)
                 case "editreach": a.engine.priorEditReach = v
@@ -470,7 +471,7 @@ struct Marks {
     func appearance(near f: Int) -> ObjectAppearance? {
         guard let near = clicks.keys.filter({ $0 != f }).min(by: { (abs($0 - f), $0) < (abs($1 - f), $1) }),
               let mask = engine.segment(prepared[near]!, objects: prompt(near)).masks()[objectID] else { return nil }
-        return ObjectAppearance(frame: prepared[near]!, mask: mask)
+        return engine.appearance(on: prepared[near]!, mask: mask, points: clicks[near]!)
     }
 
     /// Every marked frame's anchor, as the preview makes them.
@@ -537,7 +538,8 @@ func runSequence(_ name: String) -> Row? {
             let f = 1 + (2 * i + 1) * inner / (2 * args.corrections)
             guard let click = nextClick(s, predicted: tracked.full[f], frame: f, newFrame: true) else { continue }
             // Marked: frame 0 (its 5 clicks) and this one.
-            let look = ObjectAppearance(frame: s.prepared0, mask: zeroAnchor!.masks()[objectID] ?? Mask(width: 1, height: 1))
+            let look = engine.appearance(on: s.prepared0, mask: zeroAnchor!.masks()[objectID] ?? Mask(width: 1, height: 1),
+                                         points: Array(s.clicks.prefix(5)))
             let (_, after) = anchorMask(s, frame: f, clicks: [click], prior: args.noPrior ? nil : tracked.full[f]) { look }
             row.corrections.append((tracked.j[f], after.iou(s.truth[f])))
             if args.verbose { print("  \(name) frame \(f): first click J \(f3(tracked.j[f])) → \(f3(after.iou(s.truth[f])))") }

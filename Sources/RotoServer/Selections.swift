@@ -144,8 +144,10 @@ struct FrameSource: Sendable {
         let key = "\(session.id)#\(other)#\(object)"
         if let cached = appearances[key], cached.marked == marked { return cached.appearance }
         let frame = try analysed(session: session, index: other, frames: working)
-        let mask = engine.segment(frame, objects: Self.prompts(marked)).masks()[object]
-        let appearance = mask.map { ObjectAppearance(frame: frame, mask: $0) }
+        let prompts = Self.prompts(marked)
+        let mask = engine.segment(frame, objects: prompts).masks()[object]
+        let points = prompts.first { $0.objectID == object }?.points ?? []
+        let appearance = mask.map { engine.appearance(on: frame, mask: $0, points: points) }
         appearances[key] = SeenAppearance(marked: marked, appearance: appearance)
         return appearance
     }

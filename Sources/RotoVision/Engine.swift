@@ -260,6 +260,11 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         /// The include clicks from which a frame's own colours are known well enough that an appearance
         /// only brings in another frame's errors: its weight falls linearly from one click to none here.
         public var appearanceClicks: Int = 3
+        /// How far from the other frame's include clicks its mask is read for an appearance, as a fraction
+        /// of the working frame's diagonal (nil: the whole mask). That mask may hold background its clicks
+        /// never pointed at (blackswan's reflection); the parts the person pointed at are what is sure.
+        /// See `appearance(on:mask:points:)`.
+        public var appearanceReach: Float? = 0.04
 
         /// The share of `appearanceWeight` an object with `includeClicks` include clicks gets (1 for one
         /// click, 0 from `appearanceClicks` on).
@@ -362,6 +367,35 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// Segments all objects on a prepared frame, at working resolution. At most 255 objects are
     /// segmented (the label map is one byte per pixel); further objects get no pixels.
     ///
+    /// What the object `mask` holds on `frame` looks like (`ObjectAppearance`), read within
+    /// `Configuration.appearanceReach` of its include `points` there (the whole mask when it has none).
+    public func appearance(on frame: PreparedFrame, mask: Mask, points: [PointPrompt]) -> ObjectAppearance {
+        let w = frame.width, h = frame.height
+        let m = mask.width == w && mask.height == h ? mask : mask.resizedNearest(width: w, height: h)
+        let includes = points.filter(\.positive)
+        guard let fraction = configuration.appearanceReach, !includes.isEmpty else {
+            return ObjectAppearance(frame: frame, mask: m)
+        }
+        let reach = Double(fraction) * Double(w * w + h * h).squareRoot()
+        let r = Int(reach)
+        var near = [UInt8](repeating: 0, count: w * h)
+        m.data.withUnsafeBufferPointer { src in
+            near.withUnsafeMutableBufferPointer { dst in
+                for q in includes {
+                    let c = q.pixel(width: w, height: h)
+                    for y in max(0, c.y - r)...min(h - 1, c.y + r) {
+                        let dy = Double(y - c.y)
+                        let half = Int((reach * reach - dy * dy).squareRoot())
+                        let x0 = max(0, c.x - half), x1 = min(w - 1, c.x + half)
+                        guard x0 <= x1 else { continue }
+                        for x in x0...x1 where src[y * w + x] != 0 { dst[y * w + x] = 1 }
+                    }
+                }
+            }
+        }
+        return ObjectAppearance(frame: frame, mask: Mask(width: w, height: h, data: near))
+    }
+
     /// `appearance` gives, by object id, what the object looked like on another frame where it was
     /// marked (nil: nowhere else). It is asked only for an object that no prior mask holds on this frame
     /// (none given, or tracking lost it: no part of it near the clicks) and that has fewer include

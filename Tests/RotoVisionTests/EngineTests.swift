@@ -339,6 +339,38 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         #expect(!asked)
     }
 
+    /// The other frame's mask can hold background its clicks never pointed at (a leak); the appearance is
+    /// read near its include clicks, so that background does not join the object on this frame.
+    @Test func appearanceIsReadNearTheOtherFramesClicks() {
+        func scene(_ cx: Double, _ cy: Double, patchWidth: Double) -> (Scene, whole: Mask, patch: Mask) {
+            var s = Scene(width: 320, height: 240, seed: 37)
+            let top = s.paint((235, 235, 230), disc(cx, cy - 30, 28))
+            let base = s.paint((30, 35, 90), seed: 4) { x, y in
+                abs(Double(x) - cx) <= 34 && Double(y) >= cy - 4 && Double(y) < cy + 50
+            }
+            let patch = s.paint((40, 42, 48), seed: 5) { x, y in
+                Double(x) > cx + 34 && Double(x) <= cx + 34 + patchWidth && Double(y) >= cy - 4 && Double(y) < cy + 50
+            }
+            return (s, union(top, base), patch)
+        }
+        let (a, wholeA, patchA) = scene(100, 110, patchWidth: 90)
+        let (b, wholeB, patchB) = scene(190, 140, patchWidth: 24)
+        let frameA = engine.prepare(a.image), frameB = engine.prepare(b.image)
+        let leaky = union(wholeA, patchA)
+        let pointsA = [pt(100, 80, 320, 240), pt(100, 133, 320, 240)]
+        let near = engine.appearance(on: frameA, mask: leaky, points: pointsA)
+        let whole = ObjectAppearance(frame: frameA, mask: leaky)
+        let click = [ObjectPrompt(objectID: 1, points: [pt(190, 110, 320, 240)])]
+        func patchShare(_ m: Mask) -> Double {
+            Double(zip(m.data, patchB.data).filter { $0 != 0 && $1 != 0 }.count) / Double(max(1, patchB.area))
+        }
+        let fromNear = engine.segment(frameB, objects: click) { _ in near }.masks()[1] ?? Mask(width: 1, height: 1)
+        let fromWhole = engine.segment(frameB, objects: click) { _ in whole }.masks()[1] ?? Mask(width: 1, height: 1)
+        #expect(fromNear.iou(wholeB) >= 0.85, "IoU with the appearance near the clicks \(fromNear.iou(wholeB))")
+        #expect(patchShare(fromNear) < 0.1, "the leaked patch's share \(patchShare(fromNear))")
+        #expect(patchShare(fromWhole) > 0.5, "with the whole leaky mask the patch joins: \(patchShare(fromWhole))")
+    }
+
     @Test func preparedFrameCanBeReusedAcrossClicks() {
         var s = Scene(width: 320, height: 240, seed: 13)
         let truth = s.paint((230, 120, 20), disc(160, 120, 50))
