@@ -90,6 +90,28 @@ extension Mask {
         }
     }
 
+    /// The mask's pixels inside some disc of `discs` (`inside`) or outside all of them (not `inside`).
+    /// A disc is a centre pixel and a squared radius in pixels; a pixel at squared distance d² from the
+    /// centre is in it when d² < r².
+    func clipped(toDiscs discs: [(x: Int, y: Int, r2: Float)], inside: Bool) -> Mask {
+        let w = width, h = height
+        var out = inside ? [UInt8](repeating: 0, count: w * h) : data
+        data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for d in discs where d.r2 > 0 {
+                    let r = Int(d.r2.squareRoot())
+                    for y in max(0, d.y - r)...min(h - 1, d.y + r) {
+                        for x in max(0, d.x - r)...min(w - 1, d.x + r) {
+                            let dx = Float(x - d.x), dy = Float(y - d.y)
+                            if dx * dx + dy * dy < d.r2 { dst[y * w + x] = inside ? src[y * w + x] : 0 }
+                        }
+                    }
+                }
+            }
+        }
+        return Mask(trusted: w, h, out)
+    }
+
     /// The mask's 8-connected parts that have a pixel where `touches` (a pixel index) holds.
     func components(where touches: (Int) -> Bool) -> Mask {
         if isEmpty { return Mask(width: width, height: height) }

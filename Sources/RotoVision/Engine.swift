@@ -364,9 +364,6 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
         return upsample(labels, to: fullWidth, fullHeight, guide: guide, frame: frame).masks(including: objects.map(\.objectID))
     }
 
-    /// Segments all objects on a prepared frame, at working resolution. At most 255 objects are
-    /// segmented (the label map is one byte per pixel); further objects get no pixels.
-    ///
     /// What the object `mask` holds on `frame` looks like (`ObjectAppearance`), read within
     /// `Configuration.appearanceReach` of its include `points` there (the whole mask when it has none).
     public func appearance(on frame: PreparedFrame, mask: Mask, points: [PointPrompt]) -> ObjectAppearance {
@@ -377,25 +374,16 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
             return ObjectAppearance(frame: frame, mask: m)
         }
         let reach = Double(fraction) * Double(w * w + h * h).squareRoot()
-        let r = Int(reach)
-        var near = [UInt8](repeating: 0, count: w * h)
-        m.data.withUnsafeBufferPointer { src in
-            near.withUnsafeMutableBufferPointer { dst in
-                for q in includes {
-                    let c = q.pixel(width: w, height: h)
-                    for y in max(0, c.y - r)...min(h - 1, c.y + r) {
-                        let dy = Double(y - c.y)
-                        let half = Int((reach * reach - dy * dy).squareRoot())
-                        let x0 = max(0, c.x - half), x1 = min(w - 1, c.x + half)
-                        guard x0 <= x1 else { continue }
-                        for x in x0...x1 where src[y * w + x] != 0 { dst[y * w + x] = 1 }
-                    }
-                }
-            }
+        let discs = includes.map { q in
+            let c = q.pixel(width: w, height: h)
+            return (x: c.x, y: c.y, r2: Float(reach * reach))
         }
-        return ObjectAppearance(frame: frame, mask: Mask(width: w, height: h, data: near))
+        return ObjectAppearance(frame: frame, mask: m.clipped(toDiscs: discs, inside: true))
     }
 
+    /// Segments all objects on a prepared frame, at working resolution. At most 255 objects are
+    /// segmented (the label map is one byte per pixel); further objects get no pixels.
+    ///
     /// `appearance` gives, by object id, what the object looked like on another frame where it was
     /// marked (nil: nowhere else). It is asked only for an object that no prior mask holds on this frame
     /// (none given, or tracking lost it: no part of it near the clicks) and that has fewer include
@@ -602,20 +590,12 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// each exclude click is on, where the prior's interior points must not be taken from.
     func outsideExcludeReach(_ mask: Mask, of excludes: [PointPrompt], depth: [Float]) -> Mask {
         let k = configuration.excludeClaimsInterior
-        var out = mask.data
         let w = mask.width, h = mask.height
-        for e in excludes {
+        let discs = excludes.map { e in
             let c = e.pixel(width: w, height: h)
-            let r2 = k * k * depth[c.y * w + c.x]
-            let r = Int(r2.squareRoot())
-            for y in max(0, c.y - r)...min(h - 1, c.y + r) {
-                for x in max(0, c.x - r)...min(w - 1, c.x + r) {
-                    let dx = Float(x - c.x), dy = Float(y - c.y)
-                    if dx * dx + dy * dy < r2 { out[y * w + x] = 0 }
-                }
-            }
+            return (x: c.x, y: c.y, r2: k * k * depth[c.y * w + c.x])
         }
-        return Mask(trusted: w, h, out)
+        return mask.clipped(toDiscs: discs, inside: false)
     }
 
     /// Every pixel's squared depth inside `mask` (distance from its edge), the squared depth of the
