@@ -388,7 +388,8 @@ public struct ClassicalSegmentationEngine: SegmentationEngine {
     /// marked (nil: nowhere else). It is asked only for an object that no prior mask holds on this frame
     /// (none given, or tracking lost it: no part of it near the clicks) and that has fewer include
     /// clicks here than `Configuration.appearanceClicks`, whose colours would otherwise come from those
-    /// few clicks alone; they then start from all of its colours there (`appearanceWeight`).
+    /// few clicks alone; they then start from its colours there as well (`appearanceWeight`; an
+    /// appearance made by `appearance(on:mask:points:)` holds those near that frame's include clicks).
     public func segment(_ frame: PreparedFrame, objects allObjects: [ObjectPrompt],
                         appearance: (Int) -> ObjectAppearance? = { _ in nil }) -> SelectionLabels {
         let objects = Array(allObjects.prefix(255))
