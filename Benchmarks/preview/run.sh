@@ -4,38 +4,50 @@
 # video (davis2016-dev's cows, forwards, backwards and forwards again at 30 fps, upscaled; its first 3
 # clicks of clicks.json) when $DAVIS (default ../shared/bench/davis2016-dev) has it; its ratio to a plain
 # ffmpeg render of the same clip (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f
-# mp4 out.mp4`, no tracking at all) timed in the same run, and the server's peak RSS.
-# Usage: run.sh /path/to/roto
+# mp4 out.mp4`, no tracking at all) timed in the same run, and the server's peak RSS. Each clip is
+# rendered and previewed REPEAT times (default 3), interleaved; medians, their ratio, and the ranges.
+# Usage: [REPEAT=N] run.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
 source "$(dirname "$0")/../lib.sh"
+REPEAT=${REPEAT:-3}
 DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}"
 
 bench() { # label file [points JSON]
   local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'}
-  local t0 t1 ff
-  t0=$(date +%s.%N)
-  ffmpeg -hide_banner -loglevel error -y -i "$file" -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 "$OUT/plain.mp4"
-  t1=$(date +%s.%N); ff=$(python3 -c "print($t1-$t0)")
+  local t0 t1 plain=() previews=() i
+  # REPEAT runs of each, interleaved (render, preview, render, …), so a slow or fast spell of the
+  # machine falls on both; the medians are reported, with the ranges.
   start_server "$ROTO"
   local sid
   sid=$(new_session "$file")
   wait_proxy "$sid"
-  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":$points}" >/dev/null
-  t0=$(date +%s.%N)
-  api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
-  t1=$(date +%s.%N)
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]==0, d' "$DATA/p.json"
+  for i in $(seq "$REPEAT"); do
+    t0=$(date +%s.%N)
+    ffmpeg -hide_banner -loglevel error -y -i "$file" -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f mp4 "$OUT/plain.mp4"
+    t1=$(date +%s.%N); plain+=("$(python3 -c "print($t1-$t0)")")
+    # A new selection version each time (clear, then the same points), so no preview comes from cache.
+    api /v1/videos/multi-elements/clear-selection "{\"session_id\":\"$sid\"}" >/dev/null
+    api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":$points}" >/dev/null
+    t0=$(date +%s.%N)
+    api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
+    t1=$(date +%s.%N); previews+=("$(python3 -c "print($t1-$t0)")")
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]==0, d' "$DATA/p.json"
+  done
   local cached0 cached1
   cached0=$(date +%s.%N); api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" >/dev/null; cached1=$(date +%s.%N)
   local peak; peak=$(peak_rss_mib "$PID")
   stop_server
-  python3 - "$label" "$t0" "$t1" "$ff" "$cached0" "$cached1" "$peak" <<'PY'
-import sys
-label, t0, t1, ff, c0, c1, peak = sys.argv[1:]
-p = float(t1) - float(t0); ff = float(ff)
-print(f"{label:<22} preview {p:6.2f} s | plain ffmpeg render {ff:6.2f} s | ratio {p/ff:4.2f}x"
-      f" | cached preview {(float(c1)-float(c0))*1000:4.0f} ms | server peak RSS {peak} MiB")
+  python3 - "$label" "${previews[*]}" "${plain[*]}" "$cached0" "$cached1" "$peak" <<'PY'
+import statistics, sys
+label, previews, plain, c0, c1, peak = sys.argv[1:]
+p = [float(v) for v in previews.split()]; f = [float(v) for v in plain.split()]
+pm, fm = statistics.median(p), statistics.median(f)
+spread = lambda v: f" ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else ""
+ratios = sorted(a / b for a, b in zip(p, f))
+print(f"{label:<22} preview {pm:6.2f} s{spread(p)} | plain ffmpeg render {fm:5.2f} s{spread(f)} | ratio {pm/fm:4.2f}x"
+      f" (pairs {ratios[0]:.2f}–{ratios[-1]:.2f}x) | cached preview {(float(c1)-float(c0))*1000:4.0f} ms"
+      f" | server peak RSS {peak} MiB | n={len(p)}")
 PY
 }
 
