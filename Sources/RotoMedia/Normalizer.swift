@@ -197,8 +197,10 @@ public enum Normalizer {
 
         let rotation = facts.rotation
         let cropWidth = facts.codedWidth & ~1, cropHeight = facts.codedHeight & ~1
+        // Non-square pixels are scaled to square ones (the size players show), before the rotation.
+        let square = facts.squarePixelSize
         let swap = rotation == 90 || rotation == 270
-        let outWidth = swap ? cropHeight : cropWidth, outHeight = swap ? cropWidth : cropHeight
+        let outWidth = swap ? square.height : square.width, outHeight = swap ? square.width : square.height
         guard outWidth >= 2, outHeight >= 2 else {
             throw MediaError(code: .invalidArgument, message: "frame size \(facts.codedWidth)x\(facts.codedHeight) is too small")
         }
@@ -215,7 +217,8 @@ public enum Normalizer {
         let videoEnd = Double(totalFrames) / Double(fps)
         let zero = startTime(of: inVideo)
         let timeBase = inVideo.pointee.time_base.double
-        let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation)
+        let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation,
+                                       scaledTo: facts.sampleAspect == 1 ? nil : square)
 
         // Resampling state: the held frame covers every output slot before the midpoint to the next frame.
         let held = try Frame()

@@ -151,6 +151,29 @@ struct NormalizeTests {
         #expect(diff < 4, "mean abs diff \(diff)")
     }
 
+    @Test("non-square pixels are scaled to the size players show",
+          arguments: [("4/3", 1706, 720, 0), ("3/4", 960, 720, 0), ("4/3", 720, 1706, 90)])
+    func sampleAspect(sar: String, width: Int, height: Int, rotation: Int) throws {
+        let dir = try Scratch()
+        let plain = dir.file("plain.mp4"), source = dir.file("sar.mp4"), output = dir.file("out.mp4")
+        try Clips.make(rotation == 0 ? source : plain, size: "1280x720", seconds: 1, filter: ["-vf", "setsar=\(sar)"])
+        if rotation != 0 { try Clips.rotated(plain, source, tag: rotation) }
+        let facts = try MediaProbe.probe(path: source)
+        let parts = sar.split(separator: "/").compactMap { Double($0) }
+        #expect(abs(facts.sampleAspect - parts[0] / parts[1]) < 1e-9)
+        #expect(facts.codedWidth == 1280 && facts.codedHeight == 720)
+        #expect(facts.displayWidth == width && facts.displayHeight == height)
+        #expect(!facts.canRemux(toFrameRate: 30))
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        #expect(result.mode == .reencode)
+        let out = try checkNormalized(result, fps: 30, width: width, height: height)
+        #expect(out.sampleAspect == 1)
+        // The pixels are those the ffmpeg CLI shows once it scales them square (and autorotates).
+        let shown = try Clips.referenceFrame(source, 12, scale: "\(width):\(height)")
+        let diff = meanAbsDiff(try FrameReader(path: output).frame(at: 12).pixels, shown)
+        #expect(diff < 4, "mean abs diff \(diff)")
+    }
+
     @Test("forced re-encode of a compliant input keeps the frame count")
     func forced() throws {
         let dir = try Scratch()
