@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 /// A decoded still image: packed RGB24 and an alpha plane (all 255 when the image has none).
 public struct StillImage: Sendable, Equatable {
@@ -89,6 +90,45 @@ public struct StillImage: Sendable, Equatable {
                 }
             }
         }
-        return StillImage(width: width, height: height, rgb: rgb, alpha: alpha)
+        let image = StillImage(width: width, height: height, rgb: rgb, alpha: alpha)
+        // A camera's EXIF orientation (the JPEG decoder exports it): the picture as it is meant to be seen.
+        guard let entry = av_dict_get(f.metadata, "Orientation", nil, 0), let value = entry.pointee.value,
+              let orientation = Int(String(cString: value).trimmingCharacters(in: .whitespaces)) else { return image }
+        return image.oriented(exif: orientation)
+    }
+
+    /// The image as displayed under EXIF orientation `exif` (1 as stored, 2 mirrored, 3 turned 180°, 4
+    /// flipped, 5 transposed, 6 turned 90° clockwise, 7 transversed, 8 turned 90° anticlockwise); other
+    /// values leave it as stored.
+    public func oriented(exif: Int) -> StillImage {
+        guard (2...8).contains(exif) else { return self }
+        let w = width, h = height, swap = exif >= 5
+        let ow = swap ? h : w, oh = swap ? w : h
+        var out = StillImage(width: ow, height: oh, rgb: [UInt8](repeating: 0, count: ow * oh * 3),
+                             alpha: [UInt8](repeating: 0, count: ow * oh))
+        rgb.withUnsafeBufferPointer { s in
+        alpha.withUnsafeBufferPointer { sa in
+        out.rgb.withUnsafeMutableBufferPointer { d in
+        out.alpha.withUnsafeMutableBufferPointer { da in
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    // The stored pixel shown at (x, y).
+                    let (sx, sy): (Int, Int)
+                    switch exif {
+                    case 2: (sx, sy) = (w - 1 - x, y)
+                    case 3: (sx, sy) = (w - 1 - x, h - 1 - y)
+                    case 4: (sx, sy) = (x, h - 1 - y)
+                    case 5: (sx, sy) = (y, x)
+                    case 6: (sx, sy) = (y, h - 1 - x)
+                    case 7: (sx, sy) = (w - 1 - y, h - 1 - x)
+                    default: (sx, sy) = (w - 1 - y, x)
+                    }
+                    let i = sy * w + sx, o = y * ow + x
+                    d[3 * o] = s[3 * i]; d[3 * o + 1] = s[3 * i + 1]; d[3 * o + 2] = s[3 * i + 2]
+                    da[o] = sa[i]
+                }
+            }
+        }}}}
+        return out
     }
 }
