@@ -94,14 +94,12 @@ public enum MediaProbe {
         let codedWidth = Int(first.width), codedHeight = Int(first.height)
         let rotation = normalizedRotation(roto_stream_rotation(stream))
         let swap = rotation == 90 || rotation == 270
-        // The pixels' shape: the stream's (container) ratio first, else the codec's, as players take it.
-        // (Set on the first frame by the decoder from the bitstream; the stream's own from the container.)
+        // The pixels' shape as players take it: the container's ratio, else the bitstream's (first frame).
         let stored = stream.pointee.sample_aspect_ratio
         let ratio = stored.num > 0 && stored.den > 0 ? stored : first.sampleAspect
         var sampleAspect = ratio.num > 0 && ratio.den > 0 ? Double(ratio.num) / Double(ratio.den) : 1
         if abs(sampleAspect - 1) < 0.005 || !sampleAspect.isFinite || sampleAspect < 0.1 || sampleAspect > 10 { sampleAspect = 1 }
-        let shown = sampleAspect == 1 ? (width: codedWidth, height: codedHeight)
-            : VideoFacts.squarePixelSize(width: codedWidth, height: codedHeight, sampleAspect: sampleAspect)
+        let shown = (width: Int((Double(codedWidth) * sampleAspect).rounded()), height: codedHeight)
         let profile = cString(avcodec_profile_name(par.pointee.codec_id, decoder.context.pointee.profile))
 
         var audioCodec: String? = nil

@@ -217,8 +217,7 @@ public enum Normalizer {
         let videoEnd = Double(totalFrames) / Double(fps)
         let zero = startTime(of: inVideo)
         let timeBase = inVideo.pointee.time_base.double
-        let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation,
-                                       scaledTo: facts.sampleAspect == 1 ? nil : square)
+        let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation, scaledTo: square)
 
         // Resampling state: the held frame covers every output slot before the midpoint to the next frame.
         let held = try Frame()

@@ -1,5 +1,4 @@
 import CFFmpeg
-import Foundation
 
 /// A decoded still image: packed RGB24 and an alpha plane (all 255 when the image has none).
 public struct StillImage: Sendable, Equatable {
@@ -93,7 +92,7 @@ public struct StillImage: Sendable, Equatable {
         let image = StillImage(width: width, height: height, rgb: rgb, alpha: alpha)
         // A camera's EXIF orientation (the JPEG decoder exports it): the picture as it is meant to be seen.
         guard let entry = av_dict_get(f.metadata, "Orientation", nil, 0), let value = entry.pointee.value,
-              let orientation = Int(String(cString: value).trimmingCharacters(in: .whitespaces)) else { return image }
+              let orientation = String(cString: value).split(separator: " ").first.flatMap({ Int($0) }) else { return image }
         return image.oriented(exif: orientation)
     }
 

@@ -126,17 +126,12 @@ public struct VideoFacts: Sendable, Equatable {
             && codedWidth % 2 == 0 && codedHeight % 2 == 0 && !hasHiddenPackets
     }
 
-    /// The stored frame's size with square pixels, before rotation: the width (cropped to even) scaled by
-    /// ``sampleAspect``, rounded to even (at least 2); the height cropped to even.
+    /// The normalised frame's size before rotation: the stored size cropped to even, the width then
+    /// scaled by ``sampleAspect`` and rounded to even (at least 2), so the pixels are square.
     public var squarePixelSize: (width: Int, height: Int) {
-        Self.squarePixelSize(width: codedWidth, height: codedHeight, sampleAspect: sampleAspect)
-    }
-
-    /// ``squarePixelSize`` of a `width` × `height` frame whose pixels are `sampleAspect` wide.
-    public static func squarePixelSize(width: Int, height: Int, sampleAspect: Double) -> (width: Int, height: Int) {
-        let even = width & ~1
-        guard sampleAspect != 1 else { return (even, height & ~1) }
-        return (max(2, Int((Double(even) * sampleAspect / 2).rounded()) * 2), height & ~1)
+        let even = codedWidth & ~1
+        guard sampleAspect != 1 else { return (even, codedHeight & ~1) }
+        return (max(2, Int((Double(even) * sampleAspect / 2).rounded()) * 2), codedHeight & ~1)
     }
 
     /// The rate a normalised copy will have: ``nominalFrameRate`` (NTSC rates map to 24/30/60).
