@@ -94,12 +94,6 @@ public enum MediaProbe {
         let codedWidth = Int(first.width), codedHeight = Int(first.height)
         let rotation = normalizedRotation(roto_stream_rotation(stream))
         let swap = rotation == 90 || rotation == 270
-        // The pixels' shape as players take it: the container's ratio, else the bitstream's (first frame).
-        let stored = stream.pointee.sample_aspect_ratio
-        let ratio = stored.num > 0 && stored.den > 0 ? stored : first.sampleAspect
-        var sampleAspect = ratio.num > 0 && ratio.den > 0 ? Double(ratio.num) / Double(ratio.den) : 1
-        if abs(sampleAspect - 1) < 0.005 || !sampleAspect.isFinite || sampleAspect < 0.1 || sampleAspect > 10 { sampleAspect = 1 }
-        let shown = (width: Int((Double(codedWidth) * sampleAspect).rounded()), height: codedHeight)
         let profile = cString(avcodec_profile_name(par.pointee.codec_id, decoder.context.pointee.profile))
 
         var audioCodec: String? = nil
@@ -110,15 +104,14 @@ public enum MediaProbe {
             container: container, majorBrand: brand, fileSize: size, videoStreamIndex: videoIndex,
             videoCodec: decoder.codecName, videoProfile: profile, pixelFormat: pixelFormatName(first.format),
             codedWidth: codedWidth, codedHeight: codedHeight, rotation: rotation,
-            displayWidth: swap ? shown.height : shown.width, displayHeight: swap ? shown.width : shown.height,
+            displayWidth: swap ? codedHeight : codedWidth, displayHeight: swap ? codedWidth : codedHeight,
             isInterlaced: first.interlaced, durationMs: Int((durationSeconds * 1000).rounded()),
             frameCount: scan.packets, averageFrameRate: averageRate, frameRate: rate,
             containerFrameRate: containerRate, nominalFrameRate: nominal, isNTSC: ntsc,
             isConstantFrameRate: isCFR, hasBFrames: scan.reordered || decoder.context.pointee.has_b_frames > 0
                 || par.pointee.video_delay > 0, hasHiddenPackets: scan.hidden > 0,
             maxKeyframeInterval: scan.maxKeyframeInterval,
-            hasAudio: audioIndex != nil, audioCodec: audioCodec, audioStreamIndex: audioIndex,
-            sampleAspect: sampleAspect)
+            hasAudio: audioIndex != nil, audioCodec: audioCodec, audioStreamIndex: audioIndex)
     }
 
     // MARK: - Rules
@@ -261,8 +254,6 @@ public enum MediaProbe {
 
     struct FirstFrame {
         var width: Int32, height: Int32, format: Int32, interlaced: Bool
-        /// The pixels' shape the bitstream gives (0/1 when it says nothing).
-        var sampleAspect: AVRational
     }
 
     struct Scan {
@@ -370,8 +361,7 @@ public enum MediaProbe {
             }
             let f = frame.pointer.pointee
             defer { frame.unref() }
-            return FirstFrame(width: f.width, height: f.height, format: f.format, interlaced: f.interlaced_frame != 0,
-                              sampleAspect: f.sample_aspect_ratio)
+            return FirstFrame(width: f.width, height: f.height, format: f.format, interlaced: f.interlaced_frame != 0)
         }
 
         while fed < 64 {

@@ -197,10 +197,8 @@ public enum Normalizer {
 
         let rotation = facts.rotation
         let cropWidth = facts.codedWidth & ~1, cropHeight = facts.codedHeight & ~1
-        // Non-square pixels are scaled to square ones (the size players show), before the rotation.
-        let square = facts.squarePixelSize
         let swap = rotation == 90 || rotation == 270
-        let outWidth = swap ? square.height : square.width, outHeight = swap ? square.width : square.height
+        let outWidth = swap ? cropHeight : cropWidth, outHeight = swap ? cropWidth : cropHeight
         guard outWidth >= 2, outHeight >= 2 else {
             throw MediaError(code: .invalidArgument, message: "frame size \(facts.codedWidth)x\(facts.codedHeight) is too small")
         }
@@ -208,7 +206,8 @@ public enum Normalizer {
         let output = try OutputFile(path: temporary)
         let settings = EncoderSettings(normalize: options, width: outWidth, height: outHeight, fps: fps)
         let encoder = try Encoder(width: outWidth, height: outHeight, settings: settings,
-                                  globalHeader: output.needsGlobalHeader, colorFrom: inVideo.pointee.codecpar!)
+                                  globalHeader: output.needsGlobalHeader, colorFrom: inVideo.pointee.codecpar!,
+                                  sampleAspect: Encoder.sampleAspect(of: inVideo, quarterTurned: swap))
         let outVideo = try output.addStream(encoder: encoder)
         let outAudio = try audioIndex.map { i throws(MediaError) in try output.addStream(copying: input.stream(i)) }
         try output.writeHeader()
@@ -217,7 +216,7 @@ public enum Normalizer {
         let videoEnd = Double(totalFrames) / Double(fps)
         let zero = startTime(of: inVideo)
         let timeBase = inVideo.pointee.time_base.double
-        let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation, scaledTo: square)
+        let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation)
 
         // Resampling state: the held frame covers every output slot before the midpoint to the next frame.
         let held = try Frame()
@@ -359,6 +358,12 @@ final class OutputFile {
         st.pointee.codecpar.pointee.codec_tag = 0
         st.pointee.time_base = input.pointee.time_base
         st.pointee.avg_frame_rate = input.pointee.avg_frame_rate
+        if input.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
+            // The pixels' shape (the input's `pasp` box is not in its codec parameters): written again.
+            let shape = Encoder.sampleAspect(of: input)
+            st.pointee.sample_aspect_ratio = shape
+            st.pointee.codecpar.pointee.sample_aspect_ratio = shape
+        }
         return st
     }
 
@@ -372,6 +377,7 @@ final class OutputFile {
         }
         st.pointee.time_base = encoder.context.pointee.time_base
         st.pointee.avg_frame_rate = encoder.context.pointee.framerate
+        st.pointee.sample_aspect_ratio = encoder.context.pointee.sample_aspect_ratio
         return st
     }
 
@@ -458,13 +464,25 @@ struct EncoderSettings {
 
 /// A libx264 encoder (yuv420p input).
 final class Encoder {
+    /// The pixels' shape of an input video stream as players take it: the container's sample aspect
+    /// ratio, else the bitstream's, else square; turned when the frames are rotated a quarter turn.
+    static func sampleAspect(of stream: UnsafeMutablePointer<AVStream>, quarterTurned: Bool = false) -> AVRational {
+        let container = stream.pointee.sample_aspect_ratio, coded = stream.pointee.codecpar.pointee.sample_aspect_ratio
+        let shape = container.num > 0 && container.den > 0 ? container
+            : coded.num > 0 && coded.den > 0 ? coded : AVRational(num: 1, den: 1)
+        return quarterTurned ? AVRational(num: shape.den, den: shape.num) : shape
+    }
+
     let context: UnsafeMutablePointer<AVCodecContext>
     private let packet: Packet
     private let frameDuration: Int64
     private(set) var packetsWritten = 0
 
+    /// The colour properties come from `source`. `sampleAspect`: the pixels' shape to write (see
+    /// ``sampleAspect(of:quarterTurned:)``), so the output shows like the input.
     init(width: Int, height: Int, settings: EncoderSettings, globalHeader: Bool,
-         colorFrom source: UnsafeMutablePointer<AVCodecParameters>) throws(MediaError) {
+         colorFrom source: UnsafeMutablePointer<AVCodecParameters>,
+         sampleAspect: AVRational = AVRational(num: 1, den: 1)) throws(MediaError) {
         guard let codec = avcodec_find_encoder_by_name("libx264") else {
             throw MediaError(code: .encodeFailed, message: "the libx264 encoder is not available")
         }
@@ -478,7 +496,7 @@ final class Encoder {
         ctx.pointee.pix_fmt = AV_PIX_FMT_YUV420P
         ctx.pointee.time_base = settings.timeBase
         ctx.pointee.framerate = settings.frameRate
-        ctx.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
+        ctx.pointee.sample_aspect_ratio = sampleAspect
         ctx.pointee.gop_size = Int32(max(1, settings.keyframeInterval))
         ctx.pointee.thread_count = Int32(min(max(settings.threads, 1), 2))
         frameDuration = max(1, settings.frameDuration)

@@ -92,7 +92,8 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
     for temporary in temporaries {
         let file = try OutputFile(path: temporary)
         let encoder = try Encoder(width: size.output.width, height: size.output.height, settings: encoderSettings,
-                                  globalHeader: file.needsGlobalHeader, colorFrom: par)
+                                  globalHeader: file.needsGlobalHeader, colorFrom: par,
+                                  sampleAspect: Encoder.sampleAspect(of: inVideo))
         let video = try file.addStream(encoder: encoder)
         let audio = try inAudio.map { stream throws(MediaError) in try file.addStream(copying: stream) }
         try file.writeHeader()

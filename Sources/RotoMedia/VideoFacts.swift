@@ -30,10 +30,7 @@ public struct VideoFacts: Sendable, Equatable {
     /// Clockwise rotation a viewer applies to the stored frames: 0, 90, 180 or 270 (from the display
     /// matrix, rounded to the nearest quarter turn; mirroring is ignored).
     public var rotation: Int
-    /// Width of a stored pixel over its height as displayed (the sample aspect ratio; 1 for square
-    /// pixels, and when the file does not say or says within 0.5 % of 1).
-    public var sampleAspect: Double
-    /// Width as displayed (after the sample aspect ratio and rotation).
+    /// Width as displayed (after rotation).
     public var displayWidth: Int
     /// Height as displayed (after rotation).
     public var displayHeight: Int
@@ -83,8 +80,7 @@ public struct VideoFacts: Sendable, Equatable {
                 durationMs: Int, frameCount: Int, averageFrameRate: Double, frameRate: Double,
                 containerFrameRate: Double, nominalFrameRate: Int?, isNTSC: Bool, isConstantFrameRate: Bool,
                 hasBFrames: Bool, hasHiddenPackets: Bool, maxKeyframeInterval: Int, hasAudio: Bool, audioCodec: String?,
-                audioStreamIndex: Int?, sampleAspect: Double = 1) {
-        self.sampleAspect = sampleAspect
+                audioStreamIndex: Int?) {
         self.container = container
         self.majorBrand = majorBrand
         self.fileSize = fileSize
@@ -119,19 +115,11 @@ public struct VideoFacts: Sendable, Equatable {
 
     /// True when the video can be stream-copied into a normalised file at `frameRate` fps:
     /// H.264, yuv420p (limited range), progressive, constant frame rate exactly `frameRate`
-    /// (not the NTSC variant), no rotation, square pixels, even dimensions, no edit-list-hidden packets.
+    /// (not the NTSC variant), no rotation, even dimensions, no edit-list-hidden packets.
     public func canRemux(toFrameRate frameRate: Int) -> Bool {
         videoCodec == "h264" && pixelFormat == "yuv420p" && !isInterlaced && isConstantFrameRate
-            && nominalFrameRate == frameRate && !isNTSC && rotation == 0 && sampleAspect == 1
+            && nominalFrameRate == frameRate && !isNTSC && rotation == 0
             && codedWidth % 2 == 0 && codedHeight % 2 == 0 && !hasHiddenPackets
-    }
-
-    /// The normalised frame's size before rotation: the stored size cropped to even, the width then
-    /// scaled by ``sampleAspect`` and rounded to even (at least 2), so the pixels are square.
-    public var squarePixelSize: (width: Int, height: Int) {
-        let even = codedWidth & ~1
-        guard sampleAspect != 1 else { return (even, codedHeight & ~1) }
-        return (max(2, Int((Double(even) * sampleAspect / 2).rounded()) * 2), codedHeight & ~1)
     }
 
     /// The rate a normalised copy will have: ``nominalFrameRate`` (NTSC rates map to 24/30/60).

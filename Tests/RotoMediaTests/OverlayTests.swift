@@ -125,6 +125,17 @@ struct OverlayTests {
         try checkTint(source: source, rendered: output)
     }
 
+    @Test("non-square pixels: the preview keeps the source's shape")
+    func sampleAspect() throws {
+        let dir = try Scratch()
+        let source = dir.file("sar.mp4"), output = dir.file("preview.mp4")
+        try Clips.make(source, size: "1280x720", seconds: 1, filter: ["-vf", "setsar=4/3"])
+        let plane = Self.rectangle(width: 480, height: 270, x: 150..<300, y: 75..<188)
+        _ = try OverlayRenderer.render(input: source, output: output) { _ in plane }
+        #expect(try NormalizeTests.sampleAspect(output) == "4:3")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)).range(of: Data("pasp".utf8)) != nil)
+    }
+
     @Test("painter: nearest-neighbour scaling and a 3-pixel outline")
     func painterMasks() throws {
         let painter = OverlayPainter(width: 64, height: 32, options: .init())
