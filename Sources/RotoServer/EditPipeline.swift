@@ -64,7 +64,8 @@ struct EditPipeline {
                                      alpha: image.hasTransparency ? image.alpha : nil)
         }
         let placements = Self.placements(mode: mode, cutouts: cutouts, tracked: tracked, objectIDs: objectIDs,
-                                         width: session.width, height: session.height, frameCount: session.totalFrames)
+                                         width: session.width, height: session.height, frameCount: session.totalFrames,
+                                         sampleAspect: cutouts.isEmpty ? 1 : try FrameReader(path: videoPath).sampleAspect)
             .map { (PreparedCutout($0.0), $0.1) }
         if !cutouts.isEmpty { timer.lap("cutouts") }
 
@@ -115,9 +116,16 @@ struct EditPipeline {
     /// place of every selected object; addition puts image k on object k (when the selection has that
     /// many objects; the first image on the first object), or, without a selection, at the default
     /// place (centred, its centre at one third of the frame height; two images side by side).
+    /// `sampleAspect`: the video's pixels' shape (width over height as shown); a cutout's boxes are that
+    /// much narrower in stored pixels, so it shows undistorted.
     static func placements(mode: EditMode, cutouts: [Cutout], tracked: [SelectionLabels], objectIDs: [Int],
-                           width: Int, height: Int, frameCount: Int) -> [(Cutout, [Box?])] {
+                           width: Int, height: Int, frameCount: Int, sampleAspect: Double = 1) -> [(Cutout, [Box?])] {
         guard !cutouts.isEmpty else { return [] }
+        // A cutout's size in stored pixels of the video: its width over the pixels' width.
+        func stored(_ cutout: Cutout) -> (width: Int, height: Int) {
+            let aspect = sampleAspect.isFinite && sampleAspect > 0 ? sampleAspect : 1
+            return (max(1, Int((Double(cutout.width) / aspect).rounded())), cutout.height)
+        }
         func objectBoxes(_ id: Int) -> [Box?] {
             let masks: [Mask?] = tracked.map { $0.masks(including: [id])[id] }
             let boxes = Placement.track(masks)
@@ -128,7 +136,7 @@ struct EditPipeline {
             }
         }
         func fitted(_ cutout: Cutout, _ boxes: [Box?]) -> [Box?] {
-            boxes.map { $0.map { Placement.fit((cutout.width, cutout.height), in: $0) } }
+            boxes.map { $0.map { Placement.fit(stored(cutout), in: $0) } }
         }
         if mode == .swap {
             return objectIDs.map { id in (cutouts[0], fitted(cutouts[0], objectBoxes(id))) }
@@ -141,7 +149,7 @@ struct EditPipeline {
         // No selection: the default place, split into halves for two images.
         return cutouts.enumerated().map { k, cutout in
             var box = Placement.defaultBox(frameWidth: width, frameHeight: height,
-                                           cutoutWidth: cutout.width, cutoutHeight: cutout.height)
+                                           cutoutWidth: stored(cutout).width, cutoutHeight: stored(cutout).height)
             if cutouts.count == 2 {
                 let third: Double = Double(width) / 3
                 let centre: Double = k == 0 ? third : 2 * third
