@@ -410,3 +410,12 @@ func streamTiming(_ stream: UnsafeMutablePointer<AVStream>) throws(MediaError)
     }
     return (timeBase, rate, max(1, Int64((1 / rate.double / timeBase.double).rounded())))
 }
+
+/// The pixels' shape of a video stream as players take it: the container's sample aspect ratio (`pasp`),
+/// else the codec parameters', else square; turned when the frames are rotated a quarter turn.
+func sampleAspect(of stream: UnsafeMutablePointer<AVStream>, quarterTurned: Bool = false) -> AVRational {
+    let container = stream.pointee.sample_aspect_ratio, coded = stream.pointee.codecpar.pointee.sample_aspect_ratio
+    let shape = container.num > 0 && container.den > 0 ? container
+        : coded.num > 0 && coded.den > 0 ? coded : AVRational(num: 1, den: 1)
+    return quarterTurned ? AVRational(num: shape.den, den: shape.num) : shape
+}

@@ -50,9 +50,6 @@ public final class FrameReader {
     private let deadline: Deadline
     private let decoder: Decoder
     private let videoIndex: Int
-    /// The width of a stored pixel over its height as players show it (the sample aspect ratio of the
-    /// container, else of the codec parameters; 1 when the file gives none).
-    public let sampleAspect: Double
     private let timeBase: AVRational
     /// Presentation timestamps, sorted: frame i has `presentation[i]`.
     private let presentation: [Int64]
@@ -92,8 +89,6 @@ public final class FrameReader {
         input.keepOnly([video])
         let stream = input.stream(video)
         timeBase = stream.pointee.time_base
-        let shape = Encoder.sampleAspect(of: stream)
-        sampleAspect = Double(shape.num) / Double(shape.den)
         decoder = try Decoder(stream: stream, threads: threads)
         let scratch = try Packet()
         packet = scratch

@@ -114,6 +114,15 @@ public enum MediaProbe {
             hasAudio: audioIndex != nil, audioCodec: audioCodec, audioStreamIndex: audioIndex)
     }
 
+    /// The width of a stored pixel of `path`'s video over its height as players show it (see
+    /// `sampleAspect(of:)`; 1 when the file gives none). Reads the file's header only.
+    public static func sampleAspect(path: String, timeoutSeconds: Double = 10) throws(MediaError) -> Double {
+        FFmpegSetup.ensure()
+        let input = try InputFile(path: path, format: nil, deadline: Deadline(seconds: timeoutSeconds), failureCode: .corrupt)
+        let shape = RotoMedia.sampleAspect(of: input.stream(try chooseStreams(input).0))
+        return Double(shape.num) / Double(shape.den)
+    }
+
     // MARK: - Rules
 
     /// Maps a measured rate to 24/30/60 (within 2 %). It is the NTSC variant only when it is within

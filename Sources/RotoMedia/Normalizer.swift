@@ -207,7 +207,7 @@ public enum Normalizer {
         let settings = EncoderSettings(normalize: options, width: outWidth, height: outHeight, fps: fps)
         let encoder = try Encoder(width: outWidth, height: outHeight, settings: settings,
                                   globalHeader: output.needsGlobalHeader, colorFrom: inVideo.pointee.codecpar!,
-                                  sampleAspect: Encoder.sampleAspect(of: inVideo, quarterTurned: swap))
+                                  sampleAspect: sampleAspect(of: inVideo, quarterTurned: swap))
         let outVideo = try output.addStream(encoder: encoder)
         let outAudio = try audioIndex.map { i throws(MediaError) in try output.addStream(copying: input.stream(i)) }
         try output.writeHeader()
@@ -360,7 +360,7 @@ final class OutputFile {
         st.pointee.avg_frame_rate = input.pointee.avg_frame_rate
         if input.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
             // The pixels' shape (the input's `pasp` box is not in its codec parameters): written again.
-            let shape = Encoder.sampleAspect(of: input)
+            let shape = sampleAspect(of: input)
             st.pointee.sample_aspect_ratio = shape
             st.pointee.codecpar.pointee.sample_aspect_ratio = shape
         }
@@ -464,22 +464,13 @@ struct EncoderSettings {
 
 /// A libx264 encoder (yuv420p input).
 final class Encoder {
-    /// The pixels' shape of an input video stream as players take it: the container's sample aspect
-    /// ratio, else the bitstream's, else square; turned when the frames are rotated a quarter turn.
-    static func sampleAspect(of stream: UnsafeMutablePointer<AVStream>, quarterTurned: Bool = false) -> AVRational {
-        let container = stream.pointee.sample_aspect_ratio, coded = stream.pointee.codecpar.pointee.sample_aspect_ratio
-        let shape = container.num > 0 && container.den > 0 ? container
-            : coded.num > 0 && coded.den > 0 ? coded : AVRational(num: 1, den: 1)
-        return quarterTurned ? AVRational(num: shape.den, den: shape.num) : shape
-    }
-
     let context: UnsafeMutablePointer<AVCodecContext>
     private let packet: Packet
     private let frameDuration: Int64
     private(set) var packetsWritten = 0
 
     /// The colour properties come from `source`. `sampleAspect`: the pixels' shape to write (see
-    /// ``sampleAspect(of:quarterTurned:)``), so the output shows like the input.
+    /// `sampleAspect(of:quarterTurned:)`), so the output shows like the input.
     init(width: Int, height: Int, settings: EncoderSettings, globalHeader: Bool,
          colorFrom source: UnsafeMutablePointer<AVCodecParameters>,
          sampleAspect: AVRational = AVRational(num: 1, den: 1)) throws(MediaError) {

@@ -93,7 +93,7 @@ private func transcodeInto(input path: String, temporaries: [String], settings: 
         let file = try OutputFile(path: temporary)
         let encoder = try Encoder(width: size.output.width, height: size.output.height, settings: encoderSettings,
                                   globalHeader: file.needsGlobalHeader, colorFrom: par,
-                                  sampleAspect: Encoder.sampleAspect(of: inVideo))
+                                  sampleAspect: sampleAspect(of: inVideo))
         let video = try file.addStream(encoder: encoder)
         let audio = try inAudio.map { stream throws(MediaError) in try file.addStream(copying: stream) }
         try file.writeHeader()

@@ -65,7 +65,7 @@ struct EditPipeline {
         }
         let placements = Self.placements(mode: mode, cutouts: cutouts, tracked: tracked, objectIDs: objectIDs,
                                          width: session.width, height: session.height, frameCount: session.totalFrames,
-                                         sampleAspect: cutouts.isEmpty ? 1 : try FrameReader(path: videoPath).sampleAspect)
+                                         sampleAspect: cutouts.isEmpty ? 1 : try MediaProbe.sampleAspect(path: videoPath))
             .map { (PreparedCutout($0.0), $0.1) }
         if !cutouts.isEmpty { timer.lap("cutouts") }
 
@@ -148,8 +148,9 @@ struct EditPipeline {
         }
         // No selection: the default place, split into halves for two images.
         return cutouts.enumerated().map { k, cutout in
+            let size = stored(cutout)
             var box = Placement.defaultBox(frameWidth: width, frameHeight: height,
-                                           cutoutWidth: stored(cutout).width, cutoutHeight: stored(cutout).height)
+                                           cutoutWidth: size.width, cutoutHeight: size.height)
             if cutouts.count == 2 {
                 let third: Double = Double(width) / 3
                 let centre: Double = k == 0 ? third : 2 * third

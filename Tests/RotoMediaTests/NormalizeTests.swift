@@ -185,7 +185,7 @@ struct NormalizeTests {
         #expect(got == expected, "\(got)")
         // In a `pasp` box, where the renderers (which read no bitstream headers up front) find it.
         #expect(try Data(contentsOf: URL(fileURLWithPath: output)).range(of: Data("pasp".utf8)) != nil)
-        #expect(abs(try FrameReader(path: output).sampleAspect - (expected == "4:3" ? 4.0 / 3 : 0.75)) < 1e-9)
+        #expect(abs(try MediaProbe.sampleAspect(path: output) - (expected == "4:3" ? 4.0 / 3 : 0.75)) < 1e-9)
     }
 
     @Test("forced re-encode of a compliant input keeps the frame count")
