@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Roto needs (idempotent). Run as root or with sudo available.
 set -euo pipefail
-pkgs=(ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libswresample-dev
+pkgs=(ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libswresample-dev libavfilter-dev
       libsqlite3-dev pkg-config libpng-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,7 +2,8 @@
 # bench-ingest: init-selection wall time (download excluded: the clip is uploaded first through the
 # upload extension, so init-selection reads it locally) and the server's peak RSS, for a 10 s 1080p30
 # and a 10 s 2160p60 H.264 MP4. The spec caps each side at 2160 px, so "2160p60" is the largest clip the
-# API accepts: 2160×2160 at 60 fps (4.7 MP a frame; 3840×2160 is refused with 1201).
+# API accepts: 2160×2160 at 60 fps (4.7 MP a frame; 3840×2160 is refused with 1201). A third clip is
+# 10 s of 1080i at 29.97 frames a second (top field first), which is deinterlaced and re-encoded.
 # Prints medians over RUNS calls. Usage: run.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
@@ -28,7 +29,7 @@ bench() { # label file
 import statistics, sys
 label, base, peak, *ts = sys.argv[1:]
 ts = sorted(float(t) for t in ts)
-print(f"{label:<26} init-selection median {statistics.median(ts)*1000:6.0f} ms  min {ts[0]*1000:5.0f} ms  max {ts[-1]*1000:5.0f} ms"
+print(f"{label:<30} init-selection median {statistics.median(ts)*1000:6.0f} ms  min {ts[0]*1000:5.0f} ms  max {ts[-1]*1000:5.0f} ms"
       f"  | server peak RSS {peak} MiB (idle {base} MiB)")
 PY
 }
@@ -38,3 +39,12 @@ c2160=$(clip h264-2160x2160p60-10s 2160x2160 60)
 echo "bench-ingest on $(nproc) cores, $RUNS runs each (download excluded)"
 bench "1080p30 10 s (remux)" "$c1080"
 bench "2160x2160p60 10 s (remux)" "$c2160"
+i1080="$OUT/h264-1080i2997-10s.mp4"
+if [ ! -s "$i1080" ]; then
+  echo "making $i1080" >&2
+  ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1920x1080:rate=60000/1001" -t 10 \
+    -vf "tinterlace=mode=interleave_top,setfield=tff" -c:v libx264 -preset ultrafast -flags +ildct+ilme \
+    -x264opts tff=1 -pix_fmt yuv420p -threads 2 "$i1080.part.mp4"
+  mv "$i1080.part.mp4" "$i1080"
+fi
+bench "1080i29.97 10 s (deinterlace)" "$i1080"

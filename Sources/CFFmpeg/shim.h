@@ -8,6 +8,9 @@
 #include <libavutil/opt.h>
 #include <libavutil/error.h>
 #include <libswscale/swscale.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersrc.h>
+#include <libavfilter/buffersink.h>
 
 /* Macros Swift cannot import. */
 static inline int roto_averror(int e) { return AVERROR(e); }

@@ -223,7 +223,6 @@ public enum Normalizer {
         var heldTime: Double? = nil
         var heldReady: UnsafeMutablePointer<AVFrame>? = nil  // converted form of `held`, reused for duplicates
         var nextSlot = 0
-        var decodedFrames = 0
         var decodeErrors = 0
 
         func emit(until boundary: Double) throws(MediaError) {
@@ -241,26 +240,48 @@ public enum Normalizer {
             }
         }
 
+        // Interlaced pictures are made progressive before anything else sees them (their `pts` is the
+        // decoder's best-effort timestamp, which the filter keeps).
+        let deinterlacer = Deinterlacer.isNeeded(firstFrameInterlaced: facts.isInterlaced,
+                                                 fieldOrder: inVideo.pointee.codecpar.pointee.field_order)
+            ? Deinterlacer(timeBase: inVideo.pointee.time_base) : nil
+        var framesIn = 0
+        /// Takes a picture (its `pts` already the best timestamp known) into the resampling.
+        func accept(_ picture: Frame) throws(MediaError) {
+            framesIn += 1
+            let ts = picture.pointer.pointee.pts
+            let time = ts == roto_nopts_value()
+                ? Double(framesIn - 1) / max(facts.frameRate, 1)
+                : Double(ts) * timeBase - zero
+            if let previous = heldTime {
+                if time <= previous { picture.unref(); return }  // non-increasing timestamp: drop
+                try emit(until: (previous + time) / 2)
+            }
+            held.unref()
+            av_frame_move_ref(held.pointer, picture.pointer)
+            heldTime = time
+            heldReady = nil
+        }
+
         let frame = try Frame()
+        let progressive = try Frame()
+        func drainDeinterlacer() throws(MediaError) {
+            guard let deinterlacer else { return }
+            while try deinterlacer.pull(into: progressive.pointer) { try accept(progressive) }
+        }
         func drainDecoder() throws(MediaError) {
             while true {
                 let rc = avcodec_receive_frame(decoder.context, frame.pointer)
                 if rc == roto_eagain() || rc == roto_averror_eof() { return }
                 guard rc >= 0 else { decodeErrors += 1; return }
-                decodedFrames += 1
-                var ts = frame.pointer.pointee.best_effort_timestamp
-                if ts == roto_nopts_value() { ts = frame.pointer.pointee.pts }
-                let time = ts == roto_nopts_value()
-                    ? Double(decodedFrames - 1) / max(facts.frameRate, 1)
-                    : Double(ts) * timeBase - zero
-                if let previous = heldTime {
-                    if time <= previous { frame.unref(); continue }  // non-increasing timestamp: drop
-                    try emit(until: (previous + time) / 2)
+                let best = frame.pointer.pointee.best_effort_timestamp
+                if best != roto_nopts_value() { frame.pointer.pointee.pts = best }
+                if let deinterlacer {
+                    try deinterlacer.push(frame.pointer)
+                    try drainDeinterlacer()
+                } else {
+                    try accept(frame)
                 }
-                held.unref()
-                av_frame_move_ref(held.pointer, frame.pointer)
-                heldTime = time
-                heldReady = nil
             }
         }
 
@@ -284,6 +305,8 @@ public enum Normalizer {
         }
         _ = avcodec_send_packet(decoder.context, nil)
         try drainDecoder()
+        try deinterlacer?.flush()
+        try drainDeinterlacer()
         guard heldTime != nil else {
             throw MediaError(code: .undecodable, message: "no frame of the \(decoder.codecName) stream decodes "
                 + "(\(decodeErrors) errors)")

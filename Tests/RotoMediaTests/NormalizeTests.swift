@@ -206,6 +206,47 @@ struct NormalizeTests {
         #expect(diff < 4, "mean abs diff \(diff)")
     }
 
+    @Test("interlaced input is deinterlaced in its own field order, at the same frame rate", arguments: [
+        ("interleave_top", "tff", "tff=1"), ("interleave_bottom", "bff", "bff=1"),
+    ])
+    func interlaced(weave: String, order: String, x264: String) throws {
+        let dir = try Scratch()
+        let motion = dir.file("p60.mp4"), source = dir.file("i30.mp4"), output = dir.file("out.mp4")
+        // 60 progressive frames a second, losslessly; then each pair woven into one field-coded frame
+        // whose first field (in time) comes from the pair's first frame.
+        try Clips.make(motion, size: "1280x720", rate: "60", seconds: 1,
+                       codec: ["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"])
+        try ffmpeg(["-i", motion, "-vf", "tinterlace=mode=\(weave),setfield=\(order)", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264opts", x264, "-pix_fmt", "yuv420p",
+                    source])
+        let facts = try MediaProbe.probe(path: source)
+        #expect(facts.isInterlaced && facts.frameRate == 30)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output,
+                                              options: Self.fast)
+        #expect(result.mode == .reencode && result.frameCount == 30)
+        let out = try checkNormalized(result, fps: 30, width: 1280, height: 720)
+        #expect(!out.isInterlaced)
+        // Each output frame shows its first field's moment. Where the woven picture is combed (it differs
+        // from the progressive frame of that moment), ours is near that frame — a deinterlace in the
+        // wrong field order is worse there than none.
+        let reader = try FrameReader(path: output)
+        for k in [5, 14, 27] {
+            let truth = try Clips.referenceFrame(motion, 2 * k)
+            let mine = try reader.frame(at: k).pixels, woven = try Clips.referenceFrame(source, k)
+            var combed = 0, wovenError = 0, mineError = 0
+            for i in stride(from: 0, to: truth.count, by: 3) {
+                let w = (0..<3).reduce(0) { $0 + abs(Int(woven[i + $1]) - Int(truth[i + $1])) }
+                guard w > 60 else { continue }
+                combed += 1
+                wovenError += w
+                mineError += (0..<3).reduce(0) { $0 + abs(Int(mine[i + $1]) - Int(truth[i + $1])) }
+            }
+            #expect(combed > 2000, "frame \(k): \(combed) combed pixels")
+            #expect(Double(mineError) < 0.6 * Double(wovenError),
+                    "frame \(k): \(combed) combed pixels, error \(mineError) against woven \(wovenError)")
+        }
+    }
+
     @Test("non-AAC audio is dropped")
     func nonAACAudio() throws {
         let dir = try Scratch()
