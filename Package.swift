@@ -33,9 +33,9 @@ let package = Package(
         // Domain rules, no I/O.
         .target(name: "RotoCore", dependencies: ["RotoAPI"], swiftSettings: strict),
         // C shims.
-        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale libavfilter",
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale libavfilter libswresample",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev",
-                                              "libavfilter-dev"])]),
+                                              "libavfilter-dev", "libswresample-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Work on threads the caller starts (at its priority), for the media and vision layers.
         .target(name: "RotoThreads", swiftSettings: strict),

@@ -11,6 +11,9 @@
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersrc.h>
 #include <libavfilter/buffersink.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
+#include <libswresample/swresample.h>
 
 /* Macros Swift cannot import. */
 static inline int roto_averror(int e) { return AVERROR(e); }

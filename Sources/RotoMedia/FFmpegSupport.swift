@@ -264,7 +264,8 @@ final class Decoder {
         let name = cString(avcodec_get_name(par.pointee.codec_id)) ?? "unknown"
         codecName = name
         guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
-            throw MediaError(code: .undecodable, message: "no decoder for video codec \(name)")
+            let kind = cString(av_get_media_type_string(par.pointee.codec_type)) ?? "media"
+            throw MediaError(code: .undecodable, message: "no decoder for \(kind) codec \(name)")
         }
         guard let ctx = avcodec_alloc_context3(codec) else {
             throw MediaError(code: .internalError, message: "cannot allocate a decoder context")

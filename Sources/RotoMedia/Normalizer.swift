@@ -108,7 +108,8 @@ public enum Normalizer {
     ///   nearest in time: frames are dropped or duplicated; the output has round(duration × fps) frames),
     ///   converted to yuv420p with swscale (odd sizes are cropped by one pixel to even) and physically
     ///   rotated to the display orientation; no rotation metadata is written.
-    /// - Audio: an AAC track is copied (trimmed to the video's end); any other audio codec is dropped.
+    /// - Audio: an AAC track is copied, any other decodable one re-encoded as AAC-LC (``AudioTrack``); either
+    ///   is trimmed to the video's end. Audio that cannot be decoded or encoded is dropped.
     ///
     /// The output is written to a temporary file next to `output` and renamed at the end; on failure the
     /// temporary file is removed and `output` is untouched. Blocking; run it off the cooperative pool.
@@ -157,11 +158,11 @@ public enum Normalizer {
 
         let inVideo = input.stream(videoIndex)
         let outVideo = try output.addStream(copying: inVideo)
-        let outAudio = try audioIndex.map { i throws(MediaError) in try output.addStream(copying: input.stream(i)) }
-        try output.writeHeader()
-
         let zero = startTime(of: inVideo)
         let videoEnd = Double(facts.frameCount) / Double(fps)
+        let audio = AudioTrack.make(input, index: audioIndex, muxer: output, zero: zero, videoEnd: videoEnd)
+        try output.writeHeader()
+
         let packet = try Packet()
         var frames = 0
         while true {
@@ -172,16 +173,15 @@ public enum Normalizer {
             if index == videoIndex {
                 frames += 1
                 try output.write(packet, from: inVideo, to: outVideo, zeroSeconds: zero)
-            } else if index == audioIndex, let outAudio {
-                let inAudio = input.stream(index)
-                if packetStart(packet, in: inAudio) - zero >= videoEnd { continue }
-                try output.write(packet, from: inAudio, to: outAudio, zeroSeconds: zero)
+            } else if index == audio?.index {
+                try audio?.write(packet)
             }
         }
+        try audio?.finish()
         try output.finish()
         return NormalizedVideo(mode: .remux, path: temporary, frameCount: frames,
                                durationMs: Int((Double(frames) * 1000 / Double(fps)).rounded()),
-                               width: facts.codedWidth, height: facts.codedHeight, fps: fps, hasAudio: outAudio != nil)
+                               width: facts.codedWidth, height: facts.codedHeight, fps: fps, hasAudio: audio != nil)
     }
 
     // MARK: - Re-encode
@@ -209,12 +209,12 @@ public enum Normalizer {
                                   globalHeader: output.needsGlobalHeader, colorFrom: inVideo.pointee.codecpar!,
                                   sampleAspect: sampleAspect(of: inVideo, quarterTurned: swap))
         let outVideo = try output.addStream(encoder: encoder)
-        let outAudio = try audioIndex.map { i throws(MediaError) in try output.addStream(copying: input.stream(i)) }
-        try output.writeHeader()
-
         let totalFrames = max(1, Int((facts.durationSeconds * Double(fps)).rounded()))
         let videoEnd = Double(totalFrames) / Double(fps)
         let zero = startTime(of: inVideo)
+        let audio = AudioTrack.make(input, index: audioIndex, muxer: output, zero: zero, videoEnd: videoEnd)
+        try output.writeHeader()
+
         let timeBase = inVideo.pointee.time_base.double
         let converter = FrameConverter(cropWidth: cropWidth, cropHeight: cropHeight, rotation: rotation)
 
@@ -297,10 +297,8 @@ public enum Normalizer {
                 let sent = avcodec_send_packet(decoder.context, packet.pointer)
                 if sent < 0 && sent != roto_eagain() { decodeErrors += 1 }
                 try drainDecoder()
-            } else if index == audioIndex, let outAudio {
-                let inAudio = input.stream(index)
-                if packetStart(packet, in: inAudio) - zero >= videoEnd { continue }
-                try output.write(packet, from: inAudio, to: outAudio, zeroSeconds: zero)
+            } else if index == audio?.index {
+                try audio?.write(packet)
             }
         }
         _ = avcodec_send_packet(decoder.context, nil)
@@ -313,22 +311,22 @@ public enum Normalizer {
         }
         try emit(until: .infinity)
         try encoder.flush(output: output, stream: outVideo)
+        try audio?.finish()
         try output.finish()
         return NormalizedVideo(mode: .reencode, path: temporary, frameCount: encoder.packetsWritten,
                                durationMs: Int((Double(encoder.packetsWritten) * 1000 / Double(fps)).rounded()),
-                               width: outWidth, height: outHeight, fps: fps, hasAudio: outAudio != nil)
+                               width: outWidth, height: outHeight, fps: fps, hasAudio: audio != nil)
     }
 
     // MARK: - Helpers
 
-    /// The video stream named by the facts (re-chosen if it does not fit) and an AAC stream, if any.
+    /// The video stream named by the facts (re-chosen if it does not fit) and the audio stream, if any.
     static func streams(of input: InputFile, facts: VideoFacts) throws(MediaError) -> (Int, Int?) {
         var (video, audio) = try MediaProbe.chooseStreams(input)
         if facts.videoStreamIndex < input.streamCount,
            input.stream(facts.videoStreamIndex).pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
             video = facts.videoStreamIndex
         }
-        if let a = audio, input.stream(a).pointee.codecpar.pointee.codec_id != AV_CODEC_ID_AAC { audio = nil }
         return (video, audio)
     }
 
@@ -391,16 +389,22 @@ final class OutputFile {
     }
 
     func addStream(encoder: Encoder) throws(MediaError) -> UnsafeMutablePointer<AVStream> {
-        guard let st = avformat_new_stream(context, nil) else {
+        let st = try addStream(encoding: encoder.context)
+        st.pointee.avg_frame_rate = encoder.context.pointee.framerate
+        st.pointee.sample_aspect_ratio = encoder.context.pointee.sample_aspect_ratio
+        return st
+    }
+
+    /// A stream for what the opened encoder `context` makes.
+    func addStream(encoding context: UnsafeMutablePointer<AVCodecContext>) throws(MediaError) -> UnsafeMutablePointer<AVStream> {
+        guard let st = avformat_new_stream(self.context, nil) else {
             throw MediaError(code: .internalError, message: "cannot add an output stream")
         }
-        let rc = avcodec_parameters_from_context(st.pointee.codecpar, encoder.context)
+        let rc = avcodec_parameters_from_context(st.pointee.codecpar, context)
         guard rc >= 0 else {
             throw MediaError(code: .encodeFailed, message: "cannot set stream parameters: \(ffErrorString(rc))", ffmpegError: rc)
         }
-        st.pointee.time_base = encoder.context.pointee.time_base
-        st.pointee.avg_frame_rate = encoder.context.pointee.framerate
-        st.pointee.sample_aspect_ratio = encoder.context.pointee.sample_aspect_ratio
+        st.pointee.time_base = context.pointee.time_base
         return st
     }
 

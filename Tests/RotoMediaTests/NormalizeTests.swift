@@ -247,16 +247,82 @@ struct NormalizeTests {
         }
     }
 
-    @Test("non-AAC audio is dropped")
-    func nonAACAudio() throws {
+    /// The audio of `path` decoded by the ffmpeg CLI: mono float samples at 48 kHz.
+    static func audioSamples(_ path: String) throws -> [Float] {
+        let data = try run("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", path, "-vn",
+                                               "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// Channels of the first audio stream, as ffprobe reads them.
+    static func audioChannels(_ path: String) throws -> Int {
+        let out = try run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries",
+                                               "stream=channels", "-of", "csv=p=0", path])
+        return Int(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    @Test("other audio is re-encoded as AAC, in sync: a tone that starts at 1 s starts there", arguments: [
+        ("in.mov", "pcm_s16le", 2, false), ("in.mov", "pcm_s24le", 6, true), ("in.mp4", "libmp3lame", 2, false),
+        ("in.mp4", "ac3", 6, true), ("in.mp4", "libopus", 2, true), ("in.mov", "alac", 1, false),
+    ])
+    func otherAudio(name: String, codec: String, channels: Int, reencode: Bool) throws {
         let dir = try Scratch()
-        let source = dir.file("mp3.mp4"), output = dir.file("out.mp4")
-        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x720:rate=30", "-f", "lavfi", "-i", "sine", "-t", "1",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "libmp3lame", source])
+        let source = dir.file(name), output = dir.file("out.mp4")
+        // Silence, then from 1 s a 440 Hz tone on every channel.
+        let tone = "aevalsrc=if(gte(t\\,1)\\,0.5*sin(2*PI*440*t)\\,0):s=48000:c=\(channels == 6 ? "5.1" : channels == 1 ? "mono" : "stereo")"
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x720:rate=30", "-f", "lavfi", "-i", tone, "-t", "2",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", codec, source])
         let facts = try MediaProbe.probe(path: source)
-        #expect(facts.hasAudio && facts.audioCodec == "mp3")
-        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output)
-        #expect(result.mode == .remux && !result.hasAudio)
+        #expect(facts.hasAudio && facts.audioCodec != "aac")
+        var options = Self.fast
+        options.forceReencode = reencode
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: options)
+        #expect(result.mode == (reencode ? .reencode : .remux) && result.hasAudio)
+        let out = try checkNormalized(result, fps: 30, width: 720, height: 720)
+        #expect(out.hasAudio && out.audioCodec == "aac")
+        #expect(try Self.audioChannels(output) == channels)
+        let samples = try Self.audioSamples(output)
+        // The length: the video's 2 s (within one AAC frame).
+        #expect(abs(samples.count - 96_000) <= 1024, "\(samples.count) samples")
+        // The onset: the first sample above a quarter of the tone's peak, at 1 s within 5 ms.
+        let peak = samples.map(abs).max() ?? 0
+        let onset = samples.firstIndex { abs($0) > peak / 4 } ?? -1
+        #expect(peak > 0.3 && abs(onset - 48_000) < 240, "peak \(peak), onset at sample \(onset)")
+        // The tone: 440 Hz (880 zero crossings a second) over its last half second.
+        let tail = samples[72_000..<min(samples.count, 95_000)]
+        let crossings = zip(tail, tail.dropFirst()).filter { ($0 < 0) != ($1 < 0) }.count
+        let hz = Double(crossings) / 2 / (Double(tail.count) / 48_000)
+        #expect(abs(hz - 440) < 5, "\(hz) Hz")
+    }
+
+    @Test("re-encoded audio that starts before the video is cut where the video starts")
+    func audioBeforeVideo() throws {
+        let dir = try Scratch()
+        let video = dir.file("v.mp4"), audio = dir.file("a.wav"), source = dir.file("in.mov"), output = dir.file("out.mp4")
+        // The video from 0.5 s to 2.5 s; the audio from 0, its tone from 1 s: 0.5 s into the video.
+        try Clips.make(video, size: "720x720", rate: "30", seconds: 2)
+        try ffmpeg(["-f", "lavfi", "-i", "aevalsrc=if(gte(t\\,1)\\,0.5*sin(2*PI*440*t)\\,0):s=48000", "-t", "2.5",
+                    "-c:a", "pcm_s16le", audio])
+        try ffmpeg(["-i", audio, "-itsoffset", "0.5", "-i", video, "-map", "1:v", "-map", "0:a", "-c", "copy", source])
+        let facts = try MediaProbe.probe(path: source)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        #expect(result.hasAudio && result.frameCount == 60)
+        let samples = try Self.audioSamples(output)
+        #expect(abs(samples.count - 96_000) <= 1024, "\(samples.count) samples")
+        let onset = samples.firstIndex { abs($0) > 0.125 } ?? -1
+        #expect(abs(onset - 24_000) < 240, "onset at sample \(onset)")
+    }
+
+    @Test("audio in a codec outside the re-encoded set is dropped, and the video kept")
+    func otherCodecAudioDropped() throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mov"), output = dir.file("out.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x720:rate=30", "-f", "lavfi", "-i", "sine", "-t", "1",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "adpcm_ima_qt", source])
+        let facts = try MediaProbe.probe(path: source)
+        #expect(facts.hasAudio && facts.audioCodec == "adpcm_ima_qt")
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        #expect(result.mode == .remux && !result.hasAudio && result.frameCount == 30)
         #expect(try !MediaProbe.probe(path: output).hasAudio)
     }
 

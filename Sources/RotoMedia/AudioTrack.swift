@@ -1,0 +1,300 @@
+import CFFmpeg
+
+/// The audio of a normalised video: an AAC track is copied; PCM (as cameras record it), MP3, MP2, AC-3,
+/// E-AC-3, Opus, ALAC, FLAC and Vorbis are re-encoded as AAC-LC; other codecs are dropped. Either way it
+/// is trimmed to the video's end and shifted so the video starts at 0.
+final class AudioTrack {
+    private enum Mode {
+        case copy
+        case transcode(AudioTranscoder)
+    }
+
+    let index: Int
+    private let input: UnsafeMutablePointer<AVStream>
+    private let output: UnsafeMutablePointer<AVStream>
+    private let muxer: OutputFile
+    private let mode: Mode
+    private let zero: Double, videoEnd: Double
+
+    /// The track for stream `index` of `file`, added to `muxer` (before its header is written); nil
+    /// when there is no audio or it cannot be decoded or encoded (the video goes on without it).
+    /// `zero`: the video's start in the file (seconds); `videoEnd`: its length.
+    static func make(_ file: InputFile, index: Int?, muxer: OutputFile, zero: Double, videoEnd: Double) -> AudioTrack? {
+        guard let index else { return nil }
+        let stream = file.stream(index)
+        let mode: Mode, out: UnsafeMutablePointer<AVStream>
+        if stream.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_AAC {
+            guard let copied = try? muxer.addStream(copying: stream) else { return nil }
+            (mode, out) = (.copy, copied)
+        } else {
+            guard transcoded.contains(stream.pointee.codecpar.pointee.codec_id),
+                  let transcoder = try? AudioTranscoder(stream: stream, zero: zero, videoEnd: videoEnd,
+                                                          globalHeader: muxer.needsGlobalHeader),
+                  let encoded = try? muxer.addStream(encoding: transcoder.encoder) else { return nil }
+            (mode, out) = (.transcode(transcoder), encoded)
+        }
+        return AudioTrack(index: index, input: stream, output: out, muxer: muxer, mode: mode, zero: zero, videoEnd: videoEnd)
+    }
+
+    /// The audio codecs re-encoded (what cameras, phones and editors write); FFmpeg's other audio decoders
+    /// are not exposed to uploaded files, and such a track is dropped.
+    static let transcoded: Set<AVCodecID> = [
+        AV_CODEC_ID_PCM_S16LE, AV_CODEC_ID_PCM_S16BE, AV_CODEC_ID_PCM_S24LE, AV_CODEC_ID_PCM_S24BE,
+        AV_CODEC_ID_PCM_S32LE, AV_CODEC_ID_PCM_S32BE, AV_CODEC_ID_PCM_F32LE, AV_CODEC_ID_PCM_F32BE,
+        AV_CODEC_ID_PCM_U8, AV_CODEC_ID_MP3, AV_CODEC_ID_MP2, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3,
+        AV_CODEC_ID_OPUS, AV_CODEC_ID_ALAC, AV_CODEC_ID_FLAC, AV_CODEC_ID_VORBIS,
+    ]
+
+    private init(index: Int, input: UnsafeMutablePointer<AVStream>, output: UnsafeMutablePointer<AVStream>,
+                 muxer: OutputFile, mode: Mode, zero: Double, videoEnd: Double) {
+        self.index = index
+        self.input = input
+        self.output = output
+        self.muxer = muxer
+        self.mode = mode
+        self.zero = zero
+        self.videoEnd = videoEnd
+    }
+
+    /// Takes one demuxed packet of the track (dropped if it starts at or after the video's end).
+    func write(_ packet: Packet) throws(MediaError) {
+        if Normalizer.packetStart(packet, in: input) - zero >= videoEnd { return }
+        switch mode {
+        case .copy: try muxer.write(packet, from: input, to: output, zeroSeconds: zero)
+        case .transcode(let t): try t.decode(packet, to: muxer, stream: output)
+        }
+    }
+
+    /// After the last packet: what the re-encoder still holds.
+    func finish() throws(MediaError) {
+        if case .transcode(let t) = mode { try t.finish(to: muxer, stream: output) }
+    }
+}
+
+/// Decodes one audio stream and encodes it as AAC-LC: the input's sample rate where AAC has it (else
+/// 48 kHz); mono, stereo or 5.1 (other layouts are mixed down to stereo); 64 kb/s a channel.
+final class AudioTranscoder {
+    private let decoder: Decoder
+    let encoder: UnsafeMutablePointer<AVCodecContext>
+    private let resampler: OpaquePointer
+    private let fifo: OpaquePointer
+    private let timeBase: Double
+    /// The video's start in the file (seconds): the audio's time line starts there.
+    private let zero: Double
+    private let frameSize: Int32
+    private let decoded: Frame
+    private let packet: Packet
+    /// Resampled samples, a frame at a time (grown as needed).
+    private var converted: Frame?
+    private var convertedCapacity: Int32 = 0
+    /// Samples to drop before the first kept one (audio that starts before the video), and the next
+    /// output sample's timestamp; nil until the first decoded frame.
+    private var skip = 0
+    private var nextPts: Int64? = nil
+    /// Samples still to queue before the video's end (nil until the first decoded frame).
+    private var remaining: Int64? = nil
+    /// The video's length in seconds.
+    private let videoEnd: Double
+
+    init(stream: UnsafeMutablePointer<AVStream>, zero: Double, videoEnd: Double, globalHeader: Bool) throws(MediaError) {
+        decoder = try Decoder(stream: stream, threads: 1)
+        timeBase = stream.pointee.time_base.double
+        self.zero = zero
+        self.videoEnd = videoEnd
+        decoded = try Frame()
+        packet = try Packet()
+        guard let codec = avcodec_find_encoder(AV_CODEC_ID_AAC), let ctx = avcodec_alloc_context3(codec) else {
+            throw MediaError(code: .encodeFailed, message: "the AAC encoder is not available")
+        }
+        encoder = ctx
+        let source = decoder.context.pointee
+        let rate = Self.supportedRate(Int32(source.sample_rate), of: codec)
+        ctx.pointee.sample_rate = rate
+        ctx.pointee.time_base = AVRational(num: 1, den: rate)
+        ctx.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
+        var inLayout = AVChannelLayout()
+        if source.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || source.ch_layout.nb_channels == 0 {
+            av_channel_layout_default(&inLayout, max(1, source.ch_layout.nb_channels))
+        } else {
+            av_channel_layout_copy(&inLayout, &decoder.context.pointee.ch_layout)
+        }
+        defer { av_channel_layout_uninit(&inLayout) }
+        Self.chooseLayout(for: &inLayout, into: &ctx.pointee.ch_layout)
+        ctx.pointee.bit_rate = 64_000 * Int64(ctx.pointee.ch_layout.nb_channels)
+        if globalHeader { ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        var rc = avcodec_open2(ctx, codec, nil)
+        guard rc >= 0 else {
+            throw MediaError(code: .encodeFailed, message: "cannot open the AAC encoder: \(ffErrorString(rc))", ffmpegError: rc)
+        }
+        frameSize = ctx.pointee.frame_size > 0 ? ctx.pointee.frame_size : 1024
+
+        var swr: OpaquePointer? = nil
+        rc = swr_alloc_set_opts2(&swr, &ctx.pointee.ch_layout, AV_SAMPLE_FMT_FLTP, rate,
+                                 &inLayout, source.sample_fmt, source.sample_rate, 0, nil)
+        if rc >= 0, let swr { rc = swr_init(swr) }
+        guard rc >= 0, let swr else {
+            swr_free(&swr)
+            throw MediaError(code: .encodeFailed, message: "cannot convert \(decoder.codecName) audio: \(ffErrorString(rc))",
+                             ffmpegError: rc)
+        }
+        resampler = swr
+        guard let queue = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, ctx.pointee.ch_layout.nb_channels, frameSize) else {
+            throw MediaError(code: .internalError, message: "cannot allocate an audio queue")
+        }
+        fifo = queue
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVCodecContext>? = encoder
+        avcodec_free_context(&ctx)
+        var swr: OpaquePointer? = resampler
+        swr_free(&swr)
+        av_audio_fifo_free(fifo)
+    }
+
+    /// `rate` if the codec takes it, else 48 kHz.
+    private static func supportedRate(_ rate: Int32, of codec: UnsafePointer<AVCodec>) -> Int32 {
+        guard var p = codec.pointee.supported_samplerates else { return rate > 0 ? rate : 48_000 }
+        while p.pointee != 0 {
+            if p.pointee == rate { return rate }
+            p += 1
+        }
+        return 48_000
+    }
+
+    /// The layouts AAC signals without a program config element (which players and FFmpeg's own demuxer
+    /// read back as an unknown layout): mono, stereo, and 5.1 with its surrounds at the back (a 5.1 with
+    /// side surrounds, as AC-3 and PCM sources have, is mapped there); anything else becomes stereo.
+    private static func chooseLayout(for layout: inout AVChannelLayout, into target: inout AVChannelLayout) {
+        switch layout.nb_channels {
+        case 1: av_channel_layout_default(&target, 1)
+        case 6: av_channel_layout_from_string(&target, "5.1")
+        default: av_channel_layout_default(&target, 2)
+        }
+    }
+
+    /// Decodes `packet` and encodes every full frame of samples it completes.
+    func decode(_ packet: Packet, to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
+        // A packet the decoder refuses is skipped (a gap), like a damaged video packet.
+        guard avcodec_send_packet(decoder.context, packet.pointer) >= 0 else { return }
+        try drainDecoder(to: muxer, stream: stream)
+    }
+
+    /// Flushes the decoder, the resampler, the queue (the last frame may be short) and the encoder.
+    func finish(to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
+        _ = avcodec_send_packet(decoder.context, nil)
+        try drainDecoder(to: muxer, stream: stream)
+        if nextPts != nil {
+            try convert(nil, count: 0)
+            try encodeQueued(to: muxer, stream: stream, all: true)
+        }
+        try send(nil, to: muxer, stream: stream)
+    }
+
+    private func drainDecoder(to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
+        while true {
+            let rc = avcodec_receive_frame(decoder.context, decoded.pointer)
+            if rc < 0 { return }  // EAGAIN, EOF, or a frame that does not decode (skipped)
+            defer { decoded.unref() }
+            if nextPts == nil {
+                // The first sample's place on the video's time line (the video starts at 0).
+                var ts = decoded.pointer.pointee.best_effort_timestamp
+                if ts == roto_nopts_value() { ts = decoded.pointer.pointee.pts }
+                let start = ts == roto_nopts_value() ? 0 : Double(ts) * timeBase - zero
+                let first = Int64((start * Double(encoder.pointee.sample_rate)).rounded())
+                skip = first < 0 ? Int(-first) : 0
+                nextPts = max(0, first)
+                remaining = max(0, Int64((videoEnd * Double(encoder.pointee.sample_rate)).rounded()) - max(0, first))
+            }
+            let f = decoded.pointer.pointee
+            let planes = av_sample_fmt_is_planar(AVSampleFormat(rawValue: f.format)) != 0 ? Int(f.ch_layout.nb_channels) : 1
+            try f.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: planes) { planes throws(MediaError) in
+                try convert(planes, count: f.nb_samples)
+            }
+            try encodeQueued(to: muxer, stream: stream, all: false)
+        }
+    }
+
+    /// Resamples `count` samples (nil: what the resampler still holds) into the queue.
+    private func convert(_ planes: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, count: Int32) throws(MediaError) {
+        let room = swr_get_out_samples(resampler, count)
+        guard room > 0 else { return }
+        if converted == nil || convertedCapacity < room {
+            let frame = try Frame()
+            frame.pointer.pointee.nb_samples = room
+            frame.pointer.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
+            av_channel_layout_copy(&frame.pointer.pointee.ch_layout, &encoder.pointee.ch_layout)
+            let rc = av_frame_get_buffer(frame.pointer, 0)
+            guard rc >= 0 else {
+                throw MediaError(code: .internalError, message: "cannot allocate audio samples: \(ffErrorString(rc))")
+            }
+            converted = frame
+            convertedCapacity = room
+        }
+        let out = converted!.pointer
+        let made = swr_convert(resampler, out.pointee.extended_data, room, planes, count)
+        guard made >= 0 else {
+            throw MediaError(code: .encodeFailed, message: "audio conversion failed: \(ffErrorString(made))", ffmpegError: made)
+        }
+        var start: Int32 = 0
+        if skip > 0 {
+            start = Int32(min(skip, Int(made)))
+            skip -= Int(start)
+        }
+        // Nothing past the video's end.
+        let count = Int32(min(Int64(made - start), remaining ?? 0))
+        guard count > 0 else { return }
+        remaining = (remaining ?? 0) - Int64(count)
+        let channels = Int(encoder.pointee.ch_layout.nb_channels)
+        let written = out.pointee.extended_data.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: channels) { planes in
+            var shifted = (0..<channels).map { planes[$0].map { $0 + Int(start) * 4 } }
+            return av_audio_fifo_write(fifo, &shifted, count)
+        }
+        guard written == count else {
+            throw MediaError(code: .internalError, message: "cannot queue audio samples: \(ffErrorString(written))")
+        }
+    }
+
+    /// Encodes the queue a frame at a time; `all`: also the last, short one.
+    private func encodeQueued(to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>, all: Bool) throws(MediaError) {
+        while av_audio_fifo_size(fifo) >= frameSize || (all && av_audio_fifo_size(fifo) > 0) {
+            let count = min(frameSize, av_audio_fifo_size(fifo))
+            let frame = try Frame()
+            frame.pointer.pointee.nb_samples = count
+            frame.pointer.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
+            frame.pointer.pointee.sample_rate = encoder.pointee.sample_rate
+            av_channel_layout_copy(&frame.pointer.pointee.ch_layout, &encoder.pointee.ch_layout)
+            let rc = av_frame_get_buffer(frame.pointer, 0)
+            guard rc >= 0 else {
+                throw MediaError(code: .internalError, message: "cannot allocate audio samples: \(ffErrorString(rc))")
+            }
+            let read = frame.pointer.pointee.extended_data.withMemoryRebound(
+                to: UnsafeMutableRawPointer?.self, capacity: Int(encoder.pointee.ch_layout.nb_channels)
+            ) { av_audio_fifo_read(fifo, $0, count) }
+            guard read == count else {
+                throw MediaError(code: .internalError, message: "cannot read queued audio samples")
+            }
+            frame.pointer.pointee.pts = nextPts ?? 0
+            nextPts = (nextPts ?? 0) + Int64(count)
+            try send(frame.pointer, to: muxer, stream: stream)
+        }
+    }
+
+    private func send(_ frame: UnsafeMutablePointer<AVFrame>?, to muxer: OutputFile,
+                      stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
+        let rc = avcodec_send_frame(encoder, frame)
+        guard rc >= 0 else {
+            throw MediaError(code: .encodeFailed, message: "the AAC encoder refused samples: \(ffErrorString(rc))", ffmpegError: rc)
+        }
+        while true {
+            let got = avcodec_receive_packet(encoder, packet.pointer)
+            if got == roto_eagain() || got == roto_averror_eof() { return }
+            guard got >= 0 else {
+                throw MediaError(code: .encodeFailed, message: "the AAC encoder failed: \(ffErrorString(got))", ffmpegError: got)
+            }
+            av_packet_rescale_ts(packet.pointer, encoder.pointee.time_base, stream.pointee.time_base)
+            packet.pointer.pointee.stream_index = stream.pointee.index
+            try muxer.write(packet.pointer)
+        }
+    }
+}
