@@ -282,19 +282,6 @@ final class AudioTranscoder {
 
     private func send(_ frame: UnsafeMutablePointer<AVFrame>?, to muxer: OutputFile,
                       stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
-        let rc = avcodec_send_frame(encoder, frame)
-        guard rc >= 0 else {
-            throw MediaError(code: .encodeFailed, message: "the AAC encoder refused samples: \(ffErrorString(rc))", ffmpegError: rc)
-        }
-        while true {
-            let got = avcodec_receive_packet(encoder, packet.pointer)
-            if got == roto_eagain() || got == roto_averror_eof() { return }
-            guard got >= 0 else {
-                throw MediaError(code: .encodeFailed, message: "the AAC encoder failed: \(ffErrorString(got))", ffmpegError: got)
-            }
-            av_packet_rescale_ts(packet.pointer, encoder.pointee.time_base, stream.pointee.time_base)
-            packet.pointer.pointee.stream_index = stream.pointee.index
-            try muxer.write(packet.pointer)
-        }
+        _ = try encode(frame, with: encoder, named: "the AAC encoder", packet: packet, into: stream, of: muxer)
     }
 }

@@ -542,26 +542,36 @@ final class Encoder {
 
     func send(_ frame: UnsafeMutablePointer<AVFrame>?, output: OutputFile,
               stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
-        let rc = avcodec_send_frame(context, frame)
-        guard rc >= 0 else {
-            throw MediaError(code: .encodeFailed, message: "libx264 refused a frame: \(ffErrorString(rc))", ffmpegError: rc)
-        }
-        while true {
-            let got = avcodec_receive_packet(context, packet.pointer)
-            if got == roto_eagain() || got == roto_averror_eof() { return }
-            guard got >= 0 else {
-                throw MediaError(code: .encodeFailed, message: "libx264 failed: \(ffErrorString(got))", ffmpegError: got)
-            }
-            packet.pointer.pointee.duration = frameDuration
-            av_packet_rescale_ts(packet.pointer, context.pointee.time_base, stream.pointee.time_base)
-            packet.pointer.pointee.stream_index = stream.pointee.index
-            packetsWritten += 1
-            try output.write(packet.pointer)
-        }
+        packetsWritten += try encode(frame, with: context, named: "libx264", packet: packet, duration: frameDuration,
+                                     into: stream, of: output)
     }
 
     func flush(output: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
         try send(nil, output: output, stream: stream)
+    }
+}
+
+/// Sends `frame` (nil: the end) to the opened encoder `context` and writes every packet it gives into
+/// `stream` of `output` (`duration`, in the encoder's time base, set on each when given); returns how many.
+func encode(_ frame: UnsafeMutablePointer<AVFrame>?, with context: UnsafeMutablePointer<AVCodecContext>,
+            named name: String, packet: Packet, duration: Int64? = nil, into stream: UnsafeMutablePointer<AVStream>,
+            of output: OutputFile) throws(MediaError) -> Int {
+    let rc = avcodec_send_frame(context, frame)
+    guard rc >= 0 else {
+        throw MediaError(code: .encodeFailed, message: "\(name) refused a frame: \(ffErrorString(rc))", ffmpegError: rc)
+    }
+    var written = 0
+    while true {
+        let got = avcodec_receive_packet(context, packet.pointer)
+        if got == roto_eagain() || got == roto_averror_eof() { return written }
+        guard got >= 0 else {
+            throw MediaError(code: .encodeFailed, message: "\(name) failed: \(ffErrorString(got))", ffmpegError: got)
+        }
+        if let duration { packet.pointer.pointee.duration = duration }
+        av_packet_rescale_ts(packet.pointer, context.pointee.time_base, stream.pointee.time_base)
+        packet.pointer.pointee.stream_index = stream.pointee.index
+        written += 1
+        try output.write(packet.pointer)
     }
 }
 
