@@ -76,7 +76,10 @@ final class AudioTrack {
 final class AudioTranscoder {
     private let decoder: Decoder
     let encoder: UnsafeMutablePointer<AVCodecContext>
-    private let resampler: OpaquePointer
+    /// Set up from the first decoded frame, and again when a stream changes format, rate or channels
+    /// mid-way (the container's header may not say what the decoder gives).
+    private var resampler: OpaquePointer? = nil
+    private var resamplerInput: (format: Int32, rate: Int32, channels: Int32)? = nil
     private let fifo: OpaquePointer
     private let timeBase: Double
     /// The video's start in the file (seconds): the audio's time line starts there.
@@ -107,48 +110,36 @@ final class AudioTranscoder {
             throw MediaError(code: .encodeFailed, message: "the AAC encoder is not available")
         }
         encoder = ctx
+        // Until every property is set a failure runs no deinit: the context is freed here.
+        var opened = false
+        var ownedContext: UnsafeMutablePointer<AVCodecContext>? = ctx
+        defer { if !opened { avcodec_free_context(&ownedContext) } }
+        // The output is chosen from the container's header (it must be fixed before the file's header).
         let source = decoder.context.pointee
         let rate = Self.supportedRate(Int32(source.sample_rate), of: codec)
         ctx.pointee.sample_rate = rate
         ctx.pointee.time_base = AVRational(num: 1, den: rate)
         ctx.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
-        var inLayout = AVChannelLayout()
-        if source.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || source.ch_layout.nb_channels == 0 {
-            av_channel_layout_default(&inLayout, max(1, source.ch_layout.nb_channels))
-        } else {
-            av_channel_layout_copy(&inLayout, &decoder.context.pointee.ch_layout)
-        }
-        defer { av_channel_layout_uninit(&inLayout) }
-        Self.chooseLayout(for: &inLayout, into: &ctx.pointee.ch_layout)
+        Self.chooseLayout(channels: source.ch_layout.nb_channels, into: &ctx.pointee.ch_layout)
         ctx.pointee.bit_rate = 64_000 * Int64(ctx.pointee.ch_layout.nb_channels)
         if globalHeader { ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-        var rc = avcodec_open2(ctx, codec, nil)
+        let rc = avcodec_open2(ctx, codec, nil)
         guard rc >= 0 else {
             throw MediaError(code: .encodeFailed, message: "cannot open the AAC encoder: \(ffErrorString(rc))", ffmpegError: rc)
         }
         frameSize = ctx.pointee.frame_size > 0 ? ctx.pointee.frame_size : 1024
 
-        var swr: OpaquePointer? = nil
-        rc = swr_alloc_set_opts2(&swr, &ctx.pointee.ch_layout, AV_SAMPLE_FMT_FLTP, rate,
-                                 &inLayout, source.sample_fmt, source.sample_rate, 0, nil)
-        if rc >= 0, let swr { rc = swr_init(swr) }
-        guard rc >= 0, let swr else {
-            swr_free(&swr)
-            throw MediaError(code: .encodeFailed, message: "cannot convert \(decoder.codecName) audio: \(ffErrorString(rc))",
-                             ffmpegError: rc)
-        }
-        resampler = swr
         guard let queue = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, ctx.pointee.ch_layout.nb_channels, frameSize) else {
             throw MediaError(code: .internalError, message: "cannot allocate an audio queue")
         }
         fifo = queue
+        opened = true
     }
 
     deinit {
         var ctx: UnsafeMutablePointer<AVCodecContext>? = encoder
         avcodec_free_context(&ctx)
-        var swr: OpaquePointer? = resampler
-        swr_free(&swr)
+        swr_free(&resampler)
         av_audio_fifo_free(fifo)
     }
 
@@ -165,8 +156,8 @@ final class AudioTranscoder {
     /// The layouts AAC signals without a program config element (which players and FFmpeg's own demuxer
     /// read back as an unknown layout): mono, stereo, and 5.1 with its surrounds at the back (a 5.1 with
     /// side surrounds, as AC-3 and PCM sources have, is mapped there); anything else becomes stereo.
-    private static func chooseLayout(for layout: inout AVChannelLayout, into target: inout AVChannelLayout) {
-        switch layout.nb_channels {
+    private static func chooseLayout(channels: Int32, into target: inout AVChannelLayout) {
+        switch channels {
         case 1: av_channel_layout_default(&target, 1)
         case 6: av_channel_layout_from_string(&target, "5.1")
         default: av_channel_layout_default(&target, 2)
@@ -184,8 +175,8 @@ final class AudioTranscoder {
     func finish(to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
         _ = avcodec_send_packet(decoder.context, nil)
         try drainDecoder(to: muxer, stream: stream)
-        if nextPts != nil {
-            try convert(nil, count: 0)
+        if nextPts != nil, let resampler {
+            try convert(nil, count: 0, with: resampler)
             try encodeQueued(to: muxer, stream: stream, all: true)
         }
         try send(nil, to: muxer, stream: stream)
@@ -196,6 +187,9 @@ final class AudioTranscoder {
             let rc = avcodec_receive_frame(decoder.context, decoded.pointer)
             if rc < 0 { return }  // EAGAIN, EOF, or a frame that does not decode (skipped)
             defer { decoded.unref() }
+            let f = decoded.pointer.pointee
+            // A frame the resampler cannot be set up for is skipped (a gap).
+            guard let swr = resampler(for: decoded.pointer) else { continue }
             if nextPts == nil {
                 // The first sample's place on the video's time line (the video starts at 0).
                 var ts = decoded.pointer.pointee.best_effort_timestamp
@@ -206,17 +200,46 @@ final class AudioTranscoder {
                 nextPts = max(0, first)
                 remaining = max(0, Int64((videoEnd * Double(encoder.pointee.sample_rate)).rounded()) - max(0, first))
             }
-            let f = decoded.pointer.pointee
             let planes = av_sample_fmt_is_planar(AVSampleFormat(rawValue: f.format)) != 0 ? Int(f.ch_layout.nb_channels) : 1
             try f.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: planes) { planes throws(MediaError) in
-                try convert(planes, count: f.nb_samples)
+                try convert(planes, count: f.nb_samples, with: swr)
             }
             try encodeQueued(to: muxer, stream: stream, all: false)
         }
     }
 
+    /// A resampler from what `frame` holds to the encoder's input: the current one, or a new one when
+    /// the frame's format, rate or channel count differs from what it was made for (nil if none can be).
+    private func resampler(for frame: UnsafeMutablePointer<AVFrame>) -> OpaquePointer? {
+        let f = frame.pointee
+        if let resampler, let input = resamplerInput,
+           input == (f.format, f.sample_rate, f.ch_layout.nb_channels) { return resampler }
+        swr_free(&resampler)
+        resamplerInput = nil
+        var layout = AVChannelLayout()
+        defer { av_channel_layout_uninit(&layout) }
+        if f.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
+            av_channel_layout_default(&layout, f.ch_layout.nb_channels)
+        } else {
+            av_channel_layout_copy(&layout, &frame.pointee.ch_layout)
+        }
+        guard f.sample_rate > 0, layout.nb_channels > 0 else { return nil }
+        var swr: OpaquePointer? = nil
+        var rc = swr_alloc_set_opts2(&swr, &encoder.pointee.ch_layout, AV_SAMPLE_FMT_FLTP, encoder.pointee.sample_rate,
+                                     &layout, AVSampleFormat(rawValue: f.format), f.sample_rate, 0, nil)
+        if rc >= 0, let swr { rc = swr_init(swr) }
+        guard rc >= 0, swr != nil else {
+            swr_free(&swr)
+            return nil
+        }
+        resampler = swr
+        resamplerInput = (f.format, f.sample_rate, f.ch_layout.nb_channels)
+        return swr
+    }
+
     /// Resamples `count` samples (nil: what the resampler still holds) into the queue.
-    private func convert(_ planes: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, count: Int32) throws(MediaError) {
+    private func convert(_ planes: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, count: Int32,
+                         with resampler: OpaquePointer) throws(MediaError) {
         let room = swr_get_out_samples(resampler, count)
         guard room > 0 else { return }
         if converted == nil || convertedCapacity < room {

@@ -313,6 +313,33 @@ struct NormalizeTests {
         #expect(abs(onset - 24_000) < 240, "onset at sample \(onset)")
     }
 
+    @Test("audio whose channels change mid-way (AC-3 stereo, then 5.1) keeps both halves")
+    func audioChangingChannels() throws {
+        let dir = try Scratch()
+        let stereo = dir.file("a2.ac3"), surround = dir.file("a6.ac3"), video = dir.file("v.mp4")
+        let source = dir.file("in.mov"), output = dir.file("out.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1", "-ac", "2", "-c:a", "ac3", stereo])
+        try ffmpeg(["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000", "-t", "1", "-ac", "6", "-c:a", "ac3", surround])
+        let joined = try Data(contentsOf: URL(fileURLWithPath: stereo)) + Data(contentsOf: URL(fileURLWithPath: surround))
+        try joined.write(to: URL(fileURLWithPath: dir.file("mix.ac3")))
+        try Clips.make(video, size: "720x720", rate: "30", seconds: 2)
+        // The MOV's sample entry says stereo (the first frame's); the decoder gives 6 channels after 1 s.
+        try ffmpeg(["-i", video, "-i", dir.file("mix.ac3"), "-map", "0:v", "-map", "1:a", "-c", "copy", source])
+        let facts = try MediaProbe.probe(path: source)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        #expect(result.hasAudio)
+        #expect(try Self.audioChannels(output) == 2)
+        let samples = try Self.audioSamples(output)
+        #expect(abs(samples.count - 96_000) <= 1024, "\(samples.count) samples")
+        func hertz(_ range: Range<Int>) -> Double {
+            let part = samples[range.clamped(to: samples.indices)]
+            let crossings = zip(part, part.dropFirst()).filter { ($0 < 0) != ($1 < 0) }.count
+            return Double(crossings) / 2 / (Double(part.count) / 48_000)
+        }
+        #expect(abs(hertz(4_800..<43_200) - 440) < 5)
+        #expect(abs(hertz(52_800..<91_200) - 660) < 5)
+    }
+
     @Test("audio in a codec outside the re-encoded set is dropped, and the video kept")
     func otherCodecAudioDropped() throws {
         let dir = try Scratch()
