@@ -26,10 +26,10 @@ public struct NormalizeOptions: Sendable, Equatable {
     /// Extra libx264 settings (`key=value:key=value`). Nil (the default) picks them by frame size so
     /// that peak memory stays near 300 MB (measured, 2 threads, veryfast):
     /// up to ~1.1 MP (720p) the preset's own (~150 MB); up to ~2.2 MP (1080p) a 5-frame lookahead
-    /// (~260 MB in the ffmpeg CLI; sliced threads took ~210 MB but a third longer: a 10 s 1080p30 HEVC
-    /// input's init-selection 8.0 → 6.0 s with frame threads); up to ~5 MP (2160×2160, the API's largest) sliced threads, no
-    /// lookahead / MB-tree / B-frames (~200 MB); above that (3840×2160) also full-pel motion search
-    /// (~255 MB). The lean settings cost file size, not quality (CRF is kept).
+    /// (~260 MB in the ffmpeg CLI; sliced threads took ~210 MB but a third longer: a 10 s 1080p30
+    /// HEVC input's init-selection 8.0 → 6.0 s with frame threads); up to ~5 MP (2160×2160, the API's
+    /// largest) sliced threads, no lookahead / MB-tree / B-frames (~200 MB); above that (3840×2160) also
+    /// full-pel motion search (~255 MB). The lean settings cost file size, not quality (CRF is kept).
     public var x264Params: String?
 
     /// Creates options; every argument has the documented default.
@@ -109,8 +109,9 @@ public enum Normalizer {
     ///   nearest in time: frames are dropped or duplicated; the output has round(duration × fps) frames),
     ///   converted to yuv420p with swscale (odd sizes are cropped by one pixel to even) and physically
     ///   rotated to the display orientation; no rotation metadata is written.
-    /// - Audio: an AAC track is copied, any other decodable one re-encoded as AAC-LC (``AudioTrack``); either
-    ///   is trimmed to the video's end. Audio that cannot be decoded or encoded is dropped.
+    /// - Interlaced video is deinterlaced (``Deinterlacer``, one frame per frame) while it is re-encoded.
+    /// - Audio: an AAC track is copied; PCM, MP3, AC-3, Opus and the other codecs ``AudioTrack`` lists are
+    ///   re-encoded as AAC-LC; either is trimmed to the video's end. Any other audio is dropped.
     ///
     /// The output is written to a temporary file next to `output` and renamed at the end; on failure the
     /// temporary file is removed and `output` is untouched. Blocking; run it off the cooperative pool.
