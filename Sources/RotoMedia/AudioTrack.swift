@@ -90,20 +90,23 @@ final class AudioTranscoder {
     /// Resampled samples, a frame at a time (grown as needed).
     private var converted: Frame?
     private var convertedCapacity: Int32 = 0
-    /// Samples to drop before the first kept one (audio that starts before the video), and the next
-    /// output sample's timestamp; nil until the first decoded frame.
-    private var skip = 0
-    private var nextPts: Int64? = nil
-    /// Samples still to queue before the video's end (nil until the first decoded frame).
-    private var remaining: Int64? = nil
-    /// The video's length in seconds.
-    private let videoEnd: Double
+    /// Positions are output samples on the video's time line (0: its first frame). The queue holds every
+    /// position from 0 to `queuedUpTo` once: what comes before it again is dropped (audio before the video,
+    /// timestamps that step back), a hole before the next samples is filled with silence (audio that starts
+    /// late, timestamps that jump ahead), and nothing at or after `end` (the video's end) is queued.
+    private var queuedUpTo: Int64 = 0
+    private let end: Int64
+    /// Where the resampler's next sample goes; set from the first timed frame, and again when a frame's
+    /// timestamp is off the samples counted by more than `tolerance` (a gap or an overlap in the input).
+    private var timeline: Int64? = nil
+    private let tolerance: Int64
+    /// Timestamp of the next encoded frame.
+    private var nextPts: Int64 = 0
 
     init(stream: UnsafeMutablePointer<AVStream>, zero: Double, videoEnd: Double, globalHeader: Bool) throws(MediaError) {
         decoder = try Decoder(stream: stream, threads: 1)
         timeBase = stream.pointee.time_base.double
         self.zero = zero
-        self.videoEnd = videoEnd
         decoded = try Frame()
         packet = try Packet()
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_AAC), let ctx = avcodec_alloc_context3(codec) else {
@@ -119,6 +122,8 @@ final class AudioTranscoder {
         let rate = Self.supportedRate(Int32(source.sample_rate), of: codec)
         ctx.pointee.sample_rate = rate
         ctx.pointee.time_base = AVRational(num: 1, den: rate)
+        end = Int64((videoEnd * Double(rate)).rounded())
+        tolerance = Int64(rate / 20)  // 50 ms
         ctx.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
         Self.chooseLayout(channels: source.ch_layout.nb_channels, into: &ctx.pointee.ch_layout)
         ctx.pointee.bit_rate = 64_000 * Int64(ctx.pointee.ch_layout.nb_channels)
@@ -175,7 +180,7 @@ final class AudioTranscoder {
     func finish(to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
         _ = avcodec_send_packet(decoder.context, nil)
         try drainDecoder(to: muxer, stream: stream)
-        if nextPts != nil, let resampler {
+        if timeline != nil, let resampler {
             try convert(nil, count: 0, with: resampler)
             try encodeQueued(to: muxer, stream: stream, all: true)
         }
@@ -190,15 +195,20 @@ final class AudioTranscoder {
             let f = decoded.pointer.pointee
             // A frame the resampler cannot be set up for is skipped (a gap).
             guard let swr = resampler(for: decoded.pointer) else { continue }
-            if nextPts == nil {
-                // The first sample's place on the video's time line (the video starts at 0).
-                var ts = decoded.pointer.pointee.best_effort_timestamp
-                if ts == roto_nopts_value() { ts = decoded.pointer.pointee.pts }
-                let start = ts == roto_nopts_value() ? 0 : Double(ts) * timeBase - zero
-                let first = Int64((start * Double(encoder.pointee.sample_rate)).rounded())
-                skip = first < 0 ? Int(-first) : 0
-                nextPts = max(0, first)
-                remaining = max(0, Int64((videoEnd * Double(encoder.pointee.sample_rate)).rounded()) - max(0, first))
+            var ts = f.best_effort_timestamp
+            if ts == roto_nopts_value() { ts = f.pts }
+            if ts != roto_nopts_value() {
+                // Where this frame's first sample belongs, and where the samples counted so far put it
+                // (after what the resampler still holds).
+                let expected = Int64(((Double(ts) * timeBase - zero) * Double(encoder.pointee.sample_rate)).rounded())
+                let held = swr_get_delay(swr, Int64(encoder.pointee.sample_rate))
+                if let counted = timeline.map({ $0 + held }), abs(expected - counted) <= tolerance {
+                    // On time (within the input's own jitter).
+                } else {
+                    timeline = expected - held
+                }
+            } else if timeline == nil {
+                timeline = 0
             }
             let planes = av_sample_fmt_is_planar(AVSampleFormat(rawValue: f.format)) != 0 ? Int(f.ch_layout.nb_channels) : 1
             try f.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: planes) { planes throws(MediaError) in
@@ -259,22 +269,48 @@ final class AudioTranscoder {
         guard made >= 0 else {
             throw MediaError(code: .encodeFailed, message: "audio conversion failed: \(ffErrorString(made))", ffmpegError: made)
         }
-        var start: Int32 = 0
-        if skip > 0 {
-            start = Int32(min(skip, Int(made)))
-            skip -= Int(start)
-        }
-        // Nothing past the video's end.
-        let count = Int32(min(Int64(made - start), remaining ?? 0))
-        guard count > 0 else { return }
-        remaining = (remaining ?? 0) - Int64(count)
+        let at = timeline ?? 0
+        timeline = at + Int64(made)
+        try queue(out.pointee.extended_data, count: Int64(made), at: at)
+    }
+
+    /// Queues `count` resampled samples (planar float, one plane a channel) that belong at position `at`:
+    /// what lies before `queuedUpTo` or at or after `end` is dropped, a hole before them becomes silence.
+    private func queue(_ planes: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, count: Int64, at: Int64) throws(MediaError) {
+        let first = max(at, queuedUpTo), last = min(at + count, end)
+        guard first < last else { return }
+        if first > queuedUpTo { try queueSilence(first - queuedUpTo) }
+        let offset = Int(first - at) * MemoryLayout<Float>.size
         let channels = Int(encoder.pointee.ch_layout.nb_channels)
-        let written = out.pointee.extended_data.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: channels) { planes in
-            var shifted = (0..<channels).map { planes[$0].map { $0 + Int(start) * 4 } }
-            return av_audio_fifo_write(fifo, &shifted, count)
+        let n = Int32(last - first)
+        let written = planes.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: channels) { planes in
+            var shifted = (0..<channels).map { planes[$0].map { $0 + offset } }
+            return av_audio_fifo_write(fifo, &shifted, n)
         }
-        guard written == count else {
+        guard written == n else {
             throw MediaError(code: .internalError, message: "cannot queue audio samples: \(ffErrorString(written))")
+        }
+        queuedUpTo = last
+    }
+
+    /// Queues `count` samples of silence at `queuedUpTo` (up to `end`).
+    private func queueSilence(_ count: Int64) throws(MediaError) {
+        let channels = Int(encoder.pointee.ch_layout.nb_channels)
+        let chunk = 4096
+        let zeros = [Float](repeating: 0, count: chunk)
+        var left = min(count, end - queuedUpTo)
+        while left > 0 {
+            let n = Int32(min(Int64(chunk), left))
+            let written = zeros.withUnsafeBytes { raw in
+                var planes = [UnsafeMutableRawPointer?](repeating: UnsafeMutableRawPointer(mutating: raw.baseAddress),
+                                                        count: channels)
+                return av_audio_fifo_write(fifo, &planes, n)
+            }
+            guard written == n else {
+                throw MediaError(code: .internalError, message: "cannot queue audio samples: \(ffErrorString(written))")
+            }
+            queuedUpTo += Int64(n)
+            left -= Int64(n)
         }
     }
 
@@ -297,8 +333,8 @@ final class AudioTranscoder {
             guard read == count else {
                 throw MediaError(code: .internalError, message: "cannot read queued audio samples")
             }
-            frame.pointer.pointee.pts = nextPts ?? 0
-            nextPts = (nextPts ?? 0) + Int64(count)
+            frame.pointer.pointee.pts = nextPts
+            nextPts += Int64(count)
             try send(frame.pointer, to: muxer, stream: stream)
         }
     }

@@ -313,6 +313,29 @@ struct NormalizeTests {
         #expect(abs(onset - 24_000) < 240, "onset at sample \(onset)")
     }
 
+    @Test("re-encoded audio follows its timestamps: a jump of 0.4 s becomes 0.4 s of silence, in sync after it")
+    func audioTimestampGap() throws {
+        let dir = try Scratch()
+        let plain = dir.file("plain.mp4"), source = dir.file("gap.mp4"), output = dir.file("out.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x720:rate=30", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "libmp3lame", plain])
+        // Every MP3 packet from 0.8 s on is stamped 0.4 s later (the samples stay the same).
+        try ffmpeg(["-i", plain, "-c", "copy", "-bsf:a", "setts=ts=if(gte(PTS\\,38400)\\,PTS+19200\\,PTS)", source])
+        let facts = try MediaProbe.probe(path: source)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        #expect(result.mode == .remux && result.hasAudio)
+        let samples = try Self.audioSamples(output)
+        #expect(abs(samples.count - 96_000) <= 1024, "\(samples.count) samples")
+        func loudest(_ range: Range<Int>) -> Float { samples[range.clamped(to: samples.indices)].map(abs).max() ?? 0 }
+        // lavfi's sine peaks at 1/8.
+        #expect(loudest(2_400..<38_000) > 0.1 && loudest(60_000..<93_600) > 0.1)
+        #expect(loudest(40_800..<56_600) < 0.005, "the gap: \(loudest(40_800..<56_600))")
+        // The tone comes back where its packets are stamped (0.816 s + 0.4 s, within a few ms).
+        let back = (40_800..<samples.count).first { abs(samples[$0]) > 0.03 } ?? -1
+        #expect(abs(back - 58_368) < 480, "back at sample \(back)")
+    }
+
     @Test("audio whose channels change mid-way (AC-3 stereo, then 5.1) keeps both halves")
     func audioChangingChannels() throws {
         let dir = try Scratch()
