@@ -197,10 +197,11 @@ final class AudioTranscoder {
             guard let swr = resampler(for: decoded.pointer) else { continue }
             var ts = f.best_effort_timestamp
             if ts == roto_nopts_value() { ts = f.pts }
-            if ts != roto_nopts_value() {
-                // Where this frame's first sample belongs, and where the samples counted so far put it
-                // (after what the resampler still holds).
-                let expected = Int64(((Double(ts) * timeBase - zero) * Double(encoder.pointee.sample_rate)).rounded())
+            // Where this frame's first sample belongs (a hostile timestamp is kept within ±10⁶ s).
+            let position = (Double(ts) * timeBase - zero) * Double(encoder.pointee.sample_rate)
+            if ts != roto_nopts_value(), position.isFinite {
+                // … and where the samples counted so far put it (after what the resampler still holds).
+                let expected = Int64(min(max(position, -1e11), 1e11).rounded())
                 let held = swr_get_delay(swr, Int64(encoder.pointee.sample_rate))
                 if let counted = timeline.map({ $0 + held }), abs(expected - counted) <= tolerance {
                     // On time (within the input's own jitter).
