@@ -24,12 +24,12 @@ public struct NormalizeOptions: Sendable, Equatable {
     /// Deadline for the whole normalisation (`.timedOut` after it). Default 15 minutes.
     public var timeoutSeconds: Double
     /// Extra libx264 settings (`key=value:key=value`). Nil (the default) picks them by frame size so
-    /// that peak memory stays near 300 MB (measured, 2 threads, veryfast):
-    /// up to ~1.1 MP (720p) the preset's own (~150 MB); up to ~2.2 MP (1080p) a 5-frame lookahead
-    /// (~260 MB in the ffmpeg CLI; sliced threads took ~210 MB but a third longer: a 10 s 1080p30
-    /// HEVC input's init-selection 8.0 → 6.0 s with frame threads); up to ~5 MP (2160×2160, the API's
-    /// largest) sliced threads, no lookahead / MB-tree / B-frames (~200 MB); above that (3840×2160) also
-    /// full-pel motion search (~255 MB). The lean settings cost file size, not quality (CRF is kept).
+    /// that peak memory stays near 300 MB (measured, 2 threads, veryfast, in the ffmpeg CLI): up to
+    /// ~1.1 MP (720p) the preset's own (~150 MB); up to ~2.2 MP (1080p) a 5-frame lookahead (~260 MB);
+    /// up to ~5 MP (2160×2160, the API's largest) no lookahead / MB-tree / B-frames (~255 MB); above
+    /// that (3840×2160) also sliced threads and full-pel motion search (~255 MB). Threads work on whole
+    /// frames where they can: sliced threads saved 30–50 MB but took a third (1080p) or a quarter
+    /// (2160×2160) longer. The lean settings cost file size, not quality (CRF is kept).
     public var x264Params: String?
 
     /// Creates options; every argument has the documented default.
@@ -48,11 +48,11 @@ public struct NormalizeOptions: Sendable, Equatable {
     public func effectiveX264Params(width: Int, height: Int) -> String {
         if let x264Params { return x264Params }
         let pixels = width * height
-        let lean = "sliced-threads=1:rc-lookahead=0:mbtree=0:bframes=0:sync-lookahead=0"
+        let lean = "rc-lookahead=0:mbtree=0:bframes=0:sync-lookahead=0"
         if pixels <= 1_100_000 { return "" }
         if pixels <= 2_200_000 { return "rc-lookahead=5" }
         if pixels <= 5_000_000 { return lean }
-        return lean + ":subme=0"
+        return "sliced-threads=1:" + lean + ":subme=0"
     }
 }
 
