@@ -203,16 +203,13 @@ final class AudioTranscoder {
                 // … and where the samples counted so far put it (after what the resampler still holds).
                 let expected = Int64(min(max(position, -1e11), 1e11).rounded())
                 let held = swr_get_delay(swr, Int64(encoder.pointee.sample_rate))
-                if let counted = timeline.map({ $0 + held }), abs(expected - counted) <= tolerance {
-                    // On time (within the input's own jitter).
-                } else {
-                    timeline = expected - held
-                }
+                // Off by more than the input's own jitter (or the first): the timestamp wins.
+                if timeline.map({ abs(expected - ($0 + held)) > tolerance }) ?? true { timeline = expected - held }
             } else if timeline == nil {
                 timeline = 0
             }
-            let planes = av_sample_fmt_is_planar(AVSampleFormat(rawValue: f.format)) != 0 ? Int(f.ch_layout.nb_channels) : 1
-            try f.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: planes) { planes throws(MediaError) in
+            let planeCount = av_sample_fmt_is_planar(AVSampleFormat(rawValue: f.format)) != 0 ? Int(f.ch_layout.nb_channels) : 1
+            try f.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: planeCount) { planes throws(MediaError) in
                 try convert(planes, count: f.nb_samples, with: swr)
             }
             try encodeQueued(to: muxer, stream: stream, all: false)
@@ -254,15 +251,7 @@ final class AudioTranscoder {
         let room = swr_get_out_samples(resampler, count)
         guard room > 0 else { return }
         if converted == nil || convertedCapacity < room {
-            let frame = try Frame()
-            frame.pointer.pointee.nb_samples = room
-            frame.pointer.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
-            av_channel_layout_copy(&frame.pointer.pointee.ch_layout, &encoder.pointee.ch_layout)
-            let rc = av_frame_get_buffer(frame.pointer, 0)
-            guard rc >= 0 else {
-                throw MediaError(code: .internalError, message: "cannot allocate audio samples: \(ffErrorString(rc))")
-            }
-            converted = frame
+            converted = try samples(room)
             convertedCapacity = room
         }
         let out = converted!.pointer
@@ -315,19 +304,25 @@ final class AudioTranscoder {
         }
     }
 
+    /// A frame of `count` samples in the encoder's format, rate and layout, with its buffers.
+    private func samples(_ count: Int32) throws(MediaError) -> Frame {
+        let frame = try Frame()
+        frame.pointer.pointee.nb_samples = count
+        frame.pointer.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
+        frame.pointer.pointee.sample_rate = encoder.pointee.sample_rate
+        av_channel_layout_copy(&frame.pointer.pointee.ch_layout, &encoder.pointee.ch_layout)
+        let rc = av_frame_get_buffer(frame.pointer, 0)
+        guard rc >= 0 else {
+            throw MediaError(code: .internalError, message: "cannot allocate audio samples: \(ffErrorString(rc))")
+        }
+        return frame
+    }
+
     /// Encodes the queue a frame at a time; `all`: also the last, short one.
     private func encodeQueued(to muxer: OutputFile, stream: UnsafeMutablePointer<AVStream>, all: Bool) throws(MediaError) {
         while av_audio_fifo_size(fifo) >= frameSize || (all && av_audio_fifo_size(fifo) > 0) {
             let count = min(frameSize, av_audio_fifo_size(fifo))
-            let frame = try Frame()
-            frame.pointer.pointee.nb_samples = count
-            frame.pointer.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
-            frame.pointer.pointee.sample_rate = encoder.pointee.sample_rate
-            av_channel_layout_copy(&frame.pointer.pointee.ch_layout, &encoder.pointee.ch_layout)
-            let rc = av_frame_get_buffer(frame.pointer, 0)
-            guard rc >= 0 else {
-                throw MediaError(code: .internalError, message: "cannot allocate audio samples: \(ffErrorString(rc))")
-            }
+            let frame = try samples(count)
             let read = frame.pointer.pointee.extended_data.withMemoryRebound(
                 to: UnsafeMutableRawPointer?.self, capacity: Int(encoder.pointee.ch_layout.nb_channels)
             ) { av_audio_fifo_read(fifo, $0, count) }
