@@ -64,38 +64,34 @@ final class Deinterlacer {
             withExtendedLifetime(first) { av_frame_move_ref(frame, first.pointer) }
             return true
         }
+        return try receive(into: frame)
+    }
+
+    /// The current graph's next frame into `frame`, its time back in the caller's time base (the filter
+    /// counts in half of it, as it could emit one frame per field); false when none is ready.
+    private func receive(into frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Bool {
         guard let sink else { return false }
         let rc = av_buffersink_get_frame(sink, frame)
         if rc == roto_eagain() || rc == roto_averror_eof() { return false }
         guard rc >= 0 else {
             throw MediaError(code: .encodeFailed, message: "deinterlacing failed: \(ffErrorString(rc))")
         }
-        inputTime(frame, from: sink)
+        if frame.pointee.pts != roto_nopts_value() {
+            frame.pointee.pts = av_rescale_q(frame.pointee.pts, av_buffersink_get_time_base(sink), timeBase)
+        }
         return true
-    }
-
-    /// The filter counts in half the input's time base (it could emit one frame per field): back to
-    /// the caller's.
-    private func inputTime(_ frame: UnsafeMutablePointer<AVFrame>, from sink: UnsafeMutablePointer<AVFilterContext>) {
-        guard frame.pointee.pts != roto_nopts_value() else { return }
-        frame.pointee.pts = av_rescale_q(frame.pointee.pts, av_buffersink_get_time_base(sink), timeBase)
     }
 
     /// Ends the current graph's input and keeps every frame it still gives.
     private func drainGraph() throws(MediaError) {
-        guard let source, let sink else { return }
+        guard let source else { return }
         let rc = av_buffersrc_add_frame_flags(source, nil, 0)
         guard rc >= 0 else {
             throw MediaError(code: .encodeFailed, message: "deinterlacing failed: \(ffErrorString(rc))")
         }
         while true {
             let out = try Frame()
-            let got = av_buffersink_get_frame(sink, out.pointer)
-            if got == roto_eagain() || got == roto_averror_eof() { break }
-            guard got >= 0 else {
-                throw MediaError(code: .encodeFailed, message: "deinterlacing failed: \(ffErrorString(got))")
-            }
-            inputTime(out.pointer, from: sink)
+            guard try receive(into: out.pointer) else { break }
             drained.append(out)
         }
     }
