@@ -376,6 +376,24 @@ struct NormalizeTests {
         #expect(try !MediaProbe.probe(path: output).hasAudio)
     }
 
+    @Test("audio that starts after the video's end is dropped, copied or re-encoded: no empty track")
+    func audioAfterVideo() throws {
+        let dir = try Scratch()
+        let video = dir.file("v.mp4")
+        try Clips.make(video, size: "720x720", rate: "30", seconds: 1)
+        for codec in ["aac", "pcm_s16le"] {
+            let audio = dir.file("a-\(codec).mov"), source = dir.file("in-\(codec).mov"), output = dir.file("out-\(codec).mp4")
+            try ffmpeg(["-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "1", "-c:a", codec, audio])
+            // The video from 0 to 1 s, the audio from 2 s to 3 s.
+            try ffmpeg(["-i", video, "-itsoffset", "2", "-i", audio, "-map", "0:v", "-map", "1:a", "-c", "copy", source])
+            let facts = try MediaProbe.probe(path: source)
+            #expect(facts.hasAudio)
+            let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+            #expect(!result.hasAudio && result.frameCount == 30, "\(codec)")
+            #expect(try !MediaProbe.probe(path: output).hasAudio, "\(codec)")
+        }
+    }
+
     @Test("x264 settings by frame size")
     func x264Tiers() {
         let options = NormalizeOptions()
