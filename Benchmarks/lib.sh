@@ -33,6 +33,10 @@ stop_server() {
   rm -rf "$DATA"
 }
 
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks (all its threads, the ended
+# ones included).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 # peak_rss_mib PID: the process's peak resident set (VmHWM), in MiB.
 peak_rss_mib() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
 

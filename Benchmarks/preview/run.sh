@@ -6,6 +6,8 @@
 # ffmpeg render of the same clip (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f
 # mp4 out.mp4`, no tracking at all) timed in the same run, and the server's peak RSS. Each clip is
 # rendered and previewed REPEAT times (default 3), interleaved; medians, their ratio, and the ranges.
+# Also the server's CPU time (user + system, all threads) during each preview: the work done, which
+# moves less with a shared machine's slow and fast spells than the wall time does.
 # Usage: [REPEAT=N] run.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
@@ -15,7 +17,7 @@ DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-d
 
 bench() { # label file [points JSON]
   local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'}
-  local t0 t1 plain=() previews=() i
+  local t0 t1 c0 c1 plain=() previews=() cpu=() i
   # REPEAT runs of each, interleaved (render, preview, render, …), so a slow or fast spell of the
   # machine falls on both; the medians are reported, with the ranges.
   start_server "$ROTO"
@@ -29,25 +31,27 @@ bench() { # label file [points JSON]
     # A new selection version each time (clear, then the same points), so no preview comes from cache.
     api /v1/videos/multi-elements/clear-selection "{\"session_id\":\"$sid\"}" >/dev/null
     api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":$points}" >/dev/null
-    t0=$(date +%s.%N)
+    c0=$(cpu_ticks "$PID"); t0=$(date +%s.%N)
     api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
-    t1=$(date +%s.%N); previews+=("$(python3 -c "print($t1-$t0)")")
+    t1=$(date +%s.%N); c1=$(cpu_ticks "$PID"); previews+=("$(python3 -c "print($t1-$t0)")")
+    cpu+=("$(python3 -c "import os; print(($c1-$c0)/os.sysconf('SC_CLK_TCK'))")")
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]==0, d' "$DATA/p.json"
   done
   local cached0 cached1
   cached0=$(date +%s.%N); api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" >/dev/null; cached1=$(date +%s.%N)
   local peak; peak=$(peak_rss_mib "$PID")
   stop_server
-  python3 - "$label" "${previews[*]}" "${plain[*]}" "$cached0" "$cached1" "$peak" <<'PY'
+  python3 - "$label" "${previews[*]}" "${plain[*]}" "$cached0" "$cached1" "$peak" "${cpu[*]}" <<'PY'
 import statistics, sys
-label, previews, plain, c0, c1, peak = sys.argv[1:]
+label, previews, plain, c0, c1, peak, cpu = sys.argv[1:]
 p = [float(v) for v in previews.split()]; f = [float(v) for v in plain.split()]
+c = [float(v) for v in cpu.split()]
 pm, fm = statistics.median(p), statistics.median(f)
 spread = lambda v: f" ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else ""
 ratios = sorted(a / b for a, b in zip(p, f))
 print(f"{label:<22} preview {pm:6.2f} s{spread(p)} | plain ffmpeg render {fm:5.2f} s{spread(f)} | ratio {pm/fm:4.2f}x"
       f" (pairs {ratios[0]:.2f}–{ratios[-1]:.2f}x) | cached preview {(float(c1)-float(c0))*1000:4.0f} ms"
-      f" | server peak RSS {peak} MiB | n={len(p)}")
+      f" | server CPU {statistics.median(c):5.2f} s{spread(c)} | server peak RSS {peak} MiB | n={len(p)}")
 PY
 }
 
