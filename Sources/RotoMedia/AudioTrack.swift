@@ -23,9 +23,12 @@ final class AudioTrack {
         guard let index else { return nil }
         let stream = file.stream(index)
         // A track the container places wholly after the video's end (or before its start) would be an
-        // empty track in the output: it is left out.
-        if let span = declaredSpan(stream), span.start - zero >= videoEnd || span.end.map({ $0 - zero <= 0 }) == true {
-            return nil
+        // empty track in the output: it is left out. (Without a declared start, its packets decide.)
+        let s = stream.pointee
+        if s.start_time != roto_nopts_value() {
+            let start = Normalizer.startTime(of: stream) - zero
+            let end = s.duration > 0 ? start + Double(s.duration) * s.time_base.double : .infinity
+            if start >= videoEnd || end <= 0 { return nil }
         }
         let mode: Mode, out: UnsafeMutablePointer<AVStream>
         if stream.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_AAC {
@@ -39,15 +42,6 @@ final class AudioTrack {
             (mode, out) = (.transcode(transcoder), encoded)
         }
         return AudioTrack(index: index, input: stream, output: out, muxer: muxer, mode: mode, zero: zero, videoEnd: videoEnd)
-    }
-
-    /// The stream's start and, when given, its end in the file (seconds), as the container declares them;
-    /// nil without a start time.
-    static func declaredSpan(_ stream: UnsafeMutablePointer<AVStream>) -> (start: Double, end: Double?)? {
-        let s = stream.pointee
-        guard s.start_time != roto_nopts_value(), s.time_base.den > 0 else { return nil }
-        let start = Double(s.start_time) * s.time_base.double
-        return (start, s.duration > 0 ? start + Double(s.duration) * s.time_base.double : nil)
     }
 
     /// The audio codecs re-encoded (what cameras, phones and editors write); FFmpeg's other audio decoders
