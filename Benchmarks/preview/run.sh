@@ -6,8 +6,8 @@
 # ffmpeg render of the same clip (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f
 # mp4 out.mp4`, no tracking at all) timed in the same run, and the server's peak RSS. Each clip is
 # rendered and previewed REPEAT times (default 3), interleaved; medians, their ratio, and the ranges.
-# Also the server's CPU time (user + system, all threads) during each preview: the work done, which
-# moves less with a shared machine's slow and fast spells than the wall time does.
+# Also the server's CPU time (user + system, all threads) during each preview: the work done, whatever
+# its spread over the cores (it still moves with a shared machine's slow and fast spells).
 # Usage: [REPEAT=N] run.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
