@@ -80,7 +80,8 @@ final class AudioTrack {
 }
 
 /// Decodes one audio stream and encodes it as AAC-LC: the input's sample rate where AAC has it (else
-/// 48 kHz); mono, stereo or 5.1 (other layouts are mixed down to stereo); 64 kb/s a channel.
+/// 48 kHz); a layout AAC signals by itself, chosen by the channel count (see `chooseLayout`); 64 kb/s a
+/// channel.
 final class AudioTranscoder {
     private let decoder: Decoder
     let encoder: UnsafeMutablePointer<AVCodecContext>
@@ -167,14 +168,21 @@ final class AudioTranscoder {
     }
 
     /// The layouts AAC signals without a program config element (which players and FFmpeg's own demuxer
-    /// read back as an unknown layout): mono, stereo, and 5.1 with its surrounds at the back (a 5.1 with
-    /// side surrounds, as AC-3 and PCM sources have, is mapped there); anything else becomes stereo.
+    /// read back as an unknown layout), chosen by the input's channel count: mono, stereo, 3.0, 4.0, 5.0
+    /// and 5.1 with their surrounds at the back, and 7.1 (a source's side surrounds are mapped to the
+    /// back ones; 6.1 becomes 5.1). Any other count becomes stereo.
     private static func chooseLayout(channels: Int32, into target: inout AVChannelLayout) {
+        let name: String
         switch channels {
-        case 1: av_channel_layout_default(&target, 1)
-        case 6: av_channel_layout_from_string(&target, "5.1")
-        default: av_channel_layout_default(&target, 2)
+        case 1: name = "mono"
+        case 3: name = "3.0"
+        case 4: name = "4.0"
+        case 5: name = "5.0"
+        case 6, 7: name = "5.1"
+        case 8: name = "7.1"
+        default: name = "stereo"
         }
+        av_channel_layout_from_string(&target, name)
     }
 
     /// Decodes `packet` and encodes every full frame of samples it completes.

@@ -376,6 +376,28 @@ struct NormalizeTests {
         #expect(try !MediaProbe.probe(path: output).hasAudio)
     }
 
+    @Test("re-encoded audio keeps a layout AAC signals by itself, chosen by the channel count", arguments: [
+        ("mono", "mono"), ("2.1", "3.0"), ("4.0", "4.0"), ("5.0(side)", "5.0"), ("5.1(side)", "5.1"),
+        ("6.1", "5.1"), ("7.1", "7.1"), ("hexadecagonal", "stereo"),
+    ])
+    func audioLayouts(input: String, kept: String) throws {
+        let dir = try Scratch()
+        let source = dir.file("in.mov"), output = dir.file("out.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x720:rate=30", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", "1", "-af", "aformat=channel_layouts=\(input)",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", source])
+        let facts = try MediaProbe.probe(path: source)
+        let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
+        #expect(result.hasAudio)
+        let out = try run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries",
+                                               "stream=codec_name,channel_layout", "-of", "csv=p=0", output])
+        #expect(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "aac,\(kept)",
+                "\(input)")
+        // The tone survives the remix (its level in a mono mix of the output).
+        let samples = try Self.audioSamples(output)
+        #expect((samples.map(abs).max() ?? 0) > 0.05, "\(input)")
+    }
+
     @Test("audio that starts after the video's end is dropped, copied or re-encoded: no empty track")
     func audioAfterVideo() throws {
         let dir = try Scratch()
