@@ -254,11 +254,16 @@ struct NormalizeTests {
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
+    /// `fields` (comma-separated) of the first audio stream, as ffprobe reads them: "aac,stereo", say.
+    static func audioStream(_ path: String, _ fields: String) throws -> String {
+        let out = try run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries",
+                                               "stream=\(fields)", "-of", "csv=p=0", path])
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Channels of the first audio stream, as ffprobe reads them.
     static func audioChannels(_ path: String) throws -> Int {
-        let out = try run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries",
-                                               "stream=channels", "-of", "csv=p=0", path])
-        return Int(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        Int(try audioStream(path, "channels")) ?? 0
     }
 
     @Test("other audio is re-encoded as AAC, in sync: a tone that starts at 1 s starts there", arguments: [
@@ -389,10 +394,7 @@ struct NormalizeTests {
         let facts = try MediaProbe.probe(path: source)
         let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
         #expect(result.hasAudio)
-        let out = try run("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries",
-                                               "stream=codec_name,channel_layout", "-of", "csv=p=0", output])
-        #expect(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "aac,\(kept)",
-                "\(input)")
+        #expect(try Self.audioStream(output, "codec_name,channel_layout") == "aac,\(kept)", "\(input)")
         // The tone survives the remix (its level in a mono mix of the output).
         let samples = try Self.audioSamples(output)
         #expect((samples.map(abs).max() ?? 0) > 0.05, "\(input)")
