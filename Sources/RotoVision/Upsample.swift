@@ -18,11 +18,13 @@ enum Upsampler {
             return SelectionLabels(width: W, height: H, labels: out, objectIDs: src.objectIDs)
         }
         if let guide { precondition(guide.width == W && guide.height == H, "upsample: guide size mismatch") }
-        // Working-resolution colours: the given working image, or the guide sampled at working centres.
-        var wc = [UInt8](repeating: 0, count: w * h * 3)
-        if let working, working.width == w, working.height == h {
+        // Working-resolution colours (read only with a guide): the given working image, or the guide
+        // sampled at working centres.
+        var wc: [UInt8] = []
+        if guide != nil, let working, working.width == w, working.height == h {
             wc = working.pixels
         } else if let guide {
+            wc = [UInt8](repeating: 0, count: w * h * 3)
             guide.pixels.withUnsafeBufferPointer { g in
                 for y in 0..<h {
                     let gy = min(H - 1, (2 * y + 1) * H / (2 * h))
@@ -59,8 +61,8 @@ enum Upsampler {
         // Range kernel lookup on squared RGB distance / 16.
         let lutCount: Int = 3 * 255 * 255 / 16 + 2
         let inv2s2: Float = 1 / (2 * sigma * sigma)
-        var rangeLUT = [Float](repeating: 0, count: lutCount)
-        for i in 0..<lutCount {
+        var rangeLUT = [Float](repeating: 0, count: guide == nil ? 0 : lutCount)
+        for i in 0..<rangeLUT.count {
             let d2 = Float(i * 16)
             rangeLUT[i] = expf(-d2 * inv2s2)
         }
@@ -149,40 +151,69 @@ extension Upsampler {
     /// clamped to the map, holds one label: such a cell's output pixels copy it.
     static func uniformBlocks(_ L: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int) -> [UInt8] {
         // uniform[cell] = 1 when the 4×4 block of working pixels (cx-1 … cx+2, cy-1 … cy+2, clamped to the
-        // map) has one label: rows first ("all equal" over [x-1, x+2]), then columns over [y-1, y+2].
-        // Branch-free in the interior; the clamped border rows and columns go through `clampedEqual`.
+        // map) has one label: rows first (`rowDiff`, zero where the labels over [x-1, x+2] are all equal),
+        // then columns over [y-1, y+2]. The interior runs on eight cells at a time (XORs and ORs of 64-bit
+        // loads: a byte is zero where its labels agree); the clamped border rows and columns go through
+        // `clampedEqual`.
         var uniform = [UInt8](repeating: 0, count: w * h)
-        var rowEq = [UInt8](repeating: 0, count: w * h)
-        rowEq.withUnsafeMutableBufferPointer { R in
+        guard w > 0 && h > 0, let l = L.baseAddress else { return uniform }
+        let raw = UnsafeRawPointer(l)
+        @inline(__always) func word(_ p: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+            p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        }
+        var rowDiff = [UInt8](repeating: 0, count: w * h)
+        rowDiff.withUnsafeMutableBufferPointer { R in
+            let r = R.baseAddress!
             for y in 0..<h {
                 let row = y * w
-                for x in 0..<w where x < 1 || x + 2 >= w {
-                    R[row + x] = Self.clampedEqual(count: w, at: x) { L[row + $0] } ? 1 : 0
+                // The clamped columns: the first and the last two.
+                r[row] = Self.clampedEqual(count: w, at: 0) { L[row + $0] } ? 0 : 1
+                for x in max(1, w - 2)..<w {
+                    r[row + x] = Self.clampedEqual(count: w, at: x) { L[row + $0] } ? 0 : 1
                 }
-                if w >= 4 {
-                    for x in 1..<(w - 2) {
-                        let v = L[row + x]
-                        let e = (L[row + x - 1] ^ v) | (L[row + x + 1] ^ v) | (L[row + x + 2] ^ v)
-                        R[row + x] = e == 0 ? 1 : 0
-                    }
+                guard w >= 4 else { continue }
+                var x = 1
+                while x + 10 <= w {
+                    let v = word(raw, row + x)
+                    let d = (word(raw, row + x - 1) ^ v) | (word(raw, row + x + 1) ^ v) | (word(raw, row + x + 2) ^ v)
+                    UnsafeMutableRawPointer(r + row + x).storeBytes(of: d, as: UInt64.self)
+                    x += 8
+                }
+                while x < w - 2 {
+                    let v = l[row + x]
+                    r[row + x] = (l[row + x - 1] ^ v) | (l[row + x + 1] ^ v) | (l[row + x + 2] ^ v)
+                    x += 1
                 }
             }
+            let rr = UnsafeRawPointer(r)
             uniform.withUnsafeMutableBufferPointer { U in
+                let u = U.baseAddress!
+                let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F, ones: UInt64 = 0x0101_0101_0101_0101
                 for y in 0..<h {
                     let row = y * w
                     if y >= 1 && y + 2 < h {
                         let a = row - w, b = row + w, c = row + 2 * w
-                        for x in 0..<w {
-                            let v = L[row + x]
-                            let e = (L[a + x] ^ v) | (L[b + x] ^ v) | (L[c + x] ^ v)
-                            let r = R[a + x] & R[row + x] & R[b + x] & R[c + x]
-                            U[row + x] = e == 0 ? r : 0
+                        var x = 0
+                        while x + 8 <= w {
+                            let v = word(raw, row + x)
+                            let d = (word(raw, a + x) ^ v) | (word(raw, b + x) ^ v) | (word(raw, c + x) ^ v)
+                                | word(rr, a + x) | word(rr, row + x) | word(rr, b + x) | word(rr, c + x)
+                            // 1 in each byte that is zero, 0 in the others.
+                            let nonzero = (((d & low) &+ low) | d) >> 7 & ones
+                            UnsafeMutableRawPointer(u + row + x).storeBytes(of: nonzero ^ ones, as: UInt64.self)
+                            x += 8
+                        }
+                        while x < w {
+                            let v = l[row + x]
+                            let e = (l[a + x] ^ v) | (l[b + x] ^ v) | (l[c + x] ^ v) | r[a + x] | r[row + x] | r[b + x] | r[c + x]
+                            u[row + x] = e == 0 ? 1 : 0
+                            x += 1
                         }
                     } else {
                         for x in 0..<w {
                             // Uniform rows (a uniform row's label is its pixel's) of one label.
-                            let uniformRows = Self.clampedEqual(count: h, at: y) { R[$0 * w + x] == 0 ? -1 : Int(L[$0 * w + x]) }
-                            U[row + x] = uniformRows && R[row + x] != 0 ? 1 : 0
+                            let uniformRows = Self.clampedEqual(count: h, at: y) { r[$0 * w + x] != 0 ? -1 : Int(l[$0 * w + x]) }
+                            u[row + x] = uniformRows && r[row + x] == 0 ? 1 : 0
                         }
                     }
                 }

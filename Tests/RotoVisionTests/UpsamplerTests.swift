@@ -5,7 +5,7 @@ import Testing
     @Test("the upsampler's uniform blocks follow the 4×4 rule, clamped at the borders, at every size")
     func uniformBlocksRule() {
         var rng = SystemRandomNumberGenerator()
-        for (w, h) in [(1, 1), (1, 5), (5, 1), (2, 3), (3, 2), (4, 4), (7, 5), (9, 11), (33, 17)] {
+        for (w, h) in [(1, 1), (1, 5), (5, 1), (2, 3), (3, 2), (4, 4), (7, 5), (9, 11), (10, 4), (33, 17), (64, 6), (71, 9)] {
             for labelsCount in [2, 3] {
                 // Blocks of labels (so that uniform cells exist) with some single-pixel noise.
                 var labels = [UInt8](repeating: 0, count: w * h)
