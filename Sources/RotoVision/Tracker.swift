@@ -413,13 +413,16 @@ public struct MaskTracker: Sendable {
         let model = anchorModel.map { recent.mixed(with: $0, weight: anchorWeight ?? configuration.anchorColourWeight) } ?? recent
         let llr = model.logRatio()
         // Texture given colour: learned on the previous frame's object and the rest of the crop. `refine`
-        // passes one image as both frames: its states are measured once.
-        var texture: (model: TextureModel, states: [UInt8])?
+        // passes one image as both frames: its states are measured once. (`let`, as `local` below: the
+        // graph's loop reads a variable's arrays with a retain and a release per pixel.)
+        let texture: (model: TextureModel, states: [UInt8])?
         if configuration.textureWeight > 0 {
             let oriented = configuration.textureOrientation
             let nextStates = TextureModel.states(next, oriented: oriented)
             let previousStates = previous.pixels == next.pixels ? nextStates : TextureModel.states(previous, oriented: oriented)
             texture = (TextureModel(image: previous, states: previousStates, oriented: oriented, mask: prevMask), nextStates)
+        } else {
+            texture = nil
         }
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
@@ -470,7 +473,7 @@ public struct MaskTracker: Sendable {
         }
         if nodes == 0 { return (fg, prior) }
         // Local colour models, built only in the grid cells the band's pixels read (and those next to them).
-        var local: LocalColourModel?
+        let local: LocalColourModel?
         if localColour && configuration.localColourSpacing > 0 {
             let follows = configuration.localColourFollowsFlow
             local = LocalColourModel(image: previous, mask: prevMask, spacing: configuration.localColourSpacing,
@@ -483,6 +486,8 @@ public struct MaskTracker: Sendable {
                     }
                 }
             }
+        } else {
+            local = nil
         }
         let cfg = configuration
         // Objects entering the frame grow at its border: no growth penalty there.
@@ -757,7 +762,9 @@ struct ColourModel: Sendable {
     init(image: RGBImage, labels: [UInt8], tag: UInt8, band: Int) {
         let w = image.width, h = image.height, n = w * h
         var mask = [Float](repeating: 0, count: n), near = mask, tmp = mask
-        for p in 0..<n where labels[p] == tag { mask[p] = 1 }
+        labels.withUnsafeBufferPointer { L in
+            mask.withUnsafeMutableBufferPointer { M in for p in 0..<n where L[p] == tag { M[p] = 1 } }
+        }
         mask.withUnsafeBufferPointer { M in
             tmp.withUnsafeMutableBufferPointer { T in
                 near.withUnsafeMutableBufferPointer { P in boxSum(M, P, T, width: w, height: h, radius: 3 * band) }
@@ -766,10 +773,14 @@ struct ColourModel: Sendable {
         var hf = [Float](repeating: 0, count: 4096), hb = hf
         var nf: Float = 0, nb: Float = 0
         image.pixels.withUnsafeBufferPointer { px in
+        mask.withUnsafeBufferPointer { M in
+        near.withUnsafeBufferPointer { P in
+        hf.withUnsafeMutableBufferPointer { HF in
+        hb.withUnsafeMutableBufferPointer { HB in
             for p in 0..<n {
-                if mask[p] > 0 { hf[Self.bin(px, p)] += 1; nf += 1 } else if near[p] > 0.5 { hb[Self.bin(px, p)] += 1; nb += 1 }
+                if M[p] > 0 { HF[Self.bin(px, p)] += 1; nf += 1 } else if P[p] > 0.5 { HB[Self.bin(px, p)] += 1; nb += 1 }
             }
-        }
+        }}}}}
         hf = Self.blur(hf)
         hb = Self.blur(hb)
         let ff = max(nf, 1) * 1e-4 + 1e-3, fb = max(nb, 1) * 1e-4 + 1e-3
@@ -1057,17 +1068,27 @@ extension MaskTracker {
         table.withUnsafeBufferPointer { T in
         area.withUnsafeMutableBufferPointer { A in
         colour.withUnsafeMutableBufferPointer { C in
+            guard let base = L.baseAddress else { return }
+            // Unlabelled pixels, most of the frame, are skipped eight at a time.
+            let raw = UnsafeRawPointer(base)
             for y in 0..<h {
-                for x in 0..<w {
-                    let p = y * w + x, v = Int(L[p])
-                    A[v] += 1
-                    if v > 0 && v <= objects {
-                        C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)]))
-                        sumX[v] += Float(x)
-                        sumY[v] += Float(y)
+                let row = y * w
+                var x = 0
+                while x < w {
+                    if x + 8 <= w && raw.loadUnaligned(fromByteOffset: row + x, as: UInt64.self) == 0 { x += 8; continue }
+                    let p = row + x, v = Int(L[p])
+                    if v > 0 {
+                        A[v] += 1
+                        if v <= objects {
+                            C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)]))
+                            sumX[v] += Float(x)
+                            sumY[v] += Float(y)
+                        }
                     }
+                    x += 1
                 }
             }
+            A[0] = n - A[1...].reduce(0, +)
         }}}}}
         // The objects' own motion (`ownMotion`), measured only when a rule reads it: for a first view, and
         // for an object whose colours have faded.
