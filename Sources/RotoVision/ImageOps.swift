@@ -272,3 +272,22 @@ func forEachNeighbourhoodPixel(of p: Int, width w: Int, height h: Int, _ body: (
         for qx in max(0, px - 1)...min(w - 1, px + 1) { body(qy * w + qx) }
     }
 }
+
+/// Calls `body(x, y, p, label)` for every non-zero byte of the row-major `width` × `height` label map, in
+/// row-major order. Zero bytes, most of a frame's, are skipped eight at a time.
+@inline(__always)
+func forEachLabelled(_ labels: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int,
+                     _ body: (_ x: Int, _ y: Int, _ p: Int, _ label: Int) -> Void) {
+    guard let base = labels.baseAddress else { return }
+    let raw = UnsafeRawPointer(base)
+    for y in 0..<h {
+        let row = y * w
+        var x = 0
+        while x < w {
+            if x + 8 <= w && raw.loadUnaligned(fromByteOffset: row + x, as: UInt64.self) == 0 { x += 8; continue }
+            let v = Int(base[row + x])
+            if v != 0 { body(x, y, row + x, v) }
+            x += 1
+        }
+    }
+}

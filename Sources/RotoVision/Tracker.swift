@@ -1068,24 +1068,12 @@ extension MaskTracker {
         table.withUnsafeBufferPointer { T in
         area.withUnsafeMutableBufferPointer { A in
         colour.withUnsafeMutableBufferPointer { C in
-            guard let base = L.baseAddress else { return }
-            // Unlabelled pixels, most of the frame, are skipped eight at a time.
-            let raw = UnsafeRawPointer(base)
-            for y in 0..<h {
-                let row = y * w
-                var x = 0
-                while x < w {
-                    if x + 8 <= w && raw.loadUnaligned(fromByteOffset: row + x, as: UInt64.self) == 0 { x += 8; continue }
-                    let p = row + x, v = Int(L[p])
-                    if v > 0 {
-                        A[v] += 1
-                        if v <= objects {
-                            C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)]))
-                            sumX[v] += Float(x)
-                            sumY[v] += Float(y)
-                        }
-                    }
-                    x += 1
+            forEachLabelled(L, width: w, height: h) { x, y, p, v in
+                A[v] += 1
+                if v <= objects {
+                    C[v] += max(-4, min(4, T[v << 12 | ColourModel.bin(px, p)]))
+                    sumX[v] += Float(x)
+                    sumY[v] += Float(y)
                 }
             }
             A[0] = n - A[1...].reduce(0, +)
@@ -1222,21 +1210,10 @@ extension MaskTracker {
         var box = [(x0: Int, y0: Int, x1: Int, y1: Int)](repeating: (w, h, -1, -1), count: objects + 1)
         cur.labels.withUnsafeBufferPointer { L in
         box.withUnsafeMutableBufferPointer { box in
-            guard let base = L.baseAddress else { return }
-            // Unlabelled pixels, most of the frame, are skipped eight at a time.
-            let raw = UnsafeRawPointer(base)
-            for y in 0..<h {
-                let row = y * w
-                var x = 0
-                while x < w {
-                    if x + 8 <= w && raw.loadUnaligned(fromByteOffset: row + x, as: UInt64.self) == 0 { x += 8; continue }
-                    let v = Int(L[row + x])
-                    if v > 0 && v <= objects {
-                        box[v].x0 = min(box[v].x0, x); box[v].x1 = max(box[v].x1, x)
-                        box[v].y0 = min(box[v].y0, y); box[v].y1 = max(box[v].y1, y)
-                    }
-                    x += 1
-                }
+            forEachLabelled(L, width: w, height: h) { x, y, _, v in
+                guard v <= objects else { return }
+                box[v].x0 = min(box[v].x0, x); box[v].x1 = max(box[v].x1, x)
+                box[v].y0 = min(box[v].y0, y); box[v].y1 = max(box[v].y1, y)
             }
         }}
         var fitted: [[Double]]??
