@@ -291,3 +291,18 @@ func forEachLabelled(_ labels: UnsafeBufferPointer<UInt8>, width w: Int, height 
         }
     }
 }
+
+/// The bounding box (x0, y0, x1, y1, inclusive) of each label 1 … `labels` of the row-major `width` ×
+/// `height` label map, at its index; (width, height, −1, −1) for a label that is absent (and at index 0).
+func labelBoxes(_ map: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int,
+                labels: Int) -> [(x0: Int, y0: Int, x1: Int, y1: Int)] {
+    var box = [(x0: Int, y0: Int, x1: Int, y1: Int)](repeating: (w, h, -1, -1), count: labels + 1)
+    box.withUnsafeMutableBufferPointer { box in
+        forEachLabelled(map, width: w, height: h) { x, y, _, v in
+            guard v <= labels else { return }
+            box[v].x0 = min(box[v].x0, x); box[v].x1 = max(box[v].x1, x)
+            box[v].y0 = min(box[v].y0, y); box[v].y1 = max(box[v].y1, y)
+        }
+    }
+    return box
+}

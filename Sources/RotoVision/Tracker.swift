@@ -291,17 +291,8 @@ public struct MaskTracker: Sendable {
                       anchorModel: ColourModel? = nil, anchorWeight: Float? = nil,
                       localColour: Bool = true) -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height
-        var minX = w, minY = h, maxX = -1, maxY = -1
-        labels.withUnsafeBufferPointer { l in
-            for y in 0..<h {
-                let row = y * w
-                for x in 0..<w where l[row + x] == tag {
-                    if x < minX { minX = x }
-                    if x > maxX { maxX = x }
-                    if y < minY { minY = y }
-                    maxY = y
-                }
-            }
+        let (minX, minY, maxX, maxY) = labels.withUnsafeBufferPointer {
+            labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
         }
         if maxX < 0 { return ((0, 0, 0, 0), [], []) }
         var maxMotion: Float = 0
@@ -1076,7 +1067,6 @@ extension MaskTracker {
                     sumY[v] += Float(y)
                 }
             }
-            A[0] = n - A[1...].reduce(0, +)
         }}}}}
         // The objects' own motion (`ownMotion`), measured only when a rule reads it: for a first view, and
         // for an object whose colours have faded.
@@ -1206,16 +1196,7 @@ extension MaskTracker {
     func dropStillParts(_ cur: inout SelectionLabels, flow: FlowField) {
         let w = cur.width, h = cur.height, objects = min(cur.objectIDs.count, 255)
         guard configuration.stillParts > 0, flow.width == w, flow.height == h else { return }
-        // Each object's bounding box.
-        var box = [(x0: Int, y0: Int, x1: Int, y1: Int)](repeating: (w, h, -1, -1), count: objects + 1)
-        cur.labels.withUnsafeBufferPointer { L in
-        box.withUnsafeMutableBufferPointer { box in
-            forEachLabelled(L, width: w, height: h) { x, y, _, v in
-                guard v <= objects else { return }
-                box[v].x0 = min(box[v].x0, x); box[v].x1 = max(box[v].x1, x)
-                box[v].y0 = min(box[v].y0, y); box[v].y1 = max(box[v].y1, y)
-            }
-        }}
+        let box = cur.labels.withUnsafeBufferPointer { labelBoxes($0, width: w, height: h, labels: objects) }
         var fitted: [[Double]]??
         let sx = 2 / Float(w), sy = 2 / Float(h)
         // A part's residuals in bins of 1/20 px: its 75th percentile without a sort.
