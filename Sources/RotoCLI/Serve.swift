@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Edit tasks run at once. [env: ROTO_TASK_CONCURRENCY] (default: 1)")
     var taskConcurrency: Int?
 
+    @Option(help: "Seconds a session's selection must stay unchanged before its preview is made ahead of the preview-selection call, on idle cores; 0 turns it off. [env: ROTO_PREVIEW_AHEAD] (default: 1)")
+    var previewAhead: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: ROTO_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -67,6 +70,12 @@ struct Serve: AsyncParsableCommand {
         }
         if let n = taskConcurrency ?? env["TASK_CONCURRENCY"].flatMap(Int.init), n < 1 {
             throw ValidationError("--task-concurrency must be at least 1 (got \(n))")
+        }
+        if let text = env["PREVIEW_AHEAD"], previewAhead == nil, Double(text) == nil {
+            throw ValidationError("ROTO_PREVIEW_AHEAD must be a number of seconds (got \"\(text)\")")
+        }
+        if let d = previewAhead ?? env["PREVIEW_AHEAD"].flatMap(Double.init), !(d >= 0 && d <= 3600) {
+            throw ValidationError("--preview-ahead must be 0–3600 seconds (got \(d))")
         }
         if let level = logLevel ?? env["LOG_LEVEL"], Logger.Level(rawValue: level) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -106,6 +115,7 @@ struct Serve: AsyncParsableCommand {
         c.allowPrivateNetworks = allowPrivateNetworks || ["1", "true", "yes"].contains(env["ALLOW_PRIVATE_NETWORKS"]?.lowercased() ?? "")
         if let t = workerThreads ?? env["WORKER_THREADS"].flatMap(Int.init) { c.workerThreads = max(1, t) }
         if let n = taskConcurrency ?? env["TASK_CONCURRENCY"].flatMap(Int.init) { c.taskConcurrency = max(1, n) }
+        if let d = previewAhead ?? env["PREVIEW_AHEAD"].flatMap(Double.init) { c.previewAheadDelay = d }
         if let level = (logLevel ?? env["LOG_LEVEL"]).flatMap(Logger.Level.init(rawValue:)) { c.logLevel = level }
         return c
     }

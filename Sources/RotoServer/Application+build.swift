@@ -71,7 +71,8 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
     let tracker = MaskTracker(configuration: trackerConfiguration)
     let locks = KeyedLock()  // one lock per session, shared by selection edits and previews
     let selections = Selections(database: database, frames: frames, pool: pools.interactive, locks: locks, limits: limits)
-    let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pool: pools.jobs,
+    let previews = Previews(database: database, media: media, frames: frames, tracker: tracker, pools: pools,
+                            aheadDelay: configuration.previewAheadDelay,
                             readiness: readiness, locks: locks, urls: urls, metrics: metrics, logger: logger)
     let workerBell = Doorbell(), callbackBell = Doorbell()
     let tasks = Tasks(database: database, media: media, downloader: downloader, ids: ids, urls: urls, limits: limits,
@@ -129,6 +130,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             BlockingPoolService(pool: pools.interactive),
             BlockingPoolService(pool: pools.jobs),
             BlockingPoolService(pool: pools.tasks),
+            BlockingPoolService(pool: pools.ahead),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
             IdleMemoryTrimmer(pools: pools, interval: .seconds(10)),
             ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),

@@ -91,32 +91,49 @@ struct BlockingPool: Sendable {
 /// The server's blocking pools, one per kind of wait. Short work that someone is waiting on at once runs
 /// on `interactive` (a click's segmentation, reading a file to serve it, DNS, probing an upload); long
 /// work that someone is waiting on runs on `jobs` (normalising a video, building its proxy, a preview);
-/// edit tasks, which nobody watches run, on `tasks`. Each lane runs at a higher nice value than the one
-/// before, so a click is never queued behind a preview or a removal and gets the cores first, and a
+/// edit tasks, which nobody watches run, on `tasks`; previews made ahead of their call (nobody is waiting
+/// on them yet, see ``Previews``) on `ahead`, one at a time. Each lane runs at a higher nice value than
+/// the one before, so a click is never queued behind a preview or a removal and gets the cores first, and a
 /// preview or an init-selection is never queued behind an edit task and gets most of the cores from it.
 struct ServerPools: Sendable {
     /// Nice value of the job threads: under CFS a nice-5 thread weighs about a third of a nice-0 one.
     static let jobNiceness: Int32 = 5
     /// Nice value of the edit-task threads: a nice-10 thread weighs about a third of a nice-5 one.
     static let taskNiceness: Int32 = 10
+    /// Nice value of the thread that makes previews ahead: below everything else, edit tasks included.
+    static let aheadNiceness: Int32 = 15
 
     let interactive: BlockingPool
     let jobs: BlockingPool
     let tasks: BlockingPool
+    let ahead: BlockingPool
 
     /// `threads` for each of the interactive and job pools, `taskThreads` (the task worker's
-    /// concurrency: a task holds its thread from start to end) for edit tasks.
-    init(threads: Int, taskThreads: Int) {
+    /// concurrency: a task holds its thread from start to end) for edit tasks, one thread for previews
+    /// made ahead.
+    /// (Tests that run beside many others give `aheadNiceness` the job threads' value, so that a render
+    /// made ahead is not starved for minutes.)
+    init(threads: Int, taskThreads: Int, aheadNiceness: Int32 = Self.aheadNiceness) {
         interactive = BlockingPool(threads: threads)
         jobs = BlockingPool(threads: threads, niceness: Self.jobNiceness)
         tasks = BlockingPool(threads: taskThreads, niceness: Self.taskNiceness)
+        ahead = BlockingPool(threads: 1, niceness: aheadNiceness)
     }
 
+    private var all: [BlockingPool] { [interactive, jobs, tasks, ahead] }
+
     /// Whether any pool has work running or waiting.
-    var busy: Bool { [interactive, jobs, tasks].contains { $0.running > 0 || $0.waiting > 0 } }
+    var busy: Bool { all.contains { $0.running > 0 || $0.waiting > 0 } }
+
+    /// Whether the pools of long work (jobs, edit tasks, previews made ahead) have nothing running or
+    /// waiting: a preview made ahead would take no core from anyone.
+    var longWorkIdle: Bool { [jobs, tasks, ahead].allSatisfy { $0.running == 0 && $0.waiting == 0 } }
+
+    /// Whether jobs or edit tasks have work running or waiting.
+    var jobsOrTasksBusy: Bool { [jobs, tasks].contains { $0.running > 0 || $0.waiting > 0 } }
 
     /// How many calls have ended on all the pools together.
-    var finished: Int { interactive.finished + jobs.finished + tasks.finished }
+    var finished: Int { all.reduce(0) { $0 + $1.finished } }
 
     /// The pools `configuration` asks for: `workerThreads` each for interactive work and jobs,
     /// `taskConcurrency` for edit tasks.

@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable {
     public var normalizePreset = "veryfast"
     /// How often the janitor sweeps expired sessions and files, in seconds.
     public var janitorInterval: Int64 = 60
+    /// Seconds a session's selection must stay unchanged before its preview is made ahead of the
+    /// preview-selection call (while no other long work runs; see ``Previews``); 0 turns it off.
+    public var previewAheadDelay: Double = 1
     /// Edit tasks run at once (each on a thread of the tasks pool, which has this many).
     public var taskConcurrency = 1
     /// Delays between callback retries; after the last one a delivery is given up. The default makes

@@ -50,6 +50,14 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// A preview made ahead of its call: `started`, `rendered` (its files are ready), `used` by a
+    /// preview-selection, `failed` (made again by that call) or `dropped` (stopped by a selection call, or
+    /// of a selection that changed).
+    func previewAhead(_ outcome: String) {
+        registry.makeCounter(descriptor: Self.name("previews_ahead", "total", "Previews made ahead of their call, by outcome"),
+                             labels: [("outcome", outcome)]).increment()
+    }
+
     /// One callback delivery attempt: `delivered`, `retry` (failed, tried again later) or `abandoned`.
     func callback(outcome: String) {
         registry.makeCounter(descriptor: Self.name("callback_attempts", "total", "Callback delivery attempts by outcome"),

@@ -11,12 +11,22 @@ import Synchronization
 /// preview-selection (spec §5): track every object from every marked frame through the clip, then
 /// render the overlay video, its cover and the `tracking_output` JSON. Served from cache while the
 /// selection is unchanged (keyed by the session's selection version).
+///
+/// **Made ahead.** Once a session's selection has stayed unchanged for `aheadDelay` (a person looking at
+/// the mask of their last click) while no other long work runs, its preview is rendered into temporary
+/// files on the `ahead` pool, below every other lane's priority. A preview-selection for that selection
+/// then takes those files (or waits for their render to end) and only stores them; nothing is stored or
+/// shown before that call, so the session's last preview and its URLs stay as they were. A selection
+/// call on the session stops a render still running (the click gets the cores) and a later selection
+/// makes a finished one useless: it is deleted.
 struct Previews: Sendable {
     let database: AppDatabase
     let media: MediaStore
     let frames: FrameSource
     let tracker: MaskTracker
-    let pool: BlockingPool
+    let pools: ServerPools
+    /// Seconds of an unchanged selection before its preview is made ahead; 0: never.
+    let aheadDelay: Double
     let readiness: Readiness
     let locks: KeyedLock
     let urls: PublicURLs
@@ -25,11 +35,48 @@ struct Previews: Sendable {
 
     /// The previews being made, by session and selection version.
     private let making = InFlight()
+    /// The previews made ahead, by session.
+    private let ahead = Ahead()
 
     /// The previews being made: a call for a selection whose preview is already being made waits for
     /// that one instead of making it again.
     private final class InFlight: Sendable {
         let jobs = Mutex<[String: Task<PreviewData, any Error>]>([:])
+    }
+
+    /// A preview's files rendered into temporary paths, not yet stored.
+    struct Rendered: Sendable {
+        let video: String, cover: String, tracking: String
+        /// How long each phase took, for the log.
+        let phases: String
+
+        var exists: Bool { [video, cover, tracking].allSatisfy { FileManager.default.fileExists(atPath: $0) } }
+
+        func remove() { for p in [video, cover, tracking] { try? FileManager.default.removeItem(atPath: p) } }
+    }
+
+    /// Per session: the timer that waits for its selection to settle, and the render made ahead for one
+    /// selection version.
+    private final class Ahead: Sendable {
+        struct Render: Sendable {
+            let version: Int
+            let job: Task<Rendered, any Error>
+            let finished: Finished
+            let started: ContinuousClock.Instant
+        }
+        /// `flag`: the render has its files (not set when it failed or was stopped); `ended`: it ended.
+        final class Finished: Sendable {
+            let flag = Atomic<Bool>(false)
+            let ended = Atomic<Bool>(false)
+        }
+        struct State {
+            var timers: [String: (token: UUID, task: Task<Void, Never>)] = [:]
+            var renders: [String: Render] = [:]
+        }
+        let state = Mutex(State())
+        /// Renders kept at most, and for at most this long, when no preview-selection takes them.
+        static let capacity = 4
+        static let lifetime: Duration = .seconds(900)
     }
 
     /// The session's lock is held only to read the selection and find or start its preview, not while
@@ -53,9 +100,21 @@ struct Previews: Sendable {
             let key = "\(session.id)/\(session.selectionVersion)"
             return making.jobs.withLock { jobs in
                 if let job = jobs[key] { return .making(job, joined: true) }
+                let early = takeAhead(session.id, version: session.selectionVersion)
                 let job = Task {
                     defer { _ = making.jobs.withLock { $0.removeValue(forKey: key) } }
-                    return try await make(session, account: account, now: now)
+                    var rendered: Rendered?
+                    if let early {
+                        // A render made ahead that failed (stopped by a click that changed nothing, say)
+                        // is made again here, and so is one still running at its low priority when
+                        // other long work starts: the call's own render gets the priority of any preview.
+                        rendered = await awaitAhead(early)
+                        // (Its files are gone if the janitor swept them: an hour in `media/tmp`.)
+                        if let r = rendered, !r.exists { r.remove(); rendered = nil }
+                        metrics.previewAhead(rendered == nil ? "failed" : "used")
+                    }
+                    if rendered == nil { rendered = try await render(session, pool: pools.jobs) }
+                    return try await store(rendered!, session: session, account: account, now: now)
                 }
                 jobs[key] = job
                 return .making(job, joined: false)
@@ -73,27 +132,36 @@ struct Previews: Sendable {
         }
     }
 
-    /// Makes the preview of `session`'s selection and stores it as the session's preview, replacing the
-    /// one before (whose files are deleted).
-    private func make(_ session: SessionRecord, account: AccountRecord, now: Int64) async throws -> PreviewData {
+    /// Renders the preview of `session`'s selection into temporary files on `pool`.
+    private func render(_ session: SessionRecord, pool: BlockingPool) async throws -> Rendered {
+        let out = Rendered(video: media.temporaryPath(extension: "mp4"), cover: media.temporaryPath(extension: "jpg"),
+                           tracking: media.temporaryPath(extension: "json"), phases: "")
+        let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
+        do {
+            let phases = try await readiness.stoppingAtShutdown("the preview") {
+                try await pool.run(cancellable: { stop in
+                    try pipeline.run(session: session, video: out.video, cover: out.cover, tracking: out.tracking, stop: stop)
+                })
+            }
+            return Rendered(video: out.video, cover: out.cover, tracking: out.tracking, phases: phases)
+        } catch {
+            out.remove()
+            throw error
+        }
+    }
+
+    /// Stores a rendered preview as the session's preview, replacing the one before (whose files are
+    /// deleted).
+    private func store(_ rendered: Rendered, session: SessionRecord, account: AccountRecord, now: Int64) async throws -> PreviewData {
+        defer { rendered.remove() }
+        logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(rendered.phases)"])
         let stamp = "\(session.selectionVersion)-\(UUID().uuidString.prefix(8))"
         let paths = (video: "sessions/\(session.id)/preview-\(stamp).mp4",
                      cover: "sessions/\(session.id)/preview-\(stamp).jpg",
                      tracking: "sessions/\(session.id)/preview-\(stamp).json")
-        let tmp = (video: media.temporaryPath(extension: "mp4"), cover: media.temporaryPath(extension: "jpg"),
-                   tracking: media.temporaryPath(extension: "json"))
-        defer { for p in [tmp.video, tmp.cover, tmp.tracking] { try? FileManager.default.removeItem(atPath: p) } }
-        let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
-        let phases = try await readiness.stoppingAtShutdown("the preview") {
-            try await pool.run(cancellable: { stop in
-                try pipeline.run(session: session, video: tmp.video, cover: tmp.cover, tracking: tmp.tracking, stop: stop)
-            })
-        }
-        logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(phases)"])
-
         var records: [FileRecord] = []
-        for (t, relative, type) in [(tmp.video, paths.video, "video/mp4"), (tmp.cover, paths.cover, "image/jpeg"),
-                                    (tmp.tracking, paths.tracking, "application/json")] {
+        for (t, relative, type) in [(rendered.video, paths.video, "video/mp4"), (rendered.cover, paths.cover, "image/jpeg"),
+                                    (rendered.tracking, paths.tracking, "application/json")] {
             try media.commit(temporary: t, to: relative)
             records.append(FileRecord(token: CapabilityToken.make(), accountId: account.id, kind: .preview,
                                       ownerId: session.id, path: relative, contentType: type, size: media.size(of: relative),
@@ -116,6 +184,136 @@ struct Previews: Sendable {
     private func data(_ session: String, video: String, cover: String, tracking: String) -> PreviewData {
         PreviewData(sessionID: session, res: PreviewResult(video: urls.file(video), videoCover: urls.file(cover),
                                                           trackingOutput: urls.file(tracking)))
+    }
+
+    // MARK: Made ahead
+
+    /// Runs a selection call on `sessionID`: a render made ahead that is still running stops first (the
+    /// call gets the cores; a finished one stays, good while the selection does not change), and the
+    /// wait for the selection to settle starts again after the call.
+    func changingSelection<T: Sendable>(_ sessionID: String, account: AccountRecord,
+                                        _ body: () async throws -> T) async throws -> T {
+        guard aheadDelay > 0 else { return try await body() }
+        let stopped: Ahead.Render? = ahead.state.withLock { state in
+            state.timers.removeValue(forKey: sessionID)?.task.cancel()
+            guard let r = state.renders[sessionID], !r.finished.flag.load(ordering: .acquiring) else { return nil }
+            return state.renders.removeValue(forKey: sessionID)
+        }
+        if let stopped { discard(stopped) }
+        do {
+            let result = try await body()
+            scheduleAhead(sessionID, account: account)
+            return result
+        } catch {
+            // A refused call changed nothing: a render it stopped is made again (a call on a session
+            // that is not the account's, or not at all, starts nothing).
+            if stopped != nil { scheduleAhead(sessionID, account: account) }
+            throw error
+        }
+    }
+
+    /// After `aheadDelay`, and again every `aheadDelay` while other long work runs (for up to a minute),
+    /// starts the preview of the session's selection ahead, unless it needs none (no point, a stored or
+    /// running preview, a render of that selection already made) or the session's next call replaced
+    /// this timer.
+    private func scheduleAhead(_ sessionID: String, account: AccountRecord) {
+        let delay = aheadDelay
+        let token = UUID()
+        let timer = Task {
+            defer {  // an ended timer leaves the map, unless a newer one replaced it there
+                ahead.state.withLock { state in
+                    if state.timers[sessionID]?.token == token { state.timers[sessionID] = nil }
+                }
+            }
+            for _ in 0..<max(1, Int((60 / delay).rounded(.up))) {
+                do { try await Task.sleep(for: .seconds(delay)) } catch { return }
+                guard !readiness.isShuttingDown else { return }
+                guard pools.longWorkIdle else { continue }
+                await startAhead(sessionID, account: account)
+                return
+            }
+        }
+        let replaced = ahead.state.withLock { $0.timers.updateValue((token, timer), forKey: sessionID) }
+        replaced?.task.cancel()
+    }
+
+    private func startAhead(_ sessionID: String, account: AccountRecord) async {
+        do {
+            try await locks.withLock(sessionID) { () async throws -> Void in
+                let now = UnixTime.nowMillis()
+                guard !Task.isCancelled,
+                      let session = try await database.session(id: sessionID, accountID: account.id, now: now),
+                      !session.selection.isEmpty,
+                      try await database.preview(sessionID: session.id, selectionVersion: session.selectionVersion) == nil
+                else { return }
+                startAhead(session)
+            }
+        } catch {
+            logger.debug("preview ahead not started", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+        }
+    }
+
+    /// Starts the render of `session`'s selection ahead, unless it is being made or was made ahead
+    /// already. Called under the session's lock.
+    private func startAhead(_ session: SessionRecord) {
+        let key = "\(session.id)/\(session.selectionVersion)"
+        guard making.jobs.withLock({ $0[key] == nil }),
+              ahead.state.withLock({ $0.renders[session.id]?.version != session.selectionVersion }) else { return }
+        let finished = Ahead.Finished()
+        let job = Task {
+            defer { finished.ended.store(true, ordering: .releasing) }
+            let rendered = try await render(session, pool: pools.ahead)
+            finished.flag.store(true, ordering: .releasing)
+            metrics.previewAhead("rendered")
+            return rendered
+        }
+        metrics.previewAhead("started")
+        let entry = Ahead.Render(version: session.selectionVersion, job: job, finished: finished, started: ContinuousClock.now)
+        let stopped = Task.isCancelled  // a selection call on the session began meanwhile
+        let dropped: [Ahead.Render] = ahead.state.withLock { state in
+            if stopped { return [entry] }
+            // Another selection's render is of no use any more.
+            var dropped = state.renders.updateValue(entry, forKey: session.id).map { [$0] } ?? []
+            // Renders no call has taken: the oldest go past the capacity or the lifetime.
+            let byAge = state.renders.sorted { $0.value.started < $1.value.started }
+            for (i, (id, r)) in byAge.enumerated()
+            where i < byAge.count - Ahead.capacity || ContinuousClock.now - r.started > Ahead.lifetime {
+                dropped.append(r)
+                state.renders.removeValue(forKey: id)
+            }
+            return dropped
+        }
+        for r in dropped { discard(r) }
+    }
+
+    /// The render made ahead for `version` of the session's selection, taken out of the store (so no
+    /// selection call stops it any more); a render of another version is discarded.
+    private func takeAhead(_ sessionID: String, version: Int) -> Ahead.Render? {
+        guard let r = ahead.state.withLock({ $0.renders.removeValue(forKey: sessionID) }) else { return nil }
+        if r.version == version { return r }
+        discard(r)
+        return nil
+    }
+
+    /// The files of a render made ahead, once it ends; nil when it failed, or when it was still running
+    /// while jobs or edit tasks ran (it is stopped then).
+    private func awaitAhead(_ render: Ahead.Render) async -> Rendered? {
+        while !render.finished.ended.load(ordering: .acquiring) {
+            if pools.jobsOrTasksBusy {
+                discard(render, outcome: nil)  // counted as `failed` by the call
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return try? await render.job.value
+    }
+
+    /// Stops a render made ahead and deletes its files, whether it ends or had ended; counts it as
+    /// `outcome`.
+    private func discard(_ render: Ahead.Render, outcome: String? = "dropped") {
+        render.job.cancel()
+        if let outcome { metrics.previewAhead(outcome) }
+        Task { (try? await render.job.value)?.remove() }
     }
 }
 

@@ -69,20 +69,29 @@ struct APIRoutes: Sendable {
         case .addSelection:
             return { request, context in
                 let command = try PointsCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
-                let data = try await selections.edit(.add, command, account: try context.requireAccount())
+                let account = try context.requireAccount()
+                let data = try await previews.changingSelection(command.sessionID, account: account) {
+                    try await selections.edit(.add, command, account: account)
+                }
                 return try EnvelopeResponse.success(data, context: context)
             }
         case .deleteSelection:
             return { request, context in
                 let command = try PointsCommand(try await Self.readJSON(request, limit: limits.maxJSONBody), limits: limits)
-                let data = try await selections.edit(.delete, command, account: try context.requireAccount())
+                let account = try context.requireAccount()
+                let data = try await previews.changingSelection(command.sessionID, account: account) {
+                    try await selections.edit(.delete, command, account: account)
+                }
                 return try EnvelopeResponse.success(data, context: context)
             }
         case .clearSelection:
             return { request, context in
                 let reader = try await Self.readJSON(request, limit: limits.maxJSONBody)
                 let id = try reader.requiredString("session_id")
-                let data = try await selections.clear(sessionID: id, account: try context.requireAccount())
+                let account = try context.requireAccount()
+                let data = try await previews.changingSelection(id, account: account) {
+                    try await selections.clear(sessionID: id, account: account)
+                }
                 return try EnvelopeResponse.success(data, context: context)
             }
         case .previewSelection:

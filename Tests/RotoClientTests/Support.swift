@@ -33,6 +33,9 @@ func testConfiguration() -> ServerConfiguration {
     c.allowPrivateNetworks = true
     c.logLevel = .warning
     c.janitorInterval = 3600
+    // No preview made ahead (RotoServerTests' PreviewAheadTests cover it): a render started in the
+    // background by a test's pause would take the cores from the tests after it.
+    c.previewAheadDelay = 0
     return c
 }
 

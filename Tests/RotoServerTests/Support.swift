@@ -25,6 +25,9 @@ func testConfiguration(dataDir: String? = nil, allowPrivate: Bool = true) -> Ser
     c.allowPrivateNetworks = allowPrivate
     c.logLevel = .warning
     c.janitorInterval = 3600
+    // No preview made ahead unless a test asks for it (PreviewAheadTests): a render started in the
+    // background by a test's pause would take the cores from the tests after it.
+    c.previewAheadDelay = 0
     // A loopback clip server once went 30 s without sending a byte in a CI run and a refusal test failed
     // on the read timeout instead of its rule. The cause: the synchronous unit tests held both threads
     // of the cooperative pool, where the servers' handlers run; `make test` now runs them in a process

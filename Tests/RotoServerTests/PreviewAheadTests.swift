@@ -1,0 +1,164 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import RotoAPI
+import RotoVision
+import Synchronization
+import Testing
+@testable import RotoServer
+
+/// Previews made ahead of their call (docs/api-decisions.md, preview-selection): once a selection has
+/// settled, its preview is rendered on idle cores, and the preview-selection call for it takes that render.
+@Suite struct PreviewAheadTests {
+    static let preview = "/v1/videos/multi-elements/preview-selection"
+    static let add = "/v1/videos/multi-elements/add-selection"
+
+    static func configuration() -> ServerConfiguration {
+        var c = testConfiguration()
+        c.previewAheadDelay = 0.2
+        return c
+    }
+
+    /// The server's pools, with renders made ahead at the job threads' nice value instead of 15: beside
+    /// the other suites' work, a nice-15 render is starved for minutes.
+    static func pools() -> ServerPools {
+        ServerPools(threads: configuration().workerThreads, taskThreads: 1, aheadNiceness: ServerPools.jobNiceness)
+    }
+
+    /// The box of the moving-box clip clicked on frame 15 (object 0), or a corner of the background on
+    /// frame 60 (object 1).
+    static func box(_ id: String) -> String {
+        #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#
+    }
+    static func corner(_ id: String) -> String {
+        #"{"session_id":"\#(id)","frame_index":60,"object_id":1,"points":[{"x":0.9,"y":0.15}]}"#
+    }
+
+    /// The counters of `roto_previews_ahead_total` by outcome.
+    static func counts(_ client: any TestClientProtocol) async throws -> [String: Int] {
+        let text = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
+        var out: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("roto_previews_ahead_total{outcome=\"") {
+            let parts = line.dropFirst("roto_previews_ahead_total{outcome=\"".count).split(separator: "\"")
+            if parts.count == 2, let n = Int(parts[1].drop { $0 == "}" || $0 == " " }) { out[String(parts[0])] = n }
+        }
+        return out
+    }
+
+    /// Waits until `condition` holds for the counters: up to 10 minutes, only against a hang (in a debug
+    /// build beside the other suites a render takes minutes; alone, seconds).
+    static func waitFor(_ client: any TestClientProtocol, _ what: String,
+                        _ condition: ([String: Int]) -> Bool) async throws -> [String: Int] {
+        let deadline = ContinuousClock.now + .seconds(600)
+        while true {
+            let c = try await counts(client)
+            if condition(c) { return c }
+            guard ContinuousClock.now < deadline else {
+                Issue.record("waited 10 minutes for \(what); counters \(c)")
+                return c
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func trackingOutput(_ client: any TestClientProtocol, _ reply: Reply) async throws -> TrackingOutput {
+        guard case .object(let res)? = reply.data["res"], case .string(let url)? = res["tracking_output"],
+              let path = URL(string: url)?.path else { throw RotoError.invalid("res", "no tracking_output", got: "\(reply.json)") }
+        let body = try await client.call(.get, path, key: nil).body
+        return try JSONDecoder().decode(TrackingOutput.self, from: Data(body.readableBytesView))
+    }
+
+    /// The render made while the selection had settled is what the call returns, to the byte of its
+    /// `tracking_output`: the same as a preview made on the call by a server that makes none ahead.
+    @Test func theCallTakesTheRenderMadeAhead() async throws {
+        let ahead = try await withApp(Self.configuration(), pools: Self.pools()) { client in
+            let id = try await PreviewRouteTests().session(client)
+            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
+            _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
+            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
+            #expect(r.code == 0, "\(r.message)")
+            let c = try await Self.counts(client)
+            #expect(c["started"] == 1 && c["used"] == 1 && c["failed"] == nil && c["dropped"] == nil, "\(c)")
+            // Once stored, the preview is served from the cache and not made ahead again.
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await Self.counts(client)["started"] == 1)
+            return try await Self.trackingOutput(client, r)
+        }
+        let onCall = try await withApp { client in
+            let id = try await PreviewRouteTests().session(client)
+            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
+            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
+            #expect(r.code == 0, "\(r.message)")
+            #expect(try await Self.counts(client).isEmpty)  // this server makes none ahead
+            return try await Self.trackingOutput(client, r)
+        }
+        #expect(ahead.frames.count == 90)
+        // (The session ids differ; everything else is the same.)
+        let differing = zip(ahead.frames, onCall.frames).filter { $0 != $1 }.map { $0.0.frameIndex }
+        #expect(ahead.objects == onCall.objects && ahead.frames.count == onCall.frames.count && differing.isEmpty,
+                "frames that differ: \(differing)")
+    }
+
+    /// A selection call stops a render that is still running, and a render of a selection that has
+    /// changed since is never returned: the call gets the preview of the selection as it is now.
+    @Test func aChangedSelectionIsRenderedAgain() async throws {
+        try await withApp(Self.configuration(), pools: Self.pools()) { client in
+            let id = try await PreviewRouteTests().session(client)
+            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
+            _ = try await Self.waitFor(client, "the first render to start") { $0["started"] == 1 }
+            #expect(try await client.call(.post, Self.add, json: Self.corner(id)).code == 0)
+            // The first render is dropped: stopped by the call, or replaced when the second one starts.
+            let c = try await Self.waitFor(client, "the second render to start") { $0["started"] == 2 }
+            #expect(c["dropped"] == 1, "\(c)")
+            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
+            #expect(r.code == 0, "\(r.message)")
+            #expect(try await Self.counts(client)["used"] == 1)
+            let output = try await Self.trackingOutput(client, r)
+            #expect(output.objects.map(\.objectID) == [0, 1])
+        }
+    }
+
+    /// A refused selection call changes nothing, so a finished render of the selection stays good and is
+    /// not made again.
+    @Test func aRefusedCallKeepsTheRender() async throws {
+        try await withApp(Self.configuration(), pools: Self.pools()) { client in
+            let id = try await PreviewRouteTests().session(client)
+            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
+            _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
+            let refused = try await client.call(.post, Self.add,
+                                                json: #"{"session_id":"\#(id)","frame_index":90,"points":[{"x":0.5,"y":0.5}]}"#)
+            #expect(refused.code == 1201, "\(refused.message)")
+            try await Task.sleep(for: .milliseconds(600))
+            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
+            #expect(r.code == 0, "\(r.message)")
+            let c = try await Self.counts(client)
+            #expect(c["started"] == 1 && c["used"] == 1 && c["dropped"] == nil, "\(c)")
+        }
+    }
+
+    /// A render made ahead runs below every other lane's priority; a call that takes it while it is still
+    /// running and other long work runs (here an edit task's thread) stops it and makes its own at the
+    /// priority of any preview.
+    @Test func aRenderStillRunningYieldsToOtherWork() async throws {
+        final class Gate: Sendable { let open = Atomic<Bool>(false) }
+        let pools = Self.pools()
+        try await withApp(Self.configuration(), pools: pools) { client in
+            let id = try await PreviewRouteTests().session(client)
+            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
+            _ = try await Self.waitFor(client, "the render made ahead to start") { $0["started"] == 1 }
+            let gate = Gate()
+            let task = Task { try await pools.tasks.run { while !gate.open.load(ordering: .acquiring) { usleep(10_000) } } }
+            while pools.tasks.running == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
+            gate.open.store(true, ordering: .releasing)
+            try await task.value
+            #expect(r.code == 0, "\(r.message)")
+            #expect(try await Self.trackingOutput(client, r).frames.count == 90)
+            let c = try await Self.counts(client)
+            // (A debug build renders this clip in seconds; the call comes within milliseconds of the start.)
+            #expect(c["rendered"] == nil, "the render made ahead had ended before the call: \(c)")
+            #expect(c["failed"] == 1 && c["used"] == nil, "\(c)")
+        }
+    }
+}
