@@ -8,11 +8,15 @@
 # rendered and previewed REPEAT times (default 3), interleaved; medians, their ratio, and the ranges.
 # Also the server's CPU time (user + system, all threads) during each preview: the work done, whatever
 # its spread over the cores (it still moves with a shared machine's slow and fast spells).
-# Usage: [REPEAT=N] run.sh /path/to/roto
+# THINK=S waits S seconds between the click and the preview-selection call, as a person looking at the
+# mask would: the server makes the preview ahead meanwhile (`--preview-ahead`, 1 s by default), and the
+# wall time printed is the wait that is left; the CPU time is then only what the call itself took.
+# Usage: [REPEAT=N] [THINK=S] run.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
 source "$(dirname "$0")/../lib.sh"
 REPEAT=${REPEAT:-3}
+THINK=${THINK:-0}
 DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}"
 
 bench() { # label file [points JSON]
@@ -31,6 +35,7 @@ bench() { # label file [points JSON]
     # A new selection version each time (clear, then the same points), so no preview comes from cache.
     api /v1/videos/multi-elements/clear-selection "{\"session_id\":\"$sid\"}" >/dev/null
     api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":$points}" >/dev/null
+    sleep "$THINK"
     c0=$(cpu_ticks "$PID"); t0=$(date +%s.%N)
     api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
     t1=$(date +%s.%N); c1=$(cpu_ticks "$PID"); previews+=("$(python3 -c "print($t1-$t0)")")
@@ -55,7 +60,7 @@ print(f"{label:<22} preview {pm:6.2f} s{spread(p)} | plain ffmpeg render {fm:5.2
 PY
 }
 
-echo "bench-preview on $(nproc) cores"
+echo "bench-preview on $(nproc) cores$([ "$THINK" = 0 ] || echo ", $THINK s between the click and the preview call")"
 bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)"
 bench "2160x2160p60 10 s" "$(clip h264-2160x2160p60-10s 2160x2160 60)"
 if [ -f "$DAVIS/cows/video.mp4" ]; then

@@ -4,7 +4,9 @@
 # so that is the largest frame the API accepts); right after init-selection, with the proxy ready, and
 # after a preview (a first click then also reads the preview's mask there; also a first click that is an
 # exclude click, which takes what it points at out of that mask). Includes frame access, the engine,
-# RLE and PNG encoding and the JSON envelope. Usage: latency.sh /path/to/roto
+# RLE and PNG encoding and the JSON envelope. A last round waits 1.5 s before each click, so each one
+# comes while the server makes the preview of the selection ahead (`--preview-ahead`, after 1 s of an
+# unchanged selection) and stops it. Usage: latency.sh /path/to/roto
 set -euo pipefail
 ROTO=${1:?path to the roto binary}
 FRAMES=${FRAMES:-12}
@@ -47,7 +49,7 @@ for clip in clips:
     d = init["data"]; sid = d["session_id"]
     proxy = os.path.join(data, "media", "sessions", sid, "proxy.mp4")
     n = int(frames)
-    order = random.sample(range(d["total_frame"]), min(4 * n, d["total_frame"]))
+    order = random.sample(range(d["total_frame"]), min(5 * n, d["total_frame"]))
     # Round 1 starts right after init-selection, while the working-size proxy is still being built;
     # round 2 waits for the proxy (the steady state). Marked frames are capped at 10 per session, so each
     # round clears the selection first.
@@ -57,7 +59,7 @@ for clip in clips:
     # the clicked car): the object there is the preview's mask less what the click points at.
     # Each round has frames of its own (the analysed frames of recent clicks are cached).
     rounds = (("right after init", order[:n]), ("proxy ready", order[n:2 * n]), ("after a preview", order[2 * n:3 * n]),
-              ("exclude, preview", order[3 * n:]))
+              ("exclude, preview", order[3 * n:4 * n]), ("preview ahead", order[4 * n:]))
     for label, frames_ in rounds:
         if label == "proxy ready":
             t0 = time.perf_counter()
@@ -77,6 +79,8 @@ for clip in clips:
                 pt = {"x": 0.5 + 0.02 * k, "y": 0.55}
                 if label == "exclude, preview" and k == 0:
                     pt = {"x": 0.15, "y": 0.55, "label": 0}
+                if label == "preview ahead" and (k > 0 or f != frames_[0]):
+                    time.sleep(1.5)  # the preview of the selection so far is being made ahead
                 r, t = call("/v1/videos/multi-elements/add-selection",
                             json.dumps({"session_id": sid, "frame_index": f, "points": [pt]}).encode())
                 assert r["code"] == 0, r
@@ -84,3 +88,5 @@ for clip in clips:
         print(f"  {d['width']}x{d['height']} {label:<17}: first click p50 {pct(first,.5)*1000:5.0f} ms p95 {pct(first,.95)*1000:5.0f} ms"
               f" | further clicks p50 {pct(further,.5)*1000:5.0f} ms p95 {pct(further,.95)*1000:5.0f} ms (n={len(first)}/{len(further)})")
 PY
+# What the last round's clicks stopped: the previews made ahead that the server started meanwhile.
+echo "  previews made ahead: $(curl -s "http://127.0.0.1:$port/metrics" | awk -F'[{}"]' '/^roto_previews_ahead_total/{printf "%s %s  ", $3, $5}')"
