@@ -64,9 +64,9 @@ struct Previews: Sendable {
             let finished: Finished
             let started: ContinuousClock.Instant
         }
-        /// `flag`: the render has its files (not set when it failed or was stopped); `ended`: it ended.
+        /// `ready`: the render has its files (not set when it failed or was stopped); `ended`: it ended.
         final class Finished: Sendable {
-            let flag = Atomic<Bool>(false)
+            let ready = Atomic<Bool>(false)
             let ended = Atomic<Bool>(false)
         }
         struct State {
@@ -196,7 +196,7 @@ struct Previews: Sendable {
         guard aheadDelay > 0 else { return try await body() }
         let stopped: Ahead.Render? = ahead.state.withLock { state in
             state.timers.removeValue(forKey: sessionID)?.task.cancel()
-            guard let r = state.renders[sessionID], !r.finished.flag.load(ordering: .acquiring) else { return nil }
+            guard let r = state.renders[sessionID], !r.finished.ready.load(ordering: .acquiring) else { return nil }
             return state.renders.removeValue(forKey: sessionID)
         }
         if let stopped { discard(stopped) }
@@ -263,7 +263,7 @@ struct Previews: Sendable {
         let job = Task {
             defer { finished.ended.store(true, ordering: .releasing) }
             let rendered = try await render(session, pool: pools.ahead)
-            finished.flag.store(true, ordering: .releasing)
+            finished.ready.store(true, ordering: .releasing)
             metrics.previewAhead("rendered")
             return rendered
         }
