@@ -10,7 +10,9 @@ import Testing
 
 /// Previews made ahead of their call (docs/api-decisions.md, preview-selection): once a selection has
 /// settled, its preview is rendered on idle cores, and the preview-selection call for it takes that render.
-@Suite struct PreviewAheadTests {
+/// One test at a time: each renders previews of its own, and the edit tasks of the suites beside them run
+/// at a lower priority than these renders.
+@Suite(.serialized) struct PreviewAheadTests {
     static let preview = "/v1/videos/multi-elements/preview-selection"
     static let add = "/v1/videos/multi-elements/add-selection"
 
@@ -70,12 +72,18 @@ import Testing
     }
 
     /// The render made while the selection had settled is what the call returns, to the byte of its
-    /// `tracking_output`: the same as a preview made on the call by a server that makes none ahead.
+    /// `tracking_output`: the same as a preview made on the call by a server that makes none ahead. A
+    /// refused selection call in between changes nothing, so the finished render stays good and is not
+    /// made again.
     @Test func theCallTakesTheRenderMadeAhead() async throws {
         let ahead = try await withApp(Self.configuration(), pools: Self.pools()) { client in
             let id = try await PreviewRouteTests().session(client)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
+            let refused = try await client.call(.post, Self.add,
+                                                json: #"{"session_id":"\#(id)","frame_index":90,"points":[{"x":0.5,"y":0.5}]}"#)
+            #expect(refused.code == 1201, "\(refused.message)")
+            try await Task.sleep(for: .milliseconds(600))
             let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
             #expect(r.code == 0, "\(r.message)")
             let c = try await Self.counts(client)
@@ -116,24 +124,6 @@ import Testing
             #expect(try await Self.counts(client)["used"] == 1)
             let output = try await Self.trackingOutput(client, r)
             #expect(output.objects.map(\.objectID) == [0, 1])
-        }
-    }
-
-    /// A refused selection call changes nothing, so a finished render of the selection stays good and is
-    /// not made again.
-    @Test func aRefusedCallKeepsTheRender() async throws {
-        try await withApp(Self.configuration(), pools: Self.pools()) { client in
-            let id = try await PreviewRouteTests().session(client)
-            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
-            _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
-            let refused = try await client.call(.post, Self.add,
-                                                json: #"{"session_id":"\#(id)","frame_index":90,"points":[{"x":0.5,"y":0.5}]}"#)
-            #expect(refused.code == 1201, "\(refused.message)")
-            try await Task.sleep(for: .milliseconds(600))
-            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
-            #expect(r.code == 0, "\(r.message)")
-            let c = try await Self.counts(client)
-            #expect(c["started"] == 1 && c["used"] == 1 && c["dropped"] == nil, "\(c)")
         }
     }
 
