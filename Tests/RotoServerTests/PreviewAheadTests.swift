@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import RotoAPI
+import RotoTestSupport
 import RotoVision
 import Synchronization
 import Testing
@@ -22,19 +23,28 @@ import Testing
         return c
     }
 
-    /// The server's pools, with renders made ahead at the job threads' nice value instead of 15: beside
-    /// the other suites' work, a nice-15 render is starved for minutes.
+    /// The server's pools, with renders made ahead at the edit-task threads' nice value instead of 15:
+    /// beside the other suites' previews and clicks, a nice-15 render is starved for minutes, and at the
+    /// tasks' value it takes no more from their edit tasks than another task would.
     static func pools() -> ServerPools {
-        ServerPools(threads: configuration().workerThreads, taskThreads: 1, aheadNiceness: ServerPools.jobNiceness)
+        ServerPools(threads: configuration().workerThreads, taskThreads: 1, aheadNiceness: ServerPools.taskNiceness)
     }
 
-    /// The box of the moving-box clip clicked on frame 15 (object 0), or a corner of the background on
-    /// frame 60 (object 1).
+    /// A 2 s clip (60 frames, the shortest the spec takes): a still red-and-blue block over a noisy
+    /// background (RotoTestSupport's `twoToneObject`).
+    static func session(_ client: any TestClientProtocol) async throws -> String {
+        let clip = try Data(contentsOf: URL(fileURLWithPath: try Clips.twoToneObject()))
+        let up = try await client.call(.post, "/v1/files", body: Array(clip), headers: [.contentType: "video/mp4"])
+        let r = try await client.initSelection(url: try #require(up.string("url")))
+        return try #require(r.string("session_id"), "\(r.message)")
+    }
+
+    /// The block clicked on frame 15 (object 0), or a corner of the background on frame 45 (object 1).
     static func box(_ id: String) -> String {
-        #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(335.0 / 1280),"y":0.5}]}"#
+        #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(420.0 / 1280),"y":0.5}]}"#
     }
     static func corner(_ id: String) -> String {
-        #"{"session_id":"\#(id)","frame_index":60,"object_id":1,"points":[{"x":0.9,"y":0.15}]}"#
+        #"{"session_id":"\#(id)","frame_index":45,"object_id":1,"points":[{"x":0.9,"y":0.15}]}"#
     }
 
     /// The counters of `roto_previews_ahead_total` by outcome.
@@ -77,11 +87,11 @@ import Testing
     /// made again.
     @Test func theCallTakesTheRenderMadeAhead() async throws {
         let ahead = try await withApp(Self.configuration(), pools: Self.pools()) { client in
-            let id = try await PreviewRouteTests().session(client)
+            let id = try await Self.session(client)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
             let refused = try await client.call(.post, Self.add,
-                                                json: #"{"session_id":"\#(id)","frame_index":90,"points":[{"x":0.5,"y":0.5}]}"#)
+                                                json: #"{"session_id":"\#(id)","frame_index":60,"points":[{"x":0.5,"y":0.5}]}"#)
             #expect(refused.code == 1201, "\(refused.message)")
             try await Task.sleep(for: .milliseconds(600))
             let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
@@ -94,14 +104,14 @@ import Testing
             return try await Self.trackingOutput(client, r)
         }
         let onCall = try await withApp { client in
-            let id = try await PreviewRouteTests().session(client)
+            let id = try await Self.session(client)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
             #expect(r.code == 0, "\(r.message)")
             #expect(try await Self.counts(client).isEmpty)  // this server makes none ahead
             return try await Self.trackingOutput(client, r)
         }
-        #expect(ahead.frames.count == 90)
+        #expect(ahead.frames.count == 60)
         // (The session ids differ; everything else is the same.)
         let differing = zip(ahead.frames, onCall.frames).filter { $0 != $1 }.map { $0.0.frameIndex }
         #expect(ahead.objects == onCall.objects && ahead.frames.count == onCall.frames.count && differing.isEmpty,
@@ -112,7 +122,7 @@ import Testing
     /// changed since is never returned: the call gets the preview of the selection as it is now.
     @Test func aChangedSelectionIsRenderedAgain() async throws {
         try await withApp(Self.configuration(), pools: Self.pools()) { client in
-            let id = try await PreviewRouteTests().session(client)
+            let id = try await Self.session(client)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             _ = try await Self.waitFor(client, "the first render to start") { $0["started"] == 1 }
             #expect(try await client.call(.post, Self.add, json: Self.corner(id)).code == 0)
@@ -134,7 +144,7 @@ import Testing
         final class Gate: Sendable { let open = Atomic<Bool>(false) }
         let pools = Self.pools()
         try await withApp(Self.configuration(), pools: pools) { client in
-            let id = try await PreviewRouteTests().session(client)
+            let id = try await Self.session(client)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             _ = try await Self.waitFor(client, "the render made ahead to start") { $0["started"] == 1 }
             let gate = Gate()
@@ -144,7 +154,7 @@ import Testing
             gate.open.store(true, ordering: .releasing)
             try await task.value
             #expect(r.code == 0, "\(r.message)")
-            #expect(try await Self.trackingOutput(client, r).frames.count == 90)
+            #expect(try await Self.trackingOutput(client, r).frames.count == 60)
             let c = try await Self.counts(client)
             // (A debug build renders this clip in seconds; the call comes within milliseconds of the start.)
             #expect(c["rendered"] == nil, "the render made ahead had ended before the call: \(c)")
