@@ -34,6 +34,9 @@ struct BlockingPool: Sendable {
     /// How many calls to ``run(_:)`` are running on a thread now.
     var running: Int { queue.running.load(ordering: .relaxed) }
 
+    /// Whether calls to ``run(_:)`` are running or waiting.
+    var isBusy: Bool { running > 0 || waiting > 0 }
+
     /// How many calls to ``run(_:)`` have ended since the pool started: a change says it has worked.
     var finished: Int { queue.finished.load(ordering: .relaxed) }
 
@@ -123,14 +126,14 @@ struct ServerPools: Sendable {
     private var all: [BlockingPool] { [interactive, jobs, tasks, ahead] }
 
     /// Whether any pool has work running or waiting.
-    var busy: Bool { all.contains { $0.running > 0 || $0.waiting > 0 } }
+    var busy: Bool { all.contains(where: \.isBusy) }
+
+    /// Whether jobs or edit tasks have work running or waiting.
+    var jobsOrTasksBusy: Bool { jobs.isBusy || tasks.isBusy }
 
     /// Whether the pools of long work (jobs, edit tasks, previews made ahead) have nothing running or
     /// waiting: a preview made ahead would take no core from anyone.
-    var longWorkIdle: Bool { [jobs, tasks, ahead].allSatisfy { $0.running == 0 && $0.waiting == 0 } }
-
-    /// Whether jobs or edit tasks have work running or waiting.
-    var jobsOrTasksBusy: Bool { [jobs, tasks].contains { $0.running > 0 || $0.waiting > 0 } }
+    var longWorkIdle: Bool { !jobsOrTasksBusy && !ahead.isBusy }
 
     /// How many calls have ended on all the pools together.
     var finished: Int { all.reduce(0) { $0 + $1.finished } }

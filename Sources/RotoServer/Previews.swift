@@ -103,18 +103,11 @@ struct Previews: Sendable {
                 let early = takeAhead(session.id, version: session.selectionVersion)
                 let job = Task {
                     defer { _ = making.jobs.withLock { $0.removeValue(forKey: key) } }
-                    var rendered: Rendered?
-                    if let early {
-                        // A render made ahead that failed (stopped by a click that changed nothing, say)
-                        // is made again here, and so is one still running at its low priority when
-                        // other long work starts: the call's own render gets the priority of any preview.
-                        rendered = await awaitAhead(early)
-                        // (Its files are gone if the janitor swept them: an hour in `media/tmp`.)
-                        if let r = rendered, !r.exists { r.remove(); rendered = nil }
-                        metrics.previewAhead(rendered == nil ? "failed" : "used")
+                    if let early, let made = await awaitAhead(early) {
+                        return try await store(made, session: session, account: account, now: now)
                     }
-                    if rendered == nil { rendered = try await render(session, pool: pools.jobs) }
-                    return try await store(rendered!, session: session, account: account, now: now)
+                    return try await store(try await render(session, pool: pools.jobs), session: session,
+                                           account: account, now: now)
                 }
                 jobs[key] = job
                 return .making(job, joined: false)
@@ -295,17 +288,24 @@ struct Previews: Sendable {
         return nil
     }
 
-    /// The files of a render made ahead, once it ends; nil when it failed, or when it was still running
-    /// while jobs or edit tasks ran (it is stopped then).
+    /// The files of a render made ahead, once it ends, for a preview-selection call to store (counted as
+    /// `used`); nil (counted as `failed`, and the call makes its own) when the render failed (stopped by a
+    /// click that changed nothing, say), when its files are gone (the janitor sweeps `media/tmp` after an
+    /// hour), or when it was still running at its low priority while jobs or edit tasks ran: it is
+    /// stopped then, and the call's own render gets the priority of any preview.
     private func awaitAhead(_ render: Ahead.Render) async -> Rendered? {
         while !render.finished.ended.load(ordering: .acquiring) {
             if pools.jobsOrTasksBusy {
-                discard(render, outcome: nil)  // counted as `failed` by the call
+                discard(render, outcome: nil)
+                metrics.previewAhead("failed")
                 return nil
             }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        return try? await render.job.value
+        var made = try? await render.job.value
+        if let r = made, !r.exists { r.remove(); made = nil }
+        metrics.previewAhead(made == nil ? "failed" : "used")
+        return made
     }
 
     /// Stops a render made ahead and deletes its files, whether it ends or had ended; counts it as
