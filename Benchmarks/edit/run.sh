@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Edit tasks: wall time of a removal task (std and pro) from creation to `succeed`, for a 5 s 720p30
-# and a 10 s 1080p30 clip (one click on frame 0), with the server's peak RSS; a kill -9 in the middle of
+# and a 10 s 1080p30 clip (one click on frame 0), before and after a preview of the selection (whose
+# tracking the task then takes), with the server's peak RSS; a kill -9 in the middle of
 # a task (no task lost or duplicated); then, when the edit-bench
 # binary is given, removal quality (PSNR/SSIM inside the hole) on davis2016-dev.
 # Usage: run.sh ROTO [EDIT_BENCH [ARGS...]]   (BENCH_EDIT_QUICK=1: the 720p timing only)
@@ -8,6 +9,8 @@ set -euo pipefail
 ROTO=${1:?path to the roto binary}
 EDIT_BENCH=${2:-}
 source "$(dirname "$0")/../lib.sh"
+# No preview made ahead: one started between two measured tasks would take the cores from the second.
+export ROTO_PREVIEW_AHEAD=${ROTO_PREVIEW_AHEAD:-0}
 
 
 bench() { # label file duration-class
@@ -16,13 +19,18 @@ bench() { # label file duration-class
   local sid
   sid=$(new_session "$file")
   api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
-  local std pro peak
+  local std pro std2 pro2 peak
   std=$(removal_task "$sid" std "$duration")
   pro=$(removal_task "$sid" pro "$duration")
+  # The same tasks once the selection has been previewed: they take the preview's tracking.
+  api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" >/dev/null
+  std2=$(removal_task "$sid" std "$duration")
+  pro2=$(removal_task "$sid" pro "$duration")
   peak=$(peak_rss_mib "$PID")
   grep -h "task succeeded" "$DATA/log" | sed 's/^/    /' || true
   stop_server
-  printf '%-16s removal std %-16s | pro %-16s | server peak RSS %s MiB\n' "$label" "${std/ / s }" "${pro/ / s }" "$peak"
+  printf '%-16s removal std %-16s | pro %-16s | after a preview: std %-16s | pro %-16s | server peak RSS %s MiB\n' \
+    "$label" "${std/ / s }" "${pro/ / s }" "${std2/ / s }" "${pro2/ / s }" "$peak"
 }
 
 # crash_check ROTO FILE: three removal tasks queued, the server killed with SIGKILL while the first is

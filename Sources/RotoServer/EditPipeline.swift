@@ -16,20 +16,33 @@ struct EditPipeline {
     let tracker: MaskTracker
     let cancel: CancellationFlag
 
-    /// `session` carries the task's snapshot of the selection. Returns the time of each phase, for the log.
+    /// `session` carries the task's snapshot of the selection. `previewLabels`: the ``LabelTrack`` file
+    /// of the preview made for that selection, if there is one; its labels are used instead of tracking
+    /// again (when it reads back whole, at the working size, with the selection's objects), so the edit
+    /// follows exactly what the person previewed. `tracking` is told where the labels came from
+    /// (`preview` or `tracked`). Returns the time of each phase, for the log.
     func run(task: TaskRecord, session: SessionRecord, images: [StillImage], output: String,
-             watermarked: String?) throws -> String {
+             watermarked: String?, previewLabels: String? = nil, tracking: (String) -> Void = { _ in }) throws -> String {
         var timer = PhaseTimer()
         let mode = EditMode(rawValue: task.editMode)
         let quality: EditQuality = task.mode == TaskMode.pro.rawValue ? .pro : .standard
         let objectIDs = session.selection.objectIDs
         let videoPath = media.absolute(FrameSource.videoPath(session.id))
 
-        // 1. Where the objects are in every frame (working size).
-        var stoppable = tracker
-        stoppable.cancellation = cancel
-        let tracked = session.selection.isEmpty ? [] : try PreviewPipeline.track(session: session, frames: frames,
-                                                                               tracker: stoppable, lap: { timer.lap($0) })
+        // 1. Where the objects are in every frame (working size): the preview's, else tracked now.
+        var tracked: [SelectionLabels] = []
+        if !session.selection.isEmpty {
+            if let previewLabels, let labels = Self.labels(previewLabels, session: session, engine: frames.engine) {
+                tracked = labels
+                timer.lap("labels of the preview")
+                tracking("preview")
+            } else {
+                var stoppable = tracker
+                stoppable.cancellation = cancel
+                tracked = try PreviewPipeline.track(session: session, frames: frames, tracker: stoppable, lap: { timer.lap($0) })
+                tracking("tracked")
+            }
+        }
         try cancel.check()
 
         // 2. Removal (removal and swap): fill the objects' holes at the inpainter's working size.
@@ -110,6 +123,18 @@ struct EditPipeline {
         }
         timer.lap("render")
         return timer.summary
+    }
+
+    /// The labels of a preview's ``LabelTrack`` file, if it reads back whole and was made at the
+    /// engine's working size for the session's objects; nil otherwise (the file was deleted meanwhile,
+    /// say), and the task tracks the selection itself.
+    static func labels(_ path: String, session: SessionRecord, engine: ClassicalSegmentationEngine) -> [SelectionLabels]? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let frames = try? LabelTrack.decode([UInt8](data)), let first = frames.first else { return nil }
+        let size = engine.workingSize(width: session.width, height: session.height)
+        guard first.width == size.width, first.height == size.height,
+              first.objectIDs == session.selection.objectIDs else { return nil }
+        return frames
     }
 
     /// Where each cutout goes in each frame, in full-size pixels (spec §6.4): swap puts the image in

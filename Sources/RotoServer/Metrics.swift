@@ -58,6 +58,13 @@ final class ServerMetrics: Sendable {
                              labels: [("outcome", outcome)]).increment()
     }
 
+    /// Where an edit task with a selection found its objects in every frame: `preview` (the tracking of
+    /// the preview made for the task's selection) or `tracked` (tracked by the task).
+    func taskTracking(_ source: String) {
+        registry.makeCounter(descriptor: Self.name("task_tracking", "total", "Edit tasks' tracked selections, by where they came from"),
+                             labels: [("source", source)]).increment()
+    }
+
     /// One callback delivery attempt: `delivered`, `retry` (failed, tried again later) or `abandoned`.
     func callback(outcome: String) {
         registry.makeCounter(descriptor: Self.name("callback_attempts", "total", "Callback delivery attempts by outcome"),

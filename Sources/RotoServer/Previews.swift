@@ -44,15 +44,16 @@ struct Previews: Sendable {
         let jobs = Mutex<[String: Task<PreviewData, any Error>]>([:])
     }
 
-    /// A preview's files rendered into temporary paths, not yet stored.
+    /// A preview's files rendered into temporary paths, not yet stored. `labels`, the tracked labels for
+    /// the edit tasks (``LabelTrack``), is served to no one and may be missing (see `PreviewPipeline.run`).
     struct Rendered: Sendable {
-        let video: String, cover: String, tracking: String
+        let video: String, cover: String, tracking: String, labels: String
         /// How long each phase took, for the log.
         let phases: String
 
         var exists: Bool { [video, cover, tracking].allSatisfy { FileManager.default.fileExists(atPath: $0) } }
 
-        func remove() { for p in [video, cover, tracking] { try? FileManager.default.removeItem(atPath: p) } }
+        func remove() { for p in [video, cover, tracking, labels] { try? FileManager.default.removeItem(atPath: p) } }
     }
 
     /// Per session: the timer that waits for its selection to settle, and the render made ahead for one
@@ -128,15 +129,17 @@ struct Previews: Sendable {
     /// Renders the preview of `session`'s selection into temporary files on `pool`.
     private func render(_ session: SessionRecord, pool: BlockingPool) async throws -> Rendered {
         let out = Rendered(video: media.temporaryPath(extension: "mp4"), cover: media.temporaryPath(extension: "jpg"),
-                           tracking: media.temporaryPath(extension: "json"), phases: "")
+                           tracking: media.temporaryPath(extension: "json"), labels: media.temporaryPath(extension: "labels"),
+                           phases: "")
         let pipeline = PreviewPipeline(media: media, frames: frames, tracker: tracker)
         do {
             let phases = try await readiness.stoppingAtShutdown("the preview") {
                 try await pool.run(cancellable: { stop in
-                    try pipeline.run(session: session, video: out.video, cover: out.cover, tracking: out.tracking, stop: stop)
+                    try pipeline.run(session: session, video: out.video, cover: out.cover, tracking: out.tracking,
+                                     labels: out.labels, stop: stop)
                 })
             }
-            return Rendered(video: out.video, cover: out.cover, tracking: out.tracking, phases: phases)
+            return Rendered(video: out.video, cover: out.cover, tracking: out.tracking, labels: out.labels, phases: phases)
         } catch {
             out.remove()
             throw error
@@ -149,12 +152,14 @@ struct Previews: Sendable {
         defer { rendered.remove() }
         logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(rendered.phases)"])
         let stamp = "\(session.selectionVersion)-\(UUID().uuidString.prefix(8))"
-        let paths = (video: "sessions/\(session.id)/preview-\(stamp).mp4",
-                     cover: "sessions/\(session.id)/preview-\(stamp).jpg",
-                     tracking: "sessions/\(session.id)/preview-\(stamp).json")
+        let base = "sessions/\(session.id)/preview-\(stamp)"
+        var files = [(rendered.video, "\(base).mp4", "video/mp4"), (rendered.cover, "\(base).jpg", "image/jpeg"),
+                     (rendered.tracking, "\(base).json", "application/json")]
+        if FileManager.default.fileExists(atPath: rendered.labels) {
+            files.append((rendered.labels, "\(base).labels", "application/octet-stream"))
+        }
         var records: [FileRecord] = []
-        for (t, relative, type) in [(rendered.video, paths.video, "video/mp4"), (rendered.cover, paths.cover, "image/jpeg"),
-                                    (rendered.tracking, paths.tracking, "application/json")] {
+        for (t, relative, type) in files {
             try media.commit(temporary: t, to: relative)
             records.append(FileRecord(token: CapabilityToken.make(), accountId: account.id, kind: .preview,
                                       ownerId: session.id, path: relative, contentType: type, size: media.size(of: relative),
@@ -162,7 +167,8 @@ struct Previews: Sendable {
         }
         let record = PreviewRecord(sessionId: session.id, selectionVersion: session.selectionVersion,
                                    videoToken: records[0].token, coverToken: records[1].token,
-                                   trackingToken: records[2].token, createdAt: now)
+                                   trackingToken: records[2].token, labelsToken: records.count > 3 ? records[3].token : nil,
+                                   createdAt: now)
         let replaced: [FileRecord]
         do {
             replaced = try await database.replacePreview(record, files: records)
@@ -330,8 +336,11 @@ struct PreviewPipeline {
     static let overlay = OverlayOptions(maxLongSide: 1280)
 
     /// Runs the pipeline; returns how long each phase took, for the log. When `stop` is raised the
-    /// tracking and the render stop within a few frames (`MediaError` `.cancelled`).
-    func run(session: SessionRecord, video: String, cover: String, tracking: String,
+    /// tracking and the render stop within a few frames (`MediaError` `.cancelled`). `labels`: where to
+    /// write the tracked working-size labels of every frame (a ``LabelTrack``, for the edit tasks on
+    /// this selection); nothing is written there when the track would pass ``maxLabelTrackBytes`` or
+    /// misses a frame.
+    func run(session: SessionRecord, video: String, cover: String, tracking: String, labels labelsPath: String? = nil,
              stop: CancellationFlag? = nil) throws -> String {
         var timer = PhaseTimer()
         let selection = session.selection
@@ -365,11 +374,19 @@ struct PreviewPipeline {
         }
         let first = selection.markedFrames.first ?? 0
         var coverLabels: SelectionLabels?
+        var track: LabelTrack?
+        var keepTrack = labelsPath != nil
         _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video,
                                        options: Self.overlay) { i in
             guard let labels = stream.take(i) else { return nil }
             // After the take: labels the tracker gave after it stopped are never drawn.
             if stop?.isRaised == true { throw MediaError(code: .cancelled, message: "the preview was stopped") }
+            if keepTrack {
+                if track == nil { track = LabelTrack(width: labels.width, height: labels.height, objectIDs: labels.objectIDs) }
+                keepTrack = i == track?.frameCount && track?.append(labels) == true
+                    && (track?.bytes.count ?? 0) <= Self.maxLabelTrackBytes
+                if !keepTrack { track = nil }
+            }
             let full = fullSize(labels)
             if i == first { coverLabels = full }
             let masks = full.masks(including: objectIDs)
@@ -392,9 +409,17 @@ struct PreviewPipeline {
                                     fps: Double(session.fps), totalFrame: session.totalFrames,
                                     objects: objectIDs.map(TrackingOutput.Object.init(objectID:)), frames: entries)
         try JSONCoding.encoder.encode(output).write(to: URL(fileURLWithPath: tracking))
+        if let labelsPath, let track, track.frameCount == stream.count {
+            try Data(track.bytes).write(to: URL(fileURLWithPath: labelsPath))
+        }
         timer.lap("cover+json")
         return timer.summary
     }
+
+    /// The most a preview's ``LabelTrack`` may take; a larger one (labels that change at almost every
+    /// pixel) is not kept, and the edit tasks track the selection again. A 10 s 1080p30 clip's takes
+    /// ~0.6 MiB, a 10 s 2160×2160 60 fps clip's ~2 MiB.
+    static let maxLabelTrackBytes = 64 << 20
 
     /// The working frames of the whole clip (from the proxy when it exists) and the selection's anchors.
     /// `lap` is called after each phase (decode, anchors).

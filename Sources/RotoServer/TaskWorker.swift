@@ -110,11 +110,14 @@ struct TaskWorker: Service {
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: media.absolute(relative))))
                 return try StillImage.decode(bytes, format: relative.hasSuffix(".png") ? .png : .jpeg)
             }
+            // The tracking of the preview made for the task's selection, when there is one.
+            let labels = try? await database.previewLabels(sessionID: task.sessionId, selectionVersion: task.selectionVersion)
             let pipeline = EditPipeline(media: media, frames: frames, tracker: tracker, cancel: cancel)
-            let frozen = session
+            let (frozen, metrics) = (session, metrics)
             let phases = try await pool.run {
                 defer { Memory.returnFreedPages() }
-                return try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked)
+                return try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked,
+                                        previewLabels: labels.map { media.absolute($0.path) }, tracking: { metrics.taskTracking($0) })
             }
             try await succeed(task, output: output, watermarked: watermarked)
             outcome = TaskStatus.succeed.rawValue

@@ -8,15 +8,19 @@ public struct PreviewRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var videoToken: String
     public var coverToken: String
     public var trackingToken: String
+    /// The tracked labels at the engine's working size (a `LabelTrack`), for the edit tasks on this
+    /// selection; nil when the preview kept none.
+    public var labelsToken: String?
     public var createdAt: Int64
 
     public init(sessionId: String, selectionVersion: Int, videoToken: String, coverToken: String,
-                trackingToken: String, createdAt: Int64) {
+                trackingToken: String, labelsToken: String? = nil, createdAt: Int64) {
         self.sessionId = sessionId
         self.selectionVersion = selectionVersion
         self.videoToken = videoToken
         self.coverToken = coverToken
         self.trackingToken = trackingToken
+        self.labelsToken = labelsToken
         self.createdAt = createdAt
     }
 }
@@ -27,6 +31,16 @@ extension AppDatabase {
         try await writer.read { db in
             try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion)
                 .fetchOne(db)
+        }
+    }
+
+    /// The tracked-labels file of the session's preview made for `selectionVersion`; nil when there is
+    /// none (another selection's preview replaced it, or it kept no labels).
+    public func previewLabels(sessionID: String, selectionVersion: Int) async throws -> FileRecord? {
+        try await writer.read { db in
+            guard let preview = try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion)
+                .fetchOne(db), let token = preview.labelsToken else { return nil }
+            return try FileRecord.fetchOne(db, key: token)
         }
     }
 
@@ -57,14 +71,14 @@ extension AppDatabase {
                 try preview.insert(db)
                 current = preview
             }
-            // Each preview stores three files at one instant (video, cover, tracking output).
+            // Each preview stores its files at one instant (video, cover, tracking output, and labels).
             let all = try FileRecord.filter(Column("ownerId") == preview.sessionId && Column("kind") == FileRecord.Kind.preview.rawValue)
                 .order(Column("createdAt").desc, Column("token")).fetchAll(db)
             var instants: [Int64] = []
             for f in all where !instants.contains(f.createdAt) { instants.append(f.createdAt) }
             guard instants.count > Self.keptPreviews else { return [] }
             let keptFrom = instants[Self.keptPreviews - 1]
-            let live = Set([current?.videoToken, current?.coverToken, current?.trackingToken].compactMap { $0 })
+            let live = Set([current?.videoToken, current?.coverToken, current?.trackingToken, current?.labelsToken].compactMap { $0 })
             let old = all.filter { $0.createdAt < keptFrom && !live.contains($0.token) }
             _ = try FileRecord.deleteAll(db, keys: old.map(\.token))
             return old

@@ -152,6 +152,11 @@ public struct AppDatabase: Sendable {
                 t.column("lastError", .text)
             }
         }
+        m.registerMigration("v4-preview-labels") { db in
+            // The preview's tracked working-size labels (served to no one), which the edit tasks on the
+            // same selection use instead of tracking again; nil for a preview made before it existed.
+            try db.alter(table: "preview") { t in t.add(column: "labelsToken", .text) }
+        }
         return m
     }
 

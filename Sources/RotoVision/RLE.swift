@@ -14,6 +14,8 @@ public enum MaskCodecError: Error, Equatable, Sendable {
     case lengthMismatch(expected: Int, actual: Int)
     /// Not a PNG, or a PNG feature this decoder does not handle.
     case badPNG(String)
+    /// Not a label track (``LabelTrack``), or one cut short.
+    case badLabelTrack(String)
 
     /// The same error from the shared RLE codec.
     init(_ error: RLECodecError) {

@@ -49,13 +49,7 @@ import Testing
 
     /// The counters of `roto_previews_ahead_total` by outcome.
     static func counts(_ client: any TestClientProtocol) async throws -> [String: Int] {
-        let text = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
-        var out: [String: Int] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("roto_previews_ahead_total{outcome=\"") {
-            let parts = line.dropFirst("roto_previews_ahead_total{outcome=\"".count).split(separator: "\"")
-            if parts.count == 2, let n = Int(parts[1].drop { $0 == "}" || $0 == " " }) { out[String(parts[0])] = n }
-        }
-        return out
+        try await counters(client, "roto_previews_ahead_total", by: "outcome")
     }
 
     /// Waits until `condition` holds for the counters: up to 10 minutes, only against a hang (in a debug

@@ -91,3 +91,15 @@ extension TestClientProtocol {
         try await call(.post, "/v1/videos/multi-elements/init-selection", key: key, json: #"{"video_url":"\#(url)"}"#)
     }
 }
+
+/// The counters of `metric` on the server's `/metrics`, by the value of their one label `label`.
+func counters(_ client: any TestClientProtocol, _ metric: String, by label: String) async throws -> [String: Int] {
+    let text = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
+    let prefix = "\(metric){\(label)=\""
+    var out: [String: Int] = [:]
+    for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+        let parts = line.dropFirst(prefix.count).split(separator: "\"")
+        if parts.count == 2, let n = Int(parts[1].drop { $0 == "}" || $0 == " " }) { out[String(parts[0])] = n }
+    }
+    return out
+}

@@ -52,6 +52,11 @@ import Testing
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
+    /// A blue disc on white (400×400 PNG): its subject is the disc.
+    static func disc() throws -> [UInt8] {
+        try Self.image("disc.png", "color=c=white:s=400x400,geq=r='if(lt(hypot(X-200,Y-200),150),20,255)':g='if(lt(hypot(X-200,Y-200),150),40,255)':b='if(lt(hypot(X-200,Y-200),150),230,255)'")
+    }
+
     /// A session on the box clip, with one click on the box (frame 15) unless `select` is false.
     func session(_ client: any TestClientProtocol, select: Bool = true, key: String = Keys.a) async throws -> String {
         let clip = try Data(contentsOf: URL(fileURLWithPath: try Self.boxClip()))
@@ -64,6 +69,31 @@ import Testing
             #expect(add.code == 0, "\(add.message)")
         }
         return id
+    }
+
+    /// The removal result at `url`: every frame, the session's size, and no red box left (frames 5, 37
+    /// and 70 against the clean clip).
+    static func expectBoxRemoved(_ client: any TestClientProtocol, _ url: String) async throws {
+        let local = try await download(client, url)
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        let facts = try MediaProbe.probe(path: local)
+        #expect(facts.frameCount == 75)
+        #expect(facts.displayWidth == 720 && facts.displayHeight == 720)
+        let edited = try FrameReader(path: local)
+        let clean = try FrameReader(path: try Self.cleanClip())
+        let original = try FrameReader(path: try Self.boxClip())
+        for f in [5, 37, 70] {
+            let hole = Self.truth(frame: f)
+            // Compression alone: the error in a band around the hole.
+            var ring = Self.truth(frame: f, margin: 24)
+            ring = Mask(width: 720, height: 720, data: zip(ring.data, Self.truth(frame: f, margin: 8).data).map { $0 & ~$1 })
+            let (e, c, o) = (try edited.frame(at: f), try clean.frame(at: f), try original.frame(at: f))
+            let after = meanAbsoluteDifference(e, c, inside: hole)
+            let around = meanAbsoluteDifference(e, c, inside: ring)
+            let before = meanAbsoluteDifference(o, c, inside: hole)
+            #expect(after < 0.2 * before, "frame \(f): \(after) inside the hole (the box: \(before))")
+            #expect(after < 2 * around + 4, "frame \(f): \(after) inside the hole, \(around) around it")
+        }
     }
 
     /// Polls a task until it is final (or `timeout` seconds pass).
@@ -179,26 +209,7 @@ import Testing
                 #expect(!video.watermarkURL.isEmpty)
 
                 // The result: every frame, the session's size, and no red box left.
-                let local = try await download(client, video.url)
-                defer { try? FileManager.default.removeItem(atPath: local) }
-                let facts = try MediaProbe.probe(path: local)
-                #expect(facts.frameCount == 75)
-                #expect(facts.displayWidth == 720 && facts.displayHeight == 720)
-                let edited = try FrameReader(path: local)
-                let clean = try FrameReader(path: try Self.cleanClip())
-                let original = try FrameReader(path: try Self.boxClip())
-                for f in [5, 37, 70] {
-                    let hole = Self.truth(frame: f)
-                    // Compression alone: the error in a band around the hole.
-                    var ring = Self.truth(frame: f, margin: 24)
-                    ring = Mask(width: 720, height: 720, data: zip(ring.data, Self.truth(frame: f, margin: 8).data).map { $0 & ~$1 })
-                    let (e, c, o) = (try edited.frame(at: f), try clean.frame(at: f), try original.frame(at: f))
-                    let after = meanAbsoluteDifference(e, c, inside: hole)
-                    let around = meanAbsoluteDifference(e, c, inside: ring)
-                    let before = meanAbsoluteDifference(o, c, inside: hole)
-                    #expect(after < 0.2 * before, "frame \(f): \(after) inside the hole (the box: \(before))")
-                    #expect(after < 2 * around + 4, "frame \(f): \(after) inside the hole, \(around) around it")
-                }
+                try await Self.expectBoxRemoved(client, video.url)
                 let marked = try await download(client, video.watermarkURL)
                 defer { try? FileManager.default.removeItem(atPath: marked) }
                 #expect(try MediaProbe.probe(path: marked).frameCount == 75)
@@ -319,11 +330,58 @@ import Testing
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: tasksFolder)) ?? []).isEmpty)
     }
 
+    /// An edit task on a selection that was previewed works on the preview's tracking (the labels whose
+    /// masks the preview's `tracking_output` holds), instead of tracking again; a selection changed since
+    /// its preview is tracked by the task.
+    @Test func aTaskOnAPreviewedSelectionUsesThePreviewsTracking() async throws {
+        let config = testConfiguration()
+        try await withApp(config) { client in
+            let id = try await session(client)
+            let preview = try await client.call(.post, "/v1/videos/multi-elements/preview-selection", json: #"{"session_id":"\#(id)"}"#)
+            #expect(preview.code == 0, "\(preview.message)")
+            // The labels the preview kept are its `tracking_output`, frame by frame, once upsampled as the
+            // preview does it.
+            let shown = try await PreviewAheadTests.trackingOutput(client, preview)
+            let media = try MediaStore(dataDirectory: config.dataDirectory)
+            let kept = try FileManager.default.contentsOfDirectory(atPath: media.absolute("sessions/\(id)"))
+                .filter { $0.hasSuffix(".labels") }
+            try #require(kept.count == 1, "\(kept)")
+            let labels = try LabelTrack.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: media.absolute("sessions/\(id)/\(kept[0])")))))
+            #expect(labels.count == 75 && shown.frames.count == 75)
+            let engine = ClassicalSegmentationEngine()
+            for (l, entry) in zip(labels, shown.frames) {
+                let masks = engine.upsample(l, to: 720, 720, guide: nil).masks(including: [0])
+                let rle = COCORLE.encode(masks[0] ?? Mask(width: 720, height: 720))
+                #expect(entry.rleMaskList.first?.rleMask.counts == rle.counts, "frame \(entry.frameIndex)")
+            }
+
+            let created = try await client.call(.post, Self.tasksPath,
+                                                json: #"{"session_id":"\#(id)","edit_mode":"removal","prompt":"remove the box"}"#)
+            let taskID = try #require(created.string("task_id"), "\(created.message)")
+            let done = try await wait(client, taskID)
+            #expect(done.string("task_status") == "succeed", "\(done.string("task_status_msg") ?? "")")
+            #expect(try await counters(client, "roto_task_tracking_total", by: "source") == ["preview": 1])
+            let result = try JSONDecoder().decode(TaskData.self, from: JSONEncoder().encode(JSONValue.object(done.data)))
+            try await Self.expectBoxRemoved(client, try #require(result.taskResult.videos?.first?.url))
+
+            // A second click on the box: no preview of that selection, so the next task tracks it.
+            let add = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                            json: #"{"session_id":"\#(id)","frame_index":60,"points":[{"x":\#(260.0 / 720),"y":0.5}]}"#)
+            #expect(add.code == 0, "\(add.message)")
+            let disc = try Self.disc()
+            let addition = try await client.call(.post, Self.tasksPath, json: #"""
+                {"session_id":"\#(id)","edit_mode":"addition","prompt":"add <<<image_1>>> to <<<video_1>>>","image_list":[{"image":"\#(Data(disc).base64EncodedString())"}]}
+                """#)
+            let second = try #require(addition.string("task_id"), "\(addition.message)")
+            #expect(try await wait(client, second).string("task_status") == "succeed")
+            #expect(try await counters(client, "roto_task_tracking_total", by: "source") == ["preview": 1, "tracked": 1])
+        }
+    }
+
     @Test func additionWithoutSelectionComposesTheImage() async throws {
         try await withApp { client in
             let id = try await session(client, select: false)
-            // A blue disc on white: its subject is the disc.
-            let disc = try Self.image("disc.png", "color=c=white:s=400x400,geq=r='if(lt(hypot(X-200,Y-200),150),20,255)':g='if(lt(hypot(X-200,Y-200),150),40,255)':b='if(lt(hypot(X-200,Y-200),150),230,255)'")
+            let disc = try Self.disc()
             let created = try await client.call(.post, Self.tasksPath, json: #"""
                 {"session_id":"\#(id)","edit_mode":"addition","prompt":"add <<<image_1>>> to <<<video_1>>>","image_list":[{"image":"\#(Data(disc).base64EncodedString())"}],"mode":"std"}
                 """#)

@@ -191,3 +191,76 @@ func randomMask(width: Int, height: Int, density: Double, seed: UInt64) -> Mask 
         #expect(rgb(7, 5) == [0, 0, 255], "an exclude click in blue")
     }
 }
+
+/// The preview's tracked labels as bytes (`LabelTrack`), which edit tasks read back instead of tracking.
+@Suite struct LabelTrackTests {
+    /// Frames of three objects: a block per object that moves a pixel a frame, salt-and-pepper labels
+    /// (runs of one), an empty frame and a frame of one label (one run of every pixel: a long varint).
+    static func frames(width: Int, height: Int, ids: [Int]) -> [SelectionLabels] {
+        var g = SplitMix(state: 11)
+        var out: [SelectionLabels] = []
+        for f in 0..<6 {
+            var l = [UInt8](repeating: 0, count: width * height)
+            switch f {
+            case 4: break
+            case 5: l = [UInt8](repeating: UInt8(ids.count), count: width * height)
+            case 3: for i in l.indices { l[i] = UInt8.random(in: 0...UInt8(ids.count), using: &g) }
+            default:
+                for (k, _) in ids.enumerated() {
+                    let x0 = 10 + 60 * k + f, y0 = 20 + 30 * k
+                    for y in y0..<min(height, y0 + 40) { for x in x0..<min(width, x0 + 50) { l[y * width + x] = UInt8(k + 1) } }
+                }
+            }
+            out.append(SelectionLabels(width: width, height: height, labels: l, objectIDs: ids))
+        }
+        return out
+    }
+
+    @Test func framesReadBackAsWritten() throws {
+        let ids = [0, 7, -3]
+        let frames = Self.frames(width: 200, height: 130, ids: ids)
+        var track = LabelTrack(width: 200, height: 130, objectIDs: ids)
+        let appended = frames.map { track.append($0) }
+        #expect(appended.allSatisfy { $0 })
+        #expect(track.frameCount == frames.count)
+        #expect(try LabelTrack.decode(track.bytes) == frames)
+        // Smooth frames take little room: 4 bytes of length and ~3 bytes a run.
+        let blocks = LabelTrack(width: 200, height: 130, objectIDs: ids)
+        var one = blocks
+        one.append(frames[0])
+        #expect(one.bytes.count - blocks.bytes.count < 4 + 3 * (2 * 3 * 40 + 2))
+        // No frame: the header alone reads back as no frame.
+        #expect(try LabelTrack.decode(blocks.bytes).isEmpty)
+    }
+
+    @Test func aFrameOfAnotherSizeOrObjectOrderIsNotAppended() {
+        var track = LabelTrack(width: 200, height: 130, objectIDs: [1, 2])
+        let narrower = track.append(SelectionLabels(width: 199, height: 130, labels: [UInt8](repeating: 0, count: 199 * 130), objectIDs: [1, 2]))
+        let swapped = track.append(SelectionLabels(width: 200, height: 130, labels: [UInt8](repeating: 0, count: 200 * 130), objectIDs: [2, 1]))
+        #expect(!narrower && !swapped)
+        #expect(track.frameCount == 0)
+    }
+
+    @Test func damagedBytesAreRefused() throws {
+        let ids = [0, 1]
+        var track = LabelTrack(width: 200, height: 130, objectIDs: ids)
+        for f in Self.frames(width: 200, height: 130, ids: ids) { track.append(f) }
+        let bytes = track.bytes
+        func refused(_ b: [UInt8], _ what: Comment) {
+            #expect(throws: MaskCodecError.self, what) { try LabelTrack.decode(b) }
+        }
+        refused([], "empty")
+        refused(Array("PNG0".utf8) + bytes.dropFirst(4), "another magic")
+        // Cut anywhere, at a frame's end too, the file is refused, not read short.
+        let header = 17 + 4 * ids.count
+        for cut in Array(stride(from: 1, to: bytes.count, by: 37)) + [header] { refused(Array(bytes[..<cut]), "cut at \(cut)") }
+        // A label above the object count (the first run's value of the first frame).
+        var high = bytes
+        high[header + 4] = 3
+        refused(high, "label 3 of 2 objects")
+        // A frame whose stated length ends early (its runs do not fill it).
+        var short = bytes
+        short[header] &-= 2
+        refused(short, "runs short of the frame")
+    }
+}
