@@ -413,10 +413,13 @@ func streamTiming(_ stream: UnsafeMutablePointer<AVStream>) throws(MediaError)
 }
 
 /// The pixels' shape of a video stream as players take it: the container's sample aspect ratio (`pasp`),
-/// else the codec parameters', else square; turned when the frames are rotated a quarter turn.
-func sampleAspect(of stream: UnsafeMutablePointer<AVStream>, quarterTurned: Bool = false) -> AVRational {
+/// else the codec parameters', else `coded` (the codec's own headers, read from a decoded frame by the
+/// probe: `VideoFacts.codedSampleAspect`), else square; turned when the frames are rotated a quarter turn.
+func sampleAspect(of stream: UnsafeMutablePointer<AVStream>, coded headers: VideoFacts.Ratio? = nil,
+                  quarterTurned: Bool = false) -> AVRational {
     let container = stream.pointee.sample_aspect_ratio, coded = stream.pointee.codecpar.pointee.sample_aspect_ratio
     let shape = container.num > 0 && container.den > 0 ? container
-        : coded.num > 0 && coded.den > 0 ? coded : AVRational(num: 1, den: 1)
+        : coded.num > 0 && coded.den > 0 ? coded
+        : headers.map { AVRational(num: Int32(clamping: $0.num), den: Int32(clamping: $0.den)) } ?? AVRational(num: 1, den: 1)
     return quarterTurned ? AVRational(num: shape.den, den: shape.num) : shape
 }

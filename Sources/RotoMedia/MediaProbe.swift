@@ -111,7 +111,9 @@ public enum MediaProbe {
             isConstantFrameRate: isCFR, hasBFrames: scan.reordered || decoder.context.pointee.has_b_frames > 0
                 || par.pointee.video_delay > 0, hasHiddenPackets: scan.hidden > 0,
             maxKeyframeInterval: scan.maxKeyframeInterval,
-            hasAudio: audioIndex != nil, audioCodec: audioCodec, audioStreamIndex: audioIndex)
+            hasAudio: audioIndex != nil, audioCodec: audioCodec, audioStreamIndex: audioIndex,
+            codedSampleAspect: first.sampleAspect.num > 0 && first.sampleAspect.den > 0
+                ? .init(num: Int(first.sampleAspect.num), den: Int(first.sampleAspect.den)) : nil)
     }
 
     /// The width of a stored pixel of `path`'s video over its height as players show it (see
@@ -263,6 +265,8 @@ public enum MediaProbe {
 
     struct FirstFrame {
         var width: Int32, height: Int32, format: Int32, interlaced: Bool
+        /// The pixels' shape the codec's own headers give (an H.264 or HEVC VUI); 0/1 when they give none.
+        var sampleAspect = AVRational(num: 0, den: 1)
     }
 
     struct Scan {
@@ -370,7 +374,8 @@ public enum MediaProbe {
             }
             let f = frame.pointer.pointee
             defer { frame.unref() }
-            return FirstFrame(width: f.width, height: f.height, format: f.format, interlaced: f.interlaced_frame != 0)
+            return FirstFrame(width: f.width, height: f.height, format: f.format, interlaced: f.interlaced_frame != 0,
+                              sampleAspect: f.sample_aspect_ratio)
         }
 
         while fed < 64 {

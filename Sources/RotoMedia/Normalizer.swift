@@ -159,7 +159,7 @@ public enum Normalizer {
         let output = try OutputFile(path: temporary)
 
         let inVideo = input.stream(videoIndex)
-        let outVideo = try output.addStream(copying: inVideo)
+        let outVideo = try output.addStream(copying: inVideo, codedSampleAspect: facts.codedSampleAspect)
         let zero = startTime(of: inVideo)
         let videoEnd = Double(facts.frameCount) / Double(fps)
         let audio = AudioTrack.make(input, index: audioIndex, muxer: output, zero: zero, videoEnd: videoEnd)
@@ -209,7 +209,7 @@ public enum Normalizer {
         let settings = EncoderSettings(normalize: options, width: outWidth, height: outHeight, fps: fps)
         let encoder = try Encoder(width: outWidth, height: outHeight, settings: settings,
                                   globalHeader: output.needsGlobalHeader, colorFrom: inVideo.pointee.codecpar!,
-                                  sampleAspect: sampleAspect(of: inVideo, quarterTurned: swap))
+                                  sampleAspect: sampleAspect(of: inVideo, coded: facts.codedSampleAspect, quarterTurned: swap))
         let outVideo = try output.addStream(encoder: encoder)
         let totalFrames = max(1, Int((facts.durationSeconds * Double(fps)).rounded()))
         let videoEnd = Double(totalFrames) / Double(fps)
@@ -370,7 +370,9 @@ final class OutputFile {
 
     var needsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 
-    func addStream(copying input: UnsafeMutablePointer<AVStream>) throws(MediaError) -> UnsafeMutablePointer<AVStream> {
+    /// `codedSampleAspect`: a video's pixel shape from its codec headers (see `sampleAspect(of:coded:quarterTurned:)`).
+    func addStream(copying input: UnsafeMutablePointer<AVStream>,
+                   codedSampleAspect: VideoFacts.Ratio? = nil) throws(MediaError) -> UnsafeMutablePointer<AVStream> {
         guard let st = avformat_new_stream(context, nil) else {
             throw MediaError(code: .internalError, message: "cannot add an output stream")
         }
@@ -383,7 +385,7 @@ final class OutputFile {
         st.pointee.avg_frame_rate = input.pointee.avg_frame_rate
         if input.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
             // The pixels' shape (the input's `pasp` box is not in its codec parameters): written again.
-            let shape = sampleAspect(of: input)
+            let shape = sampleAspect(of: input, coded: codedSampleAspect)
             st.pointee.sample_aspect_ratio = shape
             st.pointee.codecpar.pointee.sample_aspect_ratio = shape
         }

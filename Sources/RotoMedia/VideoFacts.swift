@@ -36,6 +36,20 @@ public struct VideoFacts: Sendable, Equatable {
     public var displayHeight: Int
     /// Whether the first frame is interlaced (field coded).
     public var isInterlaced: Bool
+    /// The pixels' shape (width over height as shown) that the codec's own headers give (an H.264 or
+    /// HEVC VUI), as the first frame was decoded with it; nil when they give none. Players fall back on
+    /// it when the container gives none (no `pasp` box); see `sampleAspect(of:coded:quarterTurned:)`.
+    public var codedSampleAspect: Ratio?
+
+    /// A ratio of two positive integers.
+    public struct Ratio: Sendable, Equatable {
+        public var num: Int
+        public var den: Int
+        public init(num: Int, den: Int) {
+            self.num = num
+            self.den = den
+        }
+    }
 
     /// Duration of the video stream in milliseconds (stream duration, else the container's).
     public var durationMs: Int
@@ -80,7 +94,7 @@ public struct VideoFacts: Sendable, Equatable {
                 durationMs: Int, frameCount: Int, averageFrameRate: Double, frameRate: Double,
                 containerFrameRate: Double, nominalFrameRate: Int?, isNTSC: Bool, isConstantFrameRate: Bool,
                 hasBFrames: Bool, hasHiddenPackets: Bool, maxKeyframeInterval: Int, hasAudio: Bool, audioCodec: String?,
-                audioStreamIndex: Int?) {
+                audioStreamIndex: Int?, codedSampleAspect: Ratio? = nil) {
         self.container = container
         self.majorBrand = majorBrand
         self.fileSize = fileSize
@@ -108,6 +122,7 @@ public struct VideoFacts: Sendable, Equatable {
         self.hasAudio = hasAudio
         self.audioCodec = audioCodec
         self.audioStreamIndex = audioStreamIndex
+        self.codedSampleAspect = codedSampleAspect
     }
 
     /// Duration in seconds.

@@ -161,14 +161,27 @@ struct NormalizeTests {
     }
 
     @Test("non-square pixels keep their shape: stored size, the ratio kept (turned with the frame)",
-          arguments: [(0, "4:3", 1280, 720), (90, "3:4", 720, 1280), (-1, "4:3", 1280, 720)])
+          arguments: [(0, "4:3", 1280, 720), (90, "3:4", 720, 1280), (-1, "4:3", 1280, 720),
+                      (-2, "4:3", 1280, 720), (-3, "4:3", 1280, 720)])
     func sampleAspectKept(rotation: Int, expected: String, width: Int, height: Int) throws {
-        // rotation -1: a compliant H.264 file (remuxed); 0 and 90: re-encoded (4:4:4, a display matrix).
+        // rotation -1: a compliant H.264 file (remuxed); 0 and 90: re-encoded (4:4:4, a display matrix);
+        // -2 and -3: the ratio only in the H.264 headers (VUI), no `pasp` box, remuxed and re-encoded.
         let dir = try Scratch()
         let plain = dir.file("plain.mp4"), source = dir.file("sar.mp4"), output = dir.file("out.mp4")
         try Clips.make(plain, size: "1280x720", seconds: 1, filter: ["-vf", "setsar=4/3"])
         if rotation == -1 {  // compliant H.264: remuxed
             try Clips.make(source, size: "1280x720", seconds: 1, filter: ["-vf", "setsar=4/3"])
+        } else if rotation <= -2 {
+            // The muxer writes the encoder's square ratio in a `pasp` box; the bitstream filter puts 4:3
+            // in the headers. The box is then renamed `free` (skipped), as a file from a muxer that
+            // writes none.
+            try Clips.make(source, size: "1280x720", seconds: 1,
+                           codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", rotation == -2 ? "yuv420p" : "yuv444p",
+                                   "-bsf:v", "h264_metadata=sample_aspect_ratio=4/3"])
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+            let box = try #require(bytes.range(of: Data("pasp".utf8)))
+            bytes.replaceSubrange(box, with: Data("free".utf8))
+            try bytes.write(to: URL(fileURLWithPath: source))
         } else if rotation == 0 {
             try Clips.make(source, size: "1280x720", seconds: 1,
                            codec: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"],
@@ -179,7 +192,7 @@ struct NormalizeTests {
         #expect(try Self.sampleAspect(source) == "4:3")
         let facts = try MediaProbe.probe(path: source)
         let result = try Normalizer.normalize(input: source, facts: facts, frameRate: 30, output: output, options: Self.fast)
-        #expect(result.mode == (rotation == -1 ? .remux : .reencode))
+        #expect(result.mode == (rotation == -1 || rotation == -2 ? .remux : .reencode))
         _ = try checkNormalized(result, fps: 30, width: width, height: height)
         let got = try Self.sampleAspect(output)
         #expect(got == expected, "\(got)")
