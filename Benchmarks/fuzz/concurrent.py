@@ -3,8 +3,9 @@ points it knows were added, and two previewers ask for previews, all at once for
 on any 5xx or reply without the envelope, any refusal other than 1201 (a frame already holds 10 points,
 or a point deleted twice), a stored selection that differs from the points the accepted calls leave
 (a lost update), or a final preview whose files cannot be downloaded. It also prints how many preview
-files the session's folder holds at the end (three, plus those of a preview of an older selection
-that ended after a newer one: kept for the call that asked for it, deleted with the session).
+files the session's folder holds at the end (four a preview: its three files and its tracked labels;
+up to four previews are kept, plus those of a preview of an older selection that ended after a newer
+one: kept for the call that asked for it, deleted with the session).
 
 usage: concurrent.py BASE KEY SESSION_ID DATA_DIR [--seconds 40] [--seed 1]
 """
