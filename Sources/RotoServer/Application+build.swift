@@ -136,6 +136,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),
             TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.tasks, ids: ids, urls: urls,
                        limits: limits, doorbell: workerBell, callbacks: callbackBell, metrics: metrics, logger: logger,
+                       aheadLabels: { await previews.aheadLabels(sessionID: $0, version: $1) },
                        concurrency: configuration.taskConcurrency),
             CallbackDispatcher(database: database, downloader: downloader, doorbell: callbackBell, metrics: metrics, logger: logger,
                                backoff: configuration.callbackBackoff),

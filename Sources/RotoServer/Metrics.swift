@@ -59,7 +59,8 @@ final class ServerMetrics: Sendable {
     }
 
     /// Where an edit task with a selection found its objects in every frame: `preview` (the tracking of
-    /// the preview made for the task's selection) or `tracked` (tracked by the task).
+    /// the stored preview of the task's selection), `ahead` (of its preview made ahead, no
+    /// preview-selection having asked for it) or `tracked` (tracked by the task).
     func taskTracking(_ source: String) {
         registry.makeCounter(descriptor: Self.name("task_tracking", "total", "Edit tasks' tracked selections, by where they came from"),
                              labels: [("source", source)]).increment()

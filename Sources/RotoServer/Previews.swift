@@ -314,6 +314,17 @@ struct Previews: Sendable {
         return made
     }
 
+    /// The tracked-labels file of a finished render made ahead for `version` of the session's selection,
+    /// for an edit task on that selection that no preview-selection came before; nil when there is none
+    /// (or it kept no labels). The render stays where it is, for a preview-selection call; a selection
+    /// call may delete it meanwhile, and the task then tracks the selection itself.
+    func aheadLabels(sessionID: String, version: Int) async -> String? {
+        guard let r = ahead.state.withLock({ $0.renders[sessionID] }), r.version == version,
+              r.finished.ready.load(ordering: .acquiring), let made = try? await r.job.value,
+              FileManager.default.fileExists(atPath: made.labels) else { return nil }
+        return made.labels
+    }
+
     /// Stops a render made ahead and deletes its files, whether it ends or had ended; counts it as
     /// `outcome`.
     private func discard(_ render: Ahead.Render, outcome: String? = "dropped") {

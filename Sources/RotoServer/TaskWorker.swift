@@ -30,6 +30,9 @@ struct TaskWorker: Service {
     let callbacks: Doorbell
     let metrics: ServerMetrics
     let logger: Logger
+    /// The tracked-labels file of a finished preview made ahead (not stored) for a session's selection
+    /// version, when there is one (`Previews.aheadLabels`).
+    var aheadLabels: @Sendable (_ sessionID: String, _ version: Int) async -> String? = { _, _ in nil }
     /// Tasks run at once (each uses both cores).
     var concurrency = 1
     /// Claims of one task before it is failed (a task that crashes the process must not loop forever).
@@ -110,14 +113,20 @@ struct TaskWorker: Service {
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: media.absolute(relative))))
                 return try StillImage.decode(bytes, format: relative.hasSuffix(".png") ? .png : .jpeg)
             }
-            // The tracking of the preview made for the task's selection, when there is one.
-            let labels = try? await database.previewLabels(sessionID: task.sessionId, selectionVersion: task.selectionVersion)
+            // The tracking of the preview made for the task's selection, when there is one: stored (a
+            // preview-selection asked for it), else made ahead.
+            var labels: (path: String, source: String)?
+            if let stored = try? await database.previewLabels(sessionID: task.sessionId, selectionVersion: task.selectionVersion) {
+                labels = (media.absolute(stored.path), "preview")
+            } else if let ahead = await aheadLabels(task.sessionId, task.selectionVersion) {
+                labels = (ahead, "ahead")
+            }
             let pipeline = EditPipeline(media: media, frames: frames, tracker: tracker, cancel: cancel)
-            let (frozen, metrics) = (session, metrics)
+            let (frozen, metrics, found) = (session, metrics, labels)
             let phases = try await pool.run {
                 defer { Memory.returnFreedPages() }
                 return try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked,
-                                        previewLabels: labels.map { media.absolute($0.path) }, tracking: { metrics.taskTracking($0) })
+                                        previewLabels: found?.path) { used in metrics.taskTracking(used ? found?.source ?? "preview" : "tracked") }
             }
             try await succeed(task, output: output, watermarked: watermarked)
             outcome = TaskStatus.succeed.rawValue

@@ -155,4 +155,27 @@ import Testing
             #expect(c["failed"] == 1 && c["used"] == nil, "\(c)")
         }
     }
+
+    /// An edit task created without a preview-selection call takes the tracking of the preview made
+    /// ahead for its selection. The render stays unstored, for the preview-selection that comes later.
+    @Test func aTaskTakesTheTrackingOfThePreviewMadeAhead() async throws {
+        try await withApp(Self.configuration(), pools: Self.pools()) { client in
+            let id = try await Self.session(client)
+            #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
+            _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
+            // An addition (no removal to wait for: the question is only where the objects come from).
+            let disc = Data(try TaskRouteTests.disc()).base64EncodedString()
+            let created = try await client.call(.post, TaskRouteTests.tasksPath, json: #"""
+                {"session_id":"\#(id)","edit_mode":"addition","prompt":"add <<<image_1>>> to <<<video_1>>>","image_list":[{"image":"\#(disc)"}]}
+                """#)
+            let taskID = try #require(created.string("task_id"), "\(created.message)")
+            let done = try await TaskRouteTests().wait(client, taskID, timeout: 900)
+            #expect(done.string("task_status") == "succeed", "\(done.string("task_status_msg") ?? "")")
+            #expect(try await counters(client, "roto_task_tracking_total", by: "source") == ["ahead": 1])
+            let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
+            #expect(r.code == 0, "\(r.message)")
+            let c = try await Self.counts(client)
+            #expect(c["started"] == 1 && c["used"] == 1 && c["dropped"] == nil, "\(c)")
+        }
+    }
 }
