@@ -19,10 +19,10 @@ struct EditPipeline {
     /// `session` carries the task's snapshot of the selection. `previewLabels`: the ``LabelTrack`` file
     /// of the preview made for that selection, if there is one; its labels are used instead of tracking
     /// again (when it reads back whole, at the working size, with the selection's objects), so the edit
-    /// follows exactly what the person previewed. `tracked` is told whether they were used (true) or the
+    /// follows exactly what the person previewed. `labelsUsed` is told whether they were used (true) or the
     /// selection was tracked (false). Returns the time of each phase, for the log.
     func run(task: TaskRecord, session: SessionRecord, images: [StillImage], output: String,
-             watermarked: String?, previewLabels: String? = nil, tracked usedLabels: (Bool) -> Void = { _ in }) throws -> String {
+             watermarked: String?, previewLabels: String? = nil, labelsUsed: (Bool) -> Void = { _ in }) throws -> String {
         var timer = PhaseTimer()
         let mode = EditMode(rawValue: task.editMode)
         let quality: EditQuality = task.mode == TaskMode.pro.rawValue ? .pro : .standard
@@ -35,12 +35,12 @@ struct EditPipeline {
             if let previewLabels, let labels = Self.labels(previewLabels, session: session, engine: frames.engine) {
                 tracked = labels
                 timer.lap("labels of the preview")
-                usedLabels(true)
+                labelsUsed(true)
             } else {
                 var stoppable = tracker
                 stoppable.cancellation = cancel
                 tracked = try PreviewPipeline.track(session: session, frames: frames, tracker: stoppable, lap: { timer.lap($0) })
-                usedLabels(false)
+                labelsUsed(false)
             }
         }
         try cancel.check()

@@ -126,7 +126,7 @@ struct TaskWorker: Service {
             let phases = try await pool.run {
                 defer { Memory.returnFreedPages() }
                 return try pipeline.run(task: task, session: frozen, images: images, output: output, watermarked: watermarked,
-                                        previewLabels: found?.path) { used in metrics.taskTracking(used ? found?.source ?? "preview" : "tracked") }
+                                        previewLabels: found?.path, labelsUsed: { metrics.taskTracking($0 ? found?.source ?? "preview" : "tracked") })
             }
             try await succeed(task, output: output, watermarked: watermarked)
             outcome = TaskStatus.succeed.rawValue
