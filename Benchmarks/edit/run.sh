@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Edit tasks: wall time of a removal task (std and pro) from creation to `succeed`, for a 5 s 720p30
 # and a 10 s 1080p30 clip (one click on frame 0), before and after a preview of the selection (whose
-# tracking the task then takes), with the server's peak RSS; a kill -9 in the middle of
+# tracking the task then takes), with the server's peak RSS; a std removal created 12 s after the click
+# with no preview call (THINK=S to change the wait; the preview made ahead meanwhile); a kill -9 in the middle of
 # a task (no task lost or duplicated); then, when the edit-bench
 # binary is given, removal quality (PSNR/SSIM inside the hole) on davis2016-dev.
 # Usage: run.sh ROTO [EDIT_BENCH [ARGS...]]   (BENCH_EDIT_QUICK=1: the 720p timing only)
@@ -68,9 +69,28 @@ crash_check() {
     "$total" "$distinct" "$ok" "$open"
 }
 
+# after_a_look LABEL FILE DURATION: a std removal created THINK seconds (default 12) after the click with
+# no preview-selection call, with previews made ahead on (after 1 s): the task takes the tracking of the
+# preview made meanwhile. Prints its time and where the task's objects came from.
+after_a_look() {
+  local label=$1 file=$2 duration=$3 sid t
+  ROTO_PREVIEW_AHEAD=1 start_server "$ROTO"
+  sid=$(new_session "$file")
+  wait_proxy "$sid"
+  api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":[{\"x\":0.5,\"y\":0.5}]}" >/dev/null
+  sleep "${THINK:-12}"
+  t=$(removal_task "$sid" std "$duration")
+  local source
+  source=$(curl -s "http://127.0.0.1:$PORT/metrics" | sed -n 's/^roto_task_tracking_total{source="\([a-z]*\)"} 1$/\1/p')
+  stop_server
+  printf '%-16s removal std created %s s after the click, no preview call: %s (objects from: %s)\n' \
+    "$label" "${THINK:-12}" "${t/ / s }" "${source:-?}"
+}
+
 export ROTO_BENCH_LOG_LEVEL=info
 echo "bench-edit on $(nproc) cores"
 bench "720p30 5 s" "$(clip h264-720p30-5s 1280x720 30 5)" 5
+after_a_look "720p30 5 s" "$(clip h264-720p30-5s 1280x720 30 5)" 5
 [ -n "${BENCH_EDIT_QUICK:-}" ] && exit 0
 bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)" 10
 crash_check "$ROTO" "$(clip h264-720p30-5s 1280x720 30 5)"
