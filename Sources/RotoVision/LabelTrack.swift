@@ -3,9 +3,10 @@
 /// on exactly the masks the person previewed instead of tracking again.
 ///
 /// Layout, integers little-endian: `RLB1`; width, height and the frame count (UInt32 each); the object
-/// count (UInt8) and each object ID (Int32); then per frame, in order, its byte count (UInt32) and its labels as
-/// runs of one value, row-major: the label byte, then the run's length as an unsigned LEB128 varint.
-/// A tracked label map is mostly long runs: a 10 s 1080p30 preview's track takes ~0.6 MiB (2 KiB a frame).
+/// count (UInt8) and each object ID (Int32; a larger one is clamped, and the track then matches no
+/// selection); then per frame, in order, its byte count (UInt32) and its labels as runs of one value,
+/// row-major: the label byte, then the run's length as an unsigned LEB128 varint. A tracked label map is
+/// mostly long runs: a 10 s 1080p30 preview's track takes ~0.6 MiB (2 KiB a frame).
 public struct LabelTrack: Sendable {
     public let width: Int
     public let height: Int
