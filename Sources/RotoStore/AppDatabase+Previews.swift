@@ -28,20 +28,21 @@ public struct PreviewRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
 extension AppDatabase {
     /// The session's cached preview, if it was made for `selectionVersion`.
     public func preview(sessionID: String, selectionVersion: Int) async throws -> PreviewRecord? {
-        try await writer.read { db in
-            try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion)
-                .fetchOne(db)
-        }
+        try await writer.read { db in try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion) }
     }
 
     /// The tracked-labels file of the session's preview made for `selectionVersion`; nil when there is
     /// none (another selection's preview replaced it, or it kept no labels).
     public func previewLabels(sessionID: String, selectionVersion: Int) async throws -> FileRecord? {
         try await writer.read { db in
-            guard let preview = try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion)
-                .fetchOne(db), let token = preview.labelsToken else { return nil }
+            guard let token = try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion)?.labelsToken
+            else { return nil }
             return try FileRecord.fetchOne(db, key: token)
         }
+    }
+
+    private static func preview(_ db: Database, sessionID: String, selectionVersion: Int) throws -> PreviewRecord? {
+        try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion).fetchOne(db)
     }
 
     /// The `tracking_output` file of the session's latest preview, whatever selection it was made for;
