@@ -169,7 +169,7 @@ import Testing
                 {"session_id":"\#(id)","edit_mode":"addition","prompt":"add <<<image_1>>> to <<<video_1>>>","image_list":[{"image":"\#(disc)"}]}
                 """#)
             let taskID = try #require(created.string("task_id"), "\(created.message)")
-            let done = try await TaskRouteTests().wait(client, taskID, timeout: 900)
+            let done = try await TaskRouteTests().wait(client, taskID)
             #expect(done.string("task_status") == "succeed", "\(done.string("task_status_msg") ?? "")")
             #expect(try await counters(client, "roto_task_tracking_total", by: "source") == ["ahead": 1])
             let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
