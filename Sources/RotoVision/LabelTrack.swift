@@ -2,7 +2,7 @@
 /// bytes. The preview stores its tracking this way, so that an edit task on the same selection works
 /// on exactly the masks the person previewed instead of tracking again.
 ///
-/// Layout, integers little-endian: `RLB1`; width, height and the frame count (UInt32 each); the object
+/// Layout, integers big-endian (as in PNG): `RLB1`; width, height and the frame count (UInt32 each); the object
 /// count (UInt8) and each object ID (Int32; a larger one is clamped, and the track then matches no
 /// selection); then per frame, in order, its byte count (UInt32) and its labels as runs of one value,
 /// row-major: the label byte, then the run's length as an unsigned LEB128 varint. A tracked label map is
@@ -25,11 +25,11 @@ public struct LabelTrack: Sendable {
         self.height = height
         self.objectIDs = objectIDs
         bytes = Self.magic
-        Self.put32(UInt32(width), &bytes)
-        Self.put32(UInt32(height), &bytes)
-        Self.put32(0, &bytes)
+        BigEndian.append32(&bytes, UInt32(width))
+        BigEndian.append32(&bytes, UInt32(height))
+        BigEndian.append32(&bytes, 0)
         bytes.append(UInt8(objectIDs.count))
-        for id in objectIDs { Self.put32(UInt32(bitPattern: Int32(clamping: id)), &bytes) }
+        for id in objectIDs { BigEndian.append32(&bytes, UInt32(bitPattern: Int32(clamping: id))) }
     }
 
     /// Appends the next frame's labels; false (nothing appended) when their size or object order is not
@@ -38,7 +38,7 @@ public struct LabelTrack: Sendable {
     public mutating func append(_ labels: SelectionLabels) -> Bool {
         guard labels.width == width, labels.height == height, labels.objectIDs == objectIDs else { return false }
         let lengthAt = bytes.count
-        Self.put32(0, &bytes)
+        BigEndian.append32(&bytes, 0)
         labels.labels.withUnsafeBufferPointer { l in
             var i = 0
             while i < l.count {
@@ -55,9 +55,9 @@ public struct LabelTrack: Sendable {
                 i = j
             }
         }
-        Self.set32(UInt32(bytes.count - lengthAt - 4), at: lengthAt, &bytes)
+        BigEndian.set32(&bytes, at: lengthAt, UInt32(bytes.count - lengthAt - 4))
         frameCount += 1
-        Self.set32(UInt32(frameCount), at: Self.countOffset, &bytes)
+        BigEndian.set32(&bytes, at: Self.countOffset, UInt32(frameCount))
         return true
     }
 
@@ -69,7 +69,7 @@ public struct LabelTrack: Sendable {
         func read32() throws -> UInt32 {
             guard at + 4 <= bytes.count else { throw bad("cut short") }
             defer { at += 4 }
-            return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * $1) }
+            return BigEndian.read32(bytes, at)
         }
         guard bytes.count >= 17, Array(bytes[0..<4]) == magic else { throw bad("not a label track") }
         at = 4
@@ -112,13 +112,6 @@ public struct LabelTrack: Sendable {
         return frames
     }
 
+    /// Where the header holds the frame count.
     static let countOffset = 12
-
-    private static func set32(_ v: UInt32, at offset: Int, _ out: inout [UInt8]) {
-        for k in 0..<4 { out[offset + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) }
-    }
-
-    private static func put32(_ v: UInt32, _ out: inout [UInt8]) {
-        for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
-    }
 }

@@ -40,8 +40,8 @@ public enum MaskPNG {
         }
         var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var ihdr = [UInt8]()
-        appendBE32(&ihdr, UInt32(w))
-        appendBE32(&ihdr, UInt32(h))
+        BigEndian.append32(&ihdr, UInt32(w))
+        BigEndian.append32(&ihdr, UInt32(h))
         ihdr += [1, 0, 0, 0, 0]  // bit depth 1, grayscale, deflate, adaptive filter, no interlace
         appendChunk(&out, "IHDR", ihdr)
         appendChunk(&out, "IDAT", deflate(raw, level: level))
@@ -59,12 +59,12 @@ public enum MaskPNG {
         var idat = [UInt8]()
         var sawEnd = false
         while p + 12 <= png.count {
-            let len = Int(be32(png, p))
+            let len = Int(BigEndian.read32(png, p))
             let typeStart = p + 4
             guard len >= 0, typeStart + 4 + len + 4 <= png.count else { throw MaskCodecError.badPNG("truncated chunk") }
             let type = String(decoding: png[typeStart..<typeStart + 4], as: UTF8.self)
             let dataStart = typeStart + 4
-            let crcStored = be32(png, dataStart + len)
+            let crcStored = BigEndian.read32(png, dataStart + len)
             let crcActual = png.withUnsafeBufferPointer { b -> UInt32 in
                 UInt32(crc32(0, b.baseAddress! + typeStart, UInt32(len + 4)))
             }
@@ -72,8 +72,8 @@ public enum MaskPNG {
             switch type {
             case "IHDR":
                 guard len == 13 else { throw MaskCodecError.badPNG("IHDR length") }
-                w = Int(be32(png, dataStart))
-                h = Int(be32(png, dataStart + 4))
+                w = Int(BigEndian.read32(png, dataStart))
+                h = Int(BigEndian.read32(png, dataStart + 4))
                 depth = Int(png[dataStart + 8])
                 colorType = Int(png[dataStart + 9])
                 guard png[dataStart + 12] == 0 else { throw MaskCodecError.badPNG("interlaced") }
@@ -193,23 +193,16 @@ public enum MaskPNG {
         return out
     }
 
-    static func be32(_ b: [UInt8], _ p: Int) -> UInt32 {
-        UInt32(b[p]) << 24 | UInt32(b[p + 1]) << 16 | UInt32(b[p + 2]) << 8 | UInt32(b[p + 3])
-    }
-
-    static func appendBE32(_ out: inout [UInt8], _ v: UInt32) {
-        out += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
-    }
 
     static func appendChunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) {
-        appendBE32(&out, UInt32(data.count))
+        BigEndian.append32(&out, UInt32(data.count))
         let start = out.count
         out += Array(type.utf8)
         out += data
         let crc = out.withUnsafeBufferPointer { b in
             UInt32(crc32(0, b.baseAddress! + start, UInt32(b.count - start)))
         }
-        appendBE32(&out, crc)
+        BigEndian.append32(&out, crc)
     }
 }
 

@@ -258,9 +258,9 @@ func randomMask(width: Int, height: Int, density: Double, seed: UInt64) -> Mask 
         var high = bytes
         high[header + 4] = 3
         refused(high, "label 3 of 2 objects")
-        // A frame whose stated length ends early (its runs do not fill it).
+        // A frame whose stated length ends early (its runs do not fill it): the length's low byte.
         var short = bytes
-        short[header] &-= 2
+        short[header + 3] &-= 2
         refused(short, "runs short of the frame")
     }
 }
