@@ -151,8 +151,8 @@ struct Previews: Sendable {
     private func store(_ rendered: Rendered, session: SessionRecord, account: AccountRecord, now: Int64) async throws -> PreviewData {
         defer { rendered.remove() }
         logger.info("preview made", metadata: ["session": "\(session.id)", "phases": "\(rendered.phases)"])
-        let stamp = "\(session.selectionVersion)-\(UUID().uuidString.prefix(8))"
-        let base = "sessions/\(session.id)/preview-\(stamp)"
+        let base = PreviewRecord.filesBase(sessionID: session.id, selectionVersion: session.selectionVersion)
+            + UUID().uuidString.prefix(8)
         var files = [(rendered.video, "\(base).mp4", "video/mp4"), (rendered.cover, "\(base).jpg", "image/jpeg"),
                      (rendered.tracking, "\(base).json", "application/json")]
         if FileManager.default.fileExists(atPath: rendered.labels) {

@@ -23,6 +23,14 @@ public struct PreviewRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         self.labelsToken = labelsToken
         self.createdAt = createdAt
     }
+
+    /// How the names of a preview's files begin, under the media folder: the selection version they were
+    /// made for, then a stamp of their own (`<base><stamp>.mp4`, `.jpg`, `.json`, `.labels`). A preview
+    /// replaced as the session's keeps its files a while (`AppDatabase.keptPreviews`), and its name is
+    /// then how its selection version is found.
+    public static func filesBase(sessionID: String, selectionVersion: Int) -> String {
+        "sessions/\(sessionID)/preview-\(selectionVersion)-"
+    }
 }
 
 extension AppDatabase {
@@ -31,13 +39,20 @@ extension AppDatabase {
         try await writer.read { db in try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion) }
     }
 
-    /// The tracked-labels file of the session's preview made for `selectionVersion`; nil when there is
-    /// none (another selection's preview replaced it, or it kept no labels).
+    /// The tracked-labels file of a preview made for `selectionVersion` of the session's selection: the
+    /// session's preview, or one that a later selection's preview replaced and whose files are still kept
+    /// (the newest, if two calls made one each); nil when there is none (its files are gone, or it kept no
+    /// labels).
     public func previewLabels(sessionID: String, selectionVersion: Int) async throws -> FileRecord? {
         try await writer.read { db in
-            guard let token = try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion)?.labelsToken
-            else { return nil }
-            return try FileRecord.fetchOne(db, key: token)
+            if let token = try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion)?.labelsToken {
+                return try FileRecord.fetchOne(db, key: token)
+            }
+            let base = PreviewRecord.filesBase(sessionID: sessionID, selectionVersion: selectionVersion)
+            return try FileRecord
+                .filter(Column("ownerId") == sessionID && Column("kind") == FileRecord.Kind.preview.rawValue)
+                .order(Column("createdAt").desc, Column("token")).fetchAll(db)
+                .first { $0.path.hasPrefix(base) && $0.path.hasSuffix(".labels") }
         }
     }
 

@@ -48,6 +48,46 @@ struct PreviewStoreTests {
         #expect(try await db.file(token: "three-json", now: 0) != nil)
     }
 
+    /// An edit task on a selection whose preview a later selection's replaced finds that preview's labels
+    /// while its files are kept, by the selection version in their names.
+    @Test func aReplacedPreviewsLabelsAreFoundByTheirVersion() async throws {
+        let db = try AppDatabase.inMemory()
+        try await db.ensureAPIKeyAccount(keyHash: "h", accountID: "a", name: "a", webhookSecret: nil, now: 0)
+        try await db.insertSession(SessionRecord(id: "s", accountId: "a", createdAt: 0, expiresAt: 9_999, fps: 30,
+                                                 originalDurationMs: 3000, width: 1280, height: 720, totalFrames: 90,
+                                                 videoToken: "v", selectionVersion: 12),
+                                   video: FileRecord(token: "v", accountId: "a", kind: .session, ownerId: "s",
+                                                     path: "sessions/s/video.mp4", contentType: "video/mp4",
+                                                     size: 1, createdAt: 0, expiresAt: 9_999))
+        func preview(_ version: Int, at instant: Int64, labels: Bool = true) async throws -> [FileRecord] {
+            let base = PreviewRecord.filesBase(sessionID: "s", selectionVersion: version) + "\(instant)"
+            let files = (labels ? ["mp4", "jpg", "json", "labels"] : ["mp4", "jpg", "json"]).map { ext in
+                FileRecord(token: "\(version)-\(instant)-\(ext)", accountId: "a", kind: .preview, ownerId: "s",
+                           path: "\(base).\(ext)", contentType: "x", size: 1, createdAt: instant, expiresAt: 9_999)
+            }
+            let record = PreviewRecord(sessionId: "s", selectionVersion: version, videoToken: files[0].token,
+                                       coverToken: files[1].token, trackingToken: files[2].token,
+                                       labelsToken: labels ? files[3].token : nil, createdAt: instant)
+            return try await db.replacePreview(record, files: files)
+        }
+        _ = try await preview(1, at: 1)
+        _ = try await preview(11, at: 2)
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 1)?.token == "1-1-labels")
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 11)?.token == "11-2-labels")
+        // Version 1 is not version 11's prefix, and a version with no preview has none.
+        _ = try await preview(12, at: 3, labels: false)
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 12) == nil)
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 2) == nil)
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 1)?.token == "1-1-labels")
+        // Once the files of version 1's preview are dropped (four newer previews), its labels are gone too.
+        _ = try await preview(12, at: 4)
+        let dropped = try await preview(12, at: 5)
+        #expect(dropped.contains { $0.token == "1-1-labels" })
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 1) == nil)
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 11)?.token == "11-2-labels")
+        #expect(try await db.previewLabels(sessionID: "s", selectionVersion: 12)?.token == "12-5-labels")
+    }
+
     /// A preview's files that a crash left in the session's folder before their rows were stored: the
     /// janitor deletes them once an hour old, and keeps the files rows name and a preview just moved in.
     @Test func aCrashedPreviewsFilesAreSweptAnHourLater() async throws {
