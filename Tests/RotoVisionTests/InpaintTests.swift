@@ -161,6 +161,36 @@ struct InpaintTests {
         }
     }
 
+    @Test("a region never seen in stripes takes the stripes (exemplar fill), the same way in every frame")
+    func neverSeenTexture() {
+        // Vertical stripes, 4 px light and 4 px dark: a smooth fill would leave their mean.
+        var px = [UInt8](repeating: 0, count: w * h * 3)
+        for p in 0..<(w * h) {
+            let light = (p % w / 4) % 2 == 0
+            px[3 * p] = light ? 200 : 60; px[3 * p + 1] = light ? 180 : 50; px[3 * p + 2] = light ? 90 : 140
+        }
+        let clean = RGBImage(width: w, height: h, pixels: px)
+        var input: [RGBImage] = [], holes: [Mask] = []
+        for _ in 0..<6 {
+            var f = clean
+            holes.append(square(into: &f, x0: 50, y0: 30, s: 16))
+            input.append(f)
+        }
+        var smooth = VideoInpainter.Configuration(quality: .standard)
+        smooth.exemplarFill = false
+        var results: [[RGBImage]] = []
+        for configuration in [smooth, VideoInpainter.Configuration(quality: .standard)] {
+            var frames = input
+            _ = VideoInpainter(quality: .standard, configuration: configuration, threads: 2).remove(frames: &frames, holes: holes)
+            results.append(frames)
+        }
+        for t in 0..<6 {
+            let before = mae(results[0][t], clean, in: holes[t]), after = mae(results[1][t], clean, in: holes[t])
+            #expect(after < before / 3, "frame \(t): exemplar \(after) against smooth \(before)")
+            if t > 0 { #expect(mae(results[1][t], results[1][t - 1], in: holes[t]) < 1, "frame \(t): flicker") }
+        }
+    }
+
     @Test("when propagation gives up, every frame is filled spatially on its own, the same on any number of threads")
     func givingUpFillsEveryFrame() {
         // A hole that never moves over a still background: nothing is ever seen behind it, and with no

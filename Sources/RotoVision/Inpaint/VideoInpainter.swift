@@ -55,6 +55,9 @@ public struct VideoInpainter: Sendable {
         public var maxRounds: Int = 6
         /// Re-align each frame's sources directly against their source frames (see `alignSources`).
         public var alignSources: Bool = true
+        /// Fill a key frame's never-seen pixels from patches of the frame around them (``PatchFill``),
+        /// not only smoothly (push–pull, which stays the start and the fallback).
+        public var exemplarFill: Bool = true
 
         /// The defaults for `quality`.
         public init(quality: EditQuality = .standard) {
@@ -173,7 +176,8 @@ public struct VideoInpainter: Sendable {
             round += 1
             if round > configuration.maxRounds {
                 // Give up on propagation: fill every remaining frame spatially on its own, a few frames
-                // at a time in parallel (each reads the frames as they were before its batch).
+                // at a time in parallel (each reads the frames as they were before its batch). Smoothly
+                // only: a texture synthesised on each frame apart would flicker.
                 let remaining = (0..<count).filter { left[$0] > 0 }
                 for start in stride(from: 0, to: remaining.count, by: 2 * threads) {
                     let batch = Array(remaining[start..<min(remaining.count, start + 2 * threads)])
@@ -197,7 +201,7 @@ public struct VideoInpainter: Sendable {
                 if better { k = t }
             }
             let current = frames
-            keyFill(k, frame: &frames[k], state: &states[k], snapshot: current)
+            keyFill(k, frame: &frames[k], state: &states[k], snapshot: current, exemplar: configuration.exemplarFill)
         }
         if stopped { return replaced }
         if configuration.alignSources { alignSources(&states, frames: frames, replaced: replaced) }
@@ -498,9 +502,10 @@ public struct VideoInpainter: Sendable {
     }
 
     /// Makes frame `k` final: its resolved hole pixels take their propagated colours, the rest is filled
-    /// spatially (push–pull from everything known around it), and every hole pixel becomes a source
-    /// pointing at itself, so later rounds carry this fill through the clip.
-    func keyFill(_ k: Int, frame: inout RGBImage, state: inout FrameState, snapshot: [RGBImage]) {
+    /// spatially (push–pull from everything known around it, then, when `exemplar`, patches of the frame
+    /// around it), and every hole pixel becomes a source pointing at itself, so later rounds carry this
+    /// fill through the clip.
+    func keyFill(_ k: Int, frame: inout RGBImage, state: inout FrameState, snapshot: [RGBImage], exemplar: Bool = false) {
         let w = frame.width, h = frame.height
         var st = state
         let n = st.pixels.count
@@ -550,6 +555,9 @@ public struct VideoInpainter: Sendable {
                 }
             }
             PushPull.fill(&vals, known: known, width: bw, height: bh, channels: 3)
+            if exemplar {
+                PatchFill.fill(&vals, unknown: unresolvedMap, width: bw, height: bh, seed: UInt64(k) + 1, threads: threads)
+            }
             frame.pixels.withUnsafeMutableBufferPointer { F in
                 vals.withUnsafeBufferPointer { V in
                     unresolvedMap.withUnsafeBufferPointer { U in

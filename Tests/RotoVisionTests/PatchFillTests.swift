@@ -1,0 +1,73 @@
+@testable import RotoVision
+import Testing
+
+/// Vertical stripes, 4 px light and 4 px dark, with a faint vertical ramp: a texture a smooth fill loses.
+private func stripes(_ w: Int, _ h: Int) -> [Float] {
+    var v = [Float](repeating: 0, count: w * h * 3)
+    for y in 0..<h {
+        for x in 0..<w {
+            let light = (x / 4) % 2 == 0
+            let p = 3 * (y * w + x)
+            v[p] = light ? 200 : 60; v[p + 1] = light ? 180 : 50 + Float(y); v[p + 2] = light ? 90 : 140
+        }
+    }
+    return v
+}
+
+private func rectangle(_ w: Int, _ h: Int, x0: Int, y0: Int, width: Int, height: Int) -> [UInt8] {
+    var m = [UInt8](repeating: 0, count: w * h)
+    for y in y0..<(y0 + height) { for x in x0..<(x0 + width) { m[y * w + x] = 1 } }
+    return m
+}
+
+/// Mean absolute difference over the pixels where `region` is set.
+private func mae(_ a: [Float], _ b: [Float], in region: [UInt8]) -> Float {
+    var sum: Float = 0, n: Float = 0
+    for p in region.indices where region[p] != 0 {
+        for c in 0..<3 { sum += abs(a[3 * p + c] - b[3 * p + c]) }
+        n += 3
+    }
+    return sum / n
+}
+
+@Suite("Exemplar fill of never-seen pixels")
+struct PatchFillTests {
+    let w = 48, h = 40
+
+    /// The smooth start the exemplar fill refines: push–pull from the known pixels.
+    func smooth(_ values: [Float], unknown: [UInt8]) -> [Float] {
+        var v = values
+        PushPull.fill(&v, known: unknown.map { $0 != 0 ? 0 : 1 }, width: w, height: h, channels: 3)
+        return v
+    }
+
+    @Test("a hole in stripes takes the stripes, where a smooth fill leaves their mean; the rest is untouched")
+    func stripesComeBack() {
+        let clean = stripes(w, h)
+        let hole = rectangle(w, h, x0: 17, y0: 13, width: 13, height: 13)
+        var damaged = clean
+        for p in hole.indices where hole[p] != 0 { damaged[3 * p] = 255; damaged[3 * p + 1] = 0; damaged[3 * p + 2] = 255 }
+        let start = smooth(damaged, unknown: hole)
+        var filled = start
+        #expect(PatchFill.fill(&filled, unknown: hole, width: w, height: h, seed: 7))
+        let before = mae(start, clean, in: hole), after = mae(filled, clean, in: hole)
+        #expect(before > 30, "the smooth fill's error \(before)")
+        #expect(after < before / 4, "exemplar \(after) against smooth \(before)")
+        let outside = hole.map { $0 == 0 ? UInt8(1) : 0 }
+        #expect(mae(filled, start, in: outside) == 0, "known pixels must not change")
+        // The same seed gives the same fill.
+        var again = start
+        PatchFill.fill(&again, unknown: hole, width: w, height: h, seed: 7)
+        #expect(again == filled)
+    }
+
+    @Test("with too few whole patches known the fill gives up and leaves the smooth start")
+    func tooLittleKnown() {
+        // Only a 3 px frame is known: no 7×7 patch lies wholly in it.
+        let hole = rectangle(w, h, x0: 3, y0: 3, width: w - 6, height: h - 6)
+        let start = smooth(stripes(w, h), unknown: hole)
+        var values = start
+        #expect(!PatchFill.fill(&values, unknown: hole, width: w, height: h))
+        #expect(values == start)
+    }
+}
