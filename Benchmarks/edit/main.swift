@@ -14,6 +14,9 @@
 //                                  not the two blended by temporal distance)
 //                   [--motion-from-clean]  (a diagnostic: the motion measured on the clean frames, holes
 //                                  included: what a perfect flow completion would give)
+//                   [--no-exemplar]  (never-seen pixels filled smoothly only, as before stop 57)
+//                   [--still]      (instead: what no frame shows, filled with and without the exemplar
+//                                  fill; see Still.swift)
 
 import Foundation
 import Synchronization
@@ -31,6 +34,8 @@ struct Args {
     var align = true
     var motionFromClean = false
     var blendDirections = true
+    var still = false
+    var exemplar = true
 }
 
 func parseArgs() -> Args {
@@ -51,6 +56,8 @@ func parseArgs() -> Args {
         case "--no-align": a.align = false
         case "--motion-from-clean": a.motionFromClean = true
         case "--nearest-source": a.blendDirections = false
+        case "--still": a.still = true
+        case "--no-exemplar": a.exemplar = false
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
         default: print("unknown argument \(s)")
@@ -218,6 +225,10 @@ func score(_ result: [RGBImage], clean: [RGBImage], truth: [Mask]) -> Scores {
 // MARK: - Run
 
 let args = parseArgs()
+if args.still {
+    runStill(args)
+    exit(0)
+}
 let engine = ClassicalSegmentationEngine()
 let tracker = MaskTracker()
 let seqs = args.seqs.isEmpty
@@ -281,6 +292,7 @@ for name in seqs {
         if let f = args.flowLongSide { configuration.flowLongSide = f }
         configuration.alignSources = args.align
         configuration.blendDirections = args.blendDirections
+        configuration.exemplarFill = args.exemplar
         let inpainter = VideoInpainter(quality: quality, configuration: configuration, threads: 2)
         for (variant, holes) in [("tracked", trackedHoles), ("true", trueHoles)] {
             var frames = input

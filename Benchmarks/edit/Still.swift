@@ -1,0 +1,83 @@
+import Foundation
+import RotoMedia
+import RotoVision
+
+/// `--still`: what is never seen. Each clip's first frame, held for 12 frames (a camera on a tripod), with
+/// the synthetic object standing still in the middle of it: no frame shows what it hides, so the whole
+/// hole is filled spatially on the key frame and carried to the others. The true masks are the holes
+/// (this measures the fill, not the selection). Scored with and without the exemplar fill: PSNR and SSIM
+/// inside the hole, and the detail there — the mean gradient magnitude of the result's luma over the
+/// clean frame's (1: as much texture as the real background; a smooth fill is far below).
+func runStill(_ args: Args) {
+    let seqs = args.seqs.isEmpty
+        ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
+            .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
+        : args.seqs
+    let variants: [(String, Bool)] = [("smooth", false), ("exemplar", true)]
+    var sums: [String: [Double]] = [:]
+    var lines: [String] = []
+    for name in seqs {
+        guard let reader = try? FrameReader(path: "\(args.davis)/\(name)/video.mp4"),
+              let first = try? reader.frame(at: 0) else { print("skip \(name): cannot read"); continue }
+        let clean = RGBImage(width: first.width, height: first.height, pixels: first.pixels)
+        var composited = clean
+        let truth = Blob(width: clean.width, height: clean.height).draw(0.5, into: &composited)
+        var cells: [String] = []
+        for quality in args.qualities {
+            for (variant, exemplar) in variants {
+                var configuration = VideoInpainter.Configuration(quality: quality)
+                configuration.exemplarFill = exemplar
+                let inpainter = VideoInpainter(quality: quality, configuration: configuration, threads: 2)
+                var frames = Array(repeating: composited, count: 12)
+                let t0 = now()
+                _ = inpainter.remove(frames: &frames, holes: Array(repeating: truth, count: 12))
+                let t = secs(t0, now())
+                let middle = frames[6]
+                let p = psnr(middle, clean, region: truth), s = ssim(middle, clean, region: truth)
+                let d = detail(middle, region: truth) / max(detail(clean, region: truth), 1e-9)
+                let key = "\(quality.rawValue) \(variant)"
+                sums[key + " psnr", default: []].append(p)
+                sums[key + " ssim", default: []].append(s)
+                sums[key + " detail", default: []].append(d)
+                sums[key + " s", default: []].append(t)
+                cells.append("\(f1(p)) \(f3(s)) \(f2(d)) \(f2(t))")
+                if let dir = args.dump {
+                    let file = "\(dir)/\(name)-still-\(quality.rawValue)-\(variant).ppm"
+                    _ = FileManager.default.createFile(atPath: file, contents: Data(middle.ppm))
+                }
+            }
+        }
+        FileHandle.standardError.write(Data("done \(name) (still)\n".utf8))
+        lines.append(pad(name, 16) + cells.map { pad($0, 26) }.joined())
+    }
+    let headers = args.qualities.flatMap { q in variants.map { "\(q.rawValue) \($0.0)" } }
+    print("")
+    print("Never seen: each clip's first frame held for 12 frames, the object standing still in the middle (true")
+    print("masks as holes). Cells: PSNR dB and SSIM inside the hole, detail (mean luma gradient inside the hole,")
+    print("result over clean frame), seconds for the removal of the 12 frames.")
+    print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
+    for line in lines { print(line) }
+    let means = args.qualities.flatMap { q in variants.map { v -> String in
+        let m = { (k: String) in mean(sums["\(q.rawValue) \(v.0) \(k)"] ?? []) }
+        return "\(f1(m("psnr"))) \(f3(m("ssim"))) \(f2(m("detail"))) \(f2(m("s")))"
+    } }
+    print(pad("mean", 16) + means.map { pad($0, 26) }.joined())
+}
+
+/// Mean gradient magnitude of the luma (central differences) over the pixels where `region` is set.
+func detail(_ image: RGBImage, region: Mask) -> Double {
+    let w = image.width, h = image.height
+    func luma(_ p: Int) -> Double {
+        0.299 * Double(image.pixels[3 * p]) + 0.587 * Double(image.pixels[3 * p + 1]) + 0.114 * Double(image.pixels[3 * p + 2])
+    }
+    var total = 0.0, n = 0
+    for y in 1..<(h - 1) {
+        for x in 1..<(w - 1) where region.data[y * w + x] != 0 {
+            let p = y * w + x
+            let gx = (luma(p + 1) - luma(p - 1)) / 2, gy = (luma(p + w) - luma(p - w)) / 2
+            total += (gx * gx + gy * gy).squareRoot()
+            n += 1
+        }
+    }
+    return n > 0 ? total / Double(n) : 0
+}
