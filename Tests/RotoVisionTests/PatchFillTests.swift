@@ -55,10 +55,25 @@ struct PatchFillTests {
         #expect(after < before / 4, "exemplar \(after) against smooth \(before)")
         let outside = hole.map { $0 == 0 ? UInt8(1) : 0 }
         #expect(mae(filled, start, in: outside) == 0, "known pixels must not change")
-        // The same seed gives the same fill.
-        var again = start
-        PatchFill.fill(&again, unknown: hole, width: w, height: h, seed: 7)
-        #expect(again == filled)
+        // The same seed gives the same fill, on one thread or two.
+        for threads in [1, 2] {
+            var again = start
+            PatchFill.fill(&again, unknown: hole, width: w, height: h, seed: 7, threads: threads)
+            #expect(again == filled, "\(threads) thread(s)")
+        }
+    }
+
+    @Test("a hole wider than the coarsest level is filled coarse to fine and keeps the stripes")
+    func stripesThroughThePyramid() {
+        let (w, h) = (112, 96)
+        let clean = stripes(w, h)
+        let hole = rectangle(w, h, x0: 33, y0: 25, width: 46, height: 44)
+        var start = clean
+        PushPull.fill(&start, known: hole.map { $0 != 0 ? 0 : 1 }, width: w, height: h, channels: 3)
+        var filled = start
+        #expect(PatchFill.fill(&filled, unknown: hole, width: w, height: h, seed: 3, threads: 2))
+        let before = mae(start, clean, in: hole), after = mae(filled, clean, in: hole)
+        #expect(after < before / 3, "exemplar \(after) against smooth \(before)")
     }
 
     @Test("with too few whole patches known the fill gives up and leaves the smooth start")
