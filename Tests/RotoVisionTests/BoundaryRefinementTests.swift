@@ -10,7 +10,7 @@ import Testing
     @Test func aTexturedSpikyOutlineIsFollowedToThePixels() {
         let w = 640, h = 360, cx = 320.0, cy = 180.0, cell = 3
         var s = Scene(width: w, height: h, seed: 11)
-        var g = SplitMix(state: 5)
+        var g = SplitMix64(seed: 5)
         let dark = (0..<(w * h)).map { _ in g.next() % 2 == 0 }
         var truth = Mask(width: w, height: h)
         for y in 0..<h {

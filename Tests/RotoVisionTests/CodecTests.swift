@@ -34,20 +34,8 @@ func loadGolden() throws -> [GoldenCase] {
     return try JSONDecoder().decode(GoldenFile.self, from: Data(contentsOf: url)).cases
 }
 
-/// A deterministic pseudo-random generator for tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func randomMask(width: Int, height: Int, density: Double, seed: UInt64) -> Mask {
-    var g = SplitMix(state: seed)
+    var g = SplitMix64(seed: seed)
     let data = (0..<(width * height)).map { _ in UInt8(Double.random(in: 0..<1, using: &g) < density ? 1 : 0) }
     return Mask(width: width, height: height, data: data)
 }
@@ -197,7 +185,7 @@ func randomMask(width: Int, height: Int, density: Double, seed: UInt64) -> Mask 
     /// Frames of three objects: a block per object that moves a pixel a frame, salt-and-pepper labels
     /// (runs of one), an empty frame and a frame of one label (one run of every pixel: a long varint).
     static func frames(width: Int, height: Int, ids: [Int]) -> [SelectionLabels] {
-        var g = SplitMix(state: 11)
+        var g = SplitMix64(seed: 11)
         var out: [SelectionLabels] = []
         for f in 0..<6 {
             var l = [UInt8](repeating: 0, count: width * height)

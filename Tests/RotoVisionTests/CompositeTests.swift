@@ -2,18 +2,6 @@ import Foundation
 import RotoVision
 import Testing
 
-/// Deterministic pseudo-random numbers for synthetic images.
-private struct Rand {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// An image filled by `colour(x, y)`.
 private func image(_ w: Int, _ h: Int, _ colour: (Int, Int) -> (UInt8, UInt8, UInt8)) -> RGBImage {
     var px = [UInt8](repeating: 0, count: w * h * 3)
@@ -91,7 +79,7 @@ struct SubjectExtractionTests {
 
     @Test func subjectOnTwoToneGradient() {
         // Vertical gradient from light blue to warm grey with mild noise; a dark green rectangle subject.
-        var g = Rand(state: 7)
+        var g = SplitMix64(seed: 7)
         let img = image(320, 400) { x, y in
             let t = Double(y) / 399
             let bg = mix((170, 200, 240), (225, 215, 200), t)
@@ -126,7 +114,7 @@ struct SubjectExtractionTests {
     }
 
     @Test func busyNoiseKeepsWholeImageOpaque() {
-        var g = Rand(state: 3)
+        var g = SplitMix64(seed: 3)
         let img = image(200, 150) { _, _ in
             let v = g.next()
             return (UInt8(v & 255), UInt8((v >> 8) & 255), UInt8((v >> 16) & 255))
@@ -158,7 +146,7 @@ struct SubjectExtractionTests {
     }
 
     @Test func timing() {
-        var g = Rand(state: 11)
+        var g = SplitMix64(seed: 11)
         let img = image(1024, 1024) { x, y in
             let c = mix((240, 240, 236), (200, 60, 40), discCoverage(x, y, cx: 500, cy: 540, r: 300))
             let n = Int(g.next() % 5) - 2
@@ -236,7 +224,7 @@ struct CompositingTests {
     }
 
     @Test func pasteTiming() {
-        var g = Rand(state: 5)
+        var g = SplitMix64(seed: 5)
         let cut = SubjectExtractor.extract(image(800, 800) { x, y in
             let c = mix((255, 255, 255), (40, 90, 200), discCoverage(x, y, cx: 400, cy: 400, r: 350))
             let n = Int(g.next() % 3) - 1
@@ -274,7 +262,7 @@ struct CompositingTests {
 
     @Test("the declared regions of the watermark, a paste and the removal composite hold every pixel they change")
     func regionsHoldEveryChange() {
-        var g = Rand(state: 4)
+        var g = SplitMix64(seed: 4)
         func noise(_ w: Int, _ h: Int) -> RGBImage {
             image(w, h) { _, _ in (UInt8(g.next() % 256), UInt8(g.next() % 256), UInt8(g.next() % 256)) }
         }
@@ -315,7 +303,7 @@ struct CompositingTests {
     }
 
     @Test func watermarkOnlyBottomRight() {
-        var g = Rand(state: 9)
+        var g = SplitMix64(seed: 9)
         let orig = image(1280, 720) { _, _ in
             let v = UInt8(g.next() % 256)
             return (v, v, v)
@@ -354,7 +342,7 @@ struct PlacementTests {
     }
 
     @Test func trackSmoothsJitter() {
-        var g = Rand(state: 1)
+        var g = SplitMix64(seed: 1)
         var masks: [Mask?] = []
         var rawX: [Double] = []
         for i in 0..<40 {

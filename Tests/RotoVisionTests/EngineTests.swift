@@ -11,7 +11,7 @@ struct Scene {
         self.width = width
         self.height = height
         pixels = [UInt8](repeating: 0, count: width * height * 3)
-        var g = SplitMix(state: seed)
+        var g = SplitMix64(seed: seed)
         for y in 0..<height {
             for x in 0..<width {
                 let n = Int(g.next() % 21) - 10
@@ -27,7 +27,7 @@ struct Scene {
     @discardableResult
     mutating func paint(_ rgb: (Int, Int, Int), seed: UInt64 = 9, _ inside: (Int, Int) -> Bool) -> Mask {
         var m = Mask(width: width, height: height)
-        var g = SplitMix(state: seed)
+        var g = SplitMix64(seed: seed)
         for y in 0..<height {
             for x in 0..<width where inside(x, y) {
                 let n = Int(g.next() % 11) - 5
@@ -204,7 +204,7 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
         let w = 640, h = 360, cx = 300.0, cy = 180.0, r = 70.0, shift = (dx: 5, dy: 3)
         let palette: [(UInt8, UInt8, UInt8)] = [(200, 170, 90), (90, 70, 40), (150, 120, 60)]
         func pattern(_ seed: UInt64) -> (Int, Int) -> (UInt8, UInt8, UInt8) {
-            var g = SplitMix(state: seed)
+            var g = SplitMix64(seed: seed)
             let cells = (0..<(64 * 64)).map { _ in Int(g.next() % 3) }
             return { x, y in palette[cells[((y / 8) & 63) * 64 + ((x / 8) & 63)]] }
         }
@@ -238,7 +238,7 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
     @Test func aPartThatMovesUnlikeTheClickedPartIsKeptByItsMotion() {
         let w = 640, h = 360, cx = 300.0, cy = 150.0, r = 55.0
         let palette: [(UInt8, UInt8, UInt8)] = [(60, 80, 200), (170, 170, 150), (90, 120, 70)]
-        var g = SplitMix(state: 5)
+        var g = SplitMix64(seed: 5)
         let cells = (0..<(64 * 64)).map { _ in Int(g.next() % 3) }
         // The limb: a bar hanging from the body, its lower end `swing` px to the side.
         func limb(_ bx: Double, _ by: Double, swing: Double) -> (Int, Int) -> Bool {
@@ -252,7 +252,7 @@ func pt(_ x: Double, _ y: Double, _ w: Int, _ h: Int, positive: Bool = true) -> 
             var px = [UInt8](repeating: 0, count: w * h * 3)
             var truth = Mask(width: w, height: h)
             let body = disc(cx + dx, cy, r), arm = limb(cx + dx, cy + r - 10, swing: swing)
-            var n = SplitMix(state: 7)
+            var n = SplitMix64(seed: 7)
             for y in 0..<h {
                 for x in 0..<w {
                     var c = palette[cells[((y / 10) & 63) * 64 + ((x / 10) & 63)]]
