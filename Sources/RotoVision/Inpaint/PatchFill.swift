@@ -11,7 +11,9 @@ import RotoThreads
 /// for every patch that touches the region the most similar patch lying wholly in the known part
 /// (PatchMatch's randomised search: propagation from the neighbours, then random tries at halving
 /// radii) and (b) setting each unknown pixel to the similarity-weighted mean of what the patches over
-/// it propose (Wexler, Shechtman and Irani's completion, on one image). Deterministic for a seed.
+/// it propose (Wexler, Shechtman and Irani's completion, on one image), the finest level's last vote
+/// from the best patch alone. The coarsest level starts from an onion peel, not from the smooth fill.
+/// Deterministic for a seed.
 enum PatchFill {
     struct Settings: Sendable, Equatable {
         /// Patches are (2r+1)² pixels.
@@ -28,10 +30,10 @@ enum PatchFill {
     /// Fills the pixels where `unknown` is non-zero in `values` (interleaved RGB floats, `width` × `height`),
     /// which must hold a first estimate everywhere (a smooth fill): it is the start at the coarsest level.
     /// Returns false, leaving `values` as they were, when the known part holds too few whole patches.
-    @discardableResult
     ///
     /// The work is split into two fixed halves run on up to `threads` threads, so the result does not
     /// depend on the number of threads.
+    @discardableResult
     static func fill(_ values: inout [Float], unknown: [UInt8], width w: Int, height h: Int,
                      settings: Settings = Settings(), seed: UInt64 = 1, threads: Int = 1) -> Bool {
         precondition(values.count == w * h * 3 && unknown.count == w * h)

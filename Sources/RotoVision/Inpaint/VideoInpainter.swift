@@ -20,8 +20,9 @@ public enum EditQuality: String, Sendable {
 /// surroundings; known background is carried into the hole forwards and backwards through the clip by
 /// chaining the flow (each hole pixel remembers the frame and position of the real background pixel it
 /// came from, so it is resampled once, however far away in time); the two directions are blended by
-/// temporal distance; what is never seen is filled spatially (push–pull) on one key frame and that fill
-/// is carried through the clip the same way, so it does not flicker.
+/// temporal distance; what is never seen is filled spatially on one key frame (push–pull, then patches
+/// of the frame around it: ``PatchFill``) and that fill is carried through the clip the same way, so it
+/// does not flicker.
 public struct VideoInpainter: Sendable {
     /// Tuning knobs.
     public struct Configuration: Sendable, Equatable {
