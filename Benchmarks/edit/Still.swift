@@ -9,10 +9,7 @@ import RotoVision
 /// inside the hole, and the detail there — the mean gradient magnitude of the result's luma over the
 /// clean frame's (1: as much texture as the real background; a smooth fill is far below).
 func runStill(_ args: Args) {
-    let seqs = args.seqs.isEmpty
-        ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
-            .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
-        : args.seqs
+    let seqs = sequences(args)
     let variants: [(String, Bool)] = [("smooth", false), ("exemplar", true)]
     var sums: [String: [Double]] = [:]
     var lines: [String] = []

@@ -222,6 +222,14 @@ func score(_ result: [RGBImage], clean: [RGBImage], truth: [Mask]) -> Scores {
                   smallHole: mean(s.map(\.3)), smallWhole: mean(s.map(\.4)))
 }
 
+/// The sequences asked for, else every davis2016-dev folder with a video, sorted.
+func sequences(_ args: Args) -> [String] {
+    args.seqs.isEmpty
+        ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
+            .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
+        : args.seqs
+}
+
 // MARK: - Run
 
 let args = parseArgs()
@@ -231,10 +239,7 @@ if args.still {
 }
 let engine = ClassicalSegmentationEngine()
 let tracker = MaskTracker()
-let seqs = args.seqs.isEmpty
-    ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
-        .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
-    : args.seqs
+let seqs = sequences(args)
 
 struct Row {
     var name: String; var frames: Int; var size: String; var iou: Double; var cells: [String]

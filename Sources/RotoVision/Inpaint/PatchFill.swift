@@ -85,26 +85,12 @@ enum PatchFill {
         init(width: Int, height: Int, image: [Float], unknown: [UInt8], radius r: Int) {
             self.width = width; self.height = height; self.radius = r
             self.image = image; self.unknown = unknown
-            // Counts of unknown pixels in each centre's patch, by a separable box sum.
-            var rows = [Int32](repeating: 0, count: width * height)
-            var counts = [Int32](repeating: 0, count: width * height)
-            for y in 0..<height {
-                var run: Int32 = 0
-                let base = y * width
-                for x in 0..<min(width, r) { run += Int32(unknown[base + x]) }
-                for x in 0..<width {
-                    if x + r < width { run += Int32(unknown[base + x + r]) }
-                    if x - r - 1 >= 0 { run -= Int32(unknown[base + x - r - 1]) }
-                    rows[base + x] = run
-                }
-            }
-            for x in 0..<width {
-                var run: Int32 = 0
-                for y in 0..<min(height, r) { run += rows[y * width + x] }
-                for y in 0..<height {
-                    if y + r < height { run += rows[(y + r) * width + x] }
-                    if y - r - 1 >= 0 { run -= rows[(y - r - 1) * width + x] }
-                    counts[y * width + x] = run
+            // Counts of unknown pixels in each centre's patch (exact: sums of 0s and 1s).
+            var counts = [Float](repeating: 0, count: width * height), tmp = counts
+            let flags = unknown.map { Float($0 != 0 ? 1 : 0) }
+            flags.withUnsafeBufferPointer { S in
+                counts.withUnsafeMutableBufferPointer { D in
+                    tmp.withUnsafeMutableBufferPointer { boxSum(S, D, $0, width: width, height: height, radius: r) }
                 }
             }
             var targets: [Int32] = [], sources: [Int32] = []
