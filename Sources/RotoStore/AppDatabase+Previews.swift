@@ -36,28 +36,24 @@ public struct PreviewRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
 extension AppDatabase {
     /// The session's cached preview, if it was made for `selectionVersion`.
     public func preview(sessionID: String, selectionVersion: Int) async throws -> PreviewRecord? {
-        try await writer.read { db in try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion) }
+        try await writer.read { db in
+            try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion)
+                .fetchOne(db)
+        }
     }
 
     /// The tracked-labels file of a preview made for `selectionVersion` of the session's selection: the
     /// session's preview, or one that a later selection's preview replaced and whose files are still kept
-    /// (the newest, if two calls made one each); nil when there is none (its files are gone, or it kept no
-    /// labels).
+    /// (the newest, if two calls made one each), found by the version in its name; nil when there is none
+    /// (its files are gone, or it kept no labels).
     public func previewLabels(sessionID: String, selectionVersion: Int) async throws -> FileRecord? {
         try await writer.read { db in
-            if let token = try Self.preview(db, sessionID: sessionID, selectionVersion: selectionVersion)?.labelsToken {
-                return try FileRecord.fetchOne(db, key: token)
-            }
             let base = PreviewRecord.filesBase(sessionID: sessionID, selectionVersion: selectionVersion)
             return try FileRecord
                 .filter(Column("ownerId") == sessionID && Column("kind") == FileRecord.Kind.preview.rawValue)
                 .order(Column("createdAt").desc, Column("token")).fetchAll(db)
                 .first { $0.path.hasPrefix(base) && $0.path.hasSuffix(".labels") }
         }
-    }
-
-    private static func preview(_ db: Database, sessionID: String, selectionVersion: Int) throws -> PreviewRecord? {
-        try PreviewRecord.filter(Column("sessionId") == sessionID && Column("selectionVersion") == selectionVersion).fetchOne(db)
     }
 
     /// The `tracking_output` file of the session's latest preview, whatever selection it was made for;
