@@ -76,6 +76,44 @@ struct PatchFillTests {
         #expect(after < before / 3, "exemplar \(after) against smooth \(before)")
     }
 
+    @Test("with a guide the texture follows the first estimate's shading; without, the surroundings'")
+    func guideSetsTheShading() {
+        let (w, h) = (112, 96)
+        // Grain of ±30 levels everywhere, on a base of 90, and of 200 in a block at the top left.
+        var random = SplitMix64(seed: 11)
+        var clean = [Float](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let base: Float = x < 32 && y < 32 ? 200 : 90
+                let grain = Float(random.next() % 61) - 30
+                for c in 0..<3 { clean[3 * (y * w + x) + c] = base + grain }
+            }
+        }
+        let hole = rectangle(w, h, x0: 40, y0: 36, width: 44, height: 44)
+        // The first estimate says the hole is bright.
+        var start = clean
+        for p in hole.indices where hole[p] != 0 { for c in 0..<3 { start[3 * p + c] = 200 } }
+        // The hole's mean and its grain (mean absolute difference from that mean).
+        func statistics(_ v: [Float]) -> (mean: Float, grain: Float) {
+            let inside = hole.indices.filter { hole[$0] != 0 }
+            let mean = inside.reduce(Float(0)) { $0 + v[3 * $1] } / Float(inside.count)
+            return (mean, inside.reduce(Float(0)) { $0 + abs(v[3 * $1] - mean) } / Float(inside.count))
+        }
+        var results: [Float: (mean: Float, grain: Float)] = [:]
+        for weight: Float in [0, 2] {
+            var filled = start
+            var settings = PatchFill.Settings()
+            settings.guideWeight = weight
+            #expect(PatchFill.fill(&filled, unknown: hole, width: w, height: h, settings: settings, seed: 5, threads: 2))
+            results[weight] = statistics(filled)
+        }
+        // The grain is kept either way (the source's mean absolute deviation is 15; a smooth fill's is 0).
+        let unguided = results[0]!, guided = results[2]!
+        #expect(abs(unguided.mean - 90) < 15, "unguided: the surroundings' shading, \(unguided)")
+        #expect(abs(guided.mean - 200) < 15, "guided: the estimate's shading, \(guided)")
+        #expect(unguided.grain > 10 && guided.grain > 10, "grain \(unguided.grain), \(guided.grain)")
+    }
+
     @Test("with too few whole patches known the fill gives up and leaves the smooth start")
     func tooLittleKnown() {
         // Only a 3 px frame is known: no 7×7 patch lies wholly in it.

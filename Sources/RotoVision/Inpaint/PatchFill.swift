@@ -12,7 +12,8 @@ import RotoThreads
 /// (PatchMatch's randomised search: propagation from the neighbours, then random tries at halving
 /// radii) and (b) setting each unknown pixel to the similarity-weighted mean of what the patches over
 /// it propose (Wexler, Shechtman and Irani's completion, on one image), the finest level's last vote
-/// from the best patch alone. The coarsest level starts from an onion peel, not from the smooth fill.
+/// from the best patch alone. The coarsest level starts from an onion peel, not from the smooth fill,
+/// which instead guides the search: a source patch's mean colour should be the estimate's there.
 /// Deterministic for a seed.
 enum PatchFill {
     struct Settings: Sendable, Equatable {
@@ -25,10 +26,15 @@ enum PatchFill {
         var coarseRounds = 4
         /// The last round at the finest level takes each pixel from the best patch over it, not the mean.
         var sharpFinish = true
+        /// Weight of the guide: a match also pays this times the patch's pixel count times the squared
+        /// difference between the source patch's mean colour and the first estimate's mean over the
+        /// target patch, so the texture follows the smooth fill's shading instead of whatever region's
+        /// patches the search meets first (a goat's hole took the hillside's grass). 0: unguided.
+        var guideWeight: Float = 2
     }
 
     /// Fills the pixels where `unknown` is non-zero in `values` (interleaved RGB floats, `width` × `height`),
-    /// which must hold a first estimate everywhere (a smooth fill): it is the start at the coarsest level.
+    /// which must hold a first estimate everywhere (a smooth fill): it guides the search (`guideWeight`).
     /// Returns false, leaving `values` as they were, when the known part holds too few whole patches.
     ///
     /// The work is split into two fixed halves run on up to `threads` threads, so the result does not
@@ -39,12 +45,13 @@ enum PatchFill {
         precondition(values.count == w * h * 3 && unknown.count == w * h)
         let r = settings.patchRadius
         guard w >= 4 * r + 2, h >= 4 * r + 2 else { return false }
-        var levels = [Level(width: w, height: h, image: values, unknown: unknown, radius: r)]
+        var levels = [Level(width: w, height: h, image: values, unknown: unknown, radius: r,
+                            guideWeight: settings.guideWeight)]
         while true {
             let top = levels[levels.count - 1]
             guard let extent = top.unknownExtent, extent > settings.coarsestExtent,
                   (min(top.width, top.height) + 1) / 2 >= 4 * r + 2 else { break }
-            let next = top.halved(radius: r)
+            let next = top.halved(radius: r, guideWeight: settings.guideWeight)
             guard next.sources.count >= 16 else { break }
             levels.append(next)
         }
@@ -81,10 +88,36 @@ enum PatchFill {
         /// Source centres, and whether each pixel is one.
         let sources: [Int32]
         let isSource: [Bool]
+        /// The patch means of the first estimate (the guide) at every centre, and of the image at the
+        /// sources (their pixels are known, so their means do not change).
+        let guideMean: [Float]
+        let sourceMean: [Float]
+        /// The guide's weight times the patch's pixel count (0: unguided).
+        let guideScale: Float
 
-        init(width: Int, height: Int, image: [Float], unknown: [UInt8], radius r: Int) {
+        init(width: Int, height: Int, image: [Float], unknown: [UInt8], radius r: Int, guideWeight: Float = 0) {
             self.width = width; self.height = height; self.radius = r
             self.image = image; self.unknown = unknown
+            let side = Float(2 * r + 1)
+            guideScale = guideWeight * side * side
+            if guideWeight > 0 {
+                // Both means from one box sum per channel of the guide: at a source every pixel of the
+                // patch is known, so the guide there is the image.
+                var means = [Float](repeating: 0, count: width * height * 3)
+                var plane = [Float](repeating: 0, count: width * height), sum = plane, tmp = plane
+                for c in 0..<3 {
+                    for p in 0..<(width * height) { plane[p] = image[3 * p + c] }
+                    plane.withUnsafeBufferPointer { S in
+                        sum.withUnsafeMutableBufferPointer { D in
+                            tmp.withUnsafeMutableBufferPointer { boxSum(S, D, $0, width: width, height: height, radius: r) }
+                        }
+                    }
+                    for p in 0..<(width * height) { means[3 * p + c] = sum[p] / (side * side) }
+                }
+                guideMean = means; sourceMean = means
+            } else {
+                guideMean = []; sourceMean = []
+            }
             // Counts of unknown pixels in each centre's patch (exact: sums of 0s and 1s).
             var counts = [Float](repeating: 0, count: width * height), tmp = counts
             let flags = unknown.map { Float($0 != 0 ? 1 : 0) }
@@ -124,7 +157,7 @@ enum PatchFill {
         }
 
         /// The level below: 2×2 means of the image; a pixel is unknown if any of its four is.
-        func halved(radius r: Int) -> Level {
+        func halved(radius r: Int, guideWeight: Float) -> Level {
             let nw = (width + 1) / 2, nh = (height + 1) / 2
             var img = [Float](repeating: 0, count: nw * nh * 3)
             var unk = [UInt8](repeating: 0, count: nw * nh)
@@ -146,7 +179,7 @@ enum PatchFill {
                     unk[q] = u != 0 ? 1 : 0
                 }
             }
-            return Level(width: nw, height: nh, image: img, unknown: unk, radius: r)
+            return Level(width: nw, height: nh, image: img, unknown: unk, radius: r, guideWeight: guideWeight)
         }
 
         /// Unknown pixels take the colour of the coarser level's pixel over them.
@@ -205,7 +238,7 @@ enum PatchFill {
                 offsets.withUnsafeBufferPointer { O in
                     for q in sources {
                         let q = Int(q)
-                        var total: Float = 0
+                        var total = guidance(p, q)
                         for o in O {
                             let a = 3 * (p + o), b = 3 * (q + o)
                             let d0 = I[a] - I[b], d1 = I[a + 1] - I[b + 1], d2 = I[a + 2] - I[b + 2]
@@ -237,12 +270,21 @@ enum PatchFill {
             }
         }
 
-        /// Sum of squared differences between the patches centred at `a` and `b`, stopping early once
-        /// it passes `limit`.
+        /// The guide's cost of the source centred at `q` for the target centred at `p` (0 unguided).
+        @inline(__always)
+        func guidance(_ p: Int, _ q: Int) -> Float {
+            guard guideScale > 0 else { return 0 }
+            let d0 = sourceMean[3 * q] - guideMean[3 * p], d1 = sourceMean[3 * q + 1] - guideMean[3 * p + 1]
+            let d2 = sourceMean[3 * q + 2] - guideMean[3 * p + 2]
+            return guideScale * (d0 * d0 + d1 * d1 + d2 * d2)
+        }
+
+        /// Sum of squared differences between the patches centred at `a` and `b` plus the guide's cost,
+        /// stopping early once it passes `limit`.
         @inline(__always)
         func distance(_ I: UnsafeBufferPointer<Float>, _ a: Int, _ b: Int, limit: Float) -> Float {
             let r = radius, stride = 3 * width, span = 3 * (2 * r + 1)
-            var total: Float = 0
+            var total: Float = guidance(a, b)
             var pa = 3 * (a - r * width - r), pb = 3 * (b - r * width - r)
             for _ in 0..<(2 * r + 1) {
                 for i in 0..<span {
