@@ -88,21 +88,19 @@ enum PatchFill {
         /// Source centres, and whether each pixel is one.
         let sources: [Int32]
         let isSource: [Bool]
-        /// The patch means of the first estimate (the guide) at every centre, and of the image at the
-        /// sources (their pixels are known, so their means do not change).
-        let guideMean: [Float]
-        let sourceMean: [Float]
+        /// The mean colour of the patch at every centre in the image the level starts from: at a target,
+        /// the first estimate's (the guide); at a source, its known pixels' (they never change). Empty
+        /// when unguided.
+        let means: [Float]
         /// The guide's weight times the patch's pixel count (0: unguided).
         let guideScale: Float
 
-        init(width: Int, height: Int, image: [Float], unknown: [UInt8], radius r: Int, guideWeight: Float = 0) {
+        init(width: Int, height: Int, image: [Float], unknown: [UInt8], radius r: Int, guideWeight: Float) {
             self.width = width; self.height = height; self.radius = r
             self.image = image; self.unknown = unknown
             let side = Float(2 * r + 1)
             guideScale = guideWeight * side * side
             if guideWeight > 0 {
-                // Both means from one box sum per channel of the guide: at a source every pixel of the
-                // patch is known, so the guide there is the image.
                 var means = [Float](repeating: 0, count: width * height * 3)
                 var plane = [Float](repeating: 0, count: width * height), sum = plane, tmp = plane
                 for c in 0..<3 {
@@ -114,9 +112,9 @@ enum PatchFill {
                     }
                     for p in 0..<(width * height) { means[3 * p + c] = sum[p] / (side * side) }
                 }
-                guideMean = means; sourceMean = means
+                self.means = means
             } else {
-                guideMean = []; sourceMean = []
+                means = []
             }
             // Counts of unknown pixels in each centre's patch (exact: sums of 0s and 1s).
             var counts = [Float](repeating: 0, count: width * height), tmp = counts
@@ -274,8 +272,8 @@ enum PatchFill {
         @inline(__always)
         func guidance(_ p: Int, _ q: Int) -> Float {
             guard guideScale > 0 else { return 0 }
-            let d0 = sourceMean[3 * q] - guideMean[3 * p], d1 = sourceMean[3 * q + 1] - guideMean[3 * p + 1]
-            let d2 = sourceMean[3 * q + 2] - guideMean[3 * p + 2]
+            let d0 = means[3 * q] - means[3 * p], d1 = means[3 * q + 1] - means[3 * p + 1]
+            let d2 = means[3 * q + 2] - means[3 * p + 2]
             return guideScale * (d0 * d0 + d1 * d1 + d2 * d2)
         }
 
