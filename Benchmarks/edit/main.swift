@@ -17,6 +17,8 @@
 //                   [--no-exemplar]  (never-seen pixels filled smoothly only, as before stop 57)
 //                   [--still]      (instead: what no frame shows, filled with and without the exemplar
 //                                  fill; see Still.swift)
+//                   [--cutout]     (instead: the subject of a reference photo for swap and addition; see
+//                                  Cutout.swift)
 
 import Foundation
 import Synchronization
@@ -35,6 +37,7 @@ struct Args {
     var motionFromClean = false
     var blendDirections = true
     var still = false
+    var cutout = false
     var exemplar = true
 }
 
@@ -57,6 +60,7 @@ func parseArgs() -> Args {
         case "--motion-from-clean": a.motionFromClean = true
         case "--nearest-source": a.blendDirections = false
         case "--still": a.still = true
+        case "--cutout": a.cutout = true
         case "--no-exemplar": a.exemplar = false
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
@@ -235,6 +239,10 @@ func sequences(_ args: Args) -> [String] {
 let args = parseArgs()
 if args.still {
     runStill(args)
+    exit(0)
+}
+if args.cutout {
+    runCutout(args)
     exit(0)
 }
 let engine = ClassicalSegmentationEngine()

@@ -50,6 +50,8 @@ struct SubjectExtractionTests {
         }
         let c = SubjectExtractor.extract(img)
         #expect(abs(c.width - 180) <= 4 && abs(c.height - 180) <= 4, "cropped to the disc: \(c.width)x\(c.height)")
+        // Where the crop lay in the image: the disc's box (centre 210, 140, radius 90).
+        #expect(abs(c.originX - 120) <= 2 && abs(c.originY - 50) <= 2, "origin \(c.originX), \(c.originY)")
         #expect(discIoU(c, r: r) >= 0.95)
         // Interior opaque and red; corners of the crop transparent.
         let mid = (c.height / 2) * c.width + c.width / 2
@@ -121,7 +123,7 @@ struct SubjectExtractionTests {
         }
         let c = SubjectExtractor.extract(img)
         #expect(c.width == 200 && c.height == 150)
-        #expect(c.rgb == img)
+        #expect(c.rgb == img && c.originX == 0 && c.originY == 0)
         // Opaque inside, feathered only at the 2-px border.
         #expect(c.alpha[75 * 200 + 100] == 255)
         #expect(c.alpha[0] < 255)

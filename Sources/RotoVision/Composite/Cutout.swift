@@ -5,6 +5,9 @@ public struct Cutout: Sendable, Equatable {
     public var rgb: RGBImage
     /// `width * height` opacity values, row-major: 0 transparent, 255 opaque.
     public var alpha: [UInt8]
+    /// Where the cutout's top-left pixel lay in the image it was cut from (after that image's downscaling
+    /// to ``SubjectExtractor/maximumLongSide``); (0, 0) for a whole image.
+    public var originX = 0, originY = 0
 
     /// Width in pixels.
     public var width: Int { rgb.width }

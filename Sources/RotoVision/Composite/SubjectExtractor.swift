@@ -516,7 +516,9 @@ public enum SubjectExtractor {
                 px[(y * box.width + x) * 3 + 2] = img.pixels[(s + x) * 3 + 2]
             }
         }
-        return Cutout(rgb: RGBImage(width: box.width, height: box.height, pixels: px), alpha: al)
+        var cut = Cutout(rgb: RGBImage(width: box.width, height: box.height, pixels: px), alpha: al)
+        cut.originX = box.x; cut.originY = box.y
+        return cut
     }
 }
 
