@@ -7,7 +7,8 @@ import RotoVision
 /// hole is filled spatially on the key frame and carried to the others. The true masks are the holes
 /// (this measures the fill, not the selection). Scored with and without the exemplar fill: PSNR and SSIM
 /// inside the hole, and the detail there — the mean gradient magnitude of the result's luma over the
-/// clean frame's (1: as much texture as the real background; a smooth fill is far below).
+/// clean frame's (1: as much texture as the real background; a smooth fill is far below). Then the same
+/// with the object swaying (`runSway`).
 func runStill(_ args: Args) {
     let seqs = sequences(args)
     let variants: [(String, Bool)] = [("smooth", false), ("exemplar", true)]
@@ -57,6 +58,70 @@ func runStill(_ args: Args) {
     let means = args.qualities.flatMap { q in variants.map { v -> String in
         let m = { (k: String) in mean(sums["\(q.rawValue) \(v.0) \(k)"] ?? []) }
         return "\(f1(m("psnr"))) \(f3(m("ssim"))) \(f2(m("detail"))) \(f2(m("s")))"
+    } }
+    print(pad("mean", 16) + means.map { pad($0, 26) }.joined())
+    runSway(args, variants: variants)
+}
+
+/// The same held frame with the object swaying ±20 px (at 1280 px wide) about the middle, 24 frames a
+/// period: what it uncovers at either side is seen in other frames, its middle never, so the key frame's
+/// fill and the propagated background meet, and the fill is carried through moving holes. Scored over
+/// the union of the holes: PSNR, detail, and the mean change from frame to frame where two consecutive
+/// holes overlap (the clean frames do not change there: any change is flicker).
+func runSway(_ args: Args, variants: [(String, Bool)]) {
+    let count = 24
+    var sums: [String: [Double]] = [:]
+    var lines: [String] = []
+    for name in sequences(args) {
+        guard let reader = try? FrameReader(path: "\(args.davis)/\(name)/video.mp4"),
+              let first = try? reader.frame(at: 0) else { continue }
+        let clean = RGBImage(width: first.width, height: first.height, pixels: first.pixels)
+        let blob = Blob(width: clean.width, height: clean.height)
+        // Blob's path crosses 0.56 of the width as t goes from 0 to 1.
+        let amplitude = 20 / (0.56 * 1280)
+        var input: [RGBImage] = [], holes: [Mask] = []
+        for i in 0..<count {
+            var frame = clean
+            holes.append(blob.draw(0.5 + amplitude * sin(2 * Double.pi * Double(i) / Double(count)), into: &frame))
+            input.append(frame)
+        }
+        var union = [UInt8](repeating: 0, count: clean.width * clean.height)
+        for hole in holes { for p in hole.data.indices where hole.data[p] != 0 { union[p] = 1 } }
+        let region = Mask(width: clean.width, height: clean.height, data: union)
+        var cells: [String] = []
+        for quality in args.qualities {
+            for (variant, exemplar) in variants {
+                var configuration = VideoInpainter.Configuration(quality: quality)
+                configuration.exemplarFill = exemplar
+                var frames = input
+                _ = VideoInpainter(quality: quality, configuration: configuration, threads: 2).remove(frames: &frames, holes: holes)
+                let p = mean(frames.map { psnr($0, clean, region: region) })
+                let d = mean(frames.map { detail($0, region: region) }) / max(detail(clean, region: region), 1e-9)
+                let change = temporalChange(frames, holes: holes)
+                let key = "\(quality.rawValue) \(variant)"
+                sums[key + " psnr", default: []].append(p)
+                sums[key + " detail", default: []].append(d)
+                sums[key + " change", default: []].append(change)
+                cells.append("\(f1(p)) \(f2(d)) \(f2(change))")
+                if let dir = args.dump {
+                    let file = "\(dir)/\(name)-sway-\(quality.rawValue)-\(variant).ppm"
+                    _ = FileManager.default.createFile(atPath: file, contents: Data(frames[count / 4].ppm))
+                }
+            }
+        }
+        FileHandle.standardError.write(Data("done \(name) (sway)\n".utf8))
+        lines.append(pad(name, 16) + cells.map { pad($0, 26) }.joined())
+    }
+    let headers = args.qualities.flatMap { q in variants.map { "\(q.rawValue) \($0.0)" } }
+    print("")
+    print("Swaying: the same held frame, the object swaying ±20 px about the middle (24 frames). Cells, over the")
+    print("region any hole covers: PSNR dB, detail (as above), change from frame to frame where consecutive holes")
+    print("overlap (grey levels; the clean frames: 0).")
+    print(pad("sequence", 16) + headers.map { pad($0, 26) }.joined())
+    for line in lines { print(line) }
+    let means = args.qualities.flatMap { q in variants.map { v -> String in
+        let m = { (k: String) in mean(sums["\(q.rawValue) \(v.0) \(k)"] ?? []) }
+        return "\(f1(m("psnr"))) \(f2(m("detail"))) \(f2(m("change")))"
     } }
     print(pad("mean", 16) + means.map { pad($0, 26) }.joined())
 }
