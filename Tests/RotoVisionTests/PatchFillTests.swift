@@ -123,4 +123,39 @@ struct PatchFillTests {
         #expect(!PatchFill.fill(&values, unknown: hole, width: w, height: h))
         #expect(values == start)
     }
+
+    @Test("random holes in random images, at the borders too: the known pixels stay, the filled ones stay within the known colours")
+    func randomHoles() {
+        for seed in UInt64(1)...24 {
+            var random = SplitMix64(seed: seed)
+            let w = 16 + Int(random.next() % 80), h = 16 + Int(random.next() % 60)
+            var values = [Float](repeating: 0, count: w * h * 3)
+            for i in values.indices { values[i] = Float(random.next() % 256) }
+            // A few discs anywhere, some cut by the image's edge.
+            var hole = [UInt8](repeating: 0, count: w * h)
+            for _ in 0..<(1 + Int(random.next() % 4)) {
+                let cx = Int(random.next() % UInt64(w)), cy = Int(random.next() % UInt64(h))
+                let r = 2 + Int(random.next() % UInt64(max(3, min(w, h) / 3)))
+                for y in 0..<h { for x in 0..<w where (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r { hole[y * w + x] = 1 } }
+            }
+            var low = [Float](repeating: 255, count: 3), high = [Float](repeating: 0, count: 3)
+            for p in hole.indices where hole[p] == 0 {
+                for c in 0..<3 { low[c] = min(low[c], values[3 * p + c]); high[c] = max(high[c], values[3 * p + c]) }
+            }
+            PushPull.fill(&values, known: hole.map { $0 != 0 ? 0 : 1 }, width: w, height: h, channels: 3)
+            let start = values
+            PatchFill.fill(&values, unknown: hole, width: w, height: h, seed: seed, threads: 2)
+            for p in hole.indices {
+                for c in 0..<3 {
+                    let v = values[3 * p + c]
+                    if hole[p] == 0 {
+                        #expect(v == start[3 * p + c], "seed \(seed): a known pixel changed")
+                    } else {
+                        #expect(v.isFinite && v >= low[c] - 1e-3 && v <= high[c] + 1e-3,
+                                "seed \(seed): \(v) outside the known colours \(low[c])…\(high[c])")
+                    }
+                }
+            }
+        }
+    }
 }
