@@ -1,5 +1,4 @@
 import Foundation
-import RotoMedia
 import RotoVision
 
 /// `--cutout`: the reference image's subject for swap and addition, on real photos. Each clip's first
@@ -11,12 +10,10 @@ func runCutout(_ args: Args) {
     var ious: [Double] = [], shares: [Double] = [], times: [Double] = []
     print(pad("sequence", 16) + pad("crop", 12) + pad("IoU", 8) + pad("whole image", 13) + "seconds")
     for name in sequences(args) {
-        guard let reader = try? FrameReader(path: "\(args.davis)/\(name)/video.mp4"),
-              let first = try? reader.frame(at: 0),
+        guard let frame = firstFrame(args, name),
               let truth = FileManager.default.contents(atPath: "\(args.davis)/\(name)/masks/00000.png")
                 .flatMap({ try? MaskPNG.decode([UInt8]($0)) }),
               let box = truth.boundingBox else { print("skip \(name): cannot read"); continue }
-        let frame = RGBImage(width: first.width, height: first.height, pixels: first.pixels)
         let gx = box.width * 2 / 5, gy = box.height * 2 / 5
         let x0 = max(0, box.x - gx), y0 = max(0, box.y - gy)
         let x1 = min(frame.width, box.x + box.width + gx), y1 = min(frame.height, box.y + box.height + gy)
