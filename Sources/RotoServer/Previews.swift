@@ -389,7 +389,10 @@ struct PreviewPipeline {
         var keepTrack = labelsPath != nil
         _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video,
                                        options: Self.overlay) { i in
-            guard let labels = stream.take(i) else { return nil }
+            // A frame between two tracked ones is interpolated here, on the renderer's thread (which
+            // waits for the tracker), not on the tracker's.
+            guard let taken = stream.take(i) else { return nil }
+            let labels = tracker.labels(of: taken)
             // After the take: labels the tracker gave after it stopped are never drawn.
             if stop?.isRaised == true { throw MediaError(code: .cancelled, message: "the preview was stopped") }
             if keepTrack {
@@ -463,7 +466,7 @@ struct PreviewPipeline {
     ) -> TrackedFrames where Frames.Element == RGBImage, Frames.Index == Int {
         let stream = TrackedFrames(count: working.count)
         let thread = Thread {
-            tracker.stream(frames: working, anchors: anchors, objectIDs: objectIDs, step: step) { stream.put($0, $1) }
+            tracker.streamFrames(frames: working, anchors: anchors, objectIDs: objectIDs, step: step) { stream.put($0, $1) }
             stream.finish()
         }
         thread.stackSize = 8 << 20
@@ -524,7 +527,7 @@ struct PreviewPipeline {
     }
 }
 
-/// Tracked labels handed from the tracking thread to one consumer (the renderer), which takes each frame
+/// Tracked frames handed from the tracking thread to one consumer (the renderer), which takes each frame
 /// once, in order, blocking until it is final; a frame is held only between the two, and the tracker runs
 /// at most `lead` frames ahead of the consumer (so the frames held do not grow with the clip).
 final class TrackedFrames: Sendable {
@@ -535,7 +538,7 @@ final class TrackedFrames: Sendable {
     private let space = DispatchSemaphore(value: 0)
 
     private struct State {
-        var frames: [SelectionLabels?]
+        var frames: [MaskTracker.StreamedFrame?]
         var finished = false
         /// Every frame below it has been taken or passed over.
         var taken = 0
@@ -546,11 +549,11 @@ final class TrackedFrames: Sendable {
     init(count: Int, lead: Int = 48) {
         self.count = count
         self.lead = max(1, lead)
-        state = Mutex(State(frames: [SelectionLabels?](repeating: nil, count: count)))
+        state = Mutex(State(frames: [MaskTracker.StreamedFrame?](repeating: nil, count: count)))
     }
 
     /// Frame `index` is final. Waits while it is `lead` frames or more ahead of the consumer.
-    func put(_ index: Int, _ labels: SelectionLabels) {
+    func put(_ index: Int, _ labels: MaskTracker.StreamedFrame) {
         while state.withLock({ !$0.abandoned && index >= $0.taken + lead }) { space.wait() }
         state.withLock { if index < count && !$0.abandoned { $0.frames[index] = labels } }
         signal.signal()
@@ -570,10 +573,10 @@ final class TrackedFrames: Sendable {
 
     /// Waits until frame `index` is final and takes it; nil for a frame tracking does not give (past the
     /// end) or one already taken.
-    func take(_ index: Int) -> SelectionLabels? {
+    func take(_ index: Int) -> MaskTracker.StreamedFrame? {
         guard index >= 0 && index < count else { return nil }
         while true {
-            let (labels, finished) = state.withLock { s -> (SelectionLabels?, Bool) in
+            let (labels, finished) = state.withLock { s -> (MaskTracker.StreamedFrame?, Bool) in
                 guard !s.abandoned else { return (nil, true) }
                 let labels = s.frames[index]
                 if labels != nil {

@@ -834,6 +834,32 @@ extension MaskTracker {
         frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], step: Int = 1,
         onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
     ) where Frames.Element == RGBImage, Frames.Index == Int {
+        streamFrames(frames: images, anchors: anchors, objectIDs: objectIDs, step: step) { onFinal($0, labels(of: $1)) }
+    }
+
+    /// A frame as ``streamFrames(frames:anchors:objectIDs:step:onFinal:)`` gives it: its labels, or the two
+    /// tracked frames it lies between, to be interpolated by whoever takes it (``labels(of:)``).
+    public enum StreamedFrame: Sendable, Equatable {
+        case labels(SelectionLabels)
+        /// A `fraction` (0…1) of the way from the first tracked frame to the second.
+        case between(SelectionLabels, SelectionLabels, fraction: Float)
+    }
+
+    /// The labels of `frame`: an interpolated frame is interpolated now.
+    public func labels(of frame: StreamedFrame) -> SelectionLabels {
+        switch frame {
+        case .labels(let labels): labels
+        case .between(let a, let b, let fraction): interpolate(a, b, at: fraction)
+        }
+    }
+
+    /// ``stream(frames:anchors:objectIDs:step:onFinal:)`` that leaves the frames between two tracked ones
+    /// (with `step` > 1) to be interpolated by the consumer: a preview's renderer, which waits for the
+    /// tracker, interpolates them on its own thread instead of the tracker's.
+    public func streamFrames<Frames: RandomAccessCollection & Sendable>(
+        frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], step: Int = 1,
+        onFinal: (_ frame: Int, _ labels: StreamedFrame) -> Void
+    ) where Frames.Element == RGBImage, Frames.Index == Int {
         precondition(images.startIndex == 0, "MaskTracker.stream: frames are indexed from 0")
         let count = images.count
         if step > 1 && count > 2 {
@@ -845,16 +871,26 @@ extension MaskTracker {
             var subsetAnchors: [Int: SelectionLabels] = [:]
             for (a, labels) in anchors { if let j = position[a] { subsetAnchors[j] = labels } }
             var last: (frame: Int, labels: SelectionLabels)?
-            stream(frames: FrameSubset(base: images, frames: indices), anchors: subsetAnchors, objectIDs: objectIDs) { j, labels in
+            streamEveryFrame(frames: FrameSubset(base: images, frames: indices), anchors: subsetAnchors,
+                             objectIDs: objectIDs) { j, labels in
                 let t = indices[j]
                 if let (s, previous) = last {
-                    for u in (s + 1)..<t { onFinal(u, interpolate(previous, labels, at: Float(u - s) / Float(t - s))) }
+                    for u in (s + 1)..<t { onFinal(u, .between(previous, labels, fraction: Float(u - s) / Float(t - s))) }
                 }
-                onFinal(t, labels)
+                onFinal(t, .labels(labels))
                 last = (t, labels)
             }
             return
         }
+        streamEveryFrame(frames: images, anchors: anchors, objectIDs: objectIDs) { onFinal($0, .labels($1)) }
+    }
+
+    /// `stream` with every frame tracked.
+    private func streamEveryFrame<Frames: RandomAccessCollection & Sendable>(
+        frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int],
+        onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
+    ) where Frames.Element == RGBImage, Frames.Index == Int {
+        let count = images.count
         guard let first = images.first else { return }
         let w = first.width, h = first.height
         let empty = SelectionLabels(width: w, height: h, labels: [UInt8](repeating: 0, count: w * h), objectIDs: objectIDs)

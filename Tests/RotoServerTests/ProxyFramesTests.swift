@@ -28,8 +28,8 @@ import Testing
 
 /// The hand-over from the tracking thread to the renderer.
 @Suite struct TrackedFramesTests {
-    static func labels(_ i: Int) -> SelectionLabels {
-        SelectionLabels(width: 4, height: 1, labels: [UInt8(i % 256), 0, 0, 0], objectIDs: [0])
+    static func labels(_ i: Int) -> MaskTracker.StreamedFrame {
+        .labels(SelectionLabels(width: 4, height: 1, labels: [UInt8(i % 256), 0, 0, 0], objectIDs: [0]))
     }
 
     @Test("the tracker runs at most `lead` frames ahead of the renderer, and every frame arrives once, in order")

@@ -558,6 +558,31 @@ private func report(_ name: String, _ ious: [Double]) {
                 && MaskTracker.step(framesPerSecond: 24) == 1)
     }
 
+    @Test("streamFrames leaves the frames between two tracked ones to the consumer, whose interpolation gives what stream gives")
+    func framesBetweenAreLeftToTheConsumer() {
+        let clip = TrackClip(width: 240, height: 136, count: 12) { t in
+            [disc(cx: 40 + 4 * Double(t), cy: 60 + Double(t), r: 22)]
+        }
+        let anchors = [0: clip.labels(0, ids: [4])]
+        var streamed: [SelectionLabels] = []
+        tracker.stream(frames: clip.frames, anchors: anchors, objectIDs: [4], step: 3) { _, labels in streamed.append(labels) }
+        var given: [(Int, MaskTracker.StreamedFrame)] = []
+        tracker.streamFrames(frames: clip.frames, anchors: anchors, objectIDs: [4], step: 3) { given.append(($0, $1)) }
+        #expect(given.map(\.0) == Array(0..<12), "every frame once, in increasing order")
+        for (t, frame) in given {
+            let tracked = t % 3 == 0 || t == 11
+            switch frame {
+            case .labels: #expect(tracked, "frame \(t) is tracked")
+            case .between(_, _, let fraction):
+                #expect(!tracked, "frame \(t) lies between two tracked frames")
+                #expect(fraction > 0 && fraction < 1)
+            }
+            #expect(tracker.labels(of: frame) == streamed[t], "frame \(t)")
+        }
+        // The interpolated frames move with the disc (they are not copies of a tracked neighbour).
+        #expect(streamed[1] != streamed[0] && streamed[1] != streamed[3])
+    }
+
     @Test("blending two passes keeps what both hold, thin parts included, and moves smoothly where they differ")
     func blendKeepsWhatBothPassesHold() {
         // At the working size (640 px wide): a disc with a leg 3 px wide, and the same disc 6 px to the
