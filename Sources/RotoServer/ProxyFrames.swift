@@ -10,8 +10,10 @@ import Synchronization
 struct ProxyFrames: RandomAccessCollection, Sendable {
     let source: Source
 
-    /// Opens `path` (the proxy) for frames of `size`.
-    init(path: String, size: (width: Int, height: Int), capacity: Int = 24) throws {
+    /// Opens `path` (the proxy) for frames of `size`, keeping the last `capacity` frames read: the two
+    /// walks between two anchors, on two threads, each read a chunk of frames ahead of the one they
+    /// refine (with 24, each walk's frames pushed the other's out, to be decoded again).
+    init(path: String, size: (width: Int, height: Int), capacity: Int = 48) throws {
         source = Source(reader: try FrameReader(path: path), size: size, capacity: capacity)
     }
 

@@ -837,25 +837,31 @@ extension MaskTracker {
         streamFrames(frames: images, anchors: anchors, objectIDs: objectIDs, step: step) { onFinal($0, labels(of: $1)) }
     }
 
-    /// A frame as ``streamFrames(frames:anchors:objectIDs:step:onFinal:)`` gives it: its labels, or the two
-    /// tracked frames it lies between, to be interpolated by whoever takes it (``labels(of:)``).
+    /// A frame as ``streamFrames(frames:anchors:objectIDs:step:onFinal:)`` gives it: its labels, or what
+    /// they are made from, to be made by whoever takes it (``labels(of:)``).
     public enum StreamedFrame: Sendable, Equatable {
         case labels(SelectionLabels)
-        /// A `fraction` (0…1) of the way from the first tracked frame to the second.
+        /// A frame between two tracked ones, a `fraction` (0…1) of the way from the first to the second
+        /// (``interpolate(_:_:at:)``).
         case between(SelectionLabels, SelectionLabels, fraction: Float)
+        /// A frame between two anchors: the forward pass from the earlier one and the backward pass from
+        /// the later one, blended with `weight` on the first (``blend(_:weight:_:)``).
+        case blended(SelectionLabels, SelectionLabels, weight: Float)
     }
 
-    /// The labels of `frame`: an interpolated frame is interpolated now.
+    /// The labels of `frame`: an interpolated or blended frame is made now.
     public func labels(of frame: StreamedFrame) -> SelectionLabels {
         switch frame {
         case .labels(let labels): labels
         case .between(let a, let b, let fraction): interpolate(a, b, at: fraction)
+        case .blended(let a, let b, let weight): blend(a, weight: weight, b)
         }
     }
 
     /// ``stream(frames:anchors:objectIDs:step:onFinal:)`` that leaves the frames between two tracked ones
-    /// (with `step` > 1) to be interpolated by the consumer: a preview's renderer, which waits for the
-    /// tracker, interpolates them on its own thread instead of the tracker's.
+    /// (with `step` > 1) to be interpolated, and those between two anchors to be blended, by the consumer:
+    /// a preview's renderer, which waits for the tracker, makes them on its own thread instead of the
+    /// tracker's.
     public func streamFrames<Frames: RandomAccessCollection & Sendable>(
         frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int], step: Int = 1,
         onFinal: (_ frame: Int, _ labels: StreamedFrame) -> Void
@@ -872,8 +878,8 @@ extension MaskTracker {
             for (a, labels) in anchors { if let j = position[a] { subsetAnchors[j] = labels } }
             var last: (frame: Int, labels: SelectionLabels)?
             streamEveryFrame(frames: FrameSubset(base: images, frames: indices), anchors: subsetAnchors,
-                             objectIDs: objectIDs) { j, labels in
-                let t = indices[j]
+                             objectIDs: objectIDs) { j, frame in
+                let t = indices[j], labels = self.labels(of: frame)
                 if let (s, previous) = last {
                     for u in (s + 1)..<t { onFinal(u, .between(previous, labels, fraction: Float(u - s) / Float(t - s))) }
                 }
@@ -882,13 +888,13 @@ extension MaskTracker {
             }
             return
         }
-        streamEveryFrame(frames: images, anchors: anchors, objectIDs: objectIDs) { onFinal($0, .labels($1)) }
+        streamEveryFrame(frames: images, anchors: anchors, objectIDs: objectIDs, onFinal: onFinal)
     }
 
-    /// `stream` with every frame tracked.
+    /// `streamFrames` with every frame tracked.
     private func streamEveryFrame<Frames: RandomAccessCollection & Sendable>(
         frames images: Frames, anchors: [Int: SelectionLabels], objectIDs: [Int],
-        onFinal: (_ frame: Int, _ labels: SelectionLabels) -> Void
+        onFinal: (_ frame: Int, _ labels: StreamedFrame) -> Void
     ) where Frames.Element == RGBImage, Frames.Index == Int {
         let count = images.count
         guard let first = images.first else { return }
@@ -896,7 +902,7 @@ extension MaskTracker {
         let empty = SelectionLabels(width: w, height: h, labels: [UInt8](repeating: 0, count: w * h), objectIDs: objectIDs)
         let keys = anchors.keys.filter { $0 >= 0 && $0 < count }.sorted()
         if keys.isEmpty {
-            for t in 0..<count { onFinal(t, empty) }
+            for t in 0..<count { onFinal(t, .labels(empty)) }
             return
         }
         // Objects marked on different frames are tracked apart, each group from its own anchors.
@@ -905,8 +911,9 @@ extension MaskTracker {
         }
         if groups.count > 1 || groups.keys.first?.count != keys.count {
             streamGroups(frames: images, anchors: anchors, objectIDs: objectIDs,
-                         groups: groups.filter { !$0.key.isEmpty }.values.sorted { $0[0] < $1[0] }, empty: empty,
-                         onFinal: onFinal)
+                         groups: groups.filter { !$0.key.isEmpty }.values.sorted { $0[0] < $1[0] }, empty: empty) {
+                onFinal($0, .labels($1))
+            }
             return
         }
         // Each anchor's labels (in `objectIDs` order) and colour models.
@@ -924,25 +931,30 @@ extension MaskTracker {
         }
         // Segment by segment, so that frames become final in increasing order: before the first anchor
         // (its backward pass), between two anchors (the forward pass of the first blended with the
-        // backward pass of the second), after the last anchor (its forward pass, each frame final as soon
-        // as it is reached).
+        // backward pass of the second, the two walked at once on two threads when `threads` > 1), after
+        // the last anchor (its forward pass, each frame final as soon as it is reached).
         let a0 = keys[0]
         let before = walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels,
                           models: prepared[0].models)
-        for t in 0..<a0 { onFinal(t, before[a0 - 1 - t]) }
+        for t in 0..<a0 { onFinal(t, .labels(before[a0 - 1 - t])) }
         for (ai, a) in keys.enumerated() {
-            onFinal(a, prepared[ai].labels)
+            onFinal(a, .labels(prepared[ai].labels))
             if ai + 1 < keys.count {
                 let b = keys[ai + 1]
+                let later = prepared[ai + 1]
+                let walkBack = { @Sendable [self] in
+                    walk(images, Array(stride(from: b, to: a, by: -1)), from: later.labels, models: later.models)
+                }
+                let backwards = configuration.threads > 1 ? Pending(walkBack) : nil
                 let ahead = walk(images, Array(a..<b), from: prepared[ai].labels, models: prepared[ai].models)
-                let behind = walk(images, Array(stride(from: b, to: a, by: -1)), from: prepared[ai + 1].labels,
-                                  models: prepared[ai + 1].models)
+                let behind = backwards?.value ?? walkBack()
                 for t in (a + 1)..<b {
-                    onFinal(t, blend(ahead[t - a - 1], weight: Float(b - t) / Float(b - a), behind[b - 1 - t]))
+                    onFinal(t, .blended(ahead[t - a - 1], behind[b - 1 - t], weight: Float(b - t) / Float(b - a)))
                 }
             } else {
-                _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models, collect: false,
-                         onStep: onFinal)
+                _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models, collect: false) {
+                    onFinal($0, .labels($1))
+                }
             }
         }
     }

@@ -576,11 +576,35 @@ private func report(_ name: String, _ ious: [Double]) {
             case .between(_, _, let fraction):
                 #expect(!tracked, "frame \(t) lies between two tracked frames")
                 #expect(fraction > 0 && fraction < 1)
+            case .blended: Issue.record("frame \(t): no blend with one anchor")
             }
             #expect(tracker.labels(of: frame) == streamed[t], "frame \(t)")
         }
         // The interpolated frames move with the disc (they are not copies of a tracked neighbour).
         #expect(streamed[1] != streamed[0] && streamed[1] != streamed[3])
+    }
+
+    @Test("between two anchors the two walks run on two threads with the same result as on one, and the frames between are left to the consumer as blends")
+    func segmentWalkedOnTwoThreads() {
+        let clip = TrackClip(width: 240, height: 136, count: 16) { t in
+            [disc(cx: 50 + 5 * Double(t), cy: 60 + Double(t), r: 22)]
+        }
+        // The later anchor a little off the truth, so that the two passes differ and the blend matters.
+        var later = clip.labels(10, ids: [4])
+        for y in 0..<later.height { for x in 0..<later.width where (x - 100) * (x - 100) + (y - 70) * (y - 70) <= 30 { later.labels[y * later.width + x] = 1 } }
+        let anchors = [0: clip.labels(0, ids: [4]), 10: later]
+        let one = MaskTracker().track(frames: clip.frames, anchors: anchors, objectIDs: [4])
+        var cfg = MaskTracker.Configuration()
+        cfg.threads = 2
+        let two = MaskTracker(configuration: cfg)
+        var given: [(Int, MaskTracker.StreamedFrame)] = []
+        two.streamFrames(frames: clip.frames, anchors: anchors, objectIDs: [4]) { given.append(($0, $1)) }
+        #expect(given.map(\.0) == Array(0..<16), "every frame once, in increasing order")
+        for (t, frame) in given {
+            if case .blended = frame { #expect(t > 0 && t < 10, "frame \(t)") } else { #expect(t == 0 || t >= 10, "frame \(t)") }
+            #expect(two.labels(of: frame) == one[t], "frame \(t)")
+        }
+        #expect(one[10] == later)
     }
 
     @Test("blending two passes keeps what both hold, thin parts included, and moves smoothly where they differ")
