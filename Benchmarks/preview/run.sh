@@ -2,7 +2,8 @@
 # preview-selection speed: wall time of one preview (clicks on frame 0, proxy ready) for a 10 s
 # 1080p30 and a 10 s 2160×2160 60 fps clip (testsrc2, one click), and for a 10 s 1080p30 clip of real
 # video (davis2016-dev's cows, forwards, backwards and forwards again at 30 fps, upscaled; its first 3
-# clicks of clicks.json) when $DAVIS (default ../shared/bench/davis2016-dev) has it; its ratio to a plain
+# clicks of clicks.json, then the same clicks also on frame 200: two anchors) when $DAVIS (default
+# ../shared/bench/davis2016-dev) has it; its ratio to a plain
 # ffmpeg render of the same clip (`ffmpeg -i clip -vf scale=1280:-2 -c:v libx264 -preset ultrafast -f
 # mp4 out.mp4`, no tracking at all) timed in the same run, and the server's peak RSS. Each clip is
 # rendered and previewed REPEAT times (default 3), interleaved; medians, their ratio, and the ranges.
@@ -19,8 +20,8 @@ REPEAT=${REPEAT:-3}
 THINK=${THINK:-0}
 DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}"
 
-bench() { # label file [points JSON]
-  local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'}
+bench() { # label file [points JSON] [a second frame marked with the same points]
+  local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'} second=${4:-}
   local t0 t1 c0 c1 plain=() previews=() cpu=() i
   # REPEAT runs of each, interleaved (render, preview, render, …), so a slow or fast spell of the
   # machine falls on both; the medians are reported, with the ranges.
@@ -35,6 +36,9 @@ bench() { # label file [points JSON]
     # A new selection version each time (clear, then the same points), so no preview comes from cache.
     api /v1/videos/multi-elements/clear-selection "{\"session_id\":\"$sid\"}" >/dev/null
     api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,\"points\":$points}" >/dev/null
+    if [ -n "$second" ]; then
+      api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":$second,\"points\":$points}" >/dev/null
+    fi
     sleep "$THINK"
     c0=$(cpu_ticks "$PID"); t0=$(date +%s.%N)
     api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
@@ -71,5 +75,9 @@ if [ -f "$DAVIS/cows/video.mp4" ]; then
       -map "[v]" -r 30 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -threads 2 "$real.part.mp4"
     mv "$real.part.mp4" "$real"
   fi
-  bench "cows 1080p30 10 s" "$real" "$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["clicks"][:3]))' "$DAVIS/cows/clicks.json")"
+  cows=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["clicks"][:3]))' "$DAVIS/cows/clicks.json")
+  bench "cows 1080p30 10 s" "$real" "$cows"
+  # Two marked frames (the same clicks on frame 200, the cow a little off them there): the clip between
+  # is walked from both anchors and blended, the rest forwards from frame 200.
+  bench "cows, frames 0 + 200" "$real" "$cows" 200
 fi
