@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import Synchronization
 
 // The helpers below run their work on threads started by the calling thread, not on a shared pool:
@@ -100,6 +101,42 @@ public final class JoinableThread: Sendable {
             guard let running = t else { return }
             pthread_join(running, nil)
             t = nil
+        }
+    }
+}
+
+/// Values handed from one thread to another in the order they were put: ``take()`` waits for the next
+/// one, and gives nil once ``finish()`` has been called and every value taken. Nothing bounds what is
+/// held: the producer never waits.
+public final class Handoff<T: Sendable>: Sendable {
+    private struct State {
+        var values: [T] = []
+        var finished = false
+    }
+    private let state = Mutex(State())
+    private let ready = DispatchSemaphore(value: 0)
+
+    public init() {}
+
+    public func put(_ value: T) {
+        state.withLock { $0.values.append(value) }
+        ready.signal()
+    }
+
+    /// No value will be put any more.
+    public func finish() {
+        state.withLock { $0.finished = true }
+        ready.signal()
+    }
+
+    public func take() -> T? {
+        while true {
+            let (value, finished) = state.withLock { s -> (T?, Bool) in
+                s.values.isEmpty ? (nil, s.finished) : (s.values.removeFirst(), false)
+            }
+            if let value { return value }
+            if finished { return nil }
+            ready.wait()
         }
     }
 }

@@ -932,30 +932,50 @@ extension MaskTracker {
         // Segment by segment, so that frames become final in increasing order: before the first anchor
         // (its backward pass), between two anchors (the forward pass of the first blended with the
         // backward pass of the second, the two walked at once on two threads when `threads` > 1), after
-        // the last anchor (its forward pass, each frame final as soon as it is reached).
+        // the last anchor (its forward pass, each frame final as soon as it is reached). With `threads`
+        // > 1 the walks from the first anchor on start at once with the one before it.
         let a0 = keys[0]
-        let before = walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels,
-                          models: prepared[0].models)
-        for t in 0..<a0 { onFinal(t, .labels(before[a0 - 1 - t])) }
-        for (ai, a) in keys.enumerated() {
-            onFinal(a, .labels(prepared[ai].labels))
-            if ai + 1 < keys.count {
-                let b = keys[ai + 1]
-                let later = prepared[ai + 1]
-                let walkBack = { @Sendable [self] in
-                    walk(images, Array(stride(from: b, to: a, by: -1)), from: later.labels, models: later.models)
-                }
-                let backwards = configuration.threads > 1 ? Pending(walkBack) : nil
-                let ahead = walk(images, Array(a..<b), from: prepared[ai].labels, models: prepared[ai].models)
-                let behind = backwards?.value ?? walkBack()
-                for t in (a + 1)..<b {
-                    onFinal(t, .blended(ahead[t - a - 1], behind[b - 1 - t], weight: Float(b - t) / Float(b - a)))
-                }
-            } else {
-                _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models, collect: false) {
-                    onFinal($0, .labels($1))
+        // From the first anchor on: its segments, then the walk after the last anchor.
+        let onwards = { @Sendable [self] (emit: (_ frame: Int, _ labels: StreamedFrame) -> Void) in
+            for (ai, a) in keys.enumerated() {
+                emit(a, .labels(prepared[ai].labels))
+                if ai + 1 < keys.count {
+                    let b = keys[ai + 1]
+                    let later = prepared[ai + 1]
+                    let walkBack = { @Sendable [self] in
+                        walk(images, Array(stride(from: b, to: a, by: -1)), from: later.labels, models: later.models)
+                    }
+                    let backwards = configuration.threads > 1 ? Pending(walkBack) : nil
+                    let ahead = walk(images, Array(a..<b), from: prepared[ai].labels, models: prepared[ai].models)
+                    let behind = backwards?.value ?? walkBack()
+                    for t in (a + 1)..<b {
+                        emit(t, .blended(ahead[t - a - 1], behind[b - 1 - t], weight: Float(b - t) / Float(b - a)))
+                    }
+                } else {
+                    _ = walk(images, Array(a..<count), from: prepared[ai].labels, models: prepared[ai].models,
+                             collect: false) { emit($0, .labels($1)) }
                 }
             }
+        }
+        func before() -> [SelectionLabels] {
+            walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels, models: prepared[0].models)
+        }
+        if a0 > 0 && configuration.threads > 1 {
+            // The frames before the first anchor are final only once their backward walk ends: meanwhile
+            // the frames from the anchor on are walked on another thread, and held until then.
+            let held = Handoff<(Int, StreamedFrame)>()
+            let later = JoinableThread {
+                onwards { held.put(($0, $1)) }
+                held.finish()
+            }
+            let walked = before()
+            for t in 0..<a0 { onFinal(t, .labels(walked[a0 - 1 - t])) }
+            while let (t, frame) = held.take() { onFinal(t, frame) }
+            later.join()
+        } else {
+            let walked = before()
+            for t in 0..<a0 { onFinal(t, .labels(walked[a0 - 1 - t])) }
+            onwards(onFinal)
         }
     }
 

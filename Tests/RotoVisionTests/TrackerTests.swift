@@ -607,6 +607,26 @@ private func report(_ name: String, _ ious: [Double]) {
         #expect(one[10] == later)
     }
 
+    @Test("frames from the first anchor on, walked while the frames before it are, come after those, as on one thread", arguments: [[6], [4, 10]])
+    func walkedBeforeAndOnwardsAtOnce(marked: [Int]) {
+        let clip = TrackClip(width: 240, height: 136, count: 14) { t in
+            [disc(cx: 50 + 5 * Double(t), cy: 60 + Double(t), r: 22)]
+        }
+        let anchors = Dictionary(uniqueKeysWithValues: marked.map { ($0, clip.labels($0, ids: [4])) })
+        let one = MaskTracker().track(frames: clip.frames, anchors: anchors, objectIDs: [4])
+        var cfg = MaskTracker.Configuration()
+        cfg.threads = 2
+        var order: [Int] = []
+        var two: [SelectionLabels] = []
+        MaskTracker(configuration: cfg).stream(frames: clip.frames, anchors: anchors, objectIDs: [4]) { t, labels in
+            order.append(t)
+            two.append(labels)
+        }
+        #expect(order == Array(0..<14), "every frame once, in increasing order")
+        #expect(two == one)
+        expectFollows(two, clip, id: 4, frames: 0..<14, least: 0.85, "marked on \(marked)")
+    }
+
     @Test("blending two passes keeps what both hold, thin parts included, and moves smoothly where they differ")
     func blendKeepsWhatBothPassesHold() {
         // At the working size (640 px wide): a disc with a leg 3 px wide, and the same disc 6 px to the
