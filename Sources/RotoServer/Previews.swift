@@ -389,8 +389,8 @@ struct PreviewPipeline {
         var keepTrack = labelsPath != nil
         _ = try OverlayRenderer.render(input: media.absolute(FrameSource.videoPath(session.id)), output: video,
                                        options: Self.overlay) { i in
-            // A frame between two tracked ones is interpolated here, on the renderer's thread (which
-            // waits for the tracker), not on the tracker's.
+            // A frame between two tracked ones (interpolated) or between two anchors (blended) is made
+            // here, on the renderer's thread (which waits for the tracker), not on the tracker's.
             guard let taken = stream.take(i) else { return nil }
             let labels = tracker.labels(of: taken)
             // After the take: labels the tracker gave after it stopped are never drawn.
