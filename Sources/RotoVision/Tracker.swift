@@ -957,24 +957,22 @@ extension MaskTracker {
                 }
             }
         }
-        func before() -> [SelectionLabels] {
-            walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels, models: prepared[0].models)
-        }
-        if a0 > 0 && configuration.threads > 1 {
-            // The frames before the first anchor are final only once their backward walk ends: meanwhile
-            // the frames from the anchor on are walked on another thread, and held until then.
-            let held = Handoff<(Int, StreamedFrame)>()
-            let later = JoinableThread {
+        // The frames before the first anchor are final only once their backward walk ends: meanwhile the
+        // frames from the anchor on are walked on another thread, and held until then.
+        let held = a0 > 0 && configuration.threads > 1 ? Handoff<(Int, StreamedFrame)>() : nil
+        let later = held.map { held in
+            JoinableThread {
                 onwards { held.put(($0, $1)) }
                 held.finish()
             }
-            let walked = before()
-            for t in 0..<a0 { onFinal(t, .labels(walked[a0 - 1 - t])) }
+        }
+        let before = walk(images, Array(stride(from: a0, through: 0, by: -1)), from: prepared[0].labels,
+                          models: prepared[0].models)
+        for t in 0..<a0 { onFinal(t, .labels(before[a0 - 1 - t])) }
+        if let held, let later {
             while let (t, frame) = held.take() { onFinal(t, frame) }
             later.join()
         } else {
-            let walked = before()
-            for t in 0..<a0 { onFinal(t, .labels(walked[a0 - 1 - t])) }
             onwards(onFinal)
         }
     }
