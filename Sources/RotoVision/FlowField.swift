@@ -147,7 +147,12 @@ func windowSpans(_ n: Int, radius r: Int) -> [Float] {
 func windowPopulation(width w: Int, height h: Int, radius r: Int) -> [Float] {
     let spanX = windowSpans(w, radius: r), spanY = windowSpans(h, radius: r)
     var out = [Float](repeating: 0, count: w * h)
-    for y in 0..<h { for x in 0..<w { out[y * w + x] = spanX[x] * spanY[y] } }
+    out.withUnsafeMutableBufferPointer { O in
+        for y in 0..<h {
+            let sy = spanY[y], row = y * w
+            for x in 0..<w { O[row + x] = spanX[x] * sy }
+        }
+    }
     return out
 }
 

@@ -48,8 +48,12 @@ struct LocalColourModel {
         // around it.
         let cellsX = nodesX - 1, cellsY = nodesY - 1
         var used = [Bool](repeating: false, count: cellsX * cellsY)
+        // Reads come in runs from one cell: its neighbourhood is marked once a run.
+        var lastCell = -1
         reads { x, y in
             let cx = Self.cell(x, s, cellsX), cy = Self.cell(y, s, cellsY)
+            if cy * cellsX + cx == lastCell { return }
+            lastCell = cy * cellsX + cx
             for j in max(0, cy - 1)...min(cellsY - 1, cy + 1) {
                 for i in max(0, cx - 1)...min(cellsX - 1, cx + 1) { used[j * cellsX + i] = true }
             }
@@ -63,22 +67,31 @@ struct LocalColourModel {
             for y in 0..<h {
                 let iy = y / s, ay = Float(y - iy * s) * inv
                 for ix in 0..<cellsX where used[iy * cellsX + ix] {
+                    let k = iy * nx + ix
+                    // The four nodes' totals on both sides stay in registers over the cell's row (each
+                    // pixel adds +0 to the side it is not on, which changes nothing: they are sums of
+                    // weights ≥ 0).
+                    var o00 = T[2 * k], b00 = T[2 * k + 1], o10 = T[2 * (k + 1)], b10 = T[2 * (k + 1) + 1]
+                    var o01 = T[2 * (k + nx)], b01 = T[2 * (k + nx) + 1]
+                    var o11 = T[2 * (k + nx + 1)], b11 = T[2 * (k + nx + 1) + 1]
                     for x in ix * s..<min(w, (ix + 1) * s) {
                         let p = y * w + x
                         let ax = Float(x - ix * s) * inv
-                        let side = M[p] > 0 ? 0 : 1
+                        let isObject = M[p] > 0, side = isObject ? 0 : 1
                         let b = Self.coarseBin(px, p)
-                        let k = iy * nx + ix
                         let w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay
                         C[(2 * k + side) * Self.bins + b] += w00
                         C[(2 * (k + 1) + side) * Self.bins + b] += w10
                         C[(2 * (k + nx) + side) * Self.bins + b] += w01
                         C[(2 * (k + nx + 1) + side) * Self.bins + b] += w11
-                        T[2 * k + side] += w00
-                        T[2 * (k + 1) + side] += w10
-                        T[2 * (k + nx) + side] += w01
-                        T[2 * (k + nx + 1) + side] += w11
+                        o00 += isObject ? w00 : 0; b00 += isObject ? 0 : w00
+                        o10 += isObject ? w10 : 0; b10 += isObject ? 0 : w10
+                        o01 += isObject ? w01 : 0; b01 += isObject ? 0 : w01
+                        o11 += isObject ? w11 : 0; b11 += isObject ? 0 : w11
                     }
+                    T[2 * k] = o00; T[2 * k + 1] = b00; T[2 * (k + 1)] = o10; T[2 * (k + 1) + 1] = b10
+                    T[2 * (k + nx)] = o01; T[2 * (k + nx) + 1] = b01
+                    T[2 * (k + nx + 1)] = o11; T[2 * (k + nx + 1) + 1] = b11
                 }
             }
         }}}}

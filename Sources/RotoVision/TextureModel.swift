@@ -95,14 +95,24 @@ struct TextureModel: Sendable {
         let states = Self.stateCount(oriented: oriented)
         self.states = states
         let jointBins = Self.colourBins * states
-        var jointObject = [Float](repeating: 0, count: jointBins), jointBackground = jointObject
+        var jointObject = [Float](repeating: 0, count: jointBins)
+        var jointBackground = [Float](repeating: 0, count: jointBins)
+        precondition(mask.count == map.count && image.pixels.count >= 3 * map.count, "TextureModel: size mismatch")
         var nObject: Float = 0, nBackground: Float = 0
         image.pixels.withUnsafeBufferPointer { px in
-            for p in 0..<map.count {
-                let j = Self.bin(px, p, state: map[p], states: states)
-                if mask[p] > 0 { jointObject[j] += 1; nObject += 1 } else { jointBackground[j] += 1; nBackground += 1 }
+        map.withUnsafeBufferPointer { S in
+        mask.withUnsafeBufferPointer { M in
+        jointObject.withUnsafeMutableBufferPointer { JO in
+        jointBackground.withUnsafeMutableBufferPointer { JB in
+            // The counts in registers (locals), added to in the same order.
+            var inObject: Float = 0, inBackground: Float = 0
+            for p in 0..<S.count {
+                let j = Self.bin(px, p, state: S[p], states: states)
+                if M[p] > 0 { JO[j] += 1; inObject += 1 } else { JB[j] += 1; inBackground += 1 }
             }
-        }
+            nObject = inObject
+            nBackground = inBackground
+        }}}}}
         // Half a count a joint bin keeps rare colours near a ratio of 0.
         let prior: Float = 0.5
         let zObject = nObject + Float(jointBins) * prior, zBackground = nBackground + Float(jointBins) * prior

@@ -431,20 +431,24 @@ public struct MaskTracker: Sendable {
                 // Rim pixels of the warped mask (within a band of its edge) that are still against the
                 // camera are left out: a strip of background the mask took (uncovered behind the object,
                 // a shadow) moves like the background, and would teach the object's histogram that motion.
-                for y in 0..<h {
-                    for x in 0..<w {
-                        let p = y * w + x
-                        if hard[p] > 0 && count[p] < bandX[x] * bandY[y] - 0.5
-                            && moving.evidence(x: Float(x), y: Float(y), u: flow.u[p], v: flow.v[p]) <= -1 { skipping[p] = true }
+                hard.withUnsafeBufferPointer { H in
+                count.withUnsafeBufferPointer { C in
+                flow.u.withUnsafeBufferPointer { U in
+                flow.v.withUnsafeBufferPointer { V in
+                skipping.withUnsafeMutableBufferPointer { S in
+                    for y in 0..<h {
+                        for x in 0..<w {
+                            let p = y * w + x
+                            if H[p] > 0 && C[p] < bandX[x] * bandY[y] - 0.5
+                                && moving.evidence(x: Float(x), y: Float(y), u: U[p], v: V[p]) <= -1 { S[p] = true }
+                        }
                     }
-                }
+                }}}}}
             }
             motion.add(u: flow.u, v: flow.v, weights: trust, object: hard, skipping: skipping)
             motionLLR = motion.logRatios(clamp: configuration.motionClamp) ?? []
         }
         @inline(__always) func bin(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int { ColourModel.bin(px, p) }
-        // How many pixels of the new frame claim each pixel of the previous one (the occlusion check).
-        let claims = configuration.claimThreshold > 0 ? Self.claims(flow, skipping: unknown) : []
         // Graph over band pixels.
         var node = [Int32](repeating: -1, count: n)
         var nodes = 0
@@ -463,6 +467,26 @@ public struct MaskTracker: Sendable {
             fg.withUnsafeMutableBufferPointer { F in for p in 0..<n { F[p] = H[p] > 0 } }
         }
         if nodes == 0 { return (fg, prior) }
+        // How many pixels of the new frame claim each pixel of the previous one (the occlusion check),
+        // where a band pixel's flow may read it.
+        var claims: [Float] = []
+        if configuration.claimThreshold > 0 {
+            var read = [Bool](repeating: false, count: n)
+            node.withUnsafeBufferPointer { N in
+            unknown.withUnsafeBufferPointer { K in
+            flow.u.withUnsafeBufferPointer { U in
+            flow.v.withUnsafeBufferPointer { V in
+            read.withUnsafeMutableBufferPointer { R in
+                for y in 0..<h {
+                    for x in 0..<w where N[y * w + x] >= 0 && !K[y * w + x] {
+                        let p = y * w + x
+                        let sx = min(max(Float(x) + U[p], 0), Float(w - 1)), sy = min(max(Float(y) + V[p], 0), Float(h - 1))
+                        R[Int(sy.rounded()) * w + Int(sx.rounded())] = true
+                    }
+                }
+            }}}}}
+            claims = Self.claims(flow, skipping: unknown, reading: read)
+        }
         // Local colour models, built only in the grid cells the band's pixels read (and those next to them).
         let local: LocalColourModel?
         if localColour && configuration.localColourSpacing > 0 {
@@ -470,12 +494,16 @@ public struct MaskTracker: Sendable {
             local = LocalColourModel(image: previous, mask: prevMask, spacing: configuration.localColourSpacing,
                                      global: model, globalRatio: llr, strength: configuration.localColourStrength,
                                      minimumObject: configuration.localColourMinimumObject) { mark in
-                for y in 0..<h {
-                    for x in 0..<w where node[y * w + x] >= 0 {
-                        let p = y * w + x
-                        mark(Float(x) + (follows ? flow.u[p] : 0), Float(y) + (follows ? flow.v[p] : 0))
+                node.withUnsafeBufferPointer { N in
+                flow.u.withUnsafeBufferPointer { U in
+                flow.v.withUnsafeBufferPointer { V in
+                    for y in 0..<h {
+                        for x in 0..<w where N[y * w + x] >= 0 {
+                            let p = y * w + x
+                            mark(Float(x) + (follows ? U[p] : 0), Float(y) + (follows ? V[p] : 0))
+                        }
                     }
-                }
+                }}}
             }
         } else {
             local = nil
@@ -500,6 +528,10 @@ public struct MaskTracker: Sendable {
         prior.withUnsafeBufferPointer { prior in
         llr.withUnsafeBufferPointer { llr in
         motionLLR.withUnsafeBufferPointer { mllr in
+        unknown.withUnsafeBufferPointer { unknown in
+        trust.withUnsafeBufferPointer { trust in
+        claims.withUnsafeBufferPointer { claims in
+        terminals.withUnsafeMutableBufferPointer { terminals in
             @inline(__always) func d2(_ a: Int, _ b: Int) -> Float {
                 let dr = Float(px[3 * a]) - Float(px[3 * b]), dg = Float(px[3 * a + 1]) - Float(px[3 * b + 1])
                 let db = Float(px[3 * a + 2]) - Float(px[3 * b + 2])
@@ -574,7 +606,7 @@ public struct MaskTracker: Sendable {
                     terminals[i] = Double(costBG) - Double(costFG)
                 }
             }
-        }}}}}}}}}
+        }}}}}}}}}}}}}
         var graph = MaxFlow(terminals: terminals, edges: edges)
         graph.run()
         for p in 0..<n where node[p] >= 0 { fg[p] = graph.sourceSide(Int(node[p])) }
@@ -666,41 +698,107 @@ extension MaskTracker {
         for y in box.y0...box.y1 {
             let row = d + y * w
             if y > 0 { fromRow(row, row - w) }
-            var left = box.x0 > 0 ? row[box.x0 - 1] : Float.infinity
-            for x in box.x0...box.x1 {
-                left = min(row[x], left + 1)
-                row[x] = left
-            }
+            runningMinimum(row, from: box.x0, count: box.x1 - box.x0 + 1, by: 1,
+                           entering: box.x0 > 0 ? row[box.x0 - 1] : .infinity)
         }
         for y in stride(from: box.y1, through: box.y0, by: -1) {
             let row = d + y * w
             if y + 1 < h { fromRow(row, row + w) }
-            var right = box.x1 + 1 < w ? row[box.x1 + 1] : Float.infinity
-            for x in stride(from: box.x1, through: box.x0, by: -1) {
-                right = min(row[x], right + 1)
-                row[x] = right
-            }
+            runningMinimum(row, from: box.x1, count: box.x1 - box.x0 + 1, by: -1,
+                           entering: box.x1 + 1 < w ? row[box.x1 + 1] : .infinity)
         }
+    }
+
+    /// `row[p] = min(row[p], row[p − step] + 1)` for the `count` positions p = `first`, `first` + `step`,
+    /// … in turn, `entering` standing for the value before the first. Each result waits on the one before
+    /// it, so the positions are cut into four runs walked at once, each starting as if nothing came before
+    /// it; then each run after the first is corrected from the end of the one before, only as far as that
+    /// lowers it (beyond, the two agree). The same values as the plain walk, to the bit: where the run's
+    /// value r ≤ row[p] is corrected, min(r, t + 1) = min(row[p], t + 1) since t + 1 ≤ the run's own
+    /// previous value + 1.
+    @inline(__always)
+    static func runningMinimum(_ row: UnsafeMutablePointer<Float>, from first: Int, count: Int, by step: Int,
+                               entering: Float) {
+        let q = count / 4
+        guard q >= 16 else {
+            var t = entering
+            for i in 0..<count {
+                let p = first + i * step
+                t = min(row[p], t + 1)
+                row[p] = t
+            }
+            return
+        }
+        let s1 = first + q * step, s2 = s1 + q * step, s3 = s2 + q * step
+        var a = entering, b = Float.infinity, c = Float.infinity, d = Float.infinity
+        for i in 0..<q {
+            let o = i * step
+            a = min(row[first + o], a + 1); row[first + o] = a
+            b = min(row[s1 + o], b + 1); row[s1 + o] = b
+            c = min(row[s2 + o], c + 1); row[s2 + o] = c
+            d = min(row[s3 + o], d + 1); row[s3 + o] = d
+        }
+        for i in q..<(count - 3 * q) {
+            let p = s3 + i * step
+            d = min(row[p], d + 1)
+            row[p] = d
+        }
+        // The true value at the end of a run, given the true value `t` before it.
+        @inline(__always) func correct(_ start: Int, _ length: Int, after t: Float, end: Float) -> Float {
+            var t = t
+            for i in 0..<length {
+                let p = start + i * step, v = t + 1
+                if v >= row[p] { return end }
+                row[p] = v
+                t = v
+            }
+            return t
+        }
+        let e1 = correct(s1, q, after: a, end: b)
+        let e2 = correct(s2, q, after: e1, end: c)
+        _ = correct(s3, count - 3 * q, after: e2, end: d)
     }
 
     /// For each pixel of the previous frame, the (bilinear) weight of the new frame's pixels whose flow
     /// points to it, those `skipping` marks left out: about 1 where the frames map one to one, more where
     /// several pixels of the new frame claim the same place (one of them has no true match there).
-    static func claims(_ flow: FlowField, skipping: [Bool]) -> [Float] {
+    ///
+    /// With `reading` (one flag per pixel), only the pixels flagged there are wanted: a pixel of the new
+    /// frame whose claim reaches none of them is passed over (each flagged one gets the same sum, the
+    /// same additions in the same order).
+    static func claims(_ flow: FlowField, skipping: [Bool], reading: [Bool]? = nil) -> [Float] {
         let w = flow.width, h = flow.height
         var out = [Float](repeating: 0, count: w * h)
         guard w > 0 && h > 0 else { return out }
         let maxX = Float(w - 1), maxY = Float(h - 1)
+        // The cells whose claim reaches a wanted pixel: a claim at (x0, y0) reaches x0 … x0 + 1 and
+        // y0 … y0 + 1, clamped to the frame.
+        var reaches: [Bool] = []
+        if let reading {
+            reaches = reading
+            reading.withUnsafeBufferPointer { R in
+            reaches.withUnsafeMutableBufferPointer { E in
+                for y in 0..<h {
+                    for x in 0..<w where R[y * w + x] {
+                        if x > 0 { E[y * w + x - 1] = true }
+                        if y > 0 { E[(y - 1) * w + x] = true; if x > 0 { E[(y - 1) * w + x - 1] = true } }
+                    }
+                }
+            }}
+        }
         flow.u.withUnsafeBufferPointer { U in
         flow.v.withUnsafeBufferPointer { V in
         skipping.withUnsafeBufferPointer { S in
+        reaches.withUnsafeBufferPointer { E in
         out.withUnsafeMutableBufferPointer { C in
+            let all = E.isEmpty
             for y in 0..<h {
                 for x in 0..<w {
                     let p = y * w + x
                     if S[p] { continue }
                     let sx = min(max(Float(x) + U[p], 0), maxX), sy = min(max(Float(y) + V[p], 0), maxY)
                     let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                    if !all && !E[y0 * w + x0] { continue }
                     let ax = sx - Float(x0), ay = sy - Float(y0)
                     C[y0 * w + x0] += (1 - ax) * (1 - ay)
                     C[y0 * w + x1] += ax * (1 - ay)
@@ -708,7 +806,7 @@ extension MaskTracker {
                     C[y1 * w + x1] += ax * ay
                 }
             }
-        }}}}
+        }}}}}
         return out
     }
 }
@@ -768,9 +866,13 @@ struct ColourModel: Sendable {
         near.withUnsafeBufferPointer { P in
         hf.withUnsafeMutableBufferPointer { HF in
         hb.withUnsafeMutableBufferPointer { HB in
+            // The counts in registers (locals), added to in the same order.
+            var inObject: Float = 0, nearby: Float = 0
             for p in 0..<n {
-                if M[p] > 0 { HF[Self.bin(px, p)] += 1; nf += 1 } else if P[p] > 0.5 { HB[Self.bin(px, p)] += 1; nb += 1 }
+                if M[p] > 0 { HF[Self.bin(px, p)] += 1; inObject += 1 } else if P[p] > 0.5 { HB[Self.bin(px, p)] += 1; nearby += 1 }
             }
+            nf = inObject
+            nb = nearby
         }}}}}
         hf = Self.blur(hf)
         hb = Self.blur(hb)

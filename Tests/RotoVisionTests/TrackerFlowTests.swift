@@ -149,6 +149,50 @@ extension TrackerFlowTests {
         #expect(none.allSatisfy { $0 == 0 })
     }
 
+    @Test("claims wanted at some pixels only are those pixels' claims to the bit, and a random flow leaves the others unread")
+    func claimsReadAtSomePixelsEqualTheWholeField() {
+        var rng = SplitMix64(seed: 60)
+        for (w, h) in [(31, 17), (64, 40), (9, 50)] {
+            var flow = FlowField(width: w, height: h)
+            for p in 0..<(w * h) {
+                flow.u[p] = Float.random(in: -6...6, using: &rng)
+                flow.v[p] = Float.random(in: -4...4, using: &rng)
+            }
+            let skipping = (0..<(w * h)).map { _ in Int.random(in: 0..<10, using: &rng) == 0 }
+            let reading = (0..<(w * h)).map { _ in Int.random(in: 0..<5, using: &rng) == 0 }
+            let all = MaskTracker.claims(flow, skipping: skipping)
+            let some = MaskTracker.claims(flow, skipping: skipping, reading: reading)
+            for p in 0..<(w * h) where reading[p] {
+                #expect(some[p].bitPattern == all[p].bitPattern, "pixel \(p) of \(w)×\(h)")
+            }
+            #expect(zip(some, all).contains { $0 != $1 }, "the pixels nobody reads were left alone")
+        }
+    }
+
+    @Test("the chamfer's running minimum walked as four runs and corrected equals the plain walk, to the bit",
+          arguments: [1, 7, 63, 64, 65, 200, 401])
+    func runningMinimumEqualsThePlainWalk(count: Int) {
+        var rng = SplitMix64(seed: UInt64(count))
+        for trial in 0..<40 {
+            // Distances as the chamfer makes them: a cap, and a few seeds and sums of 1 and √2.
+            let row: [Float] = (0..<count).map { _ in
+                Int.random(in: 0..<6, using: &rng) == 0 ? 0.5 + Float(Int.random(in: 0..<5, using: &rng))
+                    + Float(Int.random(in: 0..<3, using: &rng)) * Float(2).squareRoot() : 7
+            }
+            let entering: Float = trial % 3 == 0 ? .infinity : Float(Int.random(in: 0..<9, using: &rng)) + 0.5
+            for step in [1, -1] {
+                let first = step == 1 ? 0 : count - 1
+                var plain = row, t = entering
+                for i in 0..<count { let p = first + i * step; t = min(plain[p], t + 1); plain[p] = t }
+                var split = row
+                split.withUnsafeMutableBufferPointer {
+                    MaskTracker.runningMinimum($0.baseAddress!, from: first, count: count, by: step, entering: entering)
+                }
+                #expect(split.map(\.bitPattern) == plain.map(\.bitPattern), "\(count) values, step \(step)")
+            }
+        }
+    }
+
     @Test("an object whose mask slid onto colours much less like it than at first is looked for at its last good view and taken back there; with the rule off it stays")
     func doubtfulObjectIsTakenBack() {
         let w = 120, h = 80
