@@ -21,16 +21,14 @@ struct GreyImage: Sendable {
         width = img.width
         height = img.height
         let n = img.width * img.height
-        var d = [Float](repeating: 0, count: n)
-        img.pixels.withUnsafeBufferPointer { src in
-            d.withUnsafeMutableBufferPointer { dst in
+        data = img.pixels.withUnsafeBufferPointer { src in
+            filledFloats(n) { dst in
                 for p in 0..<n {
                     let r = Float(src[3 * p]), g = Float(src[3 * p + 1]), b = Float(src[3 * p + 2])
                     dst[p] = 0.299 * r + 0.587 * g + 0.114 * b
                 }
             }
         }
-        data = d
     }
 
     /// Half-size image (2×2 averages; odd last row/column folded in by clamping).
@@ -331,32 +329,49 @@ func centralDifferences(_ image: UnsafeBufferPointer<Float>, _ gx: UnsafeMutable
 /// flow of a flat, textureless area is only what the flow's smoothing carried in from around it.
 func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
     let w = image.width, h = image.height, n = w * h
-    var gx = [Float](repeating: 0, count: n), gy = gx, tmp = gx
-    GreyImage(image).data.withUnsafeBufferPointer { I in
-        gx.withUnsafeMutableBufferPointer { GX in
+    // (Every array below but `gy` and `tmp` is written whole before it is read: `filledFloats` leaves out
+    // the zeroing.)
+    var gy = [Float](repeating: 0, count: n), tmp = [Float](repeating: 0, count: n)
+    let gx = GreyImage(image).data.withUnsafeBufferPointer { I in
+        filledFloats(n) { GX in
             gy.withUnsafeMutableBufferPointer { GY in centralDifferences(I, GX, GY, width: w, height: h) }
         }
     }
     let population = windowPopulation(width: w, height: h, radius: radius)
     // The window mean of a product of the gradients.
     func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
-        var src = [Float](repeating: 0, count: n)
-        for p in 0..<n { src[p] = a[p] * b[p] }
-        var out = [Float](repeating: 0, count: n)
-        src.withUnsafeBufferPointer { S in
-            out.withUnsafeMutableBufferPointer { O in
-                tmp.withUnsafeMutableBufferPointer { T in boxSum(S, O, T, width: w, height: h, radius: radius) }
-            }
+        let src = a.withUnsafeBufferPointer { A in
+            b.withUnsafeBufferPointer { B in filledFloats(n) { S in for p in 0..<n { S[p] = A[p] * B[p] } } }
         }
-        for p in 0..<n { out[p] /= population[p] }
-        return out
+        return src.withUnsafeBufferPointer { S in
+        population.withUnsafeBufferPointer { P in
+        tmp.withUnsafeMutableBufferPointer { T in
+            filledFloats(n) { O in
+                boxSum(S, O, T, width: w, height: h, radius: radius)
+                for p in 0..<n { O[p] /= P[p] }
+            }
+        }}}
     }
     let xx = windowMean(gx, gx), xy = windowMean(gx, gy), yy = windowMean(gy, gy)
-    var out = [Float](repeating: 0, count: n)
-    for p in 0..<n {
-        let a = xx[p], b = xy[p], c = yy[p]
-        let t = max(0, 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot())
-        out[p] = t / (t + floor)
+    return xx.withUnsafeBufferPointer { XX in
+    xy.withUnsafeBufferPointer { XY in
+    yy.withUnsafeBufferPointer { YY in
+        filledFloats(n) { O in
+            for p in 0..<n {
+                let a = XX[p], b = XY[p], c = YY[p]
+                let t = max(0, 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot())
+                O[p] = t / (t + floor)
+            }
+        }
+    }}}
+}
+
+/// `count` floats, each written by `fill` before the array is returned (`fill` must write every one:
+/// the memory is not zeroed first).
+@inline(__always)
+func filledFloats(_ count: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        fill(buffer)
+        initialized = count
     }
-    return out
 }

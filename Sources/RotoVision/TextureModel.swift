@@ -71,6 +71,32 @@ struct TextureModel: Sendable {
         return out
     }
 
+    /// ``states(_:oriented:)`` at the pixels where `wanted` is ≥ 0 (one entry per pixel), 0 elsewhere: the
+    /// same states there, the grey levels read around each such pixel only.
+    static func states(_ image: RGBImage, oriented: Bool, at wanted: [Int32]) -> [UInt8] {
+        let w = image.width, h = image.height
+        precondition(wanted.count == w * h && image.pixels.count >= 3 * w * h, "TextureModel.states: size mismatch")
+        var out = [UInt8](repeating: 0, count: w * h)
+        guard w > 2 && h > 2 else { return out }
+        let k = dominance
+        image.pixels.withUnsafeBufferPointer { px in
+        wanted.withUnsafeBufferPointer { W in
+        levelOfContrast.withUnsafeBufferPointer { table in
+        stateOfLevelAndDirection.withUnsafeBufferPointer { state in
+        out.withUnsafeMutableBufferPointer { o in
+            @inline(__always) func grey(_ q: Int) -> Int { (Int(px[3 * q]) + 2 * Int(px[3 * q + 1]) + Int(px[3 * q + 2])) >> 2 }
+            for y in 1..<(h - 1) {
+                let row = y * w
+                for p in (row + 1)..<(row + w - 1) where W[p] >= 0 {
+                    let ax = abs(grey(p + 1) - grey(p - 1)), ay = abs(grey(p + w) - grey(p - w))
+                    let level = Int(table[ax + ay])
+                    o[p] = oriented ? state[level << 2 | (ay > k * ax ? 1 : 0) | (ax > k * ay ? 2 : 0)] : UInt8(level)
+                }
+            }
+        }}}}}
+        return out
+    }
+
     /// The oriented state at `level << 2 | (|∂y| dominates) | (|∂x| dominates) << 1` (both cannot).
     private static let stateOfLevelAndDirection: [UInt8] = (0..<(levelCount << 2)).map { i in
         let level = i >> 2, direction = i & 3 == 3 ? 0 : i & 3

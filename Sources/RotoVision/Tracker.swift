@@ -265,16 +265,21 @@ public struct MaskTracker: Sendable {
             let tag = UInt8(k + 1)
             let r = refineObject(tag: tag, previous: previous, labels: mask.labels, next: next, flow: flow,
                                  anchorModel: anchorModels[k])
-            for ly in 0..<r.roi.height {
-                for lx in 0..<r.roi.width {
-                    let lp = ly * r.roi.width + lx
-                    let p = (r.roi.y + ly) * w + r.roi.x + lx
-                    if r.fg[lp] && r.prior[lp] > best[p] {
-                        best[p] = r.prior[lp]
-                        out[p] = tag
+            r.fg.withUnsafeBufferPointer { F in
+            r.prior.withUnsafeBufferPointer { P in
+            best.withUnsafeMutableBufferPointer { B in
+            out.withUnsafeMutableBufferPointer { O in
+                for ly in 0..<r.roi.height {
+                    for lx in 0..<r.roi.width {
+                        let lp = ly * r.roi.width + lx
+                        let p = (r.roi.y + ly) * w + r.roi.x + lx
+                        if F[lp] && P[lp] > B[p] {
+                            B[p] = P[lp]
+                            O[p] = tag
+                        }
                     }
                 }
-            }
+            }}}}
         }
         return SelectionLabels(width: w, height: h, labels: out, objectIDs: mask.objectIDs)
     }
@@ -295,16 +300,7 @@ public struct MaskTracker: Sendable {
             labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
         }
         if maxX < 0 { return ((0, 0, 0, 0), [], []) }
-        var maxMotion: Float = 0
-        flow.u.withUnsafeBufferPointer { U in
-            flow.v.withUnsafeBufferPointer { V in
-                for p in 0..<U.count {
-                    let m = max(abs(U[p]), abs(V[p]))
-                    if m > maxMotion { maxMotion = m }
-                }
-            }
-        }
-        let margin = Int(maxMotion.rounded(.up)) + 3 * bandWidth(w, h) + 2
+        let margin = Int(Self.maxMotion(flow).rounded(.up)) + 3 * bandWidth(w, h) + 2
         let x0 = max(0, minX - margin), y0 = max(0, minY - margin)
         let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
         let rw = x1 - x0, rh = y1 - y0
@@ -326,6 +322,33 @@ public struct MaskTracker: Sendable {
                            localColour: localColour,
                            frame: (x0, y0, w, h))
         return ((x0, y0, rw, rh), r.fg, r.prior)
+    }
+
+    /// The largest displacement of `flow` along either axis (0 for an empty field; a NaN is passed over).
+    static func maxMotion(_ flow: FlowField) -> Float {
+        flow.u.withUnsafeBufferPointer { U in
+        flow.v.withUnsafeBufferPointer { V in
+            let n = min(U.count, V.count)
+            // Eight lanes at a time (a maximum is exact in any order).
+            var lanes = SIMD8<Float>(repeating: 0)
+            var p = 0
+            if let u = U.baseAddress, let v = V.baseAddress {
+                while p + 8 <= n {
+                    let a = UnsafeRawPointer(u + p).loadUnaligned(as: SIMD8<Float>.self)
+                    let b = UnsafeRawPointer(v + p).loadUnaligned(as: SIMD8<Float>.self)
+                    let m = pointwiseMax(pointwiseMax(a, -a), pointwiseMax(b, -b))
+                    lanes = lanes.replacing(with: m, where: m .> lanes)
+                    p += 8
+                }
+            }
+            var largest = lanes.max()
+            while p < n {
+                let m = max(abs(U[p]), abs(V[p]))
+                if m > largest { largest = m }
+                p += 1
+            }
+            return largest
+        }}
     }
 
     /// `refineObject` on frames already cropped to the region of interest; `frame` is the crop's origin in
@@ -371,11 +394,9 @@ public struct MaskTracker: Sendable {
             hard.withUnsafeMutableBufferPointer { H in for p in 0..<n where W[p] >= 0.5 { H[p] = 1 } }
         }
         // Band: pixels whose (2·band+1)² window holds both labels.
-        var count = [Float](repeating: 0, count: n), tmp = count
-        hard.withUnsafeBufferPointer { H in
-            tmp.withUnsafeMutableBufferPointer { T in
-                count.withUnsafeMutableBufferPointer { C in boxSum(H, C, T, width: w, height: h, radius: band) }
-            }
+        var tmp = [Float](repeating: 0, count: n)
+        let count = hard.withUnsafeBufferPointer { H in
+            tmp.withUnsafeMutableBufferPointer { T in filledFloats(n) { C in boxSum(H, C, T, width: w, height: h, radius: band) } }
         }
         let bandX = windowSpans(w, radius: band), bandY = windowSpans(h, radius: band)
         // Soft prior: the logistic of the distance to the warped edge, or the box mean of the warped mask
@@ -406,14 +427,15 @@ public struct MaskTracker: Sendable {
         // Texture given colour: learned on the previous frame's object and the rest of the crop. `refine`
         // passes one image as both frames: its states are measured once. (`let`, as `local` below: the
         // graph's loop reads a variable's arrays with a retain and a release per pixel.)
-        let texture: (model: TextureModel, states: [UInt8])?
+        // (The new frame's states are read only at the band's pixels: they are measured there, below.)
+        var previousStates: [UInt8] = []
+        let textureModel: TextureModel?
         if configuration.textureWeight > 0 {
-            let oriented = configuration.textureOrientation
-            let nextStates = TextureModel.states(next, oriented: oriented)
-            let previousStates = previous.pixels == next.pixels ? nextStates : TextureModel.states(previous, oriented: oriented)
-            texture = (TextureModel(image: previous, states: previousStates, oriented: oriented, mask: prevMask), nextStates)
+            previousStates = TextureModel.states(previous, oriented: configuration.textureOrientation)
+            textureModel = TextureModel(image: previous, states: previousStates, oriented: configuration.textureOrientation,
+                                        mask: prevMask)
         } else {
-            texture = nil
+            textureModel = nil
         }
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
@@ -467,6 +489,10 @@ public struct MaskTracker: Sendable {
             fg.withUnsafeMutableBufferPointer { F in for p in 0..<n { F[p] = H[p] > 0 } }
         }
         if nodes == 0 { return (fg, prior) }
+        let texture = textureModel.map { model in
+            (model: model, states: previous.pixels == next.pixels ? previousStates
+                : TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
+        }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check),
         // where a band pixel's flow may read it.
         var claims: [Float] = []
@@ -639,8 +665,7 @@ extension MaskTracker {
         let n = w * h
         let cap = edgePriorCap(scale: scale)
         var d = [Float](repeating: cap, count: n)
-        var prior = [Float](repeating: 0, count: n)
-        guard n > 0 else { return prior }
+        guard n > 0 else { return [] }
         hard.withUnsafeBufferPointer { H in
         d.withUnsafeMutableBufferPointer { D in
             // Seeds: pixels with a 4-neighbour of the other label, half a pixel from the edge. Only
@@ -665,19 +690,17 @@ extension MaskTracker {
                     box: (max(0, minX - reach), max(0, minY - reach), min(w - 1, maxX + reach), min(h - 1, maxY + reach)))
         }
         }
-        d.withUnsafeBufferPointer { D in
+        return d.withUnsafeBufferPointer { D in
         hard.withUnsafeBufferPointer { H in
-        prior.withUnsafeMutableBufferPointer { P in
-            let k = 1 / scale, far = 1 / (1 + expf(-cap * k))
-            for p in 0..<n {
-                let v = D[p]
-                let q = v >= cap ? far : 1 / (1 + expf(-v * k))
-                P[p] = H[p] > 0 ? q : 1 - q
+            filledFloats(n) { P in
+                let k = 1 / scale, far = 1 / (1 + expf(-cap * k))
+                for p in 0..<n {
+                    let v = D[p]
+                    let q = v >= cap ? far : 1 / (1 + expf(-v * k))
+                    P[p] = H[p] > 0 ? q : 1 - q
+                }
             }
-        }
-        }
-        }
-        return prior
+        }}
     }
 
     /// Two-pass chamfer distance (steps 1 and √2) in place over the rows and columns of `box`

@@ -44,6 +44,20 @@ private func stripedDiscClip(flatLine: Bool = true) -> (frames: [RGBImage], trut
         #expect(TextureModel.stateCount(oriented: false) == 4 && TextureModel.stateCount(oriented: true) == 10)
     }
 
+    @Test("texture states measured at some pixels only are the whole map's states there, 0 elsewhere")
+    func statesAtSomePixels() {
+        var rng = SplitMix64(seed: 7)
+        let w = 23, h = 17
+        let image = RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let wanted: [Int32] = (0..<(w * h)).map { _ in Int.random(in: 0..<3, using: &rng) == 0 ? 1 : -1 }
+        for oriented in [false, true] {
+            let all = TextureModel.states(image, oriented: oriented)
+            let some = TextureModel.states(image, oriented: oriented, at: wanted)
+            for p in 0..<(w * h) { #expect(some[p] == (wanted[p] >= 0 ? all[p] : 0), "pixel \(p), oriented \(oriented)") }
+            #expect(all.contains { $0 != 0 })
+        }
+    }
+
     /// Tracks the striped disc clip from its true first mask with the default texture cue and with
     /// `without` applied to it (colour, texture and the prior only: no motion cues); frame 19's IoU and
     /// the mean over frames 1–19 of each.
