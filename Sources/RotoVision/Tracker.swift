@@ -357,42 +357,33 @@ public struct MaskTracker: Sendable {
                     flow: FlowField, band: Int, anchorModel: ColourModel?, anchorWeight: Float?, localColour: Bool = true,
                     frame box: (x: Int, y: Int, width: Int, height: Int)) -> (fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height, n = w * h
-        // Warped soft mask (bilinear sampling of the one-hot previous mask).
-        var warped = [Float](repeating: 0, count: n)
-        var prevMask = [Float](repeating: 0, count: n)
-        labels.withUnsafeBufferPointer { L in
-            prevMask.withUnsafeMutableBufferPointer { M in for p in 0..<n where L[p] == tag { M[p] = 1 } }
-        }
+        // The previous mask warped to this frame (bilinear sampling of the one-hot mask) and taken where
+        // it reaches one half; pixels that come from outside the previous frame (entering it) are unknown:
+        // nothing is known about them (and they are not in the mask).
+        let prevMask = labels.withUnsafeBufferPointer { L in filledFloats(n) { M in for p in 0..<n { M[p] = L[p] == tag ? 1 : 0 } } }
         let maxX = Float(w - 1), maxY = Float(h - 1)
-        // Pixels that come from outside the previous frame (entering it): nothing is known about them.
         var unknown = [Bool](repeating: false, count: n)
-        unknown.withUnsafeMutableBufferPointer { unknown in
+        let hard = unknown.withUnsafeMutableBufferPointer { unknown in
         prevMask.withUnsafeBufferPointer { M in
-            flow.u.withUnsafeBufferPointer { U in
-                flow.v.withUnsafeBufferPointer { V in
-                    warped.withUnsafeMutableBufferPointer { O in
-                        for y in 0..<h {
-                            for x in 0..<w {
-                                let p = y * w + x
-                                let sx = Float(x) + U[p], sy = Float(y) + V[p]
-                                if sx < -0.5 || sy < -0.5 || sx > maxX + 0.5 || sy > maxY + 0.5 { unknown[p] = true; continue }
-                                let cx = min(max(sx, 0), maxX), cy = min(max(sy, 0), maxY)
-                                let x0 = Int(cx), y0 = Int(cy)
-                                let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-                                let ax = cx - Float(x0), ay = cy - Float(y0)
-                                let a = y0 * w, b = y1 * w
-                                O[p] = (M[a + x0] * (1 - ax) + M[a + x1] * ax) * (1 - ay) + (M[b + x0] * (1 - ax) + M[b + x1] * ax) * ay
-                            }
-                        }
+        flow.u.withUnsafeBufferPointer { U in
+        flow.v.withUnsafeBufferPointer { V in
+            filledFloats(n) { H in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let p = y * w + x
+                        let sx = Float(x) + U[p], sy = Float(y) + V[p]
+                        if sx < -0.5 || sy < -0.5 || sx > maxX + 0.5 || sy > maxY + 0.5 { unknown[p] = true; H[p] = 0; continue }
+                        let cx = min(max(sx, 0), maxX), cy = min(max(sy, 0), maxY)
+                        let x0 = Int(cx), y0 = Int(cy)
+                        let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                        let ax = cx - Float(x0), ay = cy - Float(y0)
+                        let a = y0 * w, b = y1 * w
+                        let warped = (M[a + x0] * (1 - ax) + M[a + x1] * ax) * (1 - ay) + (M[b + x0] * (1 - ax) + M[b + x1] * ax) * ay
+                        H[p] = warped >= 0.5 ? 1 : 0
                     }
                 }
             }
-        }
-        }
-        var hard = [Float](repeating: 0, count: n)
-        warped.withUnsafeBufferPointer { W in
-            hard.withUnsafeMutableBufferPointer { H in for p in 0..<n where W[p] >= 0.5 { H[p] = 1 } }
-        }
+        }}}}
         // Band: pixels whose (2·band+1)² window holds both labels.
         var tmp = [Float](repeating: 0, count: n)
         let count = hard.withUnsafeBufferPointer { H in
@@ -484,9 +475,11 @@ public struct MaskTracker: Sendable {
                 }
             }
         }
-        var fg = [Bool](repeating: false, count: n)
-        hard.withUnsafeBufferPointer { H in
-            fg.withUnsafeMutableBufferPointer { F in for p in 0..<n { F[p] = H[p] > 0 } }
+        var fg = hard.withUnsafeBufferPointer { H in
+            [Bool](unsafeUninitializedCapacity: n) { F, initialized in
+                for p in 0..<n { F[p] = H[p] > 0 }
+                initialized = n
+            }
         }
         if nodes == 0 { return (fg, prior) }
         let texture = textureModel.map { model in
