@@ -324,6 +324,16 @@ public struct MaskTracker: Sendable {
         return ((x0, y0, rw, rh), r.fg, r.prior)
     }
 
+    /// Where the flow (`u`, `v`) of pixel (`x`, `y`) points, clamped into the `width` × `height` frame.
+    @inline(__always)
+    static func flowTarget(_ x: Int, _ y: Int, _ u: Float, _ v: Float, width w: Int, height h: Int) -> (Float, Float) {
+        (min(max(Float(x) + u, 0), Float(w - 1)), min(max(Float(y) + v, 0), Float(h - 1)))
+    }
+
+    /// The index of the pixel nearest (`x`, `y`) in a `width`-wide frame (the place's claims are read there).
+    @inline(__always)
+    static func nearest(_ x: Float, _ y: Float, width w: Int) -> Int { Int(y.rounded()) * w + Int(x.rounded()) }
+
     /// The largest displacement of `flow` along either axis (0 for an empty field; a NaN is passed over).
     static func maxMotion(_ flow: FlowField) -> Float {
         flow.u.withUnsafeBufferPointer { U in
@@ -499,8 +509,8 @@ public struct MaskTracker: Sendable {
                 for y in 0..<h {
                     for x in 0..<w where N[y * w + x] >= 0 && !K[y * w + x] {
                         let p = y * w + x
-                        let sx = min(max(Float(x) + U[p], 0), Float(w - 1)), sy = min(max(Float(y) + V[p], 0), Float(h - 1))
-                        R[Int(sy.rounded()) * w + Int(sx.rounded())] = true
+                        let (sx, sy) = Self.flowTarget(x, y, U[p], V[p], width: w, height: h)
+                        R[Self.nearest(sx, sy, width: w)] = true
                     }
                 }
             }}}}}
@@ -592,12 +602,12 @@ public struct MaskTracker: Sendable {
                     var q = min(0.95, max(0.05, prior[p]))
                     if !unknown[p] {
                         // Where p's flow points in the previous frame.
-                        let sx = min(max(Float(x) + fu[p], 0), Float(w - 1)), sy = min(max(Float(y) + fv[p], 0), Float(h - 1))
+                        let (sx, sy) = Self.flowTarget(x, y, fu[p], fv[p], width: w, height: h)
                         if cfg.warpCheckSigma > 0 {
                             let e = warpError(p, sx, sy)
                             q = 0.5 + expf(-e * e * invTwoSigma2) * (q - 0.5)
                         }
-                        if !claims.isEmpty && q > 0.5 && claims[Int(sy.rounded()) * w + Int(sx.rounded())] > cfg.claimThreshold {
+                        if !claims.isEmpty && q > 0.5 && claims[Self.nearest(sx, sy, width: w)] > cfg.claimThreshold {
                             q = 0.5
                         }
                     }
