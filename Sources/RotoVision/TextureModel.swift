@@ -50,7 +50,6 @@ struct TextureModel: Sendable {
                 }
             }
         }
-        let k = dominance
         grey.withUnsafeBufferPointer { g in
             levelOfContrast.withUnsafeBufferPointer { table in
                 stateOfLevelAndDirection.withUnsafeBufferPointer { state in
@@ -58,10 +57,8 @@ struct TextureModel: Sendable {
                         for y in 1..<(h - 1) {
                             let row = y * w
                             for p in (row + 1)..<(row + w - 1) {
-                                let ax = abs(Int(g[p + 1]) - Int(g[p - 1])), ay = abs(Int(g[p + w]) - Int(g[p - w]))
-                                let level = Int(table[ax + ay])
-                                // Branch-free: the direction's two tests index a table.
-                                o[p] = oriented ? state[level << 2 | (ay > k * ax ? 1 : 0) | (ax > k * ay ? 2 : 0)] : UInt8(level)
+                                o[p] = Self.state(abs(Int(g[p + 1]) - Int(g[p - 1])), abs(Int(g[p + w]) - Int(g[p - w])),
+                                                  oriented: oriented, levels: table, states: state)
                             }
                         }
                     }
@@ -78,7 +75,6 @@ struct TextureModel: Sendable {
         precondition(wanted.count == w * h && image.pixels.count >= 3 * w * h, "TextureModel.states: size mismatch")
         var out = [UInt8](repeating: 0, count: w * h)
         guard w > 2 && h > 2 else { return out }
-        let k = dominance
         image.pixels.withUnsafeBufferPointer { px in
         wanted.withUnsafeBufferPointer { W in
         levelOfContrast.withUnsafeBufferPointer { table in
@@ -88,13 +84,21 @@ struct TextureModel: Sendable {
             for y in 1..<(h - 1) {
                 let row = y * w
                 for p in (row + 1)..<(row + w - 1) where W[p] >= 0 {
-                    let ax = abs(grey(p + 1) - grey(p - 1)), ay = abs(grey(p + w) - grey(p - w))
-                    let level = Int(table[ax + ay])
-                    o[p] = oriented ? state[level << 2 | (ay > k * ax ? 1 : 0) | (ax > k * ay ? 2 : 0)] : UInt8(level)
+                    o[p] = Self.state(abs(grey(p + 1) - grey(p - 1)), abs(grey(p + w) - grey(p - w)),
+                                      oriented: oriented, levels: table, states: state)
                 }
             }
         }}}}}
         return out
+    }
+
+    /// The state of a pixel whose grey level changes by `ax` along x and `ay` along y (central
+    /// differences), with the tables below. Branch-free: the direction's two tests index a table.
+    @inline(__always)
+    private static func state(_ ax: Int, _ ay: Int, oriented: Bool, levels: UnsafeBufferPointer<UInt8>,
+                              states: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        let level = Int(levels[ax + ay])
+        return oriented ? states[level << 2 | (ay > dominance * ax ? 1 : 0) | (ax > dominance * ay ? 2 : 0)] : UInt8(level)
     }
 
     /// The oriented state at `level << 2 | (|∂y| dominates) | (|∂x| dominates) << 1` (both cannot).
