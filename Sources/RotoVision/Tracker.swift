@@ -429,15 +429,11 @@ public struct MaskTracker: Sendable {
         // passes one image as both frames: its states are measured once. (`let`, as `local` below: the
         // graph's loop reads a variable's arrays with a retain and a release per pixel.)
         // (The new frame's states are read only at the band's pixels: they are measured there, below.)
-        var previousStates: [UInt8] = []
-        let textureModel: TextureModel?
-        if configuration.textureWeight > 0 {
-            previousStates = TextureModel.states(previous, oriented: configuration.textureOrientation)
-            textureModel = TextureModel(image: previous, states: previousStates, oriented: configuration.textureOrientation,
-                                        mask: prevMask)
-        } else {
-            textureModel = nil
-        }
+        let learnt: (model: TextureModel, states: [UInt8])? = configuration.textureWeight > 0 ? {
+            let states = TextureModel.states(previous, oriented: configuration.textureOrientation)
+            return (TextureModel(image: previous, states: states, oriented: configuration.textureOrientation, mask: prevMask),
+                    states)
+        }() : nil
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
         var trust: [Float] = [], motionLLR: [Float] = []
@@ -492,8 +488,8 @@ public struct MaskTracker: Sendable {
             }
         }
         if nodes == 0 { return (fg, prior) }
-        let texture = textureModel.map { model in
-            (model: model, states: previous.pixels == next.pixels ? previousStates
+        let texture = learnt.map { learnt in
+            (model: learnt.model, states: previous.pixels == next.pixels ? learnt.states
                 : TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
         }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check),
