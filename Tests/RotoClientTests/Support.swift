@@ -17,11 +17,7 @@ enum Keys {
     static let secretKey = "SK_client_test_secret"
 }
 
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "roto-client-test-" + UUID().uuidString
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func temporaryDirectory() -> String { TestScratch.directory("data") }
 
 /// A server configuration on a fresh temporary data directory, on a free loopback port.
 func testConfiguration() -> ServerConfiguration {

@@ -59,7 +59,7 @@ import Testing
                 #expect(part.body.readableBytes == 8)
                 #expect(Array(part.body.readableBytesView)[4..<8] == Array("ftyp".utf8)[...])
                 // And the normalised file probes as H.264 yuv420p CFR with no rotation.
-                let local = NSTemporaryDirectory() + UUID().uuidString + ".mp4"
+                let local = TestScratch.file("mp4")
                 try Data(video.body.readableBytesView).write(to: URL(fileURLWithPath: local))
                 defer { try? FileManager.default.removeItem(atPath: local) }
                 let facts = try MediaProbe.probe(path: local)

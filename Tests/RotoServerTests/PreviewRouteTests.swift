@@ -190,7 +190,7 @@ import Testing
             // The overlay video has every frame; the cover is a JPEG.
             let videoPath = try #require(URL(string: urls["video"] ?? "")?.path)
             let video = try await client.call(.get, videoPath, key: nil)
-            let local = NSTemporaryDirectory() + UUID().uuidString + ".mp4"
+            let local = TestScratch.file("mp4")
             try Data(video.body.readableBytesView).write(to: URL(fileURLWithPath: local))
             defer { try? FileManager.default.removeItem(atPath: local) }
             let facts = try MediaProbe.probe(path: local)

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import RotoAPI
+import RotoTestSupport
 @testable import RotoServer
 
 /// Keys every test server knows: two API-key accounts and one Kling access-key account.
@@ -37,11 +38,7 @@ func testConfiguration(dataDir: String? = nil, allowPrivate: Bool = true) -> Ser
     return c
 }
 
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "roto-test-" + UUID().uuidString
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func temporaryDirectory() -> String { TestScratch.directory("data") }
 
 /// Runs `body` against the real application, in process, on `pools` when the test holds them (else
 /// the pools the configuration asks for); a test begins a shutdown through `readiness`.

@@ -416,7 +416,7 @@ func download(_ client: any TestClientProtocol, _ url: String) async throws -> S
     let path = try #require(URL(string: url)?.path)
     let reply = try await client.call(.get, path, key: nil)
     #expect(reply.status == 200)
-    let local = NSTemporaryDirectory() + UUID().uuidString + ".mp4"
+    let local = TestScratch.file("mp4")
     try Data(reply.body.readableBytesView).write(to: URL(fileURLWithPath: local))
     return local
 }

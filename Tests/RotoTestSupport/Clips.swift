@@ -5,7 +5,7 @@ import Foundation
 public enum Clips {
     /// Where the clips of this test process go.
     public static let directory: String = {
-        let path = NSTemporaryDirectory() + "roto-test-clips-\(getpid())"
+        let path = (TestScratch.root as NSString).appendingPathComponent("clips")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }()
