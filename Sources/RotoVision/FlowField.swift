@@ -51,25 +51,28 @@ struct GreyImage: Sendable {
 
     /// 3-tap binomial blur (1 2 1) in both directions, to stabilise gradients.
     func smoothed() -> GreyImage {
-        let w = width, h = height
-        var tmp = [Float](repeating: 0, count: w * h)
-        var out = tmp
-        data.withUnsafeBufferPointer { s in
-            tmp.withUnsafeMutableBufferPointer { t in
+        let w = width, h = height, n = w * h
+        guard n > 0 else { return self }
+        // Rows, then columns; both written whole (`filledFloats`). Along a row the two end pixels repeat
+        // themselves as their missing neighbour, the pixels between them need no clamping.
+        let tmp = data.withUnsafeBufferPointer { S in
+            filledFloats(n) { T in
                 for y in 0..<h {
-                    let r = y * w
-                    for x in 0..<w {
-                        let a = s[r + max(0, x - 1)], b = s[r + x], c = s[r + min(w - 1, x + 1)]
-                        t[r + x] = 0.25 * (a + 2 * b + c)
+                    let s = S.baseAddress! + y * w, t = T.baseAddress! + y * w
+                    t[0] = 0.25 * (s[0] + 2 * s[0] + s[min(w - 1, 1)])
+                    if w > 1 {
+                        for x in 1..<(w - 1) { t[x] = 0.25 * (s[x - 1] + 2 * s[x] + s[x + 1]) }
+                        t[w - 1] = 0.25 * (s[w - 2] + 2 * s[w - 1] + s[w - 1])
                     }
                 }
             }
-            tmp.withUnsafeBufferPointer { t in
-                out.withUnsafeMutableBufferPointer { o in
-                    for y in 0..<h {
-                        let up = max(0, y - 1) * w, dn = min(h - 1, y + 1) * w, r = y * w
-                        for x in 0..<w { o[r + x] = 0.25 * (t[up + x] + 2 * t[r + x] + t[dn + x]) }
-                    }
+        }
+        let out = tmp.withUnsafeBufferPointer { T in
+            filledFloats(n) { O in
+                for y in 0..<h {
+                    let up = T.baseAddress! + max(0, y - 1) * w, row = T.baseAddress! + y * w
+                    let dn = T.baseAddress! + min(h - 1, y + 1) * w, o = O.baseAddress! + y * w
+                    for x in 0..<w { o[x] = 0.25 * (up[x] + 2 * row[x] + dn[x]) }
                 }
             }
         }
@@ -84,16 +87,29 @@ func boxSum(_ src: UnsafeBufferPointer<Float>, _ dst: UnsafeMutableBufferPointer
     // Horizontal, four rows at a time: a running sum is one dependent chain of additions per row, and four
     // independent chains keep the core busy where one would wait on each addition. Each row still adds
     // and subtracts in the same order as a row on its own (the same sums to the last bit).
+    let mid0 = min(r + 1, w), mid1 = max(mid0, w - r)
     var y = 0
     while y + 4 <= h {
         let s0 = S + y * w, s1 = s0 + w, s2 = s1 + w, s3 = s2 + w
         let t0 = T + y * w, t1 = t0 + w, t2 = t1 + w, t3 = t2 + w
         var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
         for x in 0..<min(r, w) { a0 += s0[x]; a1 += s1[x]; a2 += s2[x]; a3 += s3[x] }
-        for x in 0..<w {
-            let add = x + r, sub = x - r - 1
+        // Three stretches, so that the middle one tests nothing: before x = r + 1 nothing leaves the
+        // window, from x = w − r on nothing enters it.
+        for x in 0..<mid0 {
+            let add = x + r
             if add < w { a0 += s0[add]; a1 += s1[add]; a2 += s2[add]; a3 += s3[add] }
-            if sub >= 0 { a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub] }
+            t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
+        }
+        for x in mid0..<mid1 {
+            let add = x + r, sub = x - r - 1
+            a0 += s0[add]; a1 += s1[add]; a2 += s2[add]; a3 += s3[add]
+            a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub]
+            t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
+        }
+        for x in mid1..<w {
+            let sub = x - r - 1
+            a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub]
             t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
         }
         y += 4
@@ -170,36 +186,56 @@ struct FlowField: Sendable {
 
     /// Doubles the resolution (bilinear-ish: nearest parent, values ×2) to `width` × `height`.
     func upscaled(width nw: Int, height nh: Int) -> FlowField {
-        var out = FlowField(width: nw, height: nh)
+        FlowField(width: nw, height: nh,
+                  u: Self.resampled(u, width: width, height: height, to: nw, nh, times: Float(nw) / Float(width)),
+                  v: Self.resampled(v, width: width, height: height, to: nw, nh, times: Float(nh) / Float(height)))
+    }
+
+    init(width: Int, height: Int, u: [Float], v: [Float]) {
+        self.width = width
+        self.height = height
+        self.u = u
+        self.v = v
+    }
+
+    /// `values` (`width` × `height`) resampled bilinearly to `nw` × `nh` (pixel centres aligned, edges
+    /// clamped), times `factor`. Each source row is interpolated along x once, into the output's columns;
+    /// each output row then blends two of those rows (a loop that vectorises). The same operations in the
+    /// same order as interpolating each output pixel from its four taps: the same values to the bit.
+    static func resampled(_ values: [Float], width: Int, height: Int, to nw: Int, _ nh: Int, times factor: Float) -> [Float] {
+        guard width > 0, height > 0 else { return [Float](repeating: 0, count: nw * nh) }
         let sx = Float(width) / Float(nw), sy = Float(height) / Float(nh)
-        let fx = Float(nw) / Float(width), fy = Float(nh) / Float(height)
-        u.withUnsafeBufferPointer { U in
-            v.withUnsafeBufferPointer { V in
-                out.u.withUnsafeMutableBufferPointer { OU in
-                    out.v.withUnsafeMutableBufferPointer { OV in
-                        // Each column's source columns and weight, once.
-                        var col0 = [Int](repeating: 0, count: nw), col1 = col0, colW = [Float](repeating: 0, count: nw)
+        // Each column's source columns and weight, once.
+        var col0 = [Int](repeating: 0, count: nw), col1 = col0, colW = [Float](repeating: 0, count: nw)
+        for x in 0..<nw {
+            let px = max(0, min(Float(width - 1), (Float(x) + 0.5) * sx - 0.5))
+            col0[x] = Int(px); col1[x] = min(width - 1, col0[x] + 1); colW[x] = px - Float(col0[x])
+        }
+        let rows = values.withUnsafeBufferPointer { S in
+            col0.withUnsafeBufferPointer { C0 in
+            col1.withUnsafeBufferPointer { C1 in
+            colW.withUnsafeBufferPointer { CW in
+                filledFloats(height * nw) { R in
+                    for y in 0..<height {
+                        let s = S.baseAddress! + y * width, r = R.baseAddress! + y * nw
                         for x in 0..<nw {
-                            let px = max(0, min(Float(width - 1), (Float(x) + 0.5) * sx - 0.5))
-                            col0[x] = Int(px); col1[x] = min(width - 1, col0[x] + 1); colW[x] = px - Float(col0[x])
-                        }
-                        for y in 0..<nh {
-                            let py = max(0, min(Float(height - 1), (Float(y) + 0.5) * sy - 0.5))
-                            let y0 = Int(py), y1 = min(height - 1, y0 + 1), wy = py - Float(y0)
-                            for x in 0..<nw {
-                                let x0 = col0[x], x1 = col1[x], wx = colW[x]
-                                let a = y0 * width, b = y1 * width
-                                let uu = (U[a + x0] * (1 - wx) + U[a + x1] * wx) * (1 - wy) + (U[b + x0] * (1 - wx) + U[b + x1] * wx) * wy
-                                let vv = (V[a + x0] * (1 - wx) + V[a + x1] * wx) * (1 - wy) + (V[b + x0] * (1 - wx) + V[b + x1] * wx) * wy
-                                OU[y * nw + x] = uu * fx
-                                OV[y * nw + x] = vv * fy
-                            }
+                            let wx = CW[x]
+                            r[x] = s[C0[x]] * (1 - wx) + s[C1[x]] * wx
                         }
                     }
                 }
+            }}}
+        }
+        return rows.withUnsafeBufferPointer { R in
+            filledFloats(nw * nh) { O in
+                for y in 0..<nh {
+                    let py = max(0, min(Float(height - 1), (Float(y) + 0.5) * sy - 0.5))
+                    let y0 = Int(py), y1 = min(height - 1, y0 + 1), wy = py - Float(y0)
+                    let a = R.baseAddress! + y0 * nw, b = R.baseAddress! + y1 * nw, o = O.baseAddress! + y * nw
+                    for x in 0..<nw { o[x] = (a[x] * (1 - wy) + b[x] * wy) * factor }
+                }
             }
         }
-        return out
     }
 }
 
@@ -272,24 +308,8 @@ struct DenseFlow: Sendable {
             boxSum(UnsafeBufferPointer(B), SXY, T, width: w, height: h, radius: radius)
             for p in 0..<n { B[p] = IY[p] * IY[p] }
             boxSum(UnsafeBufferPointer(B), SYY, T, width: w, height: h, radius: radius)
-            let maxX = Float(w - 1), maxY = Float(h - 1)
             for _ in 0..<iterations {
-                // Temporal difference against the target warped by the current flow.
-                for y in 0..<h {
-                    let r = y * w
-                    for x in 0..<w {
-                        let p = r + x
-                        let sx = min(max(Float(x) + U[p], 0), maxX), sy = min(max(Float(y) + V[p], 0), maxY)
-                        let x0 = Int(sx), y0 = Int(sy)
-                        let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-                        let ax = sx - Float(x0), ay = sy - Float(y0)
-                        let a = y0 * w, b = y1 * w
-                        let val = (I1[a + x0] * (1 - ax) + I1[a + x1] * ax) * (1 - ay) + (I1[b + x0] * (1 - ax) + I1[b + x1] * ax) * ay
-                        let it = val - I0[p]
-                        B[p] = IX[p] * it
-                        B2[p] = IY[p] * it
-                    }
-                }
+                warpedDifference(I0, I1, U, V, IX, IY, B, B2, width: w, height: h)
                 boxSum(UnsafeBufferPointer(B), BX, T, width: w, height: h, radius: radius)
                 boxSum(UnsafeBufferPointer(B2), BY, T, width: w, height: h, radius: radius)
                 for p in 0..<n {
@@ -309,6 +329,85 @@ struct DenseFlow: Sendable {
                 }
             }
         }}}}}}}}}}}}}}
+    }
+}
+
+/// The temporal difference against the target `i1` warped by the flow (`u`, `v`; bilinear, positions
+/// clamped to the image) minus the reference `i0`, times the reference's gradients: `bx = gx · it`,
+/// `by = gy · it`. A function of its own over row pointers: inlined in the refinement's nest of buffer
+/// closures, the loop reloaded its pointers from the stack at every pixel.
+@inline(never)
+func warpedDifference(_ i0: UnsafeBufferPointer<Float>, _ i1: UnsafeBufferPointer<Float>,
+                      _ u: UnsafeMutableBufferPointer<Float>, _ v: UnsafeMutableBufferPointer<Float>,
+                      _ gx: UnsafeMutableBufferPointer<Float>, _ gy: UnsafeMutableBufferPointer<Float>,
+                      _ bx: UnsafeMutableBufferPointer<Float>, _ by: UnsafeMutableBufferPointer<Float>,
+                      width w: Int, height h: Int) {
+    guard w > 0, h > 0, let I0 = i0.baseAddress, let I1 = i1.baseAddress, let U = u.baseAddress,
+          let V = v.baseAddress, let GX = gx.baseAddress, let GY = gy.baseAddress, let BX = bx.baseAddress,
+          let BY = by.baseAddress else { return }
+    let maxX = Float(w - 1), maxY = Float(h - 1)
+    // Eight pixels at a time: the same operations in the same order on each lane as the pixel loop below
+    // (the same values to the bit), the four taps gathered lane by lane.
+    typealias F8 = SIMD8<Float>
+    typealias I8 = SIMD8<Int32>
+    let lanes = F8(0, 1, 2, 3, 4, 5, 6, 7)
+    let lastX = I8(repeating: Int32(w - 1)), lastY = I8(repeating: Int32(h - 1)), stride = I8(repeating: Int32(w))
+    // What `Int(x)` and `Float(Int(x))` give for 0 ≤ x < 2²³, without the standard library's generic
+    // vector conversions (not specialised: they cost more than the loop): x + 2²³ − 2²³ is the nearest
+    // integer, less one where that is above x; and an integer n < 2²³ is the low mantissa bits of n + 2²³.
+    let magic = F8(repeating: 8_388_608)
+    @inline(__always) func floorOfNonNegative(_ x: F8) -> F8 {
+        let nearest: F8 = (x + magic) - magic
+        return nearest - F8(repeating: 0).replacing(with: 1, where: nearest .> x)
+    }
+    @inline(__always) func integers(_ n: F8) -> I8 {
+        unsafeBitCast(n + magic, to: I8.self) & I8(repeating: 0x7F_FFFF)
+    }
+    @inline(__always) func load(_ q: UnsafeMutablePointer<Float>) -> F8 { UnsafeRawPointer(q).loadUnaligned(as: F8.self) }
+    @inline(__always) func store(_ value: F8, _ q: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(q).storeBytes(of: value, as: F8.self)
+    }
+    for y in 0..<h {
+        let r = y * w
+        let fy = Float(y)
+        var x = 0
+        while x + 8 <= w {
+            let p = r + x
+            let px: F8 = F8(repeating: Float(x)) + lanes + load(U + p)
+            let py: F8 = F8(repeating: fy) + load(V + p)
+            let sx: F8 = pointwiseMin(pointwiseMax(px, F8()), F8(repeating: maxX))
+            let sy: F8 = pointwiseMin(pointwiseMax(py, F8()), F8(repeating: maxY))
+            let fx = floorOfNonNegative(sx), fy8 = floorOfNonNegative(sy)
+            let x0 = integers(fx), y0 = integers(fy8)
+            let x1: I8 = pointwiseMin(x0 &+ 1, lastX), y1: I8 = pointwiseMin(y0 &+ 1, lastY)
+            let ax: F8 = sx - fx, ay: F8 = sy - fy8
+            let ra: I8 = y0 &* stride, rb: I8 = y1 &* stride
+            let a0: I8 = ra &+ x0, a1: I8 = ra &+ x1, b0: I8 = rb &+ x0, b1: I8 = rb &+ x1
+            var t00 = F8(), t01 = F8(), t10 = F8(), t11 = F8()
+            for k in 0..<8 {
+                t00[k] = I1[Int(a0[k])]; t01[k] = I1[Int(a1[k])]; t10[k] = I1[Int(b0[k])]; t11[k] = I1[Int(b1[k])]
+            }
+            let bx: F8 = 1 - ax, byy: F8 = 1 - ay
+            let top: F8 = t00 * bx + t01 * ax, bottom: F8 = t10 * bx + t11 * ax
+            let val: F8 = top * byy + bottom * ay
+            let it: F8 = val - UnsafeRawPointer(I0 + p).loadUnaligned(as: F8.self)
+            store(load(GX + p) * it, BX + p)
+            store(load(GY + p) * it, BY + p)
+            x += 8
+        }
+        while x < w {
+            defer { x += 1 }
+            let p = r + x
+            let sx = min(max(Float(x) + U[p], 0), maxX), sy = min(max(fy + V[p], 0), maxY)
+            let x0 = Int(sx), y0 = Int(sy)
+            let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+            let ax = sx - Float(x0), ay = sy - Float(y0)
+            let a = I1 + y0 * w, b = I1 + y1 * w
+            let val = (a[x0] * (1 - ax) + a[x1] * ax) * (1 - ay) + (b[x0] * (1 - ax) + b[x1] * ax) * ay
+            let it = val - I0[p]
+            BX[p] = GX[p] * it
+            BY[p] = GY[p] * it
+        }
     }
 }
 
