@@ -87,29 +87,16 @@ func boxSum(_ src: UnsafeBufferPointer<Float>, _ dst: UnsafeMutableBufferPointer
     // Horizontal, four rows at a time: a running sum is one dependent chain of additions per row, and four
     // independent chains keep the core busy where one would wait on each addition. Each row still adds
     // and subtracts in the same order as a row on its own (the same sums to the last bit).
-    let mid0 = min(r + 1, w), mid1 = max(mid0, w - r)
     var y = 0
     while y + 4 <= h {
         let s0 = S + y * w, s1 = s0 + w, s2 = s1 + w, s3 = s2 + w
         let t0 = T + y * w, t1 = t0 + w, t2 = t1 + w, t3 = t2 + w
         var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
         for x in 0..<min(r, w) { a0 += s0[x]; a1 += s1[x]; a2 += s2[x]; a3 += s3[x] }
-        // Three stretches, so that the middle one tests nothing: before x = r + 1 nothing leaves the
-        // window, from x = w − r on nothing enters it.
-        for x in 0..<mid0 {
-            let add = x + r
-            if add < w { a0 += s0[add]; a1 += s1[add]; a2 += s2[add]; a3 += s3[add] }
-            t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
-        }
-        for x in mid0..<mid1 {
+        for x in 0..<w {
             let add = x + r, sub = x - r - 1
-            a0 += s0[add]; a1 += s1[add]; a2 += s2[add]; a3 += s3[add]
-            a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub]
-            t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
-        }
-        for x in mid1..<w {
-            let sub = x - r - 1
-            a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub]
+            if add < w { a0 += s0[add]; a1 += s1[add]; a2 += s2[add]; a3 += s3[add] }
+            if sub >= 0 { a0 -= s0[sub]; a1 -= s1[sub]; a2 -= s2[sub]; a3 -= s3[sub] }
             t0[x] = a0; t1[x] = a1; t2[x] = a2; t3[x] = a3
         }
         y += 4
