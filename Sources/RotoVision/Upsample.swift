@@ -36,6 +36,9 @@ enum Upsampler {
             }
         }
         let uniform = src.labels.withUnsafeBufferPointer { uniformBlocks($0, width: w, height: h) }
+        let runEnds = src.labels.withUnsafeBufferPointer { L in
+            uniform.withUnsafeBufferPointer { U in uniformRunEnds(L, U, width: w, height: h) }
+        }
         // Column mapping: working coordinate u = (X + 0.5) * w / W − 0.5, cell = floor(u).
         let sxf = Float(w) / Float(W), syf = Float(h) / Float(H)
         var cellX = [Int32](repeating: 0, count: W)
@@ -58,6 +61,12 @@ enum Upsampler {
         }
         let nLabels = src.objectIDs.count + 1
         let single = nLabels == 2
+        // The tap weights along x of every column, for dx = −1 … 2 (what the loop below computes per pixel).
+        let fast = single && guide == nil
+        var tapX = [Float](repeating: 0, count: fast ? 4 * W : 0)
+        for X in 0..<(fast ? W : 0) {
+            for k in 0..<4 { tapX[4 * X + k] = max(0, 2 - abs(Float(k - 1) - fracX[X])) }
+        }
         // Range kernel lookup on squared RGB distance / 16.
         let lutCount: Int = 3 * 255 * 255 / 16 + 2
         let inv2s2: Float = 1 / (2 * sigma * sigma)
@@ -66,82 +75,101 @@ enum Upsampler {
             let d2 = Float(i * 16)
             rangeLUT[i] = expf(-d2 * inv2s2)
         }
+        let G = guide?.pixels
         src.labels.withUnsafeBufferPointer { L in
-            out.withUnsafeMutableBufferPointer { O in
-                uniform.withUnsafeBufferPointer { U in
-                    wc.withUnsafeBufferPointer { C in
-                        rangeLUT.withUnsafeBufferPointer { R in
-                            let G = guide?.pixels
-                            G.withUnsafeOptionalBuffer { gp in
-                                var score = [Float](repeating: 0, count: nLabels)
-                                for Y in 0..<H {
-                                    let v = (Float(Y) + 0.5) * syf - 0.5
-                                    let cyRaw = Int(floorf(v))
-                                    let cy = min(h - 1, max(0, cyRaw))
-                                    let fy = v - Float(cyRaw)
-                                    let orow = O.baseAddress! + Y * W
-                                    var cx = 0
-                                    while cx < w {
-                                        defer { cx += 1 }
-                                        let x0 = spanStart[cx], x1 = spanEnd[cx]
-                                        if x0 >= x1 { continue }
-                                        if U[cy * w + cx] != 0 {
-                                            // A run of uniform cells with the same label: one fill.
-                                            let label = L[cy * w + cx]
-                                            var last = cx
-                                            while last + 1 < w && U[cy * w + last + 1] != 0 && L[cy * w + last + 1] == label { last += 1 }
-                                            (orow + x0).update(repeating: label, count: spanEnd[last] - x0)
-                                            cx = last
-                                            continue
-                                        }
-                                        for X in x0..<x1 {
-                                            let fx = fracX[X]
-                                            // One object (the common case): two scores kept in registers.
-                                            var s0: Float = 0, s1: Float = 0
-                                            if !single { for i in 0..<nLabels { score[i] = 0 } }
-                                            var gr: Int = 0, gg: Int = 0, gb: Int = 0
-                                            if let gp {
-                                                let q = (Y * W + X) * 3
-                                                gr = Int(gp[q]); gg = Int(gp[q + 1]); gb = Int(gp[q + 2])
-                                            }
-                                            for dy in -1...2 {
-                                                let yy = cyRaw + dy
-                                                if yy < 0 || yy >= h { continue }
-                                                let wy = max(0, 2 - abs(Float(dy) - fy))
-                                                for dx in -1...2 {
-                                                    let xx = Int(cellX[X]) + dx
-                                                    if xx < 0 || xx >= w { continue }
-                                                    let wx = max(0, 2 - abs(Float(dx) - fx))
-                                                    let q = yy * w + xx
-                                                    var wgt = wx * wy
-                                                    if gp != nil {
-                                                        let dr = gr - Int(C[q * 3]), dg = gg - Int(C[q * 3 + 1]), db = gb - Int(C[q * 3 + 2])
-                                                        wgt *= R[(dr * dr + dg * dg + db * db) >> 4]
-                                                    }
-                                                    if single {
-                                                        if L[q] == 0 { s0 += wgt } else { s1 += wgt }
-                                                    } else {
-                                                        score[Int(L[q])] += wgt
-                                                    }
-                                                }
-                                            }
-                                            if single {
-                                                orow[X] = s1 > s0 ? 1 : 0
-                                                continue
-                                            }
-                                            var bestL = 0
-                                            var bestS: Float = -1
-                                            for i in 0..<nLabels where score[i] > bestS { bestS = score[i]; bestL = i }
-                                            orow[X] = UInt8(bestL)
-                                        }
-                                    }
+        out.withUnsafeMutableBufferPointer { O in
+        uniform.withUnsafeBufferPointer { U in
+        runEnds.withUnsafeBufferPointer { RE in
+        wc.withUnsafeBufferPointer { C in
+        rangeLUT.withUnsafeBufferPointer { R in
+        G.withUnsafeOptionalBuffer { gp in
+        tapX.withUnsafeBufferPointer { TX in
+            let taps = fast ? TX.baseAddress : nil
+            var score = [Float](repeating: 0, count: nLabels)
+            for Y in 0..<H {
+                let v = (Float(Y) + 0.5) * syf - 0.5
+                let cyRaw = Int(floorf(v))
+                let cy = min(h - 1, max(0, cyRaw))
+                let fy = v - Float(cyRaw)
+                let orow = O.baseAddress! + Y * W
+                let interiorRow = cyRaw >= 1 && cyRaw + 2 < h
+                let rowWeights = SIMD4<Float>(max(0, 2 - abs(-1 - fy)), max(0, 2 - abs(0 - fy)),
+                                              max(0, 2 - abs(1 - fy)), max(0, 2 - abs(2 - fy)))
+                var cx = 0
+                while cx < w {
+                    defer { cx += 1 }
+                    let x0 = spanStart[cx], x1 = spanEnd[cx]
+                    if x0 >= x1 { continue }
+                    if U[cy * w + cx] != 0 {
+                        // A run of uniform cells with the same label: one fill.
+                        let label = L[cy * w + cx]
+                        let last = Int(RE[cy * w + cx])
+                        (orow + x0).update(repeating: label, count: spanEnd[last] - x0)
+                        cx = last
+                        continue
+                    }
+                    if let taps, cx >= 1 && cx + 2 < w && interiorRow {
+                        // One object, no guide, the 4×4 taps all inside the map: the
+                        // same weights summed in the same order, without the tests.
+                        let top = L.baseAddress! + (cyRaw - 1) * w + cx - 1
+                        for X in x0..<x1 {
+                            let wx = taps + 4 * X
+                            var s0: Float = 0, s1: Float = 0
+                            for dy in 0..<4 {
+                                let row = top + dy * w, wy = rowWeights[dy]
+                                for dx in 0..<4 {
+                                    let wgt = wx[dx] * wy, inside = row[dx] != 0
+                                    s0 += inside ? 0 : wgt
+                                    s1 += inside ? wgt : 0
+                                }
+                            }
+                            orow[X] = s1 > s0 ? 1 : 0
+                        }
+                        continue
+                    }
+                    for X in x0..<x1 {
+                        let fx = fracX[X]
+                        // One object (the common case): two scores kept in registers.
+                        var s0: Float = 0, s1: Float = 0
+                        if !single { for i in 0..<nLabels { score[i] = 0 } }
+                        var gr: Int = 0, gg: Int = 0, gb: Int = 0
+                        if let gp {
+                            let q = (Y * W + X) * 3
+                            gr = Int(gp[q]); gg = Int(gp[q + 1]); gb = Int(gp[q + 2])
+                        }
+                        for dy in -1...2 {
+                            let yy = cyRaw + dy
+                            if yy < 0 || yy >= h { continue }
+                            let wy = max(0, 2 - abs(Float(dy) - fy))
+                            for dx in -1...2 {
+                                let xx = Int(cellX[X]) + dx
+                                if xx < 0 || xx >= w { continue }
+                                let wx = max(0, 2 - abs(Float(dx) - fx))
+                                let q = yy * w + xx
+                                var wgt = wx * wy
+                                if gp != nil {
+                                    let dr = gr - Int(C[q * 3]), dg = gg - Int(C[q * 3 + 1]), db = gb - Int(C[q * 3 + 2])
+                                    wgt *= R[(dr * dr + dg * dg + db * db) >> 4]
+                                }
+                                if single {
+                                    if L[q] == 0 { s0 += wgt } else { s1 += wgt }
+                                } else {
+                                    score[Int(L[q])] += wgt
                                 }
                             }
                         }
+                        if single {
+                            orow[X] = s1 > s0 ? 1 : 0
+                            continue
+                        }
+                        var bestL = 0
+                        var bestS: Float = -1
+                        for i in 0..<nLabels where score[i] > bestS { bestS = score[i]; bestL = i }
+                        orow[X] = UInt8(bestL)
                     }
                 }
             }
-        }
+        }}}}}}}}
         return SelectionLabels(width: W, height: H, labels: out, objectIDs: src.objectIDs)
     }
 }
@@ -220,6 +248,24 @@ extension Upsampler {
             }
         }
         return uniform
+    }
+
+    /// Per uniform cell, the last cell of the run of uniform cells with its label that it starts along
+    /// its row (the cells after it that one fill covers), found once per working row instead of once
+    /// per output row. Other cells' entries are not read.
+    static func uniformRunEnds(_ L: UnsafeBufferPointer<UInt8>, _ U: UnsafeBufferPointer<UInt8>,
+                               width w: Int, height h: Int) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: w * h) { E, initialized in
+            for y in 0..<h {
+                let row = y * w
+                var end = w - 1
+                for c in stride(from: w - 1, through: 0, by: -1) {
+                    if c == w - 1 || U[row + c + 1] == 0 || L[row + c + 1] != L[row + c] { end = c }
+                    E[row + c] = Int32(end)
+                }
+            }
+            initialized = w * h
+        }
     }
 
     /// Whether `value(i)` is the same for i = k−1 … k+2, each index clamped to 0 ..< count.
