@@ -65,7 +65,7 @@ enum Upsampler {
         let fast = single && guide == nil
         var tapX = [Float](repeating: 0, count: fast ? 4 * W : 0)
         for X in 0..<(fast ? W : 0) {
-            for k in 0..<4 { tapX[4 * X + k] = max(0, 2 - abs(Float(k - 1) - fracX[X])) }
+            for k in 0..<4 { tapX[4 * X + k] = tapWeight(k - 1, fracX[X]) }
         }
         // Range kernel lookup on squared RGB distance / 16.
         let lutCount: Int = 3 * 255 * 255 / 16 + 2
@@ -93,8 +93,7 @@ enum Upsampler {
                 let fy = v - Float(cyRaw)
                 let orow = O.baseAddress! + Y * W
                 let interiorRow = cyRaw >= 1 && cyRaw + 2 < h
-                let rowWeights = SIMD4<Float>(max(0, 2 - abs(-1 - fy)), max(0, 2 - abs(0 - fy)),
-                                              max(0, 2 - abs(1 - fy)), max(0, 2 - abs(2 - fy)))
+                let rowWeights = SIMD4<Float>(tapWeight(-1, fy), tapWeight(0, fy), tapWeight(1, fy), tapWeight(2, fy))
                 var cx = 0
                 while cx < w {
                     defer { cx += 1 }
@@ -109,8 +108,8 @@ enum Upsampler {
                         continue
                     }
                     if let taps, cx >= 1 && cx + 2 < w && interiorRow {
-                        // One object, no guide, the 4×4 taps all inside the map: the
-                        // same weights summed in the same order, without the tests.
+                        // One object, no guide, the 4×4 taps all inside the map: the same weights summed
+                        // in the same order, without the tests.
                         let top = L.baseAddress! + (cyRaw - 1) * w + cx - 1
                         for X in x0..<x1 {
                             let wx = taps + 4 * X
@@ -140,11 +139,11 @@ enum Upsampler {
                         for dy in -1...2 {
                             let yy = cyRaw + dy
                             if yy < 0 || yy >= h { continue }
-                            let wy = max(0, 2 - abs(Float(dy) - fy))
+                            let wy = tapWeight(dy, fy)
                             for dx in -1...2 {
                                 let xx = Int(cellX[X]) + dx
                                 if xx < 0 || xx >= w { continue }
-                                let wx = max(0, 2 - abs(Float(dx) - fx))
+                                let wx = tapWeight(dx, fx)
                                 let q = yy * w + xx
                                 var wgt = wx * wy
                                 if gp != nil {
@@ -249,6 +248,10 @@ extension Upsampler {
         }
         return uniform
     }
+
+    /// The tent weight of the tap `d` cells from a pixel's cell (−1 … 2) at fraction `frac` into it.
+    @inline(__always)
+    static func tapWeight(_ d: Int, _ frac: Float) -> Float { max(0, 2 - abs(Float(d) - frac)) }
 
     /// Per uniform cell, the last cell of the run of uniform cells with its label that it starts along
     /// its row (the cells after it that one fill covers), found once per working row instead of once
