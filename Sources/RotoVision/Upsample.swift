@@ -93,7 +93,6 @@ enum Upsampler {
                 let fy = v - Float(cyRaw)
                 let orow = O.baseAddress! + Y * W
                 let interiorRow = cyRaw >= 1 && cyRaw + 2 < h
-                let rowWeights = SIMD4<Float>(tapWeight(-1, fy), tapWeight(0, fy), tapWeight(1, fy), tapWeight(2, fy))
                 var cx = 0
                 while cx < w {
                     defer { cx += 1 }
@@ -115,7 +114,7 @@ enum Upsampler {
                             let wx = taps + 4 * X
                             var s0: Float = 0, s1: Float = 0
                             for dy in 0..<4 {
-                                let row = top + dy * w, wy = rowWeights[dy]
+                                let row = top + dy * w, wy = tapWeight(dy - 1, fy)
                                 for dx in 0..<4 {
                                     let wgt = wx[dx] * wy, inside = row[dx] != 0
                                     s0 += inside ? 0 : wgt
