@@ -64,6 +64,7 @@ enum Upsampler {
         // The tap weights along x of every column, for dx = −1 … 2 (what the loop below computes per pixel).
         let fast = single && guide == nil
         var tapX = [Float](repeating: 0, count: fast ? 4 * W : 0)
+        var rowTaps = [Float](repeating: 0, count: 4)  // the output row's, for dy = −1 … 2
         for X in 0..<(fast ? W : 0) {
             for k in 0..<4 { tapX[4 * X + k] = tapWeight(k - 1, fracX[X]) }
         }
@@ -84,6 +85,7 @@ enum Upsampler {
         rangeLUT.withUnsafeBufferPointer { R in
         G.withUnsafeOptionalBuffer { gp in
         tapX.withUnsafeBufferPointer { TX in
+        rowTaps.withUnsafeMutableBufferPointer { TY in
             let taps = fast ? TX.baseAddress : nil
             var score = [Float](repeating: 0, count: nLabels)
             for Y in 0..<H {
@@ -93,6 +95,7 @@ enum Upsampler {
                 let fy = v - Float(cyRaw)
                 let orow = O.baseAddress! + Y * W
                 let interiorRow = cyRaw >= 1 && cyRaw + 2 < h
+                if taps != nil { for k in 0..<4 { TY[k] = tapWeight(k - 1, fy) } }
                 var cx = 0
                 while cx < w {
                     defer { cx += 1 }
@@ -114,7 +117,7 @@ enum Upsampler {
                             let wx = taps + 4 * X
                             var s0: Float = 0, s1: Float = 0
                             for dy in 0..<4 {
-                                let row = top + dy * w, wy = tapWeight(dy - 1, fy)
+                                let row = top + dy * w, wy = TY[dy]
                                 for dx in 0..<4 {
                                     let wgt = wx[dx] * wy, inside = row[dx] != 0
                                     s0 += inside ? 0 : wgt
@@ -167,7 +170,7 @@ enum Upsampler {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
         return SelectionLabels(width: W, height: H, labels: out, objectIDs: src.objectIDs)
     }
 }
