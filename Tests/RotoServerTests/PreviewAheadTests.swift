@@ -78,10 +78,14 @@ import Testing
     /// The render made while the selection had settled is what the call returns, to the byte of its
     /// `tracking_output`: the same as a preview made on the call by a server that makes none ahead. A
     /// refused selection call in between changes nothing, so the finished render stays good and is not
-    /// made again.
+    /// made again. Both servers click once the session's proxy is built, so that both render from it
+    /// (before it exists, frames are decoded from the normalised video: near-lossless, not the same
+    /// pixels, so masks a few pixels apart).
     @Test func theCallTakesTheRenderMadeAhead() async throws {
-        let ahead = try await withApp(Self.configuration(), pools: Self.pools()) { client in
+        let aheadConfiguration = Self.configuration()
+        let ahead = try await withApp(aheadConfiguration, pools: Self.pools()) { client in
             let id = try await Self.session(client)
+            try #require(try await SelectionRouteTests.waitForProxy(aheadConfiguration, session: id), "no proxy after 5 minutes")
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
             let refused = try await client.call(.post, Self.add,
@@ -97,8 +101,10 @@ import Testing
             #expect(try await Self.counts(client)["started"] == 1)
             return try await Self.trackingOutput(client, r)
         }
-        let onCall = try await withApp { client in
+        let onCallConfiguration = testConfiguration()
+        let onCall = try await withApp(onCallConfiguration) { client in
             let id = try await Self.session(client)
+            try #require(try await SelectionRouteTests.waitForProxy(onCallConfiguration, session: id), "no proxy after 5 minutes")
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
             #expect(r.code == 0, "\(r.message)")
@@ -179,3 +185,4 @@ import Testing
         }
     }
 }
+
