@@ -8,6 +8,12 @@ let strict: [SwiftSetting] = [
     .unsafeFlags(["-warnings-as-errors"]),
 ]
 
+/// The pixel layers are optimised in debug builds too: `make test` runs the engine's real work (tracking,
+/// removal, overlay painting) on real clips, and unoptimised it ran 4–10× slower, so an SDK removal test
+/// came within reach of its hang guard in CI. Overflow checks and preconditions stay on (`-O`, not
+/// `-Ounchecked`), and the debug build still passes `-enable-testing` for `@testable import`.
+let pixels: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "roto",
     platforms: [.macOS(.v15)],
@@ -40,9 +46,9 @@ let package = Package(
         // Work on threads the caller starts (at its priority), for the media and vision layers.
         .target(name: "RotoThreads", swiftSettings: strict),
         // Media: probe, normalise, frame access (owns every FFmpeg pointer).
-        .target(name: "RotoMedia", dependencies: ["CFFmpeg", "RotoThreads"], swiftSettings: strict),
+        .target(name: "RotoMedia", dependencies: ["CFFmpeg", "RotoThreads"], swiftSettings: pixels),
         // Vision engine and mask codecs (pure pixel algorithms, no I/O).
-        .target(name: "RotoVision", dependencies: ["CZlib", "RotoAPI", "RotoThreads"], swiftSettings: strict),
+        .target(name: "RotoVision", dependencies: ["CZlib", "RotoAPI", "RotoThreads"], swiftSettings: pixels),
         // Persistence: SQLite via GRDB, file store.
         .target(name: "RotoStore", dependencies: [
             "RotoCore", "RotoAPI",
