@@ -322,10 +322,9 @@ struct DenseFlow: Sendable {
 /// The temporal difference against the target `i1` warped by the flow (`u`, `v`; bilinear, positions
 /// clamped to the image) minus the reference `i0`, times the reference's gradients: `bx = gx · it`,
 /// `by = gy · it`. A function of its own over plain pointers: inlined in the solver's nest of buffer
-/// closures, the loop reloaded its pointers from the stack at every pixel. (Eight pixels at a time with
-/// `SIMD8` was faster still in release builds, but the debug build the tests run in makes every vector
-/// operation a generic call: the SDK's removal test took 211 s alone instead of 146 s, and over its
-/// 900 s guard beside the whole suite.)
+/// closures, the loop reloaded its pointers from the stack at every pixel. Eight pixels at a time: the
+/// vector operations are generic calls when unoptimised, which is why RotoVision is built with `-O` in
+/// debug builds too (Package.swift).
 @inline(never)
 func warpedDifference(_ i0: UnsafeBufferPointer<Float>, _ i1: UnsafeBufferPointer<Float>,
                       _ u: UnsafeMutableBufferPointer<Float>, _ v: UnsafeMutableBufferPointer<Float>,
@@ -336,10 +335,57 @@ func warpedDifference(_ i0: UnsafeBufferPointer<Float>, _ i1: UnsafeBufferPointe
           let V = v.baseAddress, let GX = gx.baseAddress, let GY = gy.baseAddress, let BX = bx.baseAddress,
           let BY = by.baseAddress else { return }
     let maxX = Float(w - 1), maxY = Float(h - 1)
+    // Eight pixels at a time: the same operations in the same order on each lane as the pixel loop below
+    // (the same values to the bit), the four taps gathered lane by lane.
+    typealias F8 = SIMD8<Float>
+    typealias I8 = SIMD8<Int32>
+    let lanes = F8(0, 1, 2, 3, 4, 5, 6, 7)
+    let lastX = I8(repeating: Int32(w - 1)), lastY = I8(repeating: Int32(h - 1)), stride = I8(repeating: Int32(w))
+    // What `Int(x)` and `Float(Int(x))` give for 0 ≤ x < 2²³, without the standard library's generic
+    // vector conversions (not specialised: they cost more than the loop): x + 2²³ − 2²³ is the nearest
+    // integer, less one where that is above x; and an integer n < 2²³ is the low mantissa bits of n + 2²³.
+    let magic = F8(repeating: 8_388_608)
+    @inline(__always) func floorOfNonNegative(_ x: F8) -> F8 {
+        let nearest: F8 = (x + magic) - magic
+        return nearest - F8(repeating: 0).replacing(with: 1, where: nearest .> x)
+    }
+    @inline(__always) func integers(_ n: F8) -> I8 {
+        unsafeBitCast(n + magic, to: I8.self) & I8(repeating: 0x7F_FFFF)
+    }
+    @inline(__always) func load(_ q: UnsafeMutablePointer<Float>) -> F8 { UnsafeRawPointer(q).loadUnaligned(as: F8.self) }
+    @inline(__always) func store(_ value: F8, _ q: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(q).storeBytes(of: value, as: F8.self)
+    }
     for y in 0..<h {
         let r = y * w
         let fy = Float(y)
-        for x in 0..<w {
+        var x = 0
+        while x + 8 <= w {
+            let p = r + x
+            let px: F8 = F8(repeating: Float(x)) + lanes + load(U + p)
+            let py: F8 = F8(repeating: fy) + load(V + p)
+            let sx: F8 = pointwiseMin(pointwiseMax(px, F8()), F8(repeating: maxX))
+            let sy: F8 = pointwiseMin(pointwiseMax(py, F8()), F8(repeating: maxY))
+            let fx = floorOfNonNegative(sx), fy8 = floorOfNonNegative(sy)
+            let x0 = integers(fx), y0 = integers(fy8)
+            let x1: I8 = pointwiseMin(x0 &+ 1, lastX), y1: I8 = pointwiseMin(y0 &+ 1, lastY)
+            let ax: F8 = sx - fx, ay: F8 = sy - fy8
+            let ra: I8 = y0 &* stride, rb: I8 = y1 &* stride
+            let a0: I8 = ra &+ x0, a1: I8 = ra &+ x1, b0: I8 = rb &+ x0, b1: I8 = rb &+ x1
+            var t00 = F8(), t01 = F8(), t10 = F8(), t11 = F8()
+            for k in 0..<8 {
+                t00[k] = I1[Int(a0[k])]; t01[k] = I1[Int(a1[k])]; t10[k] = I1[Int(b0[k])]; t11[k] = I1[Int(b1[k])]
+            }
+            let bx: F8 = 1 - ax, byy: F8 = 1 - ay
+            let top: F8 = t00 * bx + t01 * ax, bottom: F8 = t10 * bx + t11 * ax
+            let val: F8 = top * byy + bottom * ay
+            let it: F8 = val - UnsafeRawPointer(I0 + p).loadUnaligned(as: F8.self)
+            store(load(GX + p) * it, BX + p)
+            store(load(GY + p) * it, BY + p)
+            x += 8
+        }
+        while x < w {
+            defer { x += 1 }
             let p = r + x
             let sx = min(max(Float(x) + U[p], 0), maxX), sy = min(max(fy + V[p], 0), maxY)
             let x0 = Int(sx), y0 = Int(sy)
