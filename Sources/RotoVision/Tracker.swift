@@ -339,15 +339,18 @@ public struct MaskTracker: Sendable {
         flow.u.withUnsafeBufferPointer { U in
         flow.v.withUnsafeBufferPointer { V in
             let n = min(U.count, V.count)
-            // Eight lanes at a time (a maximum is exact in any order).
+            // Eight lanes at a time (a maximum is exact in any order), with masked selections only: the
+            // standard library's generic `pointwiseMax` stayed a call of its own (~2 % of a preview's CPU).
+            // A lane takes a magnitude only where it is larger, so a NaN never enters.
             var lanes = SIMD8<Float>(repeating: 0)
             var p = 0
             if let u = U.baseAddress, let v = V.baseAddress {
                 while p + 8 <= n {
                     let a = UnsafeRawPointer(u + p).loadUnaligned(as: SIMD8<Float>.self)
                     let b = UnsafeRawPointer(v + p).loadUnaligned(as: SIMD8<Float>.self)
-                    let m = pointwiseMax(pointwiseMax(a, -a), pointwiseMax(b, -b))
-                    lanes = lanes.replacing(with: m, where: m .> lanes)
+                    let absA = a.replacing(with: -a, where: a .< 0), absB = b.replacing(with: -b, where: b .< 0)
+                    lanes = lanes.replacing(with: absA, where: absA .> lanes)
+                    lanes = lanes.replacing(with: absB, where: absB .> lanes)
                     p += 8
                 }
             }

@@ -8,6 +8,19 @@ import Testing
         (0..<count).map { _ in Float.random(in: range, using: &rng) }
     }
 
+    /// The largest displacement along either axis, eight lanes at a time and the tail one by one, is the
+    /// largest magnitude of the field's values, a NaN passed over (and 0 for an empty field).
+    @Test(arguments: [0, 1, 7, 8, 13, 40])
+    func maxMotionIsTheLargestMagnitude(count n: Int) {
+        var rng = SplitMix64(seed: UInt64(n) + 100)
+        var u = Self.values(n, &rng, in: -12...12), v = Self.values(n, &rng, in: -12...12)
+        if n > 3 { u[2] = .nan; v[n - 1] = -0.0 }
+        if n > 9 { v[9] = -31; u[n / 2] = .nan; v[n / 2] = 29 }
+        let expected = (u + v).filter { !$0.isNaN }.map(abs).max() ?? 0
+        let side = max(n, 1)
+        #expect(MaskTracker.maxMotion(FlowField(width: side, height: n == 0 ? 0 : 1, u: u, v: v)) == expected)
+    }
+
     /// Eight pixels at a time, and the tail one by one, against the bilinear warp pixel by pixel: flows
     /// that point outside the image, onto whole pixels and onto half pixels included.
     @Test(arguments: [1, 7, 8, 13, 33])
