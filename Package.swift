@@ -10,8 +10,9 @@ let strict: [SwiftSetting] = [
 
 /// The pixel layers are optimised in debug builds too: `make test` runs the engine's real work (tracking,
 /// removal, overlay painting) on real clips, and unoptimised that took ~10× longer: the SDK removal test
-/// alone 146 s against 12 s, within reach of its 900 s hang guard beside the whole suite in CI. Overflow checks and preconditions stay on (`-O`, not
-/// `-Ounchecked`), and the debug build still passes `-enable-testing` for `@testable import`.
+/// alone 146 s against 12 s, within reach of its 900 s hang guard beside the whole suite in CI.
+/// Overflow checks and preconditions stay on (`-O`, not `-Ounchecked`), and the debug build still
+/// passes `-enable-testing` for `@testable import`.
 let pixels: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(

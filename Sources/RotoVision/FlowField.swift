@@ -353,8 +353,8 @@ func warpedDifference(_ i0: UnsafeBufferPointer<Float>, _ i1: UnsafeBufferPointe
         unsafeBitCast(n + magic, to: I8.self) & I8(repeating: 0x7F_FFFF)
     }
     // `Swift.max(a, b)` and `Swift.min(a, b)` lane by lane, to the bit: the standard library's
-    // `pointwiseMax` / `pointwiseMin` are generic and stayed calls of their own (a quarter of the warp's
-    // time in a `perf` profile of a preview).
+    // `pointwiseMax` / `pointwiseMin` are generic and stayed calls of their own (about a quarter of the
+    // warp's time in a `perf` profile of a preview).
     @inline(__always) func lanewiseMax(_ a: F8, _ b: F8) -> F8 { a.replacing(with: b, where: b .>= a) }
     @inline(__always) func lanewiseMin(_ a: F8, _ b: F8) -> F8 { a.replacing(with: b, where: b .< a) }
     @inline(__always) func lanewiseMin(_ a: I8, _ b: I8) -> I8 { a.replacing(with: b, where: b .< a) }
