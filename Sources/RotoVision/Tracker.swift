@@ -356,8 +356,10 @@ public struct MaskTracker: Sendable {
             }
             var largest = lanes.max()
             while p < n {
-                let m = max(abs(U[p]), abs(V[p]))
-                if m > largest { largest = m }
+                // Each magnitude on its own, as in the lanes (`max(abs(u), abs(v))` is NaN when `u` is).
+                let a = abs(U[p]), b = abs(V[p])
+                if a > largest { largest = a }
+                if b > largest { largest = b }
                 p += 1
             }
             return largest
