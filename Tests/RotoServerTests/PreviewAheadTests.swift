@@ -39,6 +39,15 @@ import Testing
         return try #require(r.string("session_id"), "\(r.message)")
     }
 
+    /// A session on `session(_:)`'s clip once its proxy is built, so that every render reads the proxy
+    /// (before it exists, frames are decoded from the normalised video: near-lossless, not the same
+    /// pixels, so masks a few pixels apart).
+    static func sessionWithProxy(_ client: any TestClientProtocol, _ configuration: ServerConfiguration) async throws -> String {
+        let id = try await session(client)
+        try #require(try await SelectionRouteTests.waitForProxy(configuration, session: id), "no proxy after 5 minutes")
+        return id
+    }
+
     /// The block clicked on frame 15 (object 0), or a corner of the background on frame 45 (object 1).
     static func box(_ id: String) -> String {
         #"{"session_id":"\#(id)","frame_index":15,"points":[{"x":\#(420.0 / 1280),"y":0.5}]}"#
@@ -78,14 +87,11 @@ import Testing
     /// The render made while the selection had settled is what the call returns, to the byte of its
     /// `tracking_output`: the same as a preview made on the call by a server that makes none ahead. A
     /// refused selection call in between changes nothing, so the finished render stays good and is not
-    /// made again. Both servers click once the session's proxy is built, so that both render from it
-    /// (before it exists, frames are decoded from the normalised video: near-lossless, not the same
-    /// pixels, so masks a few pixels apart).
+    /// made again. Both servers click once the session's proxy is built, so that both render from it.
     @Test func theCallTakesTheRenderMadeAhead() async throws {
         let aheadConfiguration = Self.configuration()
         let ahead = try await withApp(aheadConfiguration, pools: Self.pools()) { client in
-            let id = try await Self.session(client)
-            try #require(try await SelectionRouteTests.waitForProxy(aheadConfiguration, session: id), "no proxy after 5 minutes")
+            let id = try await Self.sessionWithProxy(client, aheadConfiguration)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             _ = try await Self.waitFor(client, "the render made ahead") { $0["rendered"] == 1 }
             let refused = try await client.call(.post, Self.add,
@@ -103,8 +109,7 @@ import Testing
         }
         let onCallConfiguration = testConfiguration()
         let onCall = try await withApp(onCallConfiguration) { client in
-            let id = try await Self.session(client)
-            try #require(try await SelectionRouteTests.waitForProxy(onCallConfiguration, session: id), "no proxy after 5 minutes")
+            let id = try await Self.sessionWithProxy(client, onCallConfiguration)
             #expect(try await client.call(.post, Self.add, json: Self.box(id)).code == 0)
             let r = try await client.call(.post, Self.preview, json: #"{"session_id":"\#(id)"}"#)
             #expect(r.code == 0, "\(r.message)")
