@@ -214,6 +214,33 @@ public struct MaskTracker: Sendable {
         self.cancellation = cancellation
     }
 
+    /// Whether the regions of interest `refineObject` crops for the objects of `labels` with `flow` (each
+    /// object's box grown by the flow's largest motion and three bands) hold as many pixels as the frame
+    /// or more, counted one crop at a time (each is measured on its own, overlaps included).
+    static func cropsCover(_ labels: SelectionLabels, flow: FlowField, band: Int) -> Bool {
+        let w = labels.width, h = labels.height
+        guard w > 0, h > 0, flow.width == w, flow.height == h else { return false }
+        let objects = min(labels.objectIDs.count, 255)
+        let boxes = labels.labels.withUnsafeBufferPointer { labelBoxes($0, width: w, height: h, labels: objects) }
+        var margin: Int?
+        var area = 0
+        for b in boxes.dropFirst() where b.x1 >= 0 {
+            let m = margin ?? Int(maxMotion(flow).rounded(.up)) + 3 * band + 2
+            margin = m
+            area += (min(w, b.x1 + 1 + m) - max(0, b.x0 - m)) * (min(h, b.y1 + 1 + m) - max(0, b.y0 - m))
+        }
+        return area >= w * h
+    }
+
+    /// The cues of `image` the refinement reads, over the whole frame (see `FrameCues`).
+    @Sendable func cues(of image: RGBImage) -> FrameCues {
+        let c = configuration
+        return FrameCues(
+            trust: c.motionWeight > 0 || c.independentMotion > 0
+                ? flowTrust(image, radius: 2 * c.flowRadius, floor: c.motionTextureFloor) : nil,
+            states: c.textureWeight > 0 ? TextureModel.states(image, oriented: c.textureOrientation) : nil)
+    }
+
     var flowEngine: DenseFlow {
         DenseFlow(radius: configuration.flowRadius, iterations: configuration.flowIterations,
                   finestLevel: configuration.flowFinestLevel)
@@ -252,7 +279,7 @@ public struct MaskTracker: Sendable {
 
     /// Propagates `mask` with `flow` (from `next` back to `previous`) already measured.
     func propagate(_ previous: RGBImage, mask: SelectionLabels, _ next: RGBImage, flow: FlowField,
-                   anchorModels: [Int: ColourModel]) -> SelectionLabels {
+                   anchorModels: [Int: ColourModel], cues: (previous: FrameCues, next: FrameCues)? = nil) -> SelectionLabels {
         let w = mask.width, h = mask.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
         var present = [Bool](repeating: false, count: 256)
@@ -264,7 +291,7 @@ public struct MaskTracker: Sendable {
         for k in 0..<mask.objectIDs.count where present[k + 1] {
             let tag = UInt8(k + 1)
             let r = refineObject(tag: tag, previous: previous, labels: mask.labels, next: next, flow: flow,
-                                 anchorModel: anchorModels[k])
+                                 anchorModel: anchorModels[k], cues: cues)
             r.fg.withUnsafeBufferPointer { F in
             r.prior.withUnsafeBufferPointer { P in
             best.withUnsafeMutableBufferPointer { B in
@@ -293,8 +320,9 @@ public struct MaskTracker: Sendable {
     /// (its previous bounding box grown by the largest displacement and the colour-model margin). Returns
     /// the region and, inside it, the mask and the smoothed warped prior.
     func refineObject(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage, flow: FlowField,
-                      anchorModel: ColourModel? = nil, anchorWeight: Float? = nil,
-                      localColour: Bool = true) -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
+                      anchorModel: ColourModel? = nil, anchorWeight: Float? = nil, localColour: Bool = true,
+                      cues: (previous: FrameCues, next: FrameCues)? = nil)
+        -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height
         let (minX, minY, maxX, maxY) = labels.withUnsafeBufferPointer {
             labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
@@ -307,6 +335,8 @@ public struct MaskTracker: Sendable {
         if rw == w && rh == h {
             let r = refineCrop(tag: tag, previous: previous, labels: labels, next: next, flow: flow, band: bandWidth(w, h),
                                anchorModel: anchorModel, anchorWeight: anchorWeight, localColour: localColour,
+                               cues: cues.map { CropCues(previousStates: $0.previous.states, states: $0.next.states,
+                                                         trust: $0.next.trust) },
                                frame: (0, 0, w, h))
             return ((0, 0, w, h), r.fg, r.prior)
         }
@@ -320,6 +350,7 @@ public struct MaskTracker: Sendable {
                            labels: crop(labels, 1, 0), next: RGBImage(width: rw, height: rh, pixels: crop(next.pixels, 3, 0)),
                            flow: f, band: bandWidth(w, h), anchorModel: anchorModel, anchorWeight: anchorWeight,
                            localColour: localColour,
+                           cues: cues.map { CropCues($0, frameWidth: w, x: x0, y: y0, width: rw, height: rh) },
                            frame: (x0, y0, w, h))
         return ((x0, y0, rw, rh), r.fg, r.prior)
     }
@@ -370,6 +401,7 @@ public struct MaskTracker: Sendable {
     /// the whole frame and the whole frame's size.
     func refineCrop(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage,
                     flow: FlowField, band: Int, anchorModel: ColourModel?, anchorWeight: Float?, localColour: Bool = true,
+                    cues: CropCues? = nil,
                     frame box: (x: Int, y: Int, width: Int, height: Int)) -> (fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height, n = w * h
         // The previous mask warped to this frame (bilinear sampling of the one-hot mask) and taken where
@@ -433,9 +465,10 @@ public struct MaskTracker: Sendable {
         // Texture given colour: learned on the previous frame's object and the rest of the crop. `refine`
         // passes one image as both frames: its states are measured once. (`let`, as `local` below: the
         // graph's loop reads a variable's arrays with a retain and a release per pixel.)
-        // (The new frame's states are read only at the band's pixels: they are measured there, below.)
+        // (The new frame's states are read only at the band's pixels: they are measured there, below,
+        // unless the walk measured the whole frames' states already: `cues`.)
         let learnt: (model: TextureModel, states: [UInt8])? = configuration.textureWeight > 0 ? {
-            let states = TextureModel.states(previous, oriented: configuration.textureOrientation)
+            let states = cues?.previousStates ?? TextureModel.states(previous, oriented: configuration.textureOrientation)
             return (TextureModel(image: previous, states: states, oriented: configuration.textureOrientation, mask: prevMask),
                     states)
         }() : nil
@@ -443,7 +476,7 @@ public struct MaskTracker: Sendable {
         var motion = MotionModel(bin: configuration.motionBin)
         var trust: [Float] = [], motionLLR: [Float] = []
         if configuration.motionWeight > 0 || configuration.independentMotion > 0 {
-            trust = flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
+            trust = cues?.trust ?? flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
         }
         let moving = configuration.independentMotion > 0 || (configuration.motionSkipsStillRim && configuration.motionWeight > 0)
             ? Self.independentMotion(flow: flow, count: count, bandX: bandX, bandY: bandY, unknown: unknown,
@@ -495,7 +528,7 @@ public struct MaskTracker: Sendable {
         if nodes == 0 { return (fg, prior) }
         let texture = learnt.map { learnt in
             (model: learnt.model, states: previous.pixels == next.pixels ? learnt.states
-                : TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
+                : cues?.states ?? TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
         }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check),
         // where a band pixel's flow may read it.
@@ -845,6 +878,37 @@ struct FlowChunk: Sendable {
     let absent: Bool
     let pyramids: [FlowPyramid]
     let flows: [FlowField]
+    /// The cues of the steps' frames measured with their flows (nil where none were: see `walk`).
+    let cues: [FrameCues?]
+}
+
+/// What the tracker's refinement reads of a frame that depends on no mask, measured over the whole frame:
+/// its flow trust (when a motion cue is on) and its texture states (when the texture cue is on).
+struct FrameCues: Sendable {
+    let trust: [Float]?
+    let states: [UInt8]?
+}
+
+/// `FrameCues` cropped to a region of interest: the previous frame's texture states, the next frame's
+/// states and flow trust.
+struct CropCues {
+    let previousStates: [UInt8]?
+    let states: [UInt8]?
+    let trust: [Float]?
+
+    init(previousStates: [UInt8]?, states: [UInt8]?, trust: [Float]?) {
+        self.previousStates = previousStates
+        self.states = states
+        self.trust = trust
+    }
+
+    /// The `width` × `height` rectangle at (`x`, `y`) of the cues of two frames `frameWidth` wide.
+    init(_ cues: (previous: FrameCues, next: FrameCues), frameWidth: Int, x: Int, y: Int, width: Int, height: Int) {
+        func cut<T>(_ a: [T]?, _ zero: T) -> [T]? {
+            a.map { MaskTracker.crop($0, width: frameWidth, channels: 1, x: x, y: y, width: width, height: height, zero: zero) }
+        }
+        self.init(previousStates: cut(cues.previous.states, 0), states: cut(cues.next.states, 0), trust: cut(cues.next.trust, 0))
+    }
 }
 
 /// The last good view of an object (the label map it was in: shared, not copied), its largest area
@@ -1173,17 +1237,31 @@ extension MaskTracker {
         // The flows of a chunk of steps do not depend on the masks, so the next chunk is measured on
         // another thread while this one is refined. `absent`: every object is away, so only the camera's
         // motion is needed and a coarse flow does.
-        @Sendable func measure(_ start: Int, after previous: FlowPyramid, absent: Bool, threads: Int) -> FlowChunk {
+        // The cues of a frame that depend on no mask (flow trust, texture states) are measured on each
+        // object's crop, unless the crops together would hold as many pixels as the frame (several
+        // objects, or one as large as the frame with its margins): then they are measured once, over the
+        // whole frame, with the flows, off this thread (which steps: guessed from the objects when the
+        // chunk is scheduled). Which steps read them is decided as each is refined (`cropsCover`), from
+        // its own labels and flow; a cue not measured ahead is measured then, so the result is the same
+        // with any number of threads.
+        let band = bandWidth(start.width, start.height)
+        @Sendable func measure(_ start: Int, after previous: FlowPyramid, absent: Bool, threads: Int,
+                               guess: SelectionLabels) -> FlowChunk {
             let steps = Array(path[start..<min(path.count, start + chunk)])
             let pyramids = parallelMap(steps.count, threads: threads) { FlowPyramid(images[steps[$0]]) }
             let stepEngine = absent ? coarse : engine
             let flows = parallelMap(steps.count, threads: threads) { k in
                 stepEngine.compute(from: pyramids[k], to: k == 0 ? previous : pyramids[k - 1])
             }
-            return FlowChunk(steps: steps, absent: absent, pyramids: pyramids, flows: flows)
+            let wanted = flows.map { Self.cropsCover(guess, flow: $0, band: band) }
+            let measured = parallelMap(steps.count, threads: threads) { k -> FrameCues? in
+                wanted[k] || (k + 1 < steps.count && wanted[k + 1]) ? cues(of: images[steps[k]]) : nil
+            }
+            return FlowChunk(steps: steps, absent: absent, pyramids: pyramids, flows: flows, cues: measured)
         }
         var next: Pending<FlowChunk>?
         var previousPyramid = FlowPyramid(images[path[0]])
+        var previousCues: FrameCues?
         var i = 1
         while i < path.count {
             if cancellation?.isRaised == true || (cur.isEmpty && lost.isEmpty) {
@@ -1197,12 +1275,13 @@ extension MaskTracker {
             }
             // The chunk measured ahead while the last one was refined, or now.
             let absentNow = cur.isEmpty
-            let current = next?.value ?? measure(i, after: previousPyramid, absent: absentNow, threads: threads)
+            let current = next?.value ?? measure(i, after: previousPyramid, absent: absentNow, threads: threads, guess: cur)
             let end = i + current.steps.count
             next = nil
             if threads > 1 && end < path.count {
                 let last = current.pyramids[current.steps.count - 1]
-                next = Pending { measure(end, after: last, absent: absentNow, threads: threads - 1) }
+                let guess = cur
+                next = Pending { measure(end, after: last, absent: absentNow, threads: threads - 1, guess: guess) }
             }
             for k in 0..<current.steps.count {
                 let step = current.steps[k]
@@ -1213,13 +1292,19 @@ extension MaskTracker {
                 let flow = absent == current.absent ? current.flows[k]
                     : (absent ? coarse : engine).compute(from: current.pyramids[k],
                                                          to: k == 0 ? previousPyramid : current.pyramids[k - 1])
-                cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models)
+                let stepCues: (previous: FrameCues, next: FrameCues)? = Self.cropsCover(cur, flow: flow, band: band)
+                    ? ((k == 0 ? previousCues : current.cues[k - 1]) ?? cues(of: images[path[i + k - 1]]),
+                       current.cues[k] ?? cues(of: images[step]))
+                    : nil
+                cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models,
+                                cues: stepCues)
                 reacquire(&cur, lost: &lost, image: images[step], flow: flow, models: models, ratios: ratioTable)
                 dropStillParts(&cur, flow: flow)
                 if collect { out.append(cur) }
                 onStep(step, cur)
             }
             previousPyramid = current.pyramids[current.steps.count - 1]
+            previousCues = current.cues[current.steps.count - 1]
             i = end
         }
         _ = next?.value  // a chunk measured ahead for nothing is waited for, not left running

@@ -55,6 +55,59 @@ extension TrackerFlowTests {
         #expect(m.index(1e30, 0) == m.index(24, 0))
     }
 
+    @Test("a frame's cues are measured once over the whole frame only where the objects' crops together hold as many pixels")
+    func cropsCoverTheFrame() {
+        let w = 200, h = 100, band = 4
+        func labels(_ boxes: [(x0: Int, y0: Int, x1: Int, y1: Int)]) -> SelectionLabels {
+            var l = [UInt8](repeating: 0, count: w * h)
+            for (k, b) in boxes.enumerated() { for y in b.y0...b.y1 { for x in b.x0...b.x1 { l[y * w + x] = UInt8(k + 1) } } }
+            return SelectionLabels(width: w, height: h, labels: l, objectIDs: Array(1...max(1, boxes.count)))
+        }
+        let still = FlowField(width: w, height: h)
+        var moving = still
+        moving.u[7] = -20.5  // the largest motion anywhere widens every crop by 21 px
+        // Margin 3·4 + 2 = 14: a 100×40 box's crop is 128 × 68 of the frame's 200 × 100; with the motion
+        // 170 × 100 (clamped to the frame): still less than the frame.
+        let one = labels([(50, 30, 149, 69)])
+        #expect(!MaskTracker.cropsCover(one, flow: still, band: band))
+        #expect(!MaskTracker.cropsCover(one, flow: moving, band: band))
+        // A box as large as the frame: its crop is the frame.
+        #expect(MaskTracker.cropsCover(labels([(10, 10, 189, 89)]), flow: still, band: band))
+        // Three objects' crops add up (each is measured on its own, overlaps included): 84, 88 and 84 × 88.
+        let three = labels([(10, 20, 69, 79), (70, 20, 129, 79), (130, 20, 189, 79)])
+        #expect(MaskTracker.cropsCover(three, flow: still, band: band))
+        #expect(!MaskTracker.cropsCover(labels([(10, 20, 69, 79), (130, 20, 189, 79)]), flow: still, band: band))
+        #expect(!MaskTracker.cropsCover(labels([]), flow: moving, band: band), "no object: nothing to crop")
+    }
+
+    @Test("a frame's cues cut to a crop are what the crop measures itself, away from the crop's border")
+    func cropOfTheFramesCues() {
+        let w = 120, h = 80
+        var g = SplitMix64(seed: 5)
+        let image = RGBImage(width: w, height: h, pixels: (0..<(3 * w * h)).map { _ in UInt8(truncatingIfNeeded: g.next() >> 56) })
+        let tracker = MaskTracker()
+        let whole = tracker.cues(of: image)
+        let (x0, y0, cw, ch) = (17, 11, 60, 40)
+        let cut = CropCues((whole, whole), frameWidth: w, x: x0, y: y0, width: cw, height: ch)
+        let crop = RGBImage(width: cw, height: ch,
+                            pixels: MaskTracker.crop(image.pixels, width: w, channels: 3, x: x0, y: y0, width: cw, height: ch, zero: 0))
+        let own = tracker.cues(of: crop)
+        // Texture states read a pixel's four neighbours; flow trust a window of 2 · flowRadius each way.
+        let reach = 2 * tracker.configuration.flowRadius + 1
+        var statesDiffer = 0, trustError: Float = 0
+        for y in 1..<(ch - 1) {
+            for x in 1..<(cw - 1) {
+                let p = y * cw + x
+                if cut.states![p] != own.states![p] || cut.previousStates![p] != own.states![p] { statesDiffer += 1 }
+                if x >= reach && y >= reach && x < cw - reach && y < ch - reach {
+                    trustError = max(trustError, abs(cut.trust![p] - own.trust![p]))
+                }
+            }
+        }
+        #expect(statesDiffer == 0)
+        #expect(trustError < 1e-4, "largest difference in trust \(trustError)")
+    }
+
     @Test("flow trust is low on a flat area, high on texture, and low along a straight edge")
     func flowTrustFollowsTexture() {
         let w = 96, h = 32

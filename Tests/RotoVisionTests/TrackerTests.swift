@@ -694,6 +694,38 @@ private func report(_ name: String, _ ious: [Double]) {
         #expect(parallel[10].masks()[2]!.iou(clip.truth[10][0]) >= 0.85)
     }
 
+    @Test("objects whose crops together hold the frame: each frame's cues are measured once, with the flows, and the result is the same on one thread or two")
+    func wholeFrameCuesForSeveralObjects() {
+        let clip = TrackClip(width: 160, height: 64, count: 15) { t in
+            [disc(cx: 28 + Double(t), cy: 32, r: 20),
+             rect(x0: 68, y0: 14 + Double(t), w: 24, h: 24, base: (60, 70, 210), seed: 3),
+             disc(cx: 134 - Double(t), cy: 32, r: 20, base: (230, 200, 60), seed: 5)]
+        }
+        let ids = [4, 6, 9]
+        let anchor = clip.labels(0, ids: ids)
+        // Crops of 63 × 64, 52 × 52 and 60 × 64 pixels (clamped to the frame) against the frame's 160 × 64.
+        let covers = MaskTracker.cropsCover(anchor, flow: FlowField(width: 160, height: 64), band: tracker.bandWidth(160, 64))
+        #expect(covers)
+        // One step with the whole frames' cues agrees with one that measures them on each crop but for a
+        // few pixels (the crops' borders, where a window reaches past the crop).
+        let flow = tracker.flowEngine.compute(from: FlowPyramid(clip.frames[1]), to: FlowPyramid(clip.frames[0]))
+        let withCues = tracker.propagate(clip.frames[0], mask: anchor, clip.frames[1], flow: flow, anchorModels: [:],
+                                         cues: (tracker.cues(of: clip.frames[0]), tracker.cues(of: clip.frames[1])))
+        let onCrops = tracker.propagate(clip.frames[0], mask: anchor, clip.frames[1], flow: flow, anchorModels: [:])
+        let differ = zip(withCues.labels, onCrops.labels).filter { $0 != $1 }.count
+        print("one step with the whole frames' cues: \(differ) of \(withCues.labels.count) labels differ")
+        #expect(differ * 200 < withCues.labels.count)
+        var cfg = MaskTracker.Configuration()
+        cfg.threads = 2
+        let parallel = MaskTracker(configuration: cfg).track(frames: clip.frames, anchors: [0: anchor], objectIDs: ids)
+        let sequential = tracker.track(frames: clip.frames, anchors: [0: anchor], objectIDs: ids)
+        #expect(parallel == sequential)
+        for (k, id) in ids.enumerated() {
+            let iou = parallel[14].masks()[id]!.iou(clip.truth[14][k])
+            #expect(iou >= 0.85, "object \(id) at frame 14: IoU \(iou)")
+        }
+    }
+
     @Test func emptyAndNoAnchors() {
         let clip = TrackClip(width: 64, height: 36, count: 3) { _ in [] }
         let out = tracker.track(frames: clip.frames, anchors: [:], objectIDs: [1])
