@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # preview-selection speed: wall time of one preview (clicks on frame 0, proxy ready) for a 10 s
-# 1080p30 and a 10 s 2160×2160 60 fps clip (testsrc2, one click), and for a 10 s 1080p30 clip of real
+# 1080p30 and a 10 s 2160×2160 60 fps clip (testsrc2, one click; the 1080p30 clip also with three objects,
+# one click each), and for a 10 s 1080p30 clip of real
 # video (davis2016-dev's cows, forwards, backwards and forwards again at 30 fps, upscaled; its first 3
 # clicks of clicks.json, then the same clicks also on frame 200: two anchors) when $DAVIS (default
 # ../shared/bench/davis2016-dev) has it; its ratio to a plain
@@ -20,8 +21,9 @@ REPEAT=${REPEAT:-3}
 THINK=${THINK:-0}
 DAVIS="${DAVIS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/bench/davis2016-dev}"
 
-bench() { # label file [points JSON] [a second frame marked with the same points]
-  local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'} second=${4:-}
+bench() { # label file [points JSON] [a second frame marked with the same points] [more objects on frame 0]
+  # (the last: a JSON list of {"object_id", "points"}, each added after the first object)
+  local label=$1 file=$2 points=${3:-'[{"x":0.5,"y":0.5}]'} second=${4:-} more=${5:-[]}
   local t0 t1 c0 c1 plain=() previews=() cpu=() i
   # REPEAT runs of each, interleaved (render, preview, render, …), so a slow or fast spell of the
   # machine falls on both; the medians are reported, with the ranges.
@@ -39,6 +41,10 @@ bench() { # label file [points JSON] [a second frame marked with the same points
     if [ -n "$second" ]; then
       api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":$second,\"points\":$points}" >/dev/null
     fi
+    local object
+    while read -r object; do
+      [ -z "$object" ] || api /v1/videos/multi-elements/add-selection "{\"session_id\":\"$sid\",\"frame_index\":0,$object}" >/dev/null
+    done < <(python3 -c 'import json,sys; [print(json.dumps(o)[1:-1]) for o in json.loads(sys.argv[1])]' "$more")
     sleep "$THINK"
     c0=$(cpu_ticks "$PID"); t0=$(date +%s.%N)
     api /v1/videos/multi-elements/preview-selection "{\"session_id\":\"$sid\"}" > "$DATA/p.json"
@@ -66,6 +72,9 @@ PY
 
 echo "bench-preview on $(nproc) cores$([ "$THINK" = 0 ] || echo ", $THINK s between the click and the preview call")"
 bench "1080p30 10 s" "$(clip h264-1080p30-10s 1920x1080 30)"
+# Three objects (the object_id extension): two more clicks, each its own object.
+bench "1080p30, three objects" "$(clip h264-1080p30-10s 1920x1080 30)" '[{"x":0.5,"y":0.5}]' "" \
+  '[{"object_id":1,"points":[{"x":0.2,"y":0.3}]},{"object_id":2,"points":[{"x":0.8,"y":0.7}]}]'
 bench "2160x2160p60 10 s" "$(clip h264-2160x2160p60-10s 2160x2160 60)"
 if [ -f "$DAVIS/cows/video.mp4" ]; then
   real="$OUT/cows-1080p30-10s.mp4"
