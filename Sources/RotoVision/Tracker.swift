@@ -214,6 +214,10 @@ public struct MaskTracker: Sendable {
         self.cancellation = cancellation
     }
 
+    /// How far `refineObject`'s region of interest reaches past the object's box: the flow's largest
+    /// motion and three bands (the colour models' margin).
+    static func cropMargin(_ flow: FlowField, band: Int) -> Int { Int(maxMotion(flow).rounded(.up)) + 3 * band + 2 }
+
     /// Whether the regions of interest `refineObject` crops for the objects of `labels` with `flow` (each
     /// object's box grown by the flow's largest motion and three bands) hold as many pixels as the frame
     /// or more, counted one crop at a time (each is measured on its own, overlaps included).
@@ -225,7 +229,7 @@ public struct MaskTracker: Sendable {
         var margin: Int?
         var area = 0
         for b in boxes.dropFirst() where b.x1 >= 0 {
-            let m = margin ?? Int(maxMotion(flow).rounded(.up)) + 3 * band + 2
+            let m = margin ?? cropMargin(flow, band: band)
             margin = m
             area += (min(w, b.x1 + 1 + m) - max(0, b.x0 - m)) * (min(h, b.y1 + 1 + m) - max(0, b.y0 - m))
         }
@@ -328,7 +332,7 @@ public struct MaskTracker: Sendable {
             labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
         }
         if maxX < 0 { return ((0, 0, 0, 0), [], []) }
-        let margin = Int(Self.maxMotion(flow).rounded(.up)) + 3 * bandWidth(w, h) + 2
+        let margin = Self.cropMargin(flow, band: bandWidth(w, h))
         let x0 = max(0, minX - margin), y0 = max(0, minY - margin)
         let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
         let rw = x1 - x0, rh = y1 - y0
@@ -895,13 +899,9 @@ struct CropCues {
     let previousStates: [UInt8]?
     let states: [UInt8]?
     let trust: [Float]?
+}
 
-    init(previousStates: [UInt8]?, states: [UInt8]?, trust: [Float]?) {
-        self.previousStates = previousStates
-        self.states = states
-        self.trust = trust
-    }
-
+extension CropCues {
     /// The `width` × `height` rectangle at (`x`, `y`) of the cues of two frames `frameWidth` wide.
     init(_ cues: (previous: FrameCues, next: FrameCues), frameWidth: Int, x: Int, y: Int, width: Int, height: Int) {
         func cut<T>(_ a: [T]?, _ zero: T) -> [T]? {
