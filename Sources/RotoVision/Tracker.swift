@@ -292,10 +292,15 @@ public struct MaskTracker: Sendable {
             return SelectionLabels(width: w, height: h, labels: out, objectIDs: mask.objectIDs)
         }
         var best = [Float](repeating: 0, count: n)
-        for k in 0..<mask.objectIDs.count where present[k + 1] {
+        // Each object is refined on its own (from the same labels), so with several objects and threads
+        // they are refined at once; the results are merged in the objects' order, as one at a time.
+        let objects = (0..<mask.objectIDs.count).filter { present[$0 + 1] }
+        let refined = parallelMap(objects.count, threads: configuration.threads) { i in
+            refineObject(tag: UInt8(objects[i] + 1), previous: previous, labels: mask.labels, next: next, flow: flow,
+                         anchorModel: anchorModels[objects[i]], cues: cues)
+        }
+        for (k, r) in zip(objects, refined) {
             let tag = UInt8(k + 1)
-            let r = refineObject(tag: tag, previous: previous, labels: mask.labels, next: next, flow: flow,
-                                 anchorModel: anchorModels[k], cues: cues)
             r.fg.withUnsafeBufferPointer { F in
             r.prior.withUnsafeBufferPointer { P in
             best.withUnsafeMutableBufferPointer { B in
