@@ -35,8 +35,8 @@ public struct MaskTracker: Sendable {
         /// band graph cut restores full-resolution boundaries.
         public var flowFinestLevel: Int = 1
         /// Threads for `track`: the flow between consecutive frames does not depend on the masks, so the
-        /// flows of the next few steps are computed in parallel while the refinement stays sequential.
-        /// The result is the same for any value.
+        /// flows of the next few steps are computed in parallel while the refinement stays sequential
+        /// (several objects of one step are refined at once). The result is the same for any value.
         public var threads: Int = 1
         /// Extra cost per pixel for making a pixel outside the warped mask part of the object: masks
         /// otherwise creep, a few pixels a frame, into background of a similar colour and never come back.
