@@ -218,19 +218,16 @@ public struct MaskTracker: Sendable {
     /// motion and three bands (the colour models' margin).
     static func cropMargin(_ flow: FlowField, band: Int) -> Int { Int(maxMotion(flow).rounded(.up)) + 3 * band + 2 }
 
-    /// Whether the regions of interest `refineObject` crops for the objects of `labels` with `flow` (each
-    /// object's box grown by the flow's largest motion and three bands) hold as many pixels as the frame
-    /// or more, counted one crop at a time (each is measured on its own, overlaps included).
-    static func cropsCover(_ labels: SelectionLabels, flow: FlowField, band: Int) -> Bool {
+    /// Whether the regions of interest `refineObject` crops for the objects of `labels` (each object's box
+    /// grown by `margin`: `cropMargin`) hold as many pixels as the frame or more, counted one crop at a
+    /// time (each is measured on its own, overlaps included).
+    static func cropsCover(_ labels: SelectionLabels, margin m: Int) -> Bool {
         let w = labels.width, h = labels.height
-        guard w > 0, h > 0, flow.width == w, flow.height == h else { return false }
+        guard w > 0, h > 0 else { return false }
         let objects = min(labels.objectIDs.count, 255)
         let boxes = labels.labels.withUnsafeBufferPointer { labelBoxes($0, width: w, height: h, labels: objects) }
-        var margin: Int?
         var area = 0
         for b in boxes.dropFirst() where b.x1 >= 0 {
-            let m = margin ?? cropMargin(flow, band: band)
-            margin = m
             area += (min(w, b.x1 + 1 + m) - max(0, b.x0 - m)) * (min(h, b.y1 + 1 + m) - max(0, b.y0 - m))
         }
         return area >= w * h
@@ -283,7 +280,8 @@ public struct MaskTracker: Sendable {
 
     /// Propagates `mask` with `flow` (from `next` back to `previous`) already measured.
     func propagate(_ previous: RGBImage, mask: SelectionLabels, _ next: RGBImage, flow: FlowField,
-                   anchorModels: [Int: ColourModel], cues: (previous: FrameCues, next: FrameCues)? = nil) -> SelectionLabels {
+                   anchorModels: [Int: ColourModel], cues: (previous: FrameCues, next: FrameCues)? = nil,
+                   margin: Int? = nil) -> SelectionLabels {
         let w = mask.width, h = mask.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
         var present = [Bool](repeating: false, count: 256)
@@ -297,7 +295,7 @@ public struct MaskTracker: Sendable {
         let objects = (0..<mask.objectIDs.count).filter { present[$0 + 1] }
         let refined = parallelMap(objects.count, threads: configuration.threads) { i in
             refineObject(tag: UInt8(objects[i] + 1), previous: previous, labels: mask.labels, next: next, flow: flow,
-                         anchorModel: anchorModels[objects[i]], cues: cues)
+                         anchorModel: anchorModels[objects[i]], cues: cues, margin: margin)
         }
         for (k, r) in zip(objects, refined) {
             let tag = UInt8(k + 1)
@@ -330,14 +328,14 @@ public struct MaskTracker: Sendable {
     /// the region and, inside it, the mask and the smoothed warped prior.
     func refineObject(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage, flow: FlowField,
                       anchorModel: ColourModel? = nil, anchorWeight: Float? = nil, localColour: Bool = true,
-                      cues: (previous: FrameCues, next: FrameCues)? = nil)
+                      cues: (previous: FrameCues, next: FrameCues)? = nil, margin: Int? = nil)
         -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height
         let (minX, minY, maxX, maxY) = labels.withUnsafeBufferPointer {
             labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
         }
         if maxX < 0 { return ((0, 0, 0, 0), [], []) }
-        let margin = Self.cropMargin(flow, band: bandWidth(w, h))
+        let margin = margin ?? Self.cropMargin(flow, band: bandWidth(w, h))
         let x0 = max(0, minX - margin), y0 = max(0, minY - margin)
         let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
         let rw = x1 - x0, rh = y1 - y0
@@ -1258,7 +1256,7 @@ extension MaskTracker {
             let flows = parallelMap(steps.count, threads: threads) { k in
                 stepEngine.compute(from: pyramids[k], to: k == 0 ? previous : pyramids[k - 1])
             }
-            let wanted = flows.map { Self.cropsCover(guess, flow: $0, band: band) }
+            let wanted = flows.map { Self.cropsCover(guess, margin: Self.cropMargin($0, band: band)) }
             let measured = parallelMap(steps.count, threads: threads) { k -> FrameCues? in
                 wanted[k] || (k + 1 < steps.count && wanted[k + 1]) ? cues(of: images[steps[k]]) : nil
             }
@@ -1297,12 +1295,14 @@ extension MaskTracker {
                 let flow = absent == current.absent ? current.flows[k]
                     : (absent ? coarse : engine).compute(from: current.pyramids[k],
                                                          to: k == 0 ? previousPyramid : current.pyramids[k - 1])
-                let stepCues: (previous: FrameCues, next: FrameCues)? = Self.cropsCover(cur, flow: flow, band: band)
+                // The regions' margin, found once for the step's objects.
+                let margin = Self.cropMargin(flow, band: band)
+                let stepCues: (previous: FrameCues, next: FrameCues)? = Self.cropsCover(cur, margin: margin)
                     ? ((k == 0 ? previousCues : current.cues[k - 1]) ?? cues(of: images[path[i + k - 1]]),
                        current.cues[k] ?? cues(of: images[step]))
                     : nil
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models,
-                                cues: stepCues)
+                                cues: stepCues, margin: margin)
                 reacquire(&cur, lost: &lost, image: images[step], flow: flow, models: models, ratios: ratioTable)
                 dropStillParts(&cur, flow: flow)
                 if collect { out.append(cur) }

@@ -69,15 +69,15 @@ extension TrackerFlowTests {
         // Margin 3·4 + 2 = 14: a 100×40 box's crop is 128 × 68 of the frame's 200 × 100; with the motion
         // 170 × 100 (clamped to the frame): still less than the frame.
         let one = labels([(50, 30, 149, 69)])
-        #expect(!MaskTracker.cropsCover(one, flow: still, band: band))
-        #expect(!MaskTracker.cropsCover(one, flow: moving, band: band))
+        #expect(!MaskTracker.cropsCover(one, margin: MaskTracker.cropMargin(still, band: band)))
+        #expect(!MaskTracker.cropsCover(one, margin: MaskTracker.cropMargin(moving, band: band)))
         // A box as large as the frame: its crop is the frame.
-        #expect(MaskTracker.cropsCover(labels([(10, 10, 189, 89)]), flow: still, band: band))
+        #expect(MaskTracker.cropsCover(labels([(10, 10, 189, 89)]), margin: MaskTracker.cropMargin(still, band: band)))
         // Three objects' crops add up (each is measured on its own, overlaps included): 84, 88 and 84 × 88.
         let three = labels([(10, 20, 69, 79), (70, 20, 129, 79), (130, 20, 189, 79)])
-        #expect(MaskTracker.cropsCover(three, flow: still, band: band))
-        #expect(!MaskTracker.cropsCover(labels([(10, 20, 69, 79), (130, 20, 189, 79)]), flow: still, band: band))
-        #expect(!MaskTracker.cropsCover(labels([]), flow: moving, band: band), "no object: nothing to crop")
+        #expect(MaskTracker.cropsCover(three, margin: MaskTracker.cropMargin(still, band: band)))
+        #expect(!MaskTracker.cropsCover(labels([(10, 20, 69, 79), (130, 20, 189, 79)]), margin: MaskTracker.cropMargin(still, band: band)))
+        #expect(!MaskTracker.cropsCover(labels([]), margin: MaskTracker.cropMargin(moving, band: band)), "no object: nothing to crop")
     }
 
     @Test("a frame's cues cut to a crop are what the crop measures itself, away from the crop's border")
