@@ -218,14 +218,20 @@ public struct MaskTracker: Sendable {
     /// motion and three bands (the colour models' margin).
     static func cropMargin(_ flow: FlowField, band: Int) -> Int { Int(maxMotion(flow).rounded(.up)) + 3 * band + 2 }
 
-    /// Whether the regions of interest `refineObject` crops for the objects of `labels` (each object's box
-    /// grown by `margin`: `cropMargin`) hold as many pixels as the frame or more, counted one crop at a
-    /// time (each is measured on its own, overlaps included).
-    static func cropsCover(_ labels: SelectionLabels, margin m: Int) -> Bool {
-        let w = labels.width, h = labels.height
+    /// The bounding box of every object of `labels`, at its label (`labelBoxes`; index 0 unused).
+    static func objectBoxes(_ labels: SelectionLabels) -> [(x0: Int, y0: Int, x1: Int, y1: Int)] {
+        labels.labels.withUnsafeBufferPointer {
+            labelBoxes($0, width: labels.width, height: labels.height, labels: min(labels.objectIDs.count, 255))
+        }
+    }
+
+    /// Whether the regions of interest `refineObject` crops for the objects whose `boxes` are given
+    /// (`objectBoxes`; each grown by `margin`: `cropMargin`) in a `width` × `height` frame hold as many
+    /// pixels as the frame or more, counted one crop at a time (each is measured on its own, overlaps
+    /// included).
+    static func cropsCover(_ boxes: [(x0: Int, y0: Int, x1: Int, y1: Int)], width w: Int, height h: Int,
+                           margin m: Int) -> Bool {
         guard w > 0, h > 0 else { return false }
-        let objects = min(labels.objectIDs.count, 255)
-        let boxes = labels.labels.withUnsafeBufferPointer { labelBoxes($0, width: w, height: h, labels: objects) }
         var area = 0
         for b in boxes.dropFirst() where b.x1 >= 0 {
             area += (min(w, b.x1 + 1 + m) - max(0, b.x0 - m)) * (min(h, b.y1 + 1 + m) - max(0, b.y0 - m))
@@ -281,7 +287,7 @@ public struct MaskTracker: Sendable {
     /// Propagates `mask` with `flow` (from `next` back to `previous`) already measured.
     func propagate(_ previous: RGBImage, mask: SelectionLabels, _ next: RGBImage, flow: FlowField,
                    anchorModels: [Int: ColourModel], cues: (previous: FrameCues, next: FrameCues)? = nil,
-                   margin: Int? = nil) -> SelectionLabels {
+                   margin: Int? = nil, boxes: [(x0: Int, y0: Int, x1: Int, y1: Int)]? = nil) -> SelectionLabels {
         let w = mask.width, h = mask.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
         var present = [Bool](repeating: false, count: 256)
@@ -295,7 +301,7 @@ public struct MaskTracker: Sendable {
         let objects = (0..<mask.objectIDs.count).filter { present[$0 + 1] }
         let refined = parallelMap(objects.count, threads: configuration.threads) { i in
             refineObject(tag: UInt8(objects[i] + 1), previous: previous, labels: mask.labels, next: next, flow: flow,
-                         anchorModel: anchorModels[objects[i]], cues: cues, margin: margin)
+                         anchorModel: anchorModels[objects[i]], cues: cues, margin: margin, box: boxes?[objects[i] + 1])
         }
         for (k, r) in zip(objects, refined) {
             let tag = UInt8(k + 1)
@@ -328,10 +334,12 @@ public struct MaskTracker: Sendable {
     /// the region and, inside it, the mask and the smoothed warped prior.
     func refineObject(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage, flow: FlowField,
                       anchorModel: ColourModel? = nil, anchorWeight: Float? = nil, localColour: Bool = true,
-                      cues: (previous: FrameCues, next: FrameCues)? = nil, margin: Int? = nil)
+                      cues: (previous: FrameCues, next: FrameCues)? = nil, margin: Int? = nil,
+                      box: (x0: Int, y0: Int, x1: Int, y1: Int)? = nil)
         -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height
-        let (minX, minY, maxX, maxY) = labels.withUnsafeBufferPointer {
+        // (`box` and `margin`, when given, are the object's box and `cropMargin` found by the caller.)
+        let (minX, minY, maxX, maxY) = box ?? labels.withUnsafeBufferPointer {
             labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
         }
         if maxX < 0 { return ((0, 0, 0, 0), [], []) }
@@ -1256,7 +1264,10 @@ extension MaskTracker {
             let flows = parallelMap(steps.count, threads: threads) { k in
                 stepEngine.compute(from: pyramids[k], to: k == 0 ? previous : pyramids[k - 1])
             }
-            let wanted = flows.map { Self.cropsCover(guess, margin: Self.cropMargin($0, band: band)) }
+            let guessed = Self.objectBoxes(guess)
+            let wanted = flows.map {
+                Self.cropsCover(guessed, width: guess.width, height: guess.height, margin: Self.cropMargin($0, band: band))
+            }
             let measured = parallelMap(steps.count, threads: threads) { k -> FrameCues? in
                 wanted[k] || (k + 1 < steps.count && wanted[k + 1]) ? cues(of: images[steps[k]]) : nil
             }
@@ -1295,14 +1306,15 @@ extension MaskTracker {
                 let flow = absent == current.absent ? current.flows[k]
                     : (absent ? coarse : engine).compute(from: current.pyramids[k],
                                                          to: k == 0 ? previousPyramid : current.pyramids[k - 1])
-                // The regions' margin, found once for the step's objects.
-                let margin = Self.cropMargin(flow, band: band)
-                let stepCues: (previous: FrameCues, next: FrameCues)? = Self.cropsCover(cur, margin: margin)
+                // The objects' boxes and the regions' margin, found once for the step's objects.
+                let boxes = Self.objectBoxes(cur), margin = Self.cropMargin(flow, band: band)
+                let stepCues: (previous: FrameCues, next: FrameCues)? =
+                    Self.cropsCover(boxes, width: cur.width, height: cur.height, margin: margin)
                     ? ((k == 0 ? previousCues : current.cues[k - 1]) ?? cues(of: images[path[i + k - 1]]),
                        current.cues[k] ?? cues(of: images[step]))
                     : nil
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models,
-                                cues: stepCues, margin: margin)
+                                cues: stepCues, margin: margin, boxes: boxes)
                 reacquire(&cur, lost: &lost, image: images[step], flow: flow, models: models, ratios: ratioTable)
                 dropStillParts(&cur, flow: flow)
                 if collect { out.append(cur) }

@@ -705,7 +705,7 @@ private func report(_ name: String, _ ious: [Double]) {
         let anchor = clip.labels(0, ids: ids)
         // Crops of 63 × 64, 52 × 52 and 60 × 64 pixels (clamped to the frame) against the frame's 160 × 64.
         let margin = MaskTracker.cropMargin(FlowField(width: 160, height: 64), band: tracker.bandWidth(160, 64))
-        let covers = MaskTracker.cropsCover(anchor, margin: margin)
+        let covers = MaskTracker.cropsCover(MaskTracker.objectBoxes(anchor), width: 160, height: 64, margin: margin)
         #expect(covers)
         // One step with the whole frames' cues agrees with one that measures them on each crop but for a
         // few pixels (the crops' borders, where a window reaches past the crop).
