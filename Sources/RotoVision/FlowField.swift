@@ -421,43 +421,137 @@ func centralDifferences(_ image: UnsafeBufferPointer<Float>, _ gx: UnsafeMutable
 /// How far the flow of each pixel of `image` can be trusted, 0…1: t / (t + `floor`), t the smaller
 /// eigenvalue of the mean structure tensor of the grey levels over a (2·`radius` + 1)² window — the
 /// flow of a flat, textureless area is only what the flow's smoothing carried in from around it.
-func flowTrust(_ image: RGBImage, radius: Int, floor: Float) -> [Float] {
-    let w = image.width, h = image.height, n = w * h
-    // (Every array below but `gy` and `tmp` is written whole before it is read: `filledFloats` leaves out
-    // the zeroing.)
-    var gy = [Float](repeating: 0, count: n), tmp = [Float](repeating: 0, count: n)
-    let gx = GreyImage(image).data.withUnsafeBufferPointer { I in
-        filledFloats(n) { GX in
-            gy.withUnsafeMutableBufferPointer { GY in centralDifferences(I, GX, GY, width: w, height: h) }
-        }
-    }
-    let population = windowPopulation(width: w, height: h, radius: radius)
-    // The window mean of a product of the gradients.
-    func windowMean(_ a: [Float], _ b: [Float]) -> [Float] {
-        let src = a.withUnsafeBufferPointer { A in
-            b.withUnsafeBufferPointer { B in filledFloats(n) { S in for p in 0..<n { S[p] = A[p] * B[p] } } }
-        }
-        return src.withUnsafeBufferPointer { S in
-        population.withUnsafeBufferPointer { P in
-        tmp.withUnsafeMutableBufferPointer { T in
-            filledFloats(n) { O in
-                boxSum(S, O, T, width: w, height: h, radius: radius)
-                for p in 0..<n { O[p] /= P[p] }
+/// Measured over `region` of the frame (row-major, the region's size; the whole frame when nil): the
+/// values are the whole frame's there, to the bit, whatever the region. The grey levels are whole
+/// numbers (0…255) and the window sums exact integers, and the gradients and windows stop at the frame's
+/// border, not the region's.
+func flowTrust(_ image: RGBImage, radius r: Int, floor: Float,
+               region: (x: Int, y: Int, width: Int, height: Int)? = nil) -> [Float] {
+    let fw = image.width, fh = image.height
+    let region = region ?? (0, 0, fw, fh)
+    let n = region.width * region.height
+    guard n > 0 else { return [] }
+    // The gradients the region's windows read (the region grown by the radius, within the frame), and the
+    // grey levels those read (one pixel further).
+    let gx0 = max(0, region.x - r), gy0 = max(0, region.y - r)
+    let gw = min(fw, region.x + region.width + r) - gx0, gh = min(fh, region.y + region.height + r) - gy0
+    let ex0 = max(0, gx0 - 1), ey0 = max(0, gy0 - 1)
+    let ew = min(fw, gx0 + gw + 1) - ex0, eh = min(fh, gy0 + gh + 1) - ey0
+    var grey = [Int32](repeating: 0, count: ew * eh)
+    image.pixels.withUnsafeBufferPointer { px in
+        grey.withUnsafeMutableBufferPointer { g in
+            for y in 0..<eh {
+                let src = 3 * ((ey0 + y) * fw + ex0), row = y * ew
+                for x in 0..<ew {
+                    let q = src + 3 * x
+                    g[row + x] = (77 * Int32(px[q]) + 150 * Int32(px[q + 1]) + 29 * Int32(px[q + 2]) + 128) >> 8
+                }
             }
-        }}}
+        }
     }
-    let xx = windowMean(gx, gx), xy = windowMean(gx, gy), yy = windowMean(gy, gy)
-    return xx.withUnsafeBufferPointer { XX in
-    xy.withUnsafeBufferPointer { XY in
-    yy.withUnsafeBufferPointer { YY in
+    // Per row of gradients, the horizontal window sums of the products of twice the central differences
+    // (edges clamped to the frame); |products| ≤ 255², so the sums fit 32 bits for any radius below 90.
+    // The windows clamp to the gradients' rectangle, which for the region's pixels is where the frame
+    // clamps them.
+    let m = gw * gh
+    var hxx = [Int32](repeating: 0, count: m), hxy = hxx, hyy = hxx
+    var rows = [Int32](repeating: 0, count: 5 * gw)  // one row's differences and products
+    grey.withUnsafeBufferPointer { g in
+    hxx.withUnsafeMutableBufferPointer { XX in
+    hxy.withUnsafeMutableBufferPointer { XY in
+    hyy.withUnsafeMutableBufferPointer { YY in
+    rows.withUnsafeMutableBufferPointer { R in
+        guard let g = g.baseAddress, let R = R.baseAddress else { return }
+        let dx = R, dy = R + gw, pxx = R + 2 * gw, pxy = R + 3 * gw, pyy = R + 4 * gw
+        for y in 0..<gh {
+            let fy = gy0 + y
+            let up = g + (max(0, fy - 1) - ey0) * ew - ex0, dn = g + (min(fh - 1, fy + 1) - ey0) * ew - ex0
+            let row = g + (fy - ey0) * ew - ex0
+            for x in 0..<gw {
+                let fx = gx0 + x
+                dx[x] = row[min(fw - 1, fx + 1)] &- row[max(0, fx - 1)]
+                dy[x] = dn[fx] &- up[fx]
+            }
+            for x in 0..<gw { pxx[x] = dx[x] &* dx[x]; pxy[x] = dx[x] &* dy[x]; pyy[x] = dy[x] &* dy[x] }
+            // Three running sums side by side (independent chains).
+            let o = y * gw
+            var sxx: Int32 = 0, sxy: Int32 = 0, syy: Int32 = 0
+            for x in 0..<min(r, gw) { sxx &+= pxx[x]; sxy &+= pxy[x]; syy &+= pyy[x] }
+            for x in 0..<gw {
+                let add = x + r, sub = x - r - 1
+                if add < gw { sxx &+= pxx[add]; sxy &+= pxy[add]; syy &+= pyy[add] }
+                if sub >= 0 { sxx &-= pxx[sub]; sxy &-= pxy[sub]; syy &-= pyy[sub] }
+                XX[o + x] = sxx; XY[o + x] = sxy; YY[o + x] = syy
+            }
+        }
+    }}}}}
+    // Vertically, a running sum over the rows (whole rows at a time), read at the region's rows and columns.
+    let spanX = windowSpans(fw, radius: r), spanY = windowSpans(fh, radius: r)
+    let cx = region.x - gx0
+    let inverseSpanX = (0..<region.width).map { 1 / (4 * spanX[region.x + $0]) }  // (the differences are twice the gradients)
+    var sums = [Int32](repeating: 0, count: 3 * gw)
+    return hxx.withUnsafeBufferPointer { XX in
+    hxy.withUnsafeBufferPointer { XY in
+    hyy.withUnsafeBufferPointer { YY in
+    sums.withUnsafeMutableBufferPointer { S in
+    inverseSpanX.withUnsafeBufferPointer { ISX in
         filledFloats(n) { O in
-            for p in 0..<n {
-                let a = XX[p], b = XY[p], c = YY[p]
-                let t = max(0, 0.5 * (a + c) - (0.25 * (a - c) * (a - c) + b * b).squareRoot())
-                O[p] = t / (t + floor)
+            guard let xx = XX.baseAddress, let xy = XY.baseAddress, let yy = YY.baseAddress, let S = S.baseAddress,
+                  let isx = ISX.baseAddress, let O = O.baseAddress else { return }
+            let vxx = S, vxy = S + gw, vyy = S + 2 * gw
+            // Eight columns at a time (whole rows through pointers), the rest one by one.
+            typealias I8 = SIMD8<Int32>
+            typealias F8 = SIMD8<Float>
+            @inline(__always) func step(_ row: Int, _ sign: Int32) {
+                @inline(__always) func line(_ v: UnsafeMutablePointer<Int32>, _ h: UnsafePointer<Int32>) {
+                    var x = 0
+                    while x + 8 <= gw {
+                        let sum = UnsafeRawPointer(v + x).loadUnaligned(as: I8.self)
+                            &+ I8(repeating: sign) &* UnsafeRawPointer(h + x).loadUnaligned(as: I8.self)
+                        UnsafeMutableRawPointer(v + x).storeBytes(of: sum, as: I8.self)
+                        x += 8
+                    }
+                    while x < gw { v[x] &+= sign &* h[x]; x += 1 }
+                }
+                let o = row * gw
+                line(vxx, xx + o); line(vxy, xy + o); line(vyy, yy + o)
+            }
+            // t / (t + floor) from the window's sums, the same operations in the same order on a lane as on
+            // a pixel alone (the same values to the bit). The products are of twice the gradients.
+            let half = F8(repeating: 0.5), quarter = F8(repeating: 0.25), floors = F8(repeating: floor)
+            let top = region.y - gy0  // the region's first row, among the gradients' rows
+            // (Rows top − r − 1 … top + r − 1: the first step adds row top + r and takes the first away.)
+            for row in max(0, top - r - 1)..<min(gh, top + r) { step(row, 1) }
+            for y in 0..<region.height {
+                let row = top + y
+                if row + r < gh { step(row + r, 1) }
+                if row - r - 1 >= 0 { step(row - r - 1, -1) }
+                let isy = 1 / spanY[region.y + y], out = O + y * region.width
+                let sxx = vxx + cx, sxy = vxy + cx, syy = vyy + cx
+                var x = 0
+                while x + 8 <= region.width {
+                    var a = F8(), b = F8(), c = F8()
+                    for k in 0..<8 { a[k] = Float(sxx[x + k]); b[k] = Float(sxy[x + k]); c[k] = Float(syy[x + k]) }
+                    let scale = UnsafeRawPointer(isx + x).loadUnaligned(as: F8.self) * isy
+                    a *= scale; b *= scale; c *= scale
+                    let d = a - c
+                    let t0 = half * (a + c) - (quarter * d * d + b * b).squareRoot()
+                    let t = t0.replacing(with: 0, where: .!(t0 .>= 0))
+                    UnsafeMutableRawPointer(out + x).storeBytes(of: t / (t + floors), as: F8.self)
+                    x += 8
+                }
+                while x < region.width {
+                    let scale = isx[x] * isy
+                    let a = Float(sxx[x]) * scale, b = Float(sxy[x]) * scale, c = Float(syy[x]) * scale
+                    let d = a - c
+                    let t0 = 0.5 * (a + c) - (0.25 * d * d + b * b).squareRoot()
+                    let t = t0 >= 0 ? t0 : 0
+                    out[x] = t / (t + floor)
+                    x += 1
+                }
             }
         }
-    }}}
+    }}}}}
 }
 
 /// `count` floats, each written by `fill` before the array is returned (`fill` must write every one:

@@ -36,29 +36,44 @@ struct TextureModel: Sendable {
     /// The texture state of every pixel of `image`, from the central differences ∂x, ∂y of the grey level
     /// (R + 2G + B) / 4: the contrast level of |∂x| + |∂y| (0 flat … 3), and with `oriented` a textured
     /// level split by direction — 1 + 3 · (level − 1) + (0: neither dominates, 1: |∂y| dominates, 2: |∂x|
-    /// dominates). 0 on the image's outer rows and columns.
-    static func states(_ image: RGBImage, oriented: Bool) -> [UInt8] {
-        let w = image.width, h = image.height
-        var out = [UInt8](repeating: 0, count: w * h)
-        guard w > 2 && h > 2 else { return out }
-        // Grey levels once (each is read by four neighbours), then the contrast's level from a table.
-        var grey = [Int16](repeating: 0, count: w * h)
+    /// dominates). 0 on the image's outer rows and columns. Over `region` of the frame (row-major, the
+    /// region's size; the whole frame when nil): the whole frame's states there.
+    static func states(_ image: RGBImage, oriented: Bool,
+                       region: (x: Int, y: Int, width: Int, height: Int)? = nil) -> [UInt8] {
+        let fw = image.width, fh = image.height
+        let region = region ?? (0, 0, fw, fh)
+        var out = [UInt8](repeating: 0, count: region.width * region.height)
+        guard fw > 2 && fh > 2 && !out.isEmpty else { return out }
+        // Grey levels once over the region grown by a pixel (each is read by four neighbours), then the
+        // contrast's level from a table.
+        let ex0 = max(0, region.x - 1), ey0 = max(0, region.y - 1)
+        let ew = min(fw, region.x + region.width + 1) - ex0, eh = min(fh, region.y + region.height + 1) - ey0
+        var grey = [Int16](repeating: 0, count: ew * eh)
         image.pixels.withUnsafeBufferPointer { px in
             grey.withUnsafeMutableBufferPointer { g in
-                for q in 0..<(w * h) {
-                    g[q] = Int16((Int(px[3 * q]) + 2 * Int(px[3 * q + 1]) + Int(px[3 * q + 2])) >> 2)
+                for y in 0..<eh {
+                    let src = (ey0 + y) * fw + ex0, row = y * ew
+                    for x in 0..<ew {
+                        let q = 3 * (src + x)
+                        g[row + x] = Int16((Int(px[q]) + 2 * Int(px[q + 1]) + Int(px[q + 2])) >> 2)
+                    }
                 }
             }
         }
+        // The frame's inner pixels of the region.
+        let x0 = max(region.x, 1), x1 = min(region.x + region.width, fw - 1)
+        let y0 = max(region.y, 1), y1 = min(region.y + region.height, fh - 1)
+        guard x0 < x1 && y0 < y1 else { return out }
         grey.withUnsafeBufferPointer { g in
             levelOfContrast.withUnsafeBufferPointer { table in
                 stateOfLevelAndDirection.withUnsafeBufferPointer { state in
                     out.withUnsafeMutableBufferPointer { o in
-                        for y in 1..<(h - 1) {
-                            let row = y * w
-                            for p in (row + 1)..<(row + w - 1) {
-                                o[p] = Self.state(abs(Int(g[p + 1]) - Int(g[p - 1])), abs(Int(g[p + w]) - Int(g[p - w])),
-                                                  oriented: oriented, levels: table, states: state)
+                        for y in y0..<y1 {
+                            let row = (y - ey0) * ew - ex0, dst = (y - region.y) * region.width - region.x
+                            for x in x0..<x1 {
+                                let p = row + x
+                                o[dst + x] = Self.state(abs(Int(g[p + 1]) - Int(g[p - 1])), abs(Int(g[p + ew]) - Int(g[p - ew])),
+                                                        oriented: oriented, levels: table, states: state)
                             }
                         }
                     }

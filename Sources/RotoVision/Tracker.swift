@@ -218,6 +218,10 @@ public struct MaskTracker: Sendable {
     /// motion and three bands (the colour models' margin).
     static func cropMargin(_ flow: FlowField, band: Int) -> Int { Int(maxMotion(flow).rounded(.up)) + 3 * band + 2 }
 
+    /// Bands by which the region a chunk's cues are measured over is grown past the objects' crops as
+    /// they were when it was scheduled, for what they move until its steps are refined (`walk`).
+    static let cueSlack = 2
+
     /// The bounding box of every object of `labels`, at its label (`labelBoxes`; index 0 unused).
     static func objectBoxes(_ labels: SelectionLabels) -> [(x0: Int, y0: Int, x1: Int, y1: Int)] {
         labels.labels.withUnsafeBufferPointer {
@@ -225,27 +229,21 @@ public struct MaskTracker: Sendable {
         }
     }
 
-    /// Whether the regions of interest `refineObject` crops for the objects whose `boxes` are given
-    /// (`objectBoxes`; each grown by `margin`: `cropMargin`) in a `width` × `height` frame hold as many
-    /// pixels as the frame or more, counted one crop at a time (each is measured on its own, overlaps
-    /// included).
-    static func cropsCover(_ boxes: [(x0: Int, y0: Int, x1: Int, y1: Int)], width w: Int, height h: Int,
-                           margin m: Int) -> Bool {
-        guard w > 0, h > 0 else { return false }
-        var area = 0
-        for b in boxes.dropFirst() where b.x1 >= 0 {
-            area += (min(w, b.x1 + 1 + m) - max(0, b.x0 - m)) * (min(h, b.y1 + 1 + m) - max(0, b.y0 - m))
-        }
-        return area >= w * h
-    }
-
-    /// The cues of `image` the refinement reads, over the whole frame (see `FrameCues`).
-    @Sendable func cues(of image: RGBImage) -> FrameCues {
+    /// The cues of `image` the refinement reads, over `region` of the frame (see `FrameCues`).
+    @Sendable func cues(of image: RGBImage, region: PixelRect) -> FrameCues {
         let c = configuration
         return FrameCues(
+            region: region,
             trust: c.motionWeight > 0 || c.independentMotion > 0
-                ? flowTrust(image, radius: 2 * c.flowRadius, floor: c.motionTextureFloor) : nil,
-            states: c.textureWeight > 0 ? TextureModel.states(image, oriented: c.textureOrientation) : nil)
+                ? flowTrust(image, radius: 2 * c.flowRadius, floor: c.motionTextureFloor, region: region) : nil,
+            states: c.textureWeight > 0 ? TextureModel.states(image, oriented: c.textureOrientation, region: region) : nil)
+    }
+
+    /// The region of interest `refineObject` crops for an object whose bounding box is `box`, in a
+    /// `width` × `height` frame: the box grown by `margin` (`cropMargin`), within the frame.
+    static func cropRegion(_ box: (x0: Int, y0: Int, x1: Int, y1: Int), margin m: Int, width w: Int, height h: Int) -> PixelRect {
+        let x0 = max(0, box.x0 - m), y0 = max(0, box.y0 - m)
+        return (x0, y0, min(w, box.x1 + 1 + m) - x0, min(h, box.y1 + 1 + m) - y0)
     }
 
     var flowEngine: DenseFlow {
@@ -286,7 +284,7 @@ public struct MaskTracker: Sendable {
 
     /// Propagates `mask` with `flow` (from `next` back to `previous`) already measured.
     func propagate(_ previous: RGBImage, mask: SelectionLabels, _ next: RGBImage, flow: FlowField,
-                   anchorModels: [Int: ColourModel], cues: (previous: FrameCues, next: FrameCues)? = nil,
+                   anchorModels: [Int: ColourModel], cues: (previous: FrameCues?, next: FrameCues?) = (nil, nil),
                    margin: Int? = nil, boxes: [(x0: Int, y0: Int, x1: Int, y1: Int)]? = nil) -> SelectionLabels {
         let w = mask.width, h = mask.height, n = w * h
         var out = [UInt8](repeating: 0, count: n)
@@ -331,43 +329,49 @@ public struct MaskTracker: Sendable {
 
     /// Warps object `tag` to the next frame and refines it, within a region of interest around the object
     /// (its previous bounding box grown by the largest displacement and the colour-model margin). Returns
-    /// the region and, inside it, the mask and the smoothed warped prior.
+    /// the region and, inside it, the mask and the smoothed warped prior. The frames' cues are cut from
+    /// `cues` where those hold the region, else measured on it (the same values either way).
     func refineObject(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage, flow: FlowField,
                       anchorModel: ColourModel? = nil, anchorWeight: Float? = nil, localColour: Bool = true,
-                      cues: (previous: FrameCues, next: FrameCues)? = nil, margin: Int? = nil,
+                      cues: (previous: FrameCues?, next: FrameCues?) = (nil, nil), margin: Int? = nil,
                       box: (x0: Int, y0: Int, x1: Int, y1: Int)? = nil)
-        -> (roi: (x: Int, y: Int, width: Int, height: Int), fg: [Bool], prior: [Float]) {
+        -> (roi: PixelRect, fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height
         // (`box` and `margin`, when given, are the object's box and `cropMargin` found by the caller.)
-        let (minX, minY, maxX, maxY) = box ?? labels.withUnsafeBufferPointer {
-            labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)]
-        }
-        if maxX < 0 { return ((0, 0, 0, 0), [], []) }
-        let margin = margin ?? Self.cropMargin(flow, band: bandWidth(w, h))
-        let x0 = max(0, minX - margin), y0 = max(0, minY - margin)
-        let x1 = min(w, maxX + 1 + margin), y1 = min(h, maxY + 1 + margin)
-        let rw = x1 - x0, rh = y1 - y0
-        if rw == w && rh == h {
+        let box = box ?? labels.withUnsafeBufferPointer { labelBoxes($0, width: w, height: h, labels: Int(tag))[Int(tag)] }
+        if box.x1 < 0 { return ((0, 0, 0, 0), [], []) }
+        let roi = Self.cropRegion(box, margin: margin ?? Self.cropMargin(flow, band: bandWidth(w, h)), width: w, height: h)
+        let c = configuration
+        let same = previous.pixels == next.pixels  // `refine` and the lost-object search: one image as both
+        let nextCues = cues.next.flatMap { $0.holds(roi) ? $0 : nil }
+        let crops = CropCues(
+            previousStates: c.textureWeight > 0
+                ? (cues.previous.flatMap { $0.holds(roi) ? $0.cut(\.states, roi) : nil }
+                   ?? TextureModel.states(previous, oriented: c.textureOrientation, region: roi)) : nil,
+            // Without the next frame's states measured, the refinement reads them at its band's pixels
+            // only (never at the crop's border, unless that is the frame's: the same states).
+            states: same ? nil : nextCues?.cut(\.states, roi),
+            trust: c.motionWeight > 0 || c.independentMotion > 0
+                ? (nextCues?.cut(\.trust, roi)
+                   ?? flowTrust(next, radius: 2 * c.flowRadius, floor: c.motionTextureFloor, region: roi)) : nil)
+        if roi.width == w && roi.height == h {
             let r = refineCrop(tag: tag, previous: previous, labels: labels, next: next, flow: flow, band: bandWidth(w, h),
                                anchorModel: anchorModel, anchorWeight: anchorWeight, localColour: localColour,
-                               cues: cues.map { CropCues(previousStates: $0.previous.states, states: $0.next.states,
-                                                         trust: $0.next.trust) },
-                               frame: (0, 0, w, h))
-            return ((0, 0, w, h), r.fg, r.prior)
+                               cues: crops, frame: (0, 0, w, h))
+            return (roi, r.fg, r.prior)
         }
         func crop<T>(_ a: [T], _ channels: Int, _ zero: T) -> [T] {
-            Self.crop(a, width: w, channels: channels, x: x0, y: y0, width: rw, height: rh, zero: zero)
+            Self.crop(a, width: w, channels: channels, x: roi.x, y: roi.y, width: roi.width, height: roi.height, zero: zero)
         }
-        var f = FlowField(width: rw, height: rh)
+        var f = FlowField(width: roi.width, height: roi.height)
         f.u = crop(flow.u, 1, 0)
         f.v = crop(flow.v, 1, 0)
-        let r = refineCrop(tag: tag, previous: RGBImage(width: rw, height: rh, pixels: crop(previous.pixels, 3, 0)),
-                           labels: crop(labels, 1, 0), next: RGBImage(width: rw, height: rh, pixels: crop(next.pixels, 3, 0)),
+        let previousCrop = RGBImage(width: roi.width, height: roi.height, pixels: crop(previous.pixels, 3, 0))
+        let r = refineCrop(tag: tag, previous: previousCrop, labels: crop(labels, 1, 0),
+                           next: same ? previousCrop : RGBImage(width: roi.width, height: roi.height, pixels: crop(next.pixels, 3, 0)),
                            flow: f, band: bandWidth(w, h), anchorModel: anchorModel, anchorWeight: anchorWeight,
-                           localColour: localColour,
-                           cues: cues.map { CropCues($0, frameWidth: w, x: x0, y: y0, width: rw, height: rh) },
-                           frame: (x0, y0, w, h))
-        return ((x0, y0, rw, rh), r.fg, r.prior)
+                           localColour: localColour, cues: crops, frame: (roi.x, roi.y, w, h))
+        return (roi, r.fg, r.prior)
     }
 
     /// Where the flow (`u`, `v`) of pixel (`x`, `y`) points, clamped into the `width` × `height` frame.
@@ -412,12 +416,12 @@ public struct MaskTracker: Sendable {
         }}
     }
 
-    /// `refineObject` on frames already cropped to the region of interest; `frame` is the crop's origin in
-    /// the whole frame and the whole frame's size.
+    /// `refineObject` on frames already cropped to the region of interest, with the crop's cues (measured
+    /// on the whole frames: `FrameCues`); `frame` is the crop's origin in the whole frame and the whole
+    /// frame's size.
     func refineCrop(tag: UInt8, previous: RGBImage, labels: [UInt8], next: RGBImage,
                     flow: FlowField, band: Int, anchorModel: ColourModel?, anchorWeight: Float?, localColour: Bool = true,
-                    cues: CropCues? = nil,
-                    frame box: (x: Int, y: Int, width: Int, height: Int)) -> (fg: [Bool], prior: [Float]) {
+                    cues: CropCues, frame box: PixelRect) -> (fg: [Bool], prior: [Float]) {
         let w = next.width, h = next.height, n = w * h
         // The previous mask warped to this frame (bilinear sampling of the one-hot mask) and taken where
         // it reaches one half; pixels that come from outside the previous frame (entering it) are unknown:
@@ -481,17 +485,15 @@ public struct MaskTracker: Sendable {
         // passes one image as both frames: its states are measured once. (`let`, as `local` below: the
         // graph's loop reads a variable's arrays with a retain and a release per pixel.)
         // (The new frame's states are read only at the band's pixels: they are measured there, below,
-        // unless the walk measured the whole frames' states already: `cues`.)
-        let learnt: (model: TextureModel, states: [UInt8])? = configuration.textureWeight > 0 ? {
-            let states = cues?.previousStates ?? TextureModel.states(previous, oriented: configuration.textureOrientation)
-            return (TextureModel(image: previous, states: states, oriented: configuration.textureOrientation, mask: prevMask),
-                    states)
-        }() : nil
+        // unless they were measured already: `cues`.)
+        let learnt: (model: TextureModel, states: [UInt8])? = configuration.textureWeight > 0 ? cues.previousStates.map {
+            (TextureModel(image: previous, states: $0, oriented: configuration.textureOrientation, mask: prevMask), $0)
+        } : nil
         // Motion model: the flow of the pixels the warp puts in the object against that of the rest.
         var motion = MotionModel(bin: configuration.motionBin)
         var trust: [Float] = [], motionLLR: [Float] = []
         if configuration.motionWeight > 0 || configuration.independentMotion > 0 {
-            trust = cues?.trust ?? flowTrust(next, radius: 2 * configuration.flowRadius, floor: configuration.motionTextureFloor)
+            trust = cues.trust ?? { preconditionFailure("MaskTracker: refineObject measures the flow trust") }()
         }
         let moving = configuration.independentMotion > 0 || (configuration.motionSkipsStillRim && configuration.motionWeight > 0)
             ? Self.independentMotion(flow: flow, count: count, bandX: bandX, bandY: bandY, unknown: unknown,
@@ -543,7 +545,7 @@ public struct MaskTracker: Sendable {
         if nodes == 0 { return (fg, prior) }
         let texture = learnt.map { learnt in
             (model: learnt.model, states: previous.pixels == next.pixels ? learnt.states
-                : cues?.states ?? TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
+                : cues.states ?? TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
         }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check),
         // where a band pixel's flow may read it.
@@ -893,33 +895,50 @@ struct FlowChunk: Sendable {
     let absent: Bool
     let pyramids: [FlowPyramid]
     let flows: [FlowField]
-    /// The cues of the steps' frames measured with their flows (nil where none were: see `walk`).
+    /// The cues of the steps' frames measured with their flows, over a guessed region (nil where none
+    /// were: see `walk`).
     let cues: [FrameCues?]
 }
 
-/// What the tracker's refinement reads of a frame that depends on no mask, measured over the whole frame:
-/// its flow trust (when a motion cue is on) and its texture states (when the texture cue is on).
+/// A rectangle of pixels of a frame: its top-left corner and size.
+typealias PixelRect = (x: Int, y: Int, width: Int, height: Int)
+
+/// What the tracker's refinement reads of a frame that depends on no mask, over a region of the frame: its
+/// flow trust (when a motion cue is on) and its texture states (when the texture cue is on), row-major
+/// over the region. Each is the whole frame's value there (`flowTrust`, `TextureModel.states`), so any
+/// region that holds an object's crop serves it with the values the crop would measure itself.
 struct FrameCues: Sendable {
+    let region: PixelRect
     let trust: [Float]?
     let states: [UInt8]?
+
+    /// Whether the region holds all of `r`.
+    func holds(_ r: PixelRect) -> Bool {
+        r.x >= region.x && r.y >= region.y
+            && r.x + r.width <= region.x + region.width && r.y + r.height <= region.y + region.height
+    }
+
+    /// The values of `cue` over `r` (which the region holds), row-major.
+    func cut<T>(_ cue: KeyPath<FrameCues, [T]?>, _ r: PixelRect) -> [T]? {
+        self[keyPath: cue].map { values in
+            if r == region { return values }
+            var out: [T] = []
+            out.reserveCapacity(r.width * r.height)
+            for y in 0..<r.height {
+                let start = (r.y - region.y + y) * region.width + r.x - region.x
+                out.append(contentsOf: values[start..<(start + r.width)])
+            }
+            return out
+        }
+    }
 }
 
-/// `FrameCues` cropped to a region of interest: the previous frame's texture states, the next frame's
-/// states and flow trust.
+/// The cues of an object's crop: the previous frame's texture states, the next frame's states (nil: read
+/// at the band's pixels as needed) and flow trust.
 struct CropCues {
     let previousStates: [UInt8]?
     let states: [UInt8]?
     let trust: [Float]?
-}
-
-extension CropCues {
-    /// The `width` × `height` rectangle at (`x`, `y`) of the cues of two frames `frameWidth` wide.
-    init(_ cues: (previous: FrameCues, next: FrameCues), frameWidth: Int, x: Int, y: Int, width: Int, height: Int) {
-        func cut<T>(_ a: [T]?, _ zero: T) -> [T]? {
-            a.map { MaskTracker.crop($0, width: frameWidth, channels: 1, x: x, y: y, width: width, height: height, zero: zero) }
-        }
-        self.init(previousStates: cut(cues.previous.states, 0), states: cut(cues.next.states, 0), trust: cut(cues.next.trust, 0))
-    }
 }
 
 /// The last good view of an object (the label map it was in: shared, not copied), its largest area
@@ -1248,14 +1267,15 @@ extension MaskTracker {
         // The flows of a chunk of steps do not depend on the masks, so the next chunk is measured on
         // another thread while this one is refined. `absent`: every object is away, so only the camera's
         // motion is needed and a coarse flow does.
-        // The cues of a frame that depend on no mask (flow trust, texture states) are measured on each
-        // object's crop, unless the crops together would hold as many pixels as the frame (several
-        // objects, or one as large as the frame with its margins): then they are measured once, over the
-        // whole frame, with the flows, off this thread (which steps: guessed from the objects when the
-        // chunk is scheduled). Which steps read them is decided as each is refined (`cropsCover`), from
-        // its own labels and flow; a cue not measured ahead is measured then, so the result is the same
-        // with any number of threads.
+        // The cues of a frame that depend on no mask (flow trust, texture states) are measured with the
+        // flows, off this thread, over a region guessed to hold the objects' crops: their boxes when the
+        // chunk is scheduled, grown by the chunk's largest crop margin and `cueSlack` bands for what the
+        // objects move meanwhile. A crop the region misses measures its own (the same values: see
+        // `FrameCues`), so the result is the same with any number of threads. On one thread nothing is
+        // measured ahead: each crop measures its own, and the next frame's states only where read.
         let band = bandWidth(start.width, start.height)
+        let ahead = threads > 1 && (configuration.motionWeight > 0 || configuration.independentMotion > 0
+                                    || configuration.textureWeight > 0)
         @Sendable func measure(_ start: Int, after previous: FlowPyramid, absent: Bool, threads: Int,
                                guess: SelectionLabels) -> FlowChunk {
             let steps = Array(path[start..<min(path.count, start + chunk)])
@@ -1264,12 +1284,20 @@ extension MaskTracker {
             let flows = parallelMap(steps.count, threads: threads) { k in
                 stepEngine.compute(from: pyramids[k], to: k == 0 ? previous : pyramids[k - 1])
             }
-            let guessed = Self.objectBoxes(guess)
-            let wanted = flows.map {
-                Self.cropsCover(guessed, width: guess.width, height: guess.height, margin: Self.cropMargin($0, band: band))
-            }
+            // The smallest rectangle that holds every object's guessed crop (nil: no object).
+            let region: PixelRect? = ahead && !absent ? {
+                let margin = (flows.map { Self.cropMargin($0, band: band) }.max() ?? 0) + Self.cueSlack * band
+                return Self.objectBoxes(guess).dropFirst().filter { $0.x1 >= 0 }
+                    .map { Self.cropRegion($0, margin: margin, width: guess.width, height: guess.height) }
+                    .reduce(nil) { (held: PixelRect?, crop: PixelRect) -> PixelRect? in
+                        guard let held else { return crop }
+                        let x0 = min(held.x, crop.x), y0 = min(held.y, crop.y)
+                        return (x0, y0, max(held.x + held.width, crop.x + crop.width) - x0,
+                                max(held.y + held.height, crop.y + crop.height) - y0)
+                    }
+            }() : nil
             let measured = parallelMap(steps.count, threads: threads) { k -> FrameCues? in
-                wanted[k] || (k + 1 < steps.count && wanted[k + 1]) ? cues(of: images[steps[k]]) : nil
+                region.map { cues(of: images[steps[k]], region: $0) }
             }
             return FlowChunk(steps: steps, absent: absent, pyramids: pyramids, flows: flows, cues: measured)
         }
@@ -1308,13 +1336,9 @@ extension MaskTracker {
                                                          to: k == 0 ? previousPyramid : current.pyramids[k - 1])
                 // The objects' boxes and the regions' margin, found once for the step's objects.
                 let boxes = Self.objectBoxes(cur), margin = Self.cropMargin(flow, band: band)
-                let stepCues: (previous: FrameCues, next: FrameCues)? =
-                    Self.cropsCover(boxes, width: cur.width, height: cur.height, margin: margin)
-                    ? ((k == 0 ? previousCues : current.cues[k - 1]) ?? cues(of: images[path[i + k - 1]]),
-                       current.cues[k] ?? cues(of: images[step]))
-                    : nil
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models,
-                                cues: stepCues, margin: margin, boxes: boxes)
+                                cues: (k == 0 ? previousCues : current.cues[k - 1], current.cues[k]),
+                                margin: margin, boxes: boxes)
                 reacquire(&cur, lost: &lost, image: images[step], flow: flow, models: models, ratios: ratioTable)
                 dropStillParts(&cur, flow: flow)
                 if collect { out.append(cur) }

@@ -55,61 +55,55 @@ extension TrackerFlowTests {
         #expect(m.index(1e30, 0) == m.index(24, 0))
     }
 
-    @Test("a frame's cues are measured once over the whole frame only where the objects' crops together hold as many pixels")
-    func cropsCoverTheFrame() {
-        let w = 200, h = 100, band = 4
-        func labels(_ boxes: [(x0: Int, y0: Int, x1: Int, y1: Int)]) -> SelectionLabels {
-            var l = [UInt8](repeating: 0, count: w * h)
-            for (k, b) in boxes.enumerated() { for y in b.y0...b.y1 { for x in b.x0...b.x1 { l[y * w + x] = UInt8(k + 1) } } }
-            return SelectionLabels(width: w, height: h, labels: l, objectIDs: Array(1...max(1, boxes.count)))
-        }
-        func cover(_ labels: SelectionLabels, _ flow: FlowField) -> Bool {
-            MaskTracker.cropsCover(MaskTracker.objectBoxes(labels), width: w, height: h,
-                                   margin: MaskTracker.cropMargin(flow, band: band))
-        }
-        let still = FlowField(width: w, height: h)
-        var moving = still
-        moving.u[7] = -20.5  // the largest motion anywhere widens every crop by 21 px
-        // Margin 3·4 + 2 = 14: a 100×40 box's crop is 128 × 68 of the frame's 200 × 100; with the motion
-        // 170 × 100 (clamped to the frame): still less than the frame.
-        let one = labels([(50, 30, 149, 69)])
-        #expect(!cover(one, still))
-        #expect(!cover(one, moving))
-        // A box as large as the frame: its crop is the frame.
-        #expect(cover(labels([(10, 10, 189, 89)]), still))
-        // Three objects' crops add up (each is measured on its own, overlaps included): 84, 88 and 84 × 88.
-        let three = labels([(10, 20, 69, 79), (70, 20, 129, 79), (130, 20, 189, 79)])
-        #expect(cover(three, still))
-        #expect(!cover(labels([(10, 20, 69, 79), (130, 20, 189, 79)]), still))
-        #expect(!cover(labels([]), moving), "no object: nothing to crop")
+    @Test("a crop's region is the object's box grown by the margin, within the frame")
+    func cropRegions() {
+        let inside = MaskTracker.cropRegion((50, 30, 149, 69), margin: 14, width: 200, height: 100) == (36, 16, 128, 68)
+        let clamped = MaskTracker.cropRegion((5, 30, 190, 95), margin: 14, width: 200, height: 100) == (0, 16, 200, 84)
+        #expect(inside)
+        #expect(clamped, "clamped to the frame")
     }
 
-    @Test("a frame's cues cut to a crop are what the crop measures itself, away from the crop's border")
-    func cropOfTheFramesCues() {
+    @Test("a frame's cues over any region are the whole frame's there, to the bit")
+    func regionCuesAreTheFramesCues() {
         let w = 120, h = 80
         var g = SplitMix64(seed: 5)
-        let image = RGBImage(width: w, height: h, pixels: (0..<(3 * w * h)).map { _ in UInt8(truncatingIfNeeded: g.next() >> 56) })
+        // Noise with a smooth ramp under it, and a saturated corner: every texture level, and trust from 0
+        // to near 1.
+        let image = RGBImage(width: w, height: h, pixels: (0..<(3 * w * h)).map { i in
+            let p = i / 3, x = p % w, y = p / w
+            if x > 100 && y > 60 { return 255 }
+            return UInt8(truncatingIfNeeded: Int(g.next() >> 59) + 2 * x / 3 + y)
+        })
         let tracker = MaskTracker()
-        let whole = tracker.cues(of: image)
-        let (x0, y0, cw, ch) = (17, 11, 60, 40)
-        let cut = CropCues((whole, whole), frameWidth: w, x: x0, y: y0, width: cw, height: ch)
-        let crop = RGBImage(width: cw, height: ch,
-                            pixels: MaskTracker.crop(image.pixels, width: w, channels: 3, x: x0, y: y0, width: cw, height: ch, zero: 0))
-        let own = tracker.cues(of: crop)
-        // Texture states read a pixel's four neighbours; flow trust a window of 2 · flowRadius each way.
-        let reach = 2 * tracker.configuration.flowRadius + 1
-        var statesDiffer = 0, trustError: Float = 0
-        for y in 1..<(ch - 1) {
-            for x in 1..<(cw - 1) {
-                let p = y * cw + x
-                if cut.states![p] != own.states![p] || cut.previousStates![p] != own.states![p] { statesDiffer += 1 }
-                if x >= reach && y >= reach && x < cw - reach && y < ch - reach {
-                    trustError = max(trustError, abs(cut.trust![p] - own.trust![p]))
-                }
-            }
+        let whole = tracker.cues(of: image, region: (0, 0, w, h))
+        let trustOfFrame = whole.trust == flowTrust(image, radius: 2 * tracker.configuration.flowRadius,
+                                                    floor: tracker.configuration.motionTextureFloor)
+        let statesOfFrame = whole.states == TextureModel.states(image, oriented: tracker.configuration.textureOrientation)
+        #expect(trustOfFrame && statesOfFrame)
+        // Inside, touching each border, one pixel, one row, the whole frame.
+        let regions: [PixelRect] = [(17, 11, 60, 40), (0, 0, 33, 21), (90, 50, 30, 30), (0, 30, 120, 9),
+                                    (64, 0, 1, 80), (5, 79, 1, 1), (0, 0, w, h)]
+        for region in regions {
+            let own = tracker.cues(of: image, region: region)
+            let trustSame = own.trust == whole.cut(\.trust, region), statesSame = own.states == whole.cut(\.states, region)
+            #expect(trustSame, "trust over \(region)")
+            #expect(statesSame, "states over \(region)")
+            // A larger region holding it serves it with the same values.
+            let around = (max(0, region.x - 7), max(0, region.y - 3), 0, 0)
+            let larger = tracker.cues(of: image, region: (around.0, around.1, min(w, region.x + region.width + 5) - around.0,
+                                                          min(h, region.y + region.height + 9) - around.1))
+            #expect(larger.holds(region))
+            let cutSame = larger.cut(\.trust, region) == own.trust && larger.cut(\.states, region) == own.states
+            #expect(cutSame, "cut from a larger region \(region)")
         }
-        #expect(statesDiffer == 0)
-        #expect(trustError < 1e-4, "largest difference in trust \(trustError)")
+        #expect(!whole.holds((110, 0, 11, 5)) && !tracker.cues(of: image, region: (10, 10, 20, 20)).holds((9, 10, 5, 5)))
+        // A crop measured on its own image (its border taken as the frame's) differs near that border:
+        // the rule above is what lets a region measured ahead serve a crop.
+        let crop = RGBImage(width: 60, height: 40, pixels: MaskTracker.crop(image.pixels, width: w, channels: 3, x: 17, y: 11,
+                                                                              width: 60, height: 40, zero: 0))
+        let cropOwn = flowTrust(crop, radius: 2 * tracker.configuration.flowRadius, floor: tracker.configuration.motionTextureFloor)
+        let differs = cropOwn != whole.cut(\.trust, (17, 11, 60, 40))
+        #expect(differs)
     }
 
     @Test("flow trust is low on a flat area, high on texture, and low along a straight edge")
