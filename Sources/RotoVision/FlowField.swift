@@ -429,6 +429,9 @@ func flowTrust(_ image: RGBImage, radius r: Int, floor: Float,
                region: (x: Int, y: Int, width: Int, height: Int)? = nil) -> [Float] {
     let fw = image.width, fh = image.height
     let region = region ?? (0, 0, fw, fh)
+    precondition(region.x >= 0 && region.y >= 0 && region.width >= 0 && region.height >= 0
+                 && region.x + region.width <= fw && region.y + region.height <= fh, "flowTrust: region outside the frame")
+    precondition(r >= 0 && r < 90, "flowTrust: radius \(r) out of 0…89 (the window sums are 32-bit)")
     let n = region.width * region.height
     guard n > 0 else { return [] }
     // The gradients the region's windows read (the region grown by the radius, within the frame), and the

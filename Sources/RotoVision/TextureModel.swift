@@ -42,6 +42,9 @@ struct TextureModel: Sendable {
                        region: (x: Int, y: Int, width: Int, height: Int)? = nil) -> [UInt8] {
         let fw = image.width, fh = image.height
         let region = region ?? (0, 0, fw, fh)
+        precondition(region.x >= 0 && region.y >= 0 && region.width >= 0 && region.height >= 0
+                     && region.x + region.width <= fw && region.y + region.height <= fh,
+                     "TextureModel.states: region outside the frame")
         var out = [UInt8](repeating: 0, count: region.width * region.height)
         guard fw > 2 && fh > 2 && !out.isEmpty else { return out }
         // Grey levels once over the region grown by a pixel (each is read by four neighbours), then the

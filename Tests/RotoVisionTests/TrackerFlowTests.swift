@@ -97,6 +97,17 @@ extension TrackerFlowTests {
             #expect(cutSame, "cut from a larger region \(region)")
         }
         #expect(!whole.holds((110, 0, 11, 5)) && !tracker.cues(of: image, region: (10, 10, 20, 20)).holds((9, 10, 5, 5)))
+        // Frames smaller than a window, and a radius of 0: the same rule.
+        for (fw, fh) in [(1, 1), (2, 3), (5, 2)] {
+            let tiny = RGBImage(width: fw, height: fh, pixels: (0..<(3 * fw * fh)).map { UInt8(truncatingIfNeeded: 37 * $0) })
+            for radius in [0, 8] {
+                let all = flowTrust(tiny, radius: radius, floor: 16)
+                let last = flowTrust(tiny, radius: radius, floor: 16, region: (fw - 1, fh - 1, 1, 1))
+                #expect(all.count == fw * fh && last == [all[fw * fh - 1]], "\(fw)×\(fh), radius \(radius)")
+            }
+            let states = TextureModel.states(tiny, oriented: true, region: (0, fh - 1, fw, 1))
+            #expect(states == Array(TextureModel.states(tiny, oriented: true)[(fw * (fh - 1))...]))
+        }
         // A crop measured on its own image (its border taken as the frame's) differs near that border:
         // the rule above is what lets a region measured ahead serve a crop.
         let crop = RGBImage(width: 60, height: 40, pixels: MaskTracker.crop(image.pixels, width: w, channels: 3, x: 17, y: 11,
