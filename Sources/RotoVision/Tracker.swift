@@ -342,15 +342,17 @@ public struct MaskTracker: Sendable {
         if box.x1 < 0 { return ((0, 0, 0, 0), [], []) }
         let roi = Self.cropRegion(box, margin: margin ?? Self.cropMargin(flow, band: bandWidth(w, h)), width: w, height: h)
         let c = configuration
-        let same = previous.pixels == next.pixels  // `refine` and the lost-object search: one image as both
+        // `refine` and the lost-object search pass one image as both frames: its cues are measured once.
+        let same = previous.pixels.withUnsafeBufferPointer { a in next.pixels.withUnsafeBufferPointer { a.baseAddress == $0.baseAddress } }
         let nextCues = cues.next.flatMap { $0.holds(roi) ? $0 : nil }
+        let previousStates = c.textureWeight > 0
+            ? (cues.previous.flatMap { $0.holds(roi) ? $0.cut(\.states, roi) : nil }
+               ?? TextureModel.states(previous, oriented: c.textureOrientation, region: roi)) : nil
         let crops = CropCues(
-            previousStates: c.textureWeight > 0
-                ? (cues.previous.flatMap { $0.holds(roi) ? $0.cut(\.states, roi) : nil }
-                   ?? TextureModel.states(previous, oriented: c.textureOrientation, region: roi)) : nil,
+            previousStates: previousStates,
             // Without the next frame's states measured, the refinement reads them at its band's pixels
             // only (never at the crop's border, unless that is the frame's: the same states).
-            states: same ? nil : nextCues?.cut(\.states, roi),
+            states: same ? previousStates : nextCues?.cut(\.states, roi),
             trust: c.motionWeight > 0 || c.independentMotion > 0
                 ? (nextCues?.cut(\.trust, roi)
                    ?? flowTrust(next, radius: 2 * c.flowRadius, floor: c.motionTextureFloor, region: roi)) : nil)
@@ -481,9 +483,8 @@ public struct MaskTracker: Sendable {
         let recent = ColourModel(image: previous, labels: labels, tag: tag, band: band)
         let model = anchorModel.map { recent.mixed(with: $0, weight: anchorWeight ?? configuration.anchorColourWeight) } ?? recent
         let llr = model.logRatio()
-        // Texture given colour: learned on the previous frame's object and the rest of the crop. `refine`
-        // passes one image as both frames: its states are measured once. (`let`, as `local` below: the
-        // graph's loop reads a variable's arrays with a retain and a release per pixel.)
+        // Texture given colour: learned on the previous frame's object and the rest of the crop. (`let`, as
+        // `local` below: the graph's loop reads a variable's arrays with a retain and a release per pixel.)
         // (The new frame's states are read only at the band's pixels: they are measured there, below,
         // unless they were measured already: `cues`.)
         let learnt: (model: TextureModel, states: [UInt8])? = configuration.textureWeight > 0 ? cues.previousStates.map {
@@ -544,8 +545,7 @@ public struct MaskTracker: Sendable {
         }
         if nodes == 0 { return (fg, prior) }
         let texture = learnt.map { learnt in
-            (model: learnt.model, states: previous.pixels == next.pixels ? learnt.states
-                : cues.states ?? TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
+            (model: learnt.model, states: cues.states ?? TextureModel.states(next, oriented: configuration.textureOrientation, at: node))
         }
         // How many pixels of the new frame claim each pixel of the previous one (the occlusion check),
         // where a band pixel's flow may read it.
@@ -919,16 +919,10 @@ struct FrameCues: Sendable {
     }
 
     /// The values of `cue` over `r` (which the region holds), row-major.
-    func cut<T>(_ cue: KeyPath<FrameCues, [T]?>, _ r: PixelRect) -> [T]? {
+    func cut<T: Numeric>(_ cue: KeyPath<FrameCues, [T]?>, _ r: PixelRect) -> [T]? {
         self[keyPath: cue].map { values in
-            if r == region { return values }
-            var out: [T] = []
-            out.reserveCapacity(r.width * r.height)
-            for y in 0..<r.height {
-                let start = (r.y - region.y + y) * region.width + r.x - region.x
-                out.append(contentsOf: values[start..<(start + r.width)])
-            }
-            return out
+            r == region ? values : MaskTracker.crop(values, width: region.width, channels: 1, x: r.x - region.x,
+                                                    y: r.y - region.y, width: r.width, height: r.height, zero: 0)
         }
     }
 }
