@@ -65,7 +65,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
                             logger: logger)
     let files = FileRoutes(database: database, media: media, urls: urls, limits: limits,
                            fileIO: FileIO(threadPool: pools.interactive.threads))
-    let frames = FrameSource(media: media, engine: engine)
+    let frames = FrameSource(media: media, engine: engine, metrics: metrics)
     var trackerConfiguration = MaskTracker.Configuration()
     trackerConfiguration.threads = configuration.workerThreads  // flows measured ahead on the worker threads
     let tracker = MaskTracker(configuration: trackerConfiguration)
@@ -133,7 +133,7 @@ func buildApplication(_ configuration: ServerConfiguration, logger: Logger? = ni
             BlockingPoolService(pool: pools.ahead),
             Janitor(database: database, media: media, interval: .seconds(configuration.janitorInterval), logger: logger),
             IdleMemoryTrimmer(pools: pools, interval: .seconds(10)),
-            ProxyBuilder(database: database, media: media, pool: pools.jobs, engine: engine, queue: proxies, logger: logger),
+            ProxyBuilder(database: database, media: media, pool: pools.jobs, frames: frames, queue: proxies, logger: logger),
             TaskWorker(database: database, media: media, frames: frames, tracker: tracker, pool: pools.tasks, ids: ids, urls: urls,
                        limits: limits, doorbell: workerBell, callbacks: callbackBell, metrics: metrics, logger: logger,
                        aheadLabels: { await previews.aheadLabels(sessionID: $0, version: $1) },

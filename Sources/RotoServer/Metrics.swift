@@ -50,6 +50,14 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// A frame analysed for the click engine (superpixels, statistics and motion) because no recent
+    /// analysis of it was cached: for a click, a preview's anchor, or ahead (a clip's first frame, with its
+    /// proxy).
+    func frameAnalysed() {
+        registry.makeCounter(descriptor: Self.name("frame_analyses", "total",
+                                                   "Frames analysed for the click engine (a cached analysis is not counted)")).increment()
+    }
+
     /// A preview made ahead of its call: `started`, `rendered` (its files are ready), `used` by a
     /// preview-selection, `failed` (made again by that call) or `dropped` (stopped by a selection call, or
     /// of a selection that changed).

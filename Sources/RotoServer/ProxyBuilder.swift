@@ -8,13 +8,14 @@ import ServiceLifecycle
 
 /// Builds each session's proxy after init-selection has answered: the normalised video at the engine's
 /// working size, all-intra, so that a click on any frame decodes one small picture. Until a proxy
-/// exists, frames are decoded from the normalised video. On start it also queues every live session
-/// that lacks one (a restart loses no work).
+/// exists, frames are decoded from the normalised video. With the proxy, the clip's first frame (where a
+/// person most often clicks first) is analysed for the click engine, so that click finds it ready. On
+/// start it also queues every live session that lacks a proxy (a restart loses no work).
 struct ProxyBuilder: Service {
     let database: AppDatabase
     let media: MediaStore
     let pool: BlockingPool
-    let engine: ClassicalSegmentationEngine
+    let frames: FrameSource
     let queue: ProxyQueue
     let logger: Logger
 
@@ -34,15 +35,20 @@ struct ProxyBuilder: Service {
         let target = FrameSource.proxyPath(id)
         guard !FileManager.default.fileExists(atPath: media.absolute(target)) else { return }
         // x264 wants even sides; FrameSource scales proxy frames to the exact working size.
-        let working = engine.workingSize(width: session.width, height: session.height)
+        let working = frames.engine.workingSize(width: session.width, height: session.height)
         let size = (width: (working.width + 1) & ~1, height: (working.height + 1) & ~1)
         let input = media.absolute(FrameSource.videoPath(id))
         let tmp = media.temporaryPath(extension: "mp4")
         let started = ContinuousClock.now
         do {
+            let frames = frames
             _ = try await pool.run(cancellable: { cancellation throws(MediaError) -> ProxyVideo in
-                try ProxyEncoder.makeProxy(input: input, output: tmp, width: size.width, height: size.height,
-                                           cancellation: cancellation)
+                let proxy = try ProxyEncoder.makeProxy(input: input, output: tmp, width: size.width, height: size.height,
+                                                       cancellation: cancellation)
+                // Before the proxy is ready: a click that finds it finds the first frame analysed. (A frame
+                // that does not read is analysed by the click, as without.)
+                _ = try? frames.analysed(session: session, index: 0, frames: frames.workingFrames(session, path: tmp))
+                return proxy
             })
             try media.commit(temporary: tmp, to: target)
             logger.info("proxy built", metadata: ["session": "\(id)", "size": "\(size.width)x\(size.height)",

@@ -85,6 +85,7 @@ struct Selections: Sendable {
 struct FrameSource: Sendable {
     let media: MediaStore
     let engine: ClassicalSegmentationEngine
+    let metrics: ServerMetrics
     /// Analysed frames (superpixels and statistics) of recent clicks: further clicks on a frame skip
     /// decoding and analysis.
     let prepared = RecentCache<PreparedFrame>(capacity: 16)
@@ -112,6 +113,19 @@ struct FrameSource: Sendable {
     private func workingSource(_ session: SessionRecord) -> String {
         let proxy = media.absolute(Self.proxyPath(session.id))
         return FileManager.default.fileExists(atPath: proxy) ? proxy : media.absolute(Self.videoPath(session.id))
+    }
+
+    /// The clip's working frames by index, read from `path` (the session's working source when nil),
+    /// opened on the first call. For one thread.
+    func workingFrames(_ session: SessionRecord, path: String? = nil) -> (Int) throws -> RGBImage {
+        let size = engine.workingSize(width: session.width, height: session.height)
+        var reader: FrameReader?
+        return { i in
+            let r = try reader ?? FrameReader(path: path ?? workingSource(session))
+            reader = r
+            let f = try r.frame(at: i, scaledTo: size)
+            return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+        }
     }
 
     /// Every frame of the clip at working size, in order (for tracking).
@@ -159,6 +173,7 @@ struct FrameSource: Sendable {
         if let cached = prepared[key] { return cached }
         let frame = try engine.prepare(frame: index, count: session.totalFrames, frames: frames)
         prepared[key] = frame
+        metrics.frameAnalysed()
         return frame
     }
 
@@ -176,14 +191,7 @@ struct FrameSource: Sendable {
     /// give the objects' appearances).
     func segment(session: SessionRecord, selection: Selection, frame index: Int) throws -> Segmented {
         let objects = selection.objects(onFrame: index)
-        let size = engine.workingSize(width: session.width, height: session.height)
-        var reader: FrameReader?
-        let working = { (i: Int) throws -> RGBImage in
-            let r = try reader ?? FrameReader(path: workingSource(session))
-            reader = r
-            let f = try r.frame(at: i, scaledTo: size)
-            return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
-        }
+        let working = workingFrames(session)
         let frame = try analysed(session: session, index: index, frames: working)
         let prompts = Self.prompts(objects)
         // Another frame that cannot be read teaches no appearance rather than failing this one.

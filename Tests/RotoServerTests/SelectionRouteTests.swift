@@ -109,6 +109,32 @@ import Testing
     /// previews and removals hold them), a click still gets its mask and a file still downloads; with the
     /// edit-task thread held, a preview is still made. Each lane runs at a higher nice value than the one
     /// before it (Linux).
+    /// `roto_frame_analyses_total`: frames the click engine analysed, cached ones not counted.
+    static func analyses(_ client: any TestClientProtocol) async throws -> Double? {
+        let text = String(buffer: try await client.call(.get, "/metrics", key: nil).body)
+        return text.split(separator: "\n").first { $0.hasPrefix("roto_frame_analyses_total ") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test("the clip's first frame is analysed with its proxy: the first click there finds it ready, a first click elsewhere analyses its frame")
+    func firstFrameAnalysedWithTheProxy() async throws {
+        let config = testConfiguration()
+        try await withApp(config) { client in
+            let id = try await Self.session(client)
+            try #require(try await Self.waitForProxy(config, session: id), "no proxy after 5 minutes")
+            #expect(try await Self.analyses(client) == 1, "frame 0 analysed before the proxy is ready")
+            let first = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                              json: points(id, frame: 0, [(650.0 / 1280, 350.0 / 720)]))
+            #expect(first.code == 0, "\(first.message)")
+            #expect(try await Self.analyses(client) == 1, "the click on frame 0 analysed it again")
+            #expect(try #require(try Self.masks(first).first).rle.iou(Self.truth(x: 500, y: 250, w: 300, h: 200)) >= 0.9)
+            let other = try await client.call(.post, "/v1/videos/multi-elements/add-selection",
+                                              json: points(id, frame: 12, [(650.0 / 1280, 350.0 / 720)]))
+            #expect(other.code == 0, "\(other.message)")
+            #expect(try await Self.analyses(client) == 2, "a first click on frame 12 analyses it")
+        }
+    }
+
     @Test func clicksAndPreviewsDoNotWaitForLongerWork() async throws {
         let pools = ServerPools(threads: 1, taskThreads: 1)
         let config = testConfiguration()
