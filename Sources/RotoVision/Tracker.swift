@@ -895,6 +895,8 @@ struct FlowChunk: Sendable {
     let absent: Bool
     let pyramids: [FlowPyramid]
     let flows: [FlowField]
+    /// Each flow's `cropMargin`.
+    let margins: [Int]
     /// The cues of the steps' frames measured with their flows, over a guessed region (nil where none
     /// were: see `walk`).
     let cues: [FrameCues?]
@@ -1278,9 +1280,10 @@ extension MaskTracker {
             let flows = parallelMap(steps.count, threads: threads) { k in
                 stepEngine.compute(from: pyramids[k], to: k == 0 ? previous : pyramids[k - 1])
             }
+            let margins = flows.map { Self.cropMargin($0, band: band) }
             // The smallest rectangle that holds every object's guessed crop (nil: no object).
             let region: PixelRect? = ahead && !absent ? {
-                let margin = (flows.map { Self.cropMargin($0, band: band) }.max() ?? 0) + Self.cueSlack * band
+                let margin = (margins.max() ?? 0) + Self.cueSlack * band
                 return Self.objectBoxes(guess).dropFirst().filter { $0.x1 >= 0 }
                     .map { Self.cropRegion($0, margin: margin, width: guess.width, height: guess.height) }
                     .reduce(nil) { (held: PixelRect?, crop: PixelRect) -> PixelRect? in
@@ -1293,7 +1296,7 @@ extension MaskTracker {
             let measured = parallelMap(steps.count, threads: threads) { k -> FrameCues? in
                 region.map { cues(of: images[steps[k]], region: $0) }
             }
-            return FlowChunk(steps: steps, absent: absent, pyramids: pyramids, flows: flows, cues: measured)
+            return FlowChunk(steps: steps, absent: absent, pyramids: pyramids, flows: flows, margins: margins, cues: measured)
         }
         var next: Pending<FlowChunk>?
         var previousPyramid = FlowPyramid(images[path[0]])
@@ -1325,11 +1328,14 @@ extension MaskTracker {
                 // refined: a step where it changed is measured again, so the result is the same as with
                 // one step at a time.
                 let absent = k == 0 ? absentNow : cur.isEmpty
-                let flow = absent == current.absent ? current.flows[k]
+                let measured = absent == current.absent
+                let flow = measured ? current.flows[k]
                     : (absent ? coarse : engine).compute(from: current.pyramids[k],
                                                          to: k == 0 ? previousPyramid : current.pyramids[k - 1])
-                // The objects' boxes and the regions' margin, found once for the step's objects.
-                let boxes = Self.objectBoxes(cur), margin = Self.cropMargin(flow, band: band)
+                // The objects' boxes and the regions' margin, found once for the step's objects (the margin
+                // with the flow, when the chunk measured it).
+                let boxes = Self.objectBoxes(cur)
+                let margin = measured ? current.margins[k] : Self.cropMargin(flow, band: band)
                 cur = propagate(images[path[i + k - 1]], mask: cur, images[step], flow: flow, anchorModels: models,
                                 cues: (k == 0 ? previousCues : current.cues[k - 1], current.cues[k]),
                                 margin: margin, boxes: boxes)
