@@ -7,25 +7,13 @@ enum PlaneRotation {
     static func rotate(src: UnsafePointer<UInt8>, srcStride: Int, width: Int, height: Int,
                        dst: UnsafeMutablePointer<UInt8>, dstStride: Int, degrees: Int) {
         switch degrees {
-        case 90:
-            // dst(x', y') = src(x: y', y: height - 1 - x'); dst is height wide, width tall.
-            var ty = 0
-            while ty < width {
-                let yEnd = min(ty + tile, width)
-                var tx = 0
-                while tx < height {
-                    let xEnd = min(tx + tile, height)
-                    for y in ty..<yEnd {
-                        let row = dst + y * dstStride
-                        let column = src + y
-                        for x in tx..<xEnd { row[x] = column[(height - 1 - x) * srcStride] }
-                    }
-                    tx = xEnd
-                }
-                ty = yEnd
+        case 90, 270:
+            // dst(x', y') = base(y')[x' · step]: for 90°, src(x: y', y: height - 1 - x'), read upwards from the
+            // bottom row; for 270°, src(x: width - 1 - y', y: x'), read downwards. dst is height wide, width tall.
+            let step = degrees == 90 ? -srcStride : srcStride
+            @inline(__always) func base(_ y: Int) -> UnsafePointer<UInt8> {
+                degrees == 90 ? src + (height - 1) * srcStride + y : src + (width - 1 - y)
             }
-        case 270:
-            // dst(x', y') = src(x: width - 1 - y', y: x').
             var ty = 0
             while ty < width {
                 let yEnd = min(ty + tile, width)
@@ -34,8 +22,8 @@ enum PlaneRotation {
                     let xEnd = min(tx + tile, height)
                     for y in ty..<yEnd {
                         let row = dst + y * dstStride
-                        let column = src + (width - 1 - y)
-                        for x in tx..<xEnd { row[x] = column[x * srcStride] }
+                        let column = base(y)
+                        for x in tx..<xEnd { row[x] = column[x * step] }
                     }
                     tx = xEnd
                 }

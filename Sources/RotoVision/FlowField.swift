@@ -426,7 +426,7 @@ func centralDifferences(_ image: UnsafeBufferPointer<Float>, _ gx: UnsafeMutable
 /// numbers (0…255) and the window sums exact integers, and the gradients and windows stop at the frame's
 /// border, not the region's.
 func flowTrust(_ image: RGBImage, radius r: Int, floor: Float,
-               region: (x: Int, y: Int, width: Int, height: Int)? = nil) -> [Float] {
+               region: PixelRect? = nil) -> [Float] {
     let fw = image.width, fh = image.height
     let region = region ?? (0, 0, fw, fh)
     precondition(region.x >= 0 && region.y >= 0 && region.width >= 0 && region.height >= 0

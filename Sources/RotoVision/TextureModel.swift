@@ -39,7 +39,7 @@ struct TextureModel: Sendable {
     /// dominates). 0 on the image's outer rows and columns. Over `region` of the frame (row-major, the
     /// region's size; the whole frame when nil): the whole frame's states there.
     static func states(_ image: RGBImage, oriented: Bool,
-                       region: (x: Int, y: Int, width: Int, height: Int)? = nil) -> [UInt8] {
+                       region: PixelRect? = nil) -> [UInt8] {
         let fw = image.width, fh = image.height
         let region = region ?? (0, 0, fw, fh)
         precondition(region.x >= 0 && region.y >= 0 && region.width >= 0 && region.height >= 0
@@ -57,8 +57,7 @@ struct TextureModel: Sendable {
                 for y in 0..<eh {
                     let src = (ey0 + y) * fw + ex0, row = y * ew
                     for x in 0..<ew {
-                        let q = 3 * (src + x)
-                        g[row + x] = Int16((Int(px[q]) + 2 * Int(px[q + 1]) + Int(px[q + 2])) >> 2)
+                        g[row + x] = Int16(Self.grey(px, src + x))
                     }
                 }
             }
@@ -86,6 +85,11 @@ struct TextureModel: Sendable {
         return out
     }
 
+    /// The grey level (R + 2G + B) / 4 of pixel `p` of packed RGB24 pixels.
+    @inline(__always) static func grey(_ px: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int {
+        (Int(px[3 * p]) + 2 * Int(px[3 * p + 1]) + Int(px[3 * p + 2])) >> 2
+    }
+
     /// ``states(_:oriented:)`` at the pixels where `wanted` is ≥ 0 (one entry per pixel), 0 elsewhere: the
     /// same states there, the grey levels read around each such pixel only.
     static func states(_ image: RGBImage, oriented: Bool, at wanted: [Int32]) -> [UInt8] {
@@ -98,11 +102,10 @@ struct TextureModel: Sendable {
         levelOfContrast.withUnsafeBufferPointer { table in
         stateOfLevelAndDirection.withUnsafeBufferPointer { state in
         out.withUnsafeMutableBufferPointer { o in
-            @inline(__always) func grey(_ q: Int) -> Int { (Int(px[3 * q]) + 2 * Int(px[3 * q + 1]) + Int(px[3 * q + 2])) >> 2 }
             for y in 1..<(h - 1) {
                 let row = y * w
                 for p in (row + 1)..<(row + w - 1) where W[p] >= 0 {
-                    o[p] = Self.state(abs(grey(p + 1) - grey(p - 1)), abs(grey(p + w) - grey(p - w)),
+                    o[p] = Self.state(abs(grey(px, p + 1) - grey(px, p - 1)), abs(grey(px, p + w) - grey(px, p - w)),
                                       oriented: oriented, levels: table, states: state)
                 }
             }

@@ -902,9 +902,6 @@ struct FlowChunk: Sendable {
     let cues: [FrameCues?]
 }
 
-/// A rectangle of pixels of a frame: its top-left corner and size.
-typealias PixelRect = (x: Int, y: Int, width: Int, height: Int)
-
 /// What the tracker's refinement reads of a frame that depends on no mask, over a region of the frame: its
 /// flow trust (when a motion cue is on) and its texture states (when the texture cue is on), row-major
 /// over the region. Each is the whole frame's value there (`flowTrust`, `TextureModel.states`), so any

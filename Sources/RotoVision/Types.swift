@@ -4,6 +4,9 @@ import Glibc
 import Darwin
 #endif
 
+/// A rectangle of pixels of an image: its top-left corner and size.
+typealias PixelRect = (x: Int, y: Int, width: Int, height: Int)
+
 /// An 8-bit RGB image, packed RGB24, row-major, no row padding.
 public struct RGBImage: Sendable, Equatable {
     /// Width in pixels.

@@ -498,12 +498,12 @@ public enum SubjectExtractor {
     }
 
     /// Bounding box of the pixels with non-zero alpha.
-    static func alphaBounds(_ a: [UInt8], width w: Int, height h: Int) -> (x: Int, y: Int, width: Int, height: Int)? {
+    static func alphaBounds(_ a: [UInt8], width w: Int, height h: Int) -> PixelRect? {
         Mask(trusted: w, h, a.map { $0 != 0 ? 1 : 0 }).boundingBox
     }
 
     /// Crops colour and alpha to `box`.
-    static func crop(_ img: RGBImage, _ a: [UInt8], _ box: (x: Int, y: Int, width: Int, height: Int)) -> Cutout {
+    static func crop(_ img: RGBImage, _ a: [UInt8], _ box: PixelRect) -> Cutout {
         let w = img.width
         var px = [UInt8](repeating: 0, count: box.width * box.height * 3)
         var al = [UInt8](repeating: 0, count: box.width * box.height)

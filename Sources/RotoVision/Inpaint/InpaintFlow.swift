@@ -42,7 +42,7 @@ struct InpaintFlow: Sendable {
     /// `unknown` (1 = the hole of either frame, dilated) replaced by the completed background motion,
     /// cropped to `box` (flow resolution) and scaled to working-resolution pixels.
     func completed(from reference: FlowPyramid, to target: FlowPyramid, unknown: [UInt8],
-                   box: (x: Int, y: Int, width: Int, height: Int), scaleX: Float, scaleY: Float) -> FlowCrop {
+                   box: PixelRect, scaleX: Float, scaleY: Float) -> FlowCrop {
         var f = engine.compute(from: reference, to: target)
         let w = f.width, h = f.height
         complete(&f, unknown: unknown)

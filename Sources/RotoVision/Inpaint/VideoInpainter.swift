@@ -281,7 +281,7 @@ public struct VideoInpainter: Sendable {
         let flow = InpaintFlow(engine: engine, completion: completion, margin: margin)
         let sx = Float(w) / Float(lw), sy = Float(h) / Float(lh)
         // Box of the low-resolution hole, grown by 2 for bilinear sampling.
-        @Sendable func box(_ m: [UInt8]) -> (x: Int, y: Int, width: Int, height: Int) {
+        @Sendable func box(_ m: [UInt8]) -> PixelRect {
             var x0 = lw, y0 = lh, x1 = -1, y1 = -1
             m.withUnsafeBufferPointer { M in
                 for y in 0..<lh {
