@@ -101,6 +101,10 @@ public struct Mask: Sendable, Equatable {
         return uni == 0 ? 1 : Double(inter) / Double(uni)
     }
 
+    /// The mask grown by a Euclidean disc of radius `radius` pixels (what a removal task replaces around a
+    /// tracked object, after ``VideoInpainter/replacedRegion(_:frame:)`` grew it).
+    public func dilated(radius: Int) -> Mask { InpaintMorphology.dilated(self, radius: radius) }
+
     /// The smallest rectangle holding every selected pixel (`x`, `y`, `width`, `height`), or nil if empty.
     public var boundingBox: (x: Int, y: Int, width: Int, height: Int)? {
         var minX = width, minY = height, maxX = -1, maxY = -1

@@ -347,6 +347,54 @@ struct InpaintHelperTests {
         }
     }
 
+    @Test("a hole grows over what its mask missed of the object next to it, within its reach, and nowhere else")
+    func holeGrowth() {
+        let w = 120, h = 90, reach = 12
+        var image = background(w, h)
+        var object = [UInt8](repeating: 0, count: w * h)
+        func paint(_ xs: Range<Int>, _ ys: Range<Int>) {
+            for y in ys { for x in xs { object[y * w + x] = 1; image.pixels.replaceSubrange(3 * (y * w + x)..<3 * (y * w + x) + 3, with: [250, 20, 240]) } }
+        }
+        paint(40..<64, 30..<54)  // the body, which the mask holds
+        paint(50..<56, 20..<30)  // an ear on top of it, which the mask missed
+        paint(64..<100, 44..<48) // a tail to the right, longer than the reach
+        paint(20..<26, 60..<66)  // a speck of the same colour apart from the body (10 px of background between)
+        let hole = Mask(width: w, height: h, data: (0..<(w * h)).map { p in (40..<64).contains(p % w) && (30..<54).contains(p / w) ? 1 : 0 })
+        let grown = HoleGrowth.grown(hole, image: image, reach: reach, threshold: 0.5)
+        var kept = true, ear = true, tailNear = true, tailFar = false, speck = false, background = 0
+        for p in 0..<(w * h) {
+            let x = p % w, y = p / w, g = grown.data[p] != 0
+            if hole.data[p] != 0 && !g { kept = false }
+            if (50..<56).contains(x) && (20..<30).contains(y) && !g { ear = false }
+            if (44..<48).contains(y) && (64...(63 + reach)).contains(x) && !g { tailNear = false }
+            if (44..<48).contains(y) && x > 63 + reach && g { tailFar = true }
+            if (20..<26).contains(x) && (60..<66).contains(y) && g { speck = true }
+            if object[p] == 0 && g { background += 1 }
+        }
+        #expect(kept, "the hole itself is kept")
+        #expect(ear, "the ear the mask missed is taken")
+        #expect(tailNear, "the tail is taken as far as the reach")
+        #expect(!tailFar, "and no farther")
+        #expect(!speck, "a part of the object's colour apart from the hole is left")
+        #expect(background == 0, "\(background) pixels of the background taken")
+        // Nothing to grow from, or no reach: the hole as it is.
+        let empty = Mask(width: w, height: h)
+        #expect(HoleGrowth.grown(empty, image: image, reach: reach, threshold: 0.5) == empty)
+        #expect(HoleGrowth.grown(hole, image: image, reach: 0, threshold: 0.5) == hole)
+        // The region a removal replaces: grown, then dilated; without growth, dilated only.
+        var off = VideoInpainter.Configuration()
+        off.growthReachFraction = 0
+        let plain = VideoInpainter(quality: .standard, configuration: off, threads: 1)
+        var on = VideoInpainter.Configuration()
+        on.growthReachFraction = Double(reach) / Double(h)  // this small frame's 1/30 would be 3 px
+        let removal = VideoInpainter(quality: .standard, configuration: on, threads: 1)
+        let radius = removal.dilationRadius(width: w, height: h)
+        #expect(plain.replacedRegion(hole, frame: image) == hole.dilated(radius: radius))
+        let replaced = removal.replacedRegion(hole, frame: image)
+        let coversEar = (50..<56).allSatisfy { x in (20..<30).allSatisfy { y in replaced.data[y * w + x] != 0 } }
+        #expect(coversEar && replaced.area > hole.dilated(radius: radius).area, "the removal replaces the ear too")
+    }
+
     @Test("the disc dilation equals a brute-force one (random specks, a bar through the frame, the frame's corners)")
     func discDilationMatchesBruteForce() {
         let w = 61, h = 47
