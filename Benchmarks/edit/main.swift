@@ -8,6 +8,10 @@
 //
 // usage: edit-bench [--davis DIR] [--seqs a,b] [--quality std|pro|both] [--clicks N]
 //                   [--completion adaptive|diffusion|homography|hybrid] [--flow LONG-SIDE]
+//                   [--dilation D]  (the hole dilated by 1/D of the short side; default 90)
+//                   [--growth D,T] (the hole's growth over what looks like the object: reach 1/D, 0 = off;
+//                                  threshold T; default the engine's)
+//                   [--erode E]    (the holes shrunk by E px before they are given: an object's rim missed)
 //                   [--dump DIR]   (writes the middle frame before, after and clean as PPM)
 //                   [--no-align]   (no direct re-alignment of the propagated sources)
 //                   [--nearest-source]  (each hole pixel from the temporally nearer of its two sources,
@@ -32,6 +36,14 @@ struct Args {
     var clicks = 3
     var completion: FlowCompletion?
     var flowLongSide: Int?
+    /// `--dilation D`: the hole dilated by 1/D of the short side (default: the engine's, 1/90).
+    var dilation: Double?
+    /// `--erode E`: the holes given to the inpainter shrunk by E pixels first (a mask that misses the
+    /// object's rim, as a tracked mask of a real object often does: what is left of it, and its ghosts).
+    var erode = 0
+    /// `--growth D,T`: the hole's growth over what looks like the object, reach 1/D of the short side (0:
+    /// off), threshold T (default: the engine's).
+    var growth: (reach: Double, threshold: Float)?
     var dump: String?
     var align = true
     var motionFromClean = false
@@ -63,6 +75,11 @@ func parseArgs() -> Args {
         case "--cutout": a.cutout = true
         case "--no-exemplar": a.exemplar = false
         case "--flow": a.flowLongSide = Int(it.next() ?? "")
+        case "--dilation": a.dilation = Double(it.next() ?? "")
+        case "--erode": a.erode = max(0, Int(it.next() ?? "") ?? 0)
+        case "--growth":
+            let v = (it.next() ?? "").split(separator: ",").compactMap { Double($0) }
+            if v.count == 2 { a.growth = (v[0], Float(v[1])) } else { print("--growth wants D,T") }
         case "--clicks": a.clicks = min(5, max(1, Int(it.next() ?? "") ?? 3))
         default: print("unknown argument \(s)")
         }
@@ -234,6 +251,12 @@ func sequences(_ args: Args) -> [String] {
         : args.seqs
 }
 
+/// The mask shrunk by `args.erode` pixels (a Euclidean disc): the complement dilated.
+func eroded(_ m: Mask) -> Mask {
+    let grown = Mask(width: m.width, height: m.height, data: m.data.map { 1 - $0 }).dilated(radius: args.erode)
+    return Mask(width: m.width, height: m.height, data: grown.data.map { 1 - $0 })
+}
+
 // MARK: - Run
 
 let args = parseArgs()
@@ -303,11 +326,17 @@ for name in seqs {
         var configuration = VideoInpainter.Configuration(quality: quality)
         if let c = args.completion { configuration.completion = c }
         if let f = args.flowLongSide { configuration.flowLongSide = f }
+        if let d = args.dilation, d > 0 { configuration.dilationFraction = 1 / d }
+        if let g = args.growth {
+            configuration.growthReachFraction = g.reach > 0 ? 1 / g.reach : 0
+            configuration.growthThreshold = g.threshold
+        }
         configuration.alignSources = args.align
         configuration.blendDirections = args.blendDirections
         configuration.exemplarFill = args.exemplar
         let inpainter = VideoInpainter(quality: quality, configuration: configuration, threads: 2)
-        for (variant, holes) in [("tracked", trackedHoles), ("true", trueHoles)] {
+        for (variant, given) in [("tracked", trackedHoles), ("true", trueHoles)] {
+            let holes = args.erode > 0 ? given.map(eroded) : given
             var frames = input
             let t0 = now()
             _ = inpainter.remove(frames: &frames, holes: holes, motionFrames: args.motionFromClean ? clean : nil)

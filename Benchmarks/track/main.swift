@@ -9,6 +9,9 @@
 //   --step N  track every N-th frame, interpolating the frames between (as for 60 fps clips; default 1)
 //   --interpolate-odd  track every frame, then interpolate each odd frame from its neighbours
 //             (`--blend-in-place`: blend them without moving the objects)
+//   --coverage  what a removal of the 5-click tracked object would leave of it: the true object's share
+//             outside the tracked mask grown by 0, 1/90, 1/60, 1/45, 1/30 of the short side, and by a std
+//             removal (`--growth D,T`: its growth over what looks like the object, reach 1/D, threshold T)
 //   --corrections N  one correction click (as the interactive protocol's first on a new frame) on each of N
 //             frames spread over the clip, from the 5-click run's tracked mask there: J before and after
 //             (default 16; 0 = off); then a second click on each of those frames (the protocol's next, at
@@ -72,6 +75,10 @@ struct Args {
     var interpolateOdd = false
     var blendInPlace = false
     var corrections = 16
+    var coverage = false
+    /// `--growth D,T`: the removal's hole growth for `--coverage`'s last column: reach 1/D of the short
+    /// side (0: off), threshold T.
+    var growth: (reach: Double, threshold: Float)?
 }
 
 func parseArgs() -> Args {
@@ -124,6 +131,10 @@ func parseArgs() -> Args {
         case "--blend-in-place": a.blendInPlace = true
         case "--dump": a.dump = it.next()
         case "--corrections": a.corrections = max(0, Int(it.next() ?? "") ?? 16)
+        case "--coverage": a.coverage = true
+        case "--growth":
+            let v = (it.next() ?? "").split(separator: ",").compactMap { Double($0) }
+            if v.count == 2 { a.growth = (v[0], Float(v[1])) } else { print("--growth wants D,T") }
         case "--config":
             for (key, v) in settings(it.next()) {
                 switch key {
@@ -496,6 +507,9 @@ struct Row {
     var rounds = 0
     var negativeFirst = 0
     var trackMsPerFrame: [Double] = []
+    /// `--coverage`: per hole dilation of `coverageFractions`, the true object's share left outside the
+    /// 5-click tracked mask so dilated, and the dilated mask's area beyond the object (per true area).
+    var coverage: [(missed: Double, extra: Double)] = []
     var wall: Double = 0
     var frames = 0
 }
@@ -504,6 +518,52 @@ let seqs = args.seqs.isEmpty
     ? ((try? FileManager.default.contentsOfDirectory(atPath: args.davis)) ?? [])
         .filter { FileManager.default.fileExists(atPath: "\(args.davis)/\($0)/video.mp4") }.sorted()
     : args.seqs
+
+/// `--coverage`: the hole dilations measured, as fractions of the frame's short side (the removal's
+/// `VideoInpainter.Configuration.dilationFraction`; 0: the tracked mask as it is).
+let coverageFractions: [Double] = [0, 1.0 / 90, 1.0 / 60, 1.0 / 45, 1.0 / 30]
+
+/// What a removal of the tracked object would leave of it: per dilation of `coverageFractions`, then for
+/// the region a std removal replaces (`VideoInpainter.replacedRegion`: grown over what looks like the
+/// object next to the mask, then dilated), over the scored frames (first and last excluded) where the
+/// object is, the mean share of the true object outside the hole, and the mean area of the hole outside
+/// the object per true area.
+func coverage(_ s: Sequence, _ masks: [Mask]) -> [(missed: Double, extra: Double)] {
+    var frames: [RGBImage] = []
+    if let reader = try? FrameReader(path: "\(args.davis)/\(s.name)/video.mp4") {
+        try? reader.forEachFrame { frames.append(RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels)) }
+    }
+    var configuration = VideoInpainter.Configuration(quality: .standard)
+    if let g = args.growth {
+        configuration.growthReachFraction = g.reach > 0 ? 1 / g.reach : 0
+        configuration.growthThreshold = g.threshold
+    }
+    let removal = VideoInpainter(quality: .standard, configuration: configuration, threads: 1)
+    let holes: [(Int, Mask) -> Mask] = coverageFractions.map { fraction in
+        let r = Int((Double(min(s.fullW, s.fullH)) * fraction).rounded())
+        return { _, mask in mask.dilated(radius: r) }
+    } + (frames.count >= masks.count ? [{ i, mask in removal.replacedRegion(mask, frame: frames[i]) }] : [])
+    return holes.map { hole in
+        var missed: [Double] = [], extra: [Double] = []
+        for i in masks.indices.dropFirst().dropLast() {
+            let truth = s.truth[i], grown = hole(i, masks[i])
+            let area = truth.area
+            guard area > 0 else { continue }
+            var outside = 0, beyond = 0
+            truth.data.withUnsafeBufferPointer { t in
+                grown.data.withUnsafeBufferPointer { h in
+                    for p in t.indices where t[p] != h[p] {
+                        if t[p] != 0 { outside += 1 } else { beyond += 1 }
+                    }
+                }
+            }
+            missed.append(Double(outside) / Double(area))
+            extra.append(Double(beyond) / Double(area))
+        }
+        let mean = { (v: [Double]) in v.isEmpty ? Double.nan : v.reduce(0, +) / Double(v.count) }
+        return (mean(missed), mean(extra))
+    }
+}
 
 func runSequence(_ name: String) -> Row? {
     let ts = now()
@@ -520,15 +580,19 @@ func runSequence(_ name: String) -> Row? {
         row.truthAnchor = (sc.meanJ, sc.meanF)
         if let dir = args.dump { dumpFrames(s, sc, to: dir) }
     }
-    let counts = Set(args.clickCounts + (args.rounds > 0 || args.corrections > 0 ? [5] : []))
+    let counts = Set(args.clickCounts + (args.rounds > 0 || args.corrections > 0 || args.coverage ? [5] : []))
     for n in counts.sorted() {
         let pts = Array(s.clicks.prefix(n))
         let anchor = engine.segment(s.prepared0, objects: [ObjectPrompt(objectID: objectID, points: pts)])
-        let (sc, tsec) = trackAndScore(s, anchors: [0: anchor], keepMasks: n == 5 && (args.rounds > 0 || args.corrections > 0))
+        let (sc, tsec) = trackAndScore(s, anchors: [0: anchor],
+                                       keepMasks: n == 5 && (args.rounds > 0 || args.corrections > 0 || args.coverage))
         row.trackMsPerFrame.append(tsec * 1000 / Double(s.working.count))
         if args.clickCounts.contains(n) { row.perCount.append((sc.meanJ, sc.meanF)) }
         if n == 5 { fiveClick = sc; zeroAnchor = anchor }
         if args.verbose { print("  \(name) \(n)c: J \(f3(sc.meanJ)) F \(f3(sc.meanF))  track \(f1(tsec)) s") }
+    }
+    if args.coverage, let tracked = fiveClick {
+        row.coverage = coverage(s, tracked.full)
     }
     // Correction clicks: one click on each of `--corrections` frames spread over the clip, from the 5-click
     // run's tracked mask there (each on its own, so no result depends on an earlier one).
@@ -728,6 +792,27 @@ if args.corrections > 0 {
         let changes = c.map { $0.1 - $0.0 }.sorted()
         print(correctionLine(exclude ? "exclude clicks" : "include clicks", c)
               + " (\(changes.filter { $0 < -0.1 }.count) lose more than 0.1, worst \(f3(changes[0])))")
+    }
+}
+if args.coverage {
+    print("")
+    print("Removal coverage (--coverage): the 5-click tracked masks at full size, each grown by a disc of the given")
+    print("fraction of the short side (a removal task's hole: 1/90), against the true masks over the scored frames.")
+    print("Cells: the true object's share left outside the hole (what a removal leaves of it) | the hole's area")
+    print("beyond the object, per true area (background the removal must fill besides the object). Last column: what a")
+    print("std removal replaces (the mask grown over what looks like the object next to it, then dilated by 1/90).")
+    let labels = coverageFractions.map { $0 == 0 ? "mask" : "1/\(Int((1 / $0).rounded()))" } + ["std removal"]
+    print(pad("sequence", 16) + labels.map { "| " + pad($0, 14) }.joined())
+    func line(_ name: String, _ c: [(missed: Double, extra: Double)]) -> String {
+        pad(name, 16) + c.map { "| " + pad(f3($0.missed) + " " + f3($0.extra), 14) }.joined()
+    }
+    let covered = rows.filter { !$0.coverage.isEmpty }
+    for r in covered { print(line(r.name, r.coverage)) }
+    if !covered.isEmpty {
+        let k = Double(covered.count)
+        print(line("MEAN", covered[0].coverage.indices.map { i in
+            (covered.map { $0.coverage[i].missed }.reduce(0, +) / k, covered.map { $0.coverage[i].extra }.reduce(0, +) / k)
+        }))
     }
 }
 print("track ms/f: median over tracker calls of (track wall / frames), \(args.jobs) sequence(s) at once, at working size \(engine.workingSize(width: 1280, height: 720)).")
