@@ -507,8 +507,9 @@ struct Row {
     var rounds = 0
     var negativeFirst = 0
     var trackMsPerFrame: [Double] = []
-    /// `--coverage`: per hole dilation of `coverageFractions`, the true object's share left outside the
-    /// 5-click tracked mask so dilated, and the dilated mask's area beyond the object (per true area).
+    /// `--coverage`: per hole dilation of `coverageFractions`, then for the std removal's grown hole (when
+    /// the clip's frames decode), the true object's share left outside the hole made from the 5-click tracked
+    /// mask, and the hole's area beyond the object (per true area).
     var coverage: [(missed: Double, extra: Double)] = []
     var wall: Double = 0
     var frames = 0
@@ -809,8 +810,8 @@ if args.coverage {
     let covered = rows.filter { !$0.coverage.isEmpty }
     for r in covered { print(line(r.name, r.coverage)) }
     if !covered.isEmpty {
-        let k = Double(covered.count)
-        print(line("MEAN", covered[0].coverage.indices.map { i in
+        let k = Double(covered.count), columns = covered.map(\.coverage.count).min() ?? 0
+        print(line("MEAN", (0..<columns).map { i in
             (covered.map { $0.coverage[i].missed }.reduce(0, +) / k, covered.map { $0.coverage[i].extra }.reduce(0, +) / k)
         }))
     }
