@@ -988,11 +988,15 @@ struct ColourModel: Sendable {
             nf = inObject
             nb = nearby
         }}}}}
-        hf = Self.blur(hf)
-        hb = Self.blur(hb)
+        self.init(objectCounts: hf, objectPixels: nf, backgroundCounts: hb, backgroundPixels: nb)
+    }
+
+    /// From the object's and the background's colour counts (4096 bins of `bin`) and pixel totals: each
+    /// histogram blurred, floored and normalised.
+    init(objectCounts hf: [Float], objectPixels nf: Float, backgroundCounts hb: [Float], backgroundPixels nb: Float) {
         let ff = max(nf, 1) * 1e-4 + 1e-3, fb = max(nb, 1) * 1e-4 + 1e-3
-        fg = hf.map { ($0 + ff) / max(nf, 1) }
-        bg = hb.map { ($0 + fb) / max(nb, 1) }
+        fg = Self.blur(hf).map { ($0 + ff) / max(nf, 1) }
+        bg = Self.blur(hb).map { ($0 + fb) / max(nb, 1) }
     }
 
     init(fg: [Float], bg: [Float]) {

@@ -1,10 +1,10 @@
 /// A removal hole grown over what its mask missed of the object right next to it: a tracked mask often
 /// leaves out an ear, a hoof or a rim of the object, which a removal would then leave standing in the frame
 /// and carry into the other frames' holes as a ghost (the background next to a hole is where their fill is
-/// read). The object's colours against those around it are learnt on the frame itself (the hole's pixels
-/// against those within three reaches of it, ``ColourModel``); the hole then takes every pixel within
-/// `reach` of it, joined to it through such pixels, whose colour the object's model favours by more than
-/// `threshold` (natural log of the ratio).
+/// read). The object's colours against its surroundings' are learnt on the frame itself (``ColourModel``):
+/// the hole's pixels against those between one and three reaches from it — not nearer, where the parts
+/// the mask missed are. The hole then takes every pixel within `reach` of it, joined to it through such
+/// pixels, whose colour the object's model favours by more than `threshold` (natural log of the ratio).
 enum HoleGrowth {
     static func grown(_ hole: Mask, image: RGBImage, reach: Int, threshold: Float) -> Mask {
         let w = hole.width, h = hole.height
@@ -17,8 +17,24 @@ enum HoleGrowth {
         let labels = MaskTracker.crop(hole.data, width: w, channels: 1, x: x0, y: y0, width: cw, height: ch, zero: 0)
         let crop = RGBImage(width: cw, height: ch,
                             pixels: MaskTracker.crop(image.pixels, width: w, channels: 3, x: x0, y: y0, width: cw, height: ch, zero: 0))
-        let ratio = ColourModel(image: crop, labels: labels, tag: 1, band: reach).logRatio()
-        let limit = Mask(trusted: cw, ch, labels).dilated(radius: reach)
+        let cropped = Mask(trusted: cw, ch, labels)
+        let limit = cropped.dilated(radius: reach), outer = cropped.dilated(radius: margin)
+        var objectCounts = [Float](repeating: 0, count: 4096), backgroundCounts = objectCounts
+        var objectPixels: Float = 0, backgroundPixels: Float = 0
+        crop.pixels.withUnsafeBufferPointer { px in
+        labels.withUnsafeBufferPointer { H in
+        limit.data.withUnsafeBufferPointer { L in
+        outer.data.withUnsafeBufferPointer { O in
+            for p in 0..<(cw * ch) {
+                if H[p] != 0 {
+                    objectCounts[ColourModel.bin(px, p)] += 1; objectPixels += 1
+                } else if L[p] == 0 && O[p] != 0 {
+                    backgroundCounts[ColourModel.bin(px, p)] += 1; backgroundPixels += 1
+                }
+            }
+        }}}}
+        let ratio = ColourModel(objectCounts: objectCounts, objectPixels: objectPixels,
+                                backgroundCounts: backgroundCounts, backgroundPixels: backgroundPixels).logRatio()
         // Flood from the hole over the pixels within reach that look like the object.
         var grown = labels
         var queue: [Int32] = []
